@@ -1,0 +1,274 @@
+"""The normalized invoice and the compact rows the tools return.
+
+Pydantic models at the edge of the domain: every provider maps its wire format onto these, and
+the MCP layer serializes them unchanged. Amounts are ``Decimal`` in memory and decimal strings on
+the wire (``"110.00"``, ``"1500"``) - see ``Amount``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+
+__all__ = [
+    "Amount",
+    "Quantity",
+    "InvoiceStatus",
+    "OrderInvoiceState",
+    "Customer",
+    "Address",
+    "Billing",
+    "LineItem",
+    "Documents",
+    "Invoice",
+    "InvoiceRow",
+    "OrderRow",
+    "Order",
+    "OrderLine",
+    "InvoiceFilter",
+    "Page",
+]
+
+_DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+T = TypeVar("T")
+
+
+def _decimal_string(value: Decimal) -> str:
+    return format(value, "f")
+
+
+Amount = Annotated[
+    Decimal,
+    PlainSerializer(_decimal_string, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _DECIMAL_PATTERN,
+            "description": "Decimal string in major units at the currency's precision",
+        }
+    ),
+]
+"""Money in major units; quantized to the currency by whoever builds the model."""
+
+Quantity = Annotated[
+    Decimal,
+    PlainSerializer(_decimal_string, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _DECIMAL_PATTERN, "description": "Decimal string"}),
+]
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    REFUNDED = "refunded"
+    VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
+    PENDING = "pending"
+    """Generation scheduled at the provider, the document is not ready yet."""
+
+    @property
+    def is_unpaid(self) -> bool:
+        """Money is still owed on an invoice in this status."""
+        return self in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
+
+
+OrderInvoiceState = Literal["none", "pending", "generated"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Customer(_Model):
+    id: str | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+class Address(_Model):
+    line1: str | None = None
+    line2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    """ISO 3166-1 alpha-2 where the provider gives one."""
+
+    def lines(self) -> list[str]:
+        """The address as printable lines, empty parts left out."""
+        locality = " ".join(part for part in (self.postal_code, self.city) if part)
+        if self.state:
+            locality = f"{locality}, {self.state}" if locality else self.state
+        return [part for part in (self.line1, self.line2, locality, self.country) if part]
+
+    def is_complete(self) -> bool:
+        return bool(self.line1 and self.country)
+
+
+class Billing(_Model):
+    name: str | None = None
+    address: Address | None = None
+
+    def is_complete(self) -> bool:
+        return bool(self.name and self.address is not None and self.address.is_complete())
+
+
+class LineItem(_Model):
+    description: str
+    quantity: Quantity | None = None
+    unit_amount: Amount | None = None
+    discount: Amount | None = None
+    tax: Amount | None = None
+    total: Amount | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+class Documents(_Model):
+    json_uri: str
+    pdf_uri: str
+    url: str | None = None
+    """The provider's own hosted document, where it has one."""
+
+
+class Invoice(_Model):
+    """The normalized invoice of PRODUCT.md, the same for every provider."""
+
+    provider: str
+    id: str
+    number: str | None = None
+    status: InvoiceStatus
+    provider_status: str | None = None
+    currency: str
+    issued_at: date | None = None
+    due_at: date | None = None
+    paid_at: datetime | None = None
+    customer: Customer
+    billing: Billing
+    line_items: list[LineItem]
+    subtotal: Amount | None = None
+    discount: Amount | None = None
+    tax: Amount | None = None
+    shipping: Amount | None = None
+    total: Amount
+    amount_paid: Amount
+    amount_due: Amount
+    documents: Documents
+
+    def is_overdue(self, today: date) -> bool:
+        """Overdue is derived from ``due_at``, never a status of its own."""
+        return (
+            self.status.is_unpaid and self.amount_due > 0 and self.due_at is not None and self.due_at < today
+        )
+
+    def row(self) -> InvoiceRow:
+        return InvoiceRow(
+            id=self.id,
+            number=self.number,
+            status=self.status,
+            issued_at=self.issued_at,
+            due_at=self.due_at,
+            currency=self.currency,
+            total=self.total,
+            amount_due=self.amount_due,
+            uri=self.documents.json_uri,
+        )
+
+
+class InvoiceRow(_Model):
+    """A compact line of ``list_invoices``."""
+
+    id: str
+    number: str | None
+    status: InvoiceStatus
+    issued_at: date | None
+    due_at: date | None
+    currency: str
+    total: Amount
+    amount_due: Amount
+    uri: str
+
+
+class OrderLine(_Model):
+    description: str
+    quantity: Quantity
+    unit_amount: Amount
+    discount: Amount
+    tax: Amount
+    total: Amount
+
+
+class Order(_Model):
+    """An order that an invoice can be generated from (local, Polar)."""
+
+    provider: str
+    id: str
+    created_at: date
+    status: str
+    paid: bool
+    currency: str
+    subtotal: Amount
+    discount: Amount
+    tax: Amount
+    shipping: Amount
+    total: Amount
+    billing: Billing
+    invoice: OrderInvoiceState
+    lines: list[OrderLine] = []
+
+    def row(self) -> OrderRow:
+        return OrderRow(
+            id=self.id,
+            created_at=self.created_at,
+            status=self.status,
+            paid=self.paid,
+            currency=self.currency,
+            total=self.total,
+            invoice=self.invoice,
+            billing_complete=self.billing.is_complete(),
+        )
+
+
+class OrderRow(_Model):
+    """A compact line of ``list_orders``."""
+
+    id: str
+    created_at: date
+    status: str
+    paid: bool
+    currency: str
+    total: Amount
+    invoice: OrderInvoiceState
+    billing_complete: bool
+
+
+class InvoiceFilter(_Model):
+    """What ``list_invoices`` and ``summarize_invoices`` select, within the caller's scope."""
+
+    status: InvoiceStatus | None = None
+    issued_after: date | None = None
+    issued_before: date | None = None
+
+    def matches(self, invoice: Invoice) -> bool:
+        if self.status is not None and invoice.status != self.status:
+            return False
+        if self.issued_after is not None and (invoice.issued_at is None or invoice.issued_at < self.issued_after):
+            return False
+        if self.issued_before is not None and (
+            invoice.issued_at is None or invoice.issued_at > self.issued_before
+        ):
+            return False
+        return True
+
+
+class Page(BaseModel, Generic[T]):
+    """One page from a provider; ``next_cursor`` is the provider's own position, None at the end."""
+
+    items: list[T]
+    next_cursor: str | None = None

@@ -1,0 +1,115 @@
+"""The interface every provider implements: the local ledger and each remote API alike.
+
+A provider turns its own wire format into the domain models and its own failures into
+``mcp_invoices.domain.errors``. It never sees MCP types, and it receives the caller's ``Scope``
+explicitly on every call: a provider must answer only within that scope, and must answer an
+object outside it exactly as it answers a missing one (``errors.not_found``).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+
+from mcp_invoices.documents.pdf import render_invoice_pdf
+from mcp_invoices.domain.errors import NotSupported
+from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
+from mcp_invoices.domain.summary import InvoicesSummary, summarize_invoices
+from mcp_invoices.principal import Scope
+
+__all__ = ["Progress", "ProviderInfo", "InvoiceProvider", "no_progress", "json_uri", "pdf_uri"]
+
+Progress = Callable[[float, float | None, str], Awaitable[None]]
+"""``(progress, total, message)``: how a long operation reports where it is."""
+
+
+async def no_progress(progress: float, total: float | None, message: str) -> None:
+    return None
+
+
+def json_uri(provider: str, invoice_id: str) -> str:
+    return f"invoice://{provider}/{invoice_id}"
+
+
+def pdf_uri(provider: str, invoice_id: str) -> str:
+    return f"invoice://{provider}/{invoice_id}/pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    id: str
+    display_name: str
+    remote: bool
+    """Talks to a service outside this process (the tools are then ``openWorld``)."""
+    generates_invoices: bool
+    """Invoices are generated from orders (``list_orders`` and ``generate_invoice`` work)."""
+
+
+class InvoiceProvider(abc.ABC):
+    """One source of invoices. Methods are async; blocking work runs off the event loop."""
+
+    info: ProviderInfo
+
+    # -- reads -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
+        """The invoice, or ``not_found`` when it is missing or outside ``scope``."""
+
+    @abc.abstractmethod
+    async def list_invoices(
+        self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
+    ) -> Page[Invoice]:
+        """One page of the scope's invoices, most recent first. ``cursor`` is this provider's own."""
+
+    async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
+        """Every matching invoice in scope, page after page (providers may fetch pages in parallel)."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_invoices(scope, query, limit=100, cursor=cursor)
+            for invoice in page.items:
+                yield invoice
+            if page.next_cursor is None or not page.items:
+                return
+            cursor = page.next_cursor
+
+    async def summarize(self, scope: Scope, query: InvoiceFilter, today: date) -> InvoicesSummary:
+        """Aggregates over all matching invoices (not one page)."""
+        return summarize_invoices([invoice async for invoice in self.iter_invoices(scope, query)], today)
+
+    async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
+        """The provider's own PDF where it offers one; otherwise one rendered from the invoice."""
+        return await render_invoice_pdf(await self.get_invoice(scope, invoice_id))
+
+    # -- orders and generation (local, Polar) -----------------------------------------------
+
+    async def list_orders(self, scope: Scope, *, limit: int, cursor: str | None) -> Page[Order]:
+        raise NotSupported(
+            f"{self.info.display_name} does not expose orders to generate invoices from.",
+            hint="list_orders works with the local and polar providers; use list_invoices here.",
+        )
+
+    async def generate_invoice(
+        self,
+        scope: Scope,
+        order_id: str,
+        *,
+        billing: Billing | None,
+        wait: bool,
+        progress: Progress = no_progress,
+    ) -> Invoice:
+        """Generate the invoice of an order, or return the existing one unchanged (never twice).
+
+        With ``wait`` False, or past the provider's time limit, the invoice may come back with
+        status ``pending``.
+        """
+        raise NotSupported(
+            f"{self.info.display_name} does not generate invoices through this server.",
+            hint="Invoices here are created in the provider's own dashboard; use get_invoice to read them.",
+        )
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
+        return None
