@@ -8,7 +8,7 @@ the digits the provider sent are kept exactly (that is the float's shortest repr
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 __all__ = [
     "MoneyError",
@@ -58,9 +58,20 @@ def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-currency_exponent(currency))
 
 
+# Wide enough for any amount a ledger can hold; the default 28 digits would overflow on quantize.
+_CONTEXT = Context(prec=100, rounding=ROUND_HALF_EVEN)
+
+
 def quantize(amount: Decimal, currency: str) -> Decimal:
-    """Round ``amount`` to the currency's precision (banker's rounding, as ledgers do)."""
-    return amount.quantize(_quantum(currency), rounding=ROUND_HALF_EVEN)
+    """Round ``amount`` to the currency's precision (banker's rounding, as ledgers do).
+
+    Negative zero (``-0.001`` rounded) becomes plain zero so ``"-0.00"`` never reaches the wire.
+    """
+    try:
+        rounded = amount.quantize(_quantum(currency), context=_CONTEXT)
+    except InvalidOperation as exc:
+        raise MoneyError(f"amount {amount} cannot be represented in {normalize_currency(currency)}") from exc
+    return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
 def from_minor_units(minor: int, currency: str) -> Decimal:
@@ -71,7 +82,7 @@ def from_minor_units(minor: int, currency: str) -> Decimal:
             minor = int(minor)
         else:
             raise MoneyError(f"minor-unit amount must be an integer, got {minor!r}")
-    return Decimal(minor).scaleb(-currency_exponent(currency)).quantize(_quantum(currency))
+    return quantize(Decimal(minor).scaleb(-currency_exponent(currency), context=_CONTEXT), currency)
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:

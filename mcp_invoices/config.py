@@ -1,0 +1,156 @@
+"""Configuration from the environment (the variables of PRODUCT.md), validated once at start-up.
+
+A remote provider is enabled when its credentials are present. The local ledger is served when no
+remote provider is configured, or when ``MCP_INVOICES_DB`` / ``MCP_INVOICES_CUSTOMER`` ask for it.
+Values of secret variables are kept in ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+from pydantic import SecretStr
+
+__all__ = ["ConfigError", "Config", "RemoteProviderConfig", "load_config", "default_db_path"]
+
+
+class ConfigError(Exception):
+    """The environment cannot serve a session; the message names the variable to fix."""
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir("mcp-invoices", appauthor=False)) / "ledger.sqlite3"
+
+
+@dataclass(frozen=True)
+class RemoteProviderConfig:
+    """One remote provider's settings: base URL, credentials and the customer scope, if any."""
+
+    provider: str
+    base_url: str
+    credentials: Mapping[str, SecretStr]
+    customer_id: str | None
+    """Server-enforced scope (Afternoon, Payabli); None where the provider's token carries it."""
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    local_enabled: bool
+    db_path: Path
+    local_customer: str | None
+    remote: tuple[RemoteProviderConfig, ...]
+    log_level: str
+
+    @property
+    def provider_ids(self) -> tuple[str, ...]:
+        return (("local",) if self.local_enabled else ()) + tuple(remote.provider for remote in self.remote)
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value.strip() or None if value is not None else None
+
+
+_POLAR_SERVERS = {"production": "https://api.polar.sh", "sandbox": "https://sandbox-api.polar.sh"}
+_PAYABLI_ENVIRONMENTS = {
+    "production": "https://api.payabli.com/api",
+    "sandbox": "https://api-sandbox.payabli.com/api",
+}
+
+
+def _choice(env: Mapping[str, str], name: str, choices: Mapping[str, str], default: str) -> str:
+    value = (_get(env, name) or default).lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+    return choices[value]
+
+
+def _remote_providers(env: Mapping[str, str], *, require_scope: bool) -> list[RemoteProviderConfig]:
+    providers: list[RemoteProviderConfig] = []
+
+    def secret(name: str) -> SecretStr | None:
+        value = _get(env, name)
+        return SecretStr(value) if value else None
+
+    def scoped(provider: str, key_var: str, customer_var: str) -> str | None:
+        customer = _get(env, customer_var)
+        if customer is None and require_scope:
+            raise ConfigError(
+                f"{provider} is configured with an organisation-wide key ({key_var}) but no customer scope: "
+                f"set {customer_var} to the one customer this session serves. "
+                "An unscoped organisation key never serves a session."
+            )
+        return customer
+
+    polar_session, polar_org = secret("POLAR_CUSTOMER_SESSION"), secret("POLAR_ACCESS_TOKEN")
+    if polar_session or polar_org:
+        credentials = {
+            name: value
+            for name, value in (("customer_session", polar_session), ("access_token", polar_org))
+            if value is not None
+        }
+        if require_scope and polar_session is None:
+            raise ConfigError(
+                "Polar is configured with POLAR_ACCESS_TOKEN (organisation-wide) but no POLAR_CUSTOMER_SESSION: "
+                "over stdio set POLAR_CUSTOMER_SESSION to the customer's session token."
+            )
+        base = _get(env, "POLAR_BASE_URL") or _choice(env, "POLAR_SERVER", _POLAR_SERVERS, "production")
+        providers.append(RemoteProviderConfig("polar", base, credentials, None))
+
+    afternoon_key = secret("AFTERNOON_API_KEY")
+    if afternoon_key:
+        customer = scoped("Afternoon", "AFTERNOON_API_KEY", "AFTERNOON_CUSTOMER_ID")
+        base = _get(env, "AFTERNOON_BASE_URL") or "https://api.afternoon.co"
+        providers.append(RemoteProviderConfig("afternoon", base, {"api_key": afternoon_key}, customer))
+
+    storefront, customer_token = secret("BAGISTO_STOREFRONT_KEY"), secret("BAGISTO_CUSTOMER_TOKEN")
+    if storefront or customer_token:
+        base = _get(env, "BAGISTO_BASE_URL")
+        missing = [
+            name
+            for name, value in (
+                ("BAGISTO_STOREFRONT_KEY", storefront),
+                ("BAGISTO_CUSTOMER_TOKEN", customer_token if require_scope else True),
+                ("BAGISTO_BASE_URL", base),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"Bagisto is partly configured: set {' and '.join(missing)} (Bagisto is self-hosted).")
+        credentials = {"storefront_key": storefront}
+        if customer_token:
+            credentials["customer_token"] = customer_token
+        providers.append(RemoteProviderConfig("bagisto", str(base), credentials, None))  # type: ignore[arg-type]
+
+    payabli_token = secret("PAYABLI_API_TOKEN")
+    if payabli_token:
+        customer = scoped("Payabli", "PAYABLI_API_TOKEN", "PAYABLI_CUSTOMER_ID")
+        base = _get(env, "PAYABLI_BASE_URL") or _choice(
+            env, "PAYABLI_ENVIRONMENT", _PAYABLI_ENVIRONMENTS, "production"
+        )
+        options = {"entry": entry} if (entry := _get(env, "PAYABLI_ENTRY")) else {}
+        providers.append(RemoteProviderConfig("payabli", base, {"api_token": payabli_token}, customer, options))
+    return providers
+
+
+def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = True) -> Config:
+    """Read and check the environment. ``require_scope`` is True for stdio, where the process is one session."""
+    env = os.environ if env is None else env
+    remote = _remote_providers(env, require_scope=require_scope)
+    db = _get(env, "MCP_INVOICES_DB")
+    customer = _get(env, "MCP_INVOICES_CUSTOMER")
+    level = (_get(env, "MCP_INVOICES_LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"MCP_INVOICES_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
+    return Config(
+        local_enabled=not remote or db is not None or customer is not None,
+        db_path=Path(db).expanduser() if db else default_db_path(),
+        local_customer=customer,
+        remote=tuple(remote),
+        log_level=level,
+    )

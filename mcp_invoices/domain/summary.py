@@ -1,0 +1,428 @@
+"""Plain-language summaries of one invoice (``summarize_invoice``) and of many (``summarize_invoices``).
+
+Both are pure functions of the invoices and of ``today`` (overdue is derived from ``due_at``, so
+the caller states the date it is asking about). Amounts stay ``Decimal`` throughout; totals are
+kept per currency and never mixed.
+
+Definitions shared by both summaries:
+
+- **billed** statuses are every status except ``void``, ``draft`` and ``pending``: a voided
+  invoice was cancelled, a draft or a pending one has not been issued yet, so none of them is
+  money that was asked for.
+- **unpaid** statuses are those of ``InvoiceStatus.is_unpaid`` (``open``, ``partially_paid``);
+  only they contribute to ``due``. An ``uncollectible`` invoice is written off, not due.
+- **days past due** is ``today - due_at`` in days; an invoice is overdue when it is unpaid, has
+  something left to pay and ``due_at < today`` (``Invoice.is_overdue``).
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from mcp_invoices.domain import money
+from mcp_invoices.domain.models import Amount, Invoice, InvoiceStatus
+
+__all__ = [
+    "BILLED_EXCLUDED_STATUSES",
+    "AgeingBuckets",
+    "CurrencyTotals",
+    "InvoiceSummary",
+    "InvoicesSummary",
+    "LineFact",
+    "OldestUnpaid",
+    "StatusCount",
+    "summarize_invoice",
+    "summarize_invoices",
+]
+
+BILLED_EXCLUDED_STATUSES = frozenset({InvoiceStatus.VOID, InvoiceStatus.DRAFT, InvoiceStatus.PENDING})
+"""Statuses whose invoices are counted but whose amounts are not part of ``total`` or ``paid``."""
+
+# Sums run at a precision far above any ledger's, so adding thousands of amounts never rounds;
+# only the final quantize to the currency's precision does (and it is exact for exact inputs).
+_SUM_CONTEXT = decimal.Context(prec=100, rounding=decimal.ROUND_HALF_EVEN)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LineFact(_Model):
+    """One line item, reduced to what a summary quotes."""
+
+    description: str
+    total: Amount | None
+
+
+class InvoiceSummary(_Model):
+    """The result of ``summarize_invoice``: a short text plus the facts it is built from."""
+
+    summary: str
+    """One to three plain-language sentences, small enough to quote in a chat."""
+    provider: str
+    invoice_id: str
+    number: str | None
+    status: InvoiceStatus
+    currency: str
+    total: Amount
+    amount_paid: Amount
+    amount_due: Amount
+    issued_at: date | None
+    due_at: date | None
+    paid_at: datetime | None
+    overdue: bool
+    days_overdue: int | None
+    """Days past ``due_at``; None unless ``overdue``."""
+    line_count: int
+    largest_line: LineFact | None
+    """The line with the largest total (the first of equals); None when no line states a total."""
+    uri: str
+    """The invoice's JSON resource URI."""
+
+
+class AgeingBuckets(_Model):
+    """``due`` split by days past the due date; the five buckets always sum exactly to ``due``."""
+
+    current: Amount
+    """Not yet due (``due_at >= today``) or without a due date."""
+    days_1_30: Amount
+    days_31_60: Amount
+    days_61_90: Amount
+    days_over_90: Amount
+
+
+class CurrencyTotals(_Model):
+    """Aggregates over the invoices of one currency.
+
+    - ``count``: invoices in this currency, of every status.
+    - ``total``: sum of ``total`` over billed invoices (every status except void, draft, pending).
+    - ``paid``: sum of ``amount_paid`` over the same billed invoices.
+    - ``due``: sum of ``amount_due`` over unpaid invoices (``open``, ``partially_paid``).
+    - ``overdue``: the part of ``due`` whose ``due_at`` is before today (``due - ageing.current``).
+    - ``ageing``: ``due`` split by days past due.
+    """
+
+    currency: str
+    count: int
+    total: Amount
+    paid: Amount
+    due: Amount
+    overdue: Amount
+    ageing: AgeingBuckets
+
+
+class StatusCount(_Model):
+    status: InvoiceStatus
+    count: int
+
+
+class OldestUnpaid(_Model):
+    """The unpaid invoice with something left to pay that fell (or falls) due first."""
+
+    invoice_id: str
+    number: str | None
+    issued_at: date | None
+    due_at: date | None
+    currency: str
+    amount_due: Amount
+    days_overdue: int | None
+    """Days past ``due_at``; None unless overdue."""
+    uri: str
+
+
+class InvoicesSummary(_Model):
+    """The result of ``summarize_invoices``."""
+
+    summary: str
+    """Plain-language text: count, per-currency billed / due / overdue, the oldest unpaid."""
+    as_of: date
+    """The ``today`` the overdue figures were computed for."""
+    count: int
+    by_status: list[StatusCount]
+    """Statuses with at least one invoice, in ``InvoiceStatus`` declaration order."""
+    currencies: list[CurrencyTotals]
+    """One entry per currency seen, sorted by currency code."""
+    oldest_unpaid: OldestUnpaid | None
+
+
+# --- one invoice -----------------------------------------------------------------------------------
+
+
+def _days_overdue(invoice: Invoice, today: date) -> int | None:
+    if not invoice.is_overdue(today):
+        return None
+    assert invoice.due_at is not None  # is_overdue guarantees it
+    return (today - invoice.due_at).days
+
+
+def _label(invoice: Invoice) -> str:
+    return invoice.number or invoice.id
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _largest_line(invoice: Invoice, currency: str) -> LineFact | None:
+    largest: tuple[str, Decimal] | None = None
+    for line in invoice.line_items:
+        if line.total is not None and (largest is None or line.total > largest[1]):
+            largest = (line.description, line.total)
+    if largest is None:
+        return None
+    return LineFact(description=largest[0], total=money.quantize(largest[1], currency))
+
+
+def _due_clause(amount_due: Decimal, due_at: date | None, days_overdue: int | None, currency: str) -> str:
+    due = money.format_money(amount_due, currency)
+    if due_at is None:
+        return f"{due} due, no due date"
+    if days_overdue is not None:
+        return f"{due} was due on {due_at.isoformat()}, {_plural(days_overdue, 'day')} overdue"
+    return f"{due} due by {due_at.isoformat()}"
+
+
+def _invoice_sentence(
+    invoice: Invoice, total: Decimal, paid: Decimal, due: Decimal, days_overdue: int | None
+) -> str:
+    currency = invoice.currency
+    head = f"Invoice {_label(invoice)} for {money.format_money(total, currency)}"
+    status = invoice.status
+    if status is InvoiceStatus.PAID:
+        when = f" on {invoice.paid_at.date().isoformat()}" if invoice.paid_at else ""
+        return f"{head} was paid{when}."
+    if status is InvoiceStatus.OPEN:
+        if due <= 0:
+            return f"{head} is open with nothing left to pay."
+        return f"{head} is open: {_due_clause(due, invoice.due_at, days_overdue, currency)}."
+    if status is InvoiceStatus.PARTIALLY_PAID:
+        return (
+            f"{head} is partially paid: {money.format_money(paid, currency)} paid, "
+            f"{_due_clause(due, invoice.due_at, days_overdue, currency)}."
+        )
+    if status is InvoiceStatus.REFUNDED:
+        return f"{head} was refunded."
+    if status is InvoiceStatus.VOID:
+        return f"{head} is void; nothing is owed."
+    if status is InvoiceStatus.UNCOLLECTIBLE:
+        return f"{head} is marked uncollectible with {money.format_money(due, currency)} unpaid."
+    if status is InvoiceStatus.DRAFT:
+        return f"{head} is a draft and has not been issued."
+    return f"{head} is being generated and is not ready yet."
+
+
+def _details_sentence(invoice: Invoice, largest: LineFact | None) -> str:
+    """Issue date and line facts, e.g. "Issued 2026-03-01; 3 lines, largest: Pro plan ($60.00)."."""
+    parts = []
+    if invoice.issued_at is not None:
+        parts.append(f"Issued {invoice.issued_at.isoformat()}")
+    if invoice.line_items:
+        lines = _plural(len(invoice.line_items), "line")
+        if largest is not None and largest.total is not None and len(invoice.line_items) > 1:
+            lines += (
+                f", largest: {largest.description} ({money.format_money(largest.total, invoice.currency)})"
+            )
+        parts.append(lines)
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return " " + text[0].upper() + text[1:] + "."
+
+
+def summarize_invoice(invoice: Invoice, today: date) -> InvoiceSummary:
+    """Summarize one invoice as of ``today``.
+
+    Amounts are quantized to the currency's precision. ``overdue`` follows ``Invoice.is_overdue``
+    (unpaid status, something left to pay, ``due_at`` before today) and ``days_overdue`` is set only
+    then. ``largest_line`` is the line with the largest stated total.
+    """
+    currency = money.normalize_currency(invoice.currency)
+    total = money.quantize(invoice.total, currency)
+    paid = money.quantize(invoice.amount_paid, currency)
+    due = money.quantize(invoice.amount_due, currency)
+    days_overdue = _days_overdue(invoice, today)
+    largest = _largest_line(invoice, currency)
+    text = _invoice_sentence(invoice, total, paid, due, days_overdue) + _details_sentence(invoice, largest)
+    return InvoiceSummary(
+        summary=text,
+        provider=invoice.provider,
+        invoice_id=invoice.id,
+        number=invoice.number,
+        status=invoice.status,
+        currency=currency,
+        total=total,
+        amount_paid=paid,
+        amount_due=due,
+        issued_at=invoice.issued_at,
+        due_at=invoice.due_at,
+        paid_at=invoice.paid_at,
+        overdue=days_overdue is not None,
+        days_overdue=days_overdue,
+        line_count=len(invoice.line_items),
+        largest_line=largest,
+        uri=invoice.documents.json_uri,
+    )
+
+
+# --- many invoices ---------------------------------------------------------------------------------
+
+_BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
+
+
+def _bucket(due_at: date | None, today: date) -> str:
+    """The ageing bucket of an amount due on ``due_at``."""
+    if due_at is None:
+        return "current"
+    days = (today - due_at).days
+    if days <= 0:
+        return "current"
+    if days <= 30:
+        return "days_1_30"
+    if days <= 60:
+        return "days_31_60"
+    if days <= 90:
+        return "days_61_90"
+    return "days_over_90"
+
+
+@dataclass
+class _CurrencyAccumulator:
+    count: int = 0
+    total: Decimal = money.ZERO
+    paid: Decimal = money.ZERO
+    buckets: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(_BUCKETS, money.ZERO))
+
+    def add(self, invoice: Invoice, today: date) -> None:
+        add = _SUM_CONTEXT.add
+        self.count += 1
+        if invoice.status not in BILLED_EXCLUDED_STATUSES:
+            self.total = add(self.total, invoice.total)
+            self.paid = add(self.paid, invoice.amount_paid)
+        if invoice.status.is_unpaid:
+            bucket = _bucket(invoice.due_at, today)
+            self.buckets[bucket] = add(self.buckets[bucket], invoice.amount_due)
+
+    def result(self, currency: str) -> CurrencyTotals:
+        def q(amount: Decimal) -> Decimal:
+            with decimal.localcontext(_SUM_CONTEXT):
+                return money.quantize(amount, currency)
+
+        buckets = {name: q(amount) for name, amount in self.buckets.items()}
+        # Each bucket is quantized on its own, so due and overdue are summed from the quantized
+        # buckets: the buckets add up to ``due`` exactly even if an input had excess precision.
+        with decimal.localcontext(_SUM_CONTEXT):
+            due = sum(buckets.values(), money.ZERO)
+            overdue = due - buckets["current"]
+        return CurrencyTotals(
+            currency=currency,
+            count=self.count,
+            total=q(self.total),
+            paid=q(self.paid),
+            due=due,
+            overdue=overdue,
+            ageing=AgeingBuckets(**buckets),
+        )
+
+
+def _oldest_key(invoice: Invoice) -> tuple[bool, date, bool, date, str]:
+    # Earliest due date first, no due date last; then earliest issued, then id, for a stable answer.
+    return (
+        invoice.due_at is None,
+        invoice.due_at or date.max,
+        invoice.issued_at is None,
+        invoice.issued_at or date.max,
+        invoice.id,
+    )
+
+
+def _oldest_unpaid(invoice: Invoice, today: date) -> OldestUnpaid:
+    currency = money.normalize_currency(invoice.currency)
+    return OldestUnpaid(
+        invoice_id=invoice.id,
+        number=invoice.number,
+        issued_at=invoice.issued_at,
+        due_at=invoice.due_at,
+        currency=currency,
+        amount_due=money.quantize(invoice.amount_due, currency),
+        days_overdue=_days_overdue(invoice, today),
+        uri=invoice.documents.json_uri,
+    )
+
+
+def _currency_phrase(totals: CurrencyTotals) -> str:
+    c = totals.currency
+    phrase = f"{money.format_money(totals.total, c)} billed, "
+    if totals.due == 0:
+        return phrase + "nothing due"
+    phrase += f"{money.format_money(totals.due, c)} due"
+    if totals.overdue != 0:
+        phrase += f" ({money.format_money(totals.overdue, c)} overdue)"
+    return phrase
+
+
+def _summary_text(
+    count: int, by_status: list[StatusCount], currencies: list[CurrencyTotals], oldest: OldestUnpaid | None
+) -> str:
+    if count == 0:
+        return "No invoices match."
+    statuses = ", ".join(f"{s.count} {s.status.value.replace('_', ' ')}" for s in by_status)
+    text = (
+        f"{_plural(count, 'invoice')} ({statuses}): "
+        + "; ".join(_currency_phrase(t) for t in currencies)
+        + "."
+    )
+    if oldest is not None:
+        label = oldest.number or oldest.invoice_id
+        if oldest.days_overdue is not None:
+            when = f"{_plural(oldest.days_overdue, 'day')} overdue"
+        elif oldest.due_at is not None:
+            when = f"due {oldest.due_at.isoformat()}"
+        else:
+            when = "no due date"
+        text += f" Oldest unpaid: {label}, {money.format_money(oldest.amount_due, oldest.currency)}, {when}."
+    return text
+
+
+def summarize_invoices(invoices: Iterable[Invoice], today: date) -> InvoicesSummary:
+    """Aggregate any number of invoices as of ``today``, in one pass over ``invoices``.
+
+    ``invoices`` may be a generator (e.g. every page of a provider, fetched lazily); memory stays
+    proportional to the number of currencies, not of invoices. Per-currency figures are defined on
+    ``CurrencyTotals``: totals are never mixed across currencies; ``total`` and ``paid`` leave out
+    void, draft and pending invoices; ``due`` counts only unpaid (open, partially paid) invoices;
+    ``overdue`` is the part of ``due`` past its due date; the ageing buckets sum exactly to ``due``.
+
+    ``oldest_unpaid`` is the unpaid invoice with ``amount_due > 0`` and the earliest ``due_at``
+    (across currencies; one without a due date comes after all dated ones), ties broken by the
+    earliest ``issued_at`` and then by id.
+    """
+    count = 0
+    status_counts = dict.fromkeys(InvoiceStatus, 0)
+    per_currency: dict[str, _CurrencyAccumulator] = {}
+    oldest: Invoice | None = None
+    for invoice in invoices:
+        count += 1
+        status_counts[invoice.status] += 1
+        currency = money.normalize_currency(invoice.currency)
+        per_currency.setdefault(currency, _CurrencyAccumulator()).add(invoice, today)
+        unpaid_and_owing = invoice.status.is_unpaid and invoice.amount_due > 0
+        if unpaid_and_owing and (oldest is None or _oldest_key(invoice) < _oldest_key(oldest)):
+            oldest = invoice
+
+    by_status = [StatusCount(status=s, count=n) for s, n in status_counts.items() if n > 0]
+    currencies = [per_currency[code].result(code) for code in sorted(per_currency)]
+    oldest_unpaid = _oldest_unpaid(oldest, today) if oldest is not None else None
+    return InvoicesSummary(
+        summary=_summary_text(count, by_status, currencies, oldest_unpaid),
+        as_of=today,
+        count=count,
+        by_status=by_status,
+        currencies=currencies,
+        oldest_unpaid=oldest_unpaid,
+    )

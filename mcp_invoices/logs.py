@@ -1,0 +1,71 @@
+"""Structured logs on stderr (stdout belongs to the protocol in stdio mode), secrets redacted.
+
+Each record is one JSON object per line. A redaction filter masks anything that looks like a
+credential, and every configured secret value verbatim, before a record is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+__all__ = ["configure_logging", "add_secrets", "redact"]
+
+_SECRETS: set[str] = set()
+_PATTERNS = [
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"),
+    re.compile(r"\b(polar_(?:cst|oat|pat)_)[A-Za-z0-9_-]+"),
+    re.compile(r"\b(ak_(?:live|test)_)[A-Za-z0-9_-]+"),
+    re.compile(r"\b(mcpi_)[A-Za-z0-9_-]+"),
+    re.compile(r"(?i)((?:token|key|secret|password|authorization)\"?\s*[:=]\s*\"?)[^\s\",]{4,}"),
+]
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
+def add_secrets(values: Iterable[str]) -> None:
+    """Register configured secret values so they are masked wherever they appear."""
+    _SECRETS.update(value for value in values if value and len(value) >= 4)
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda match: f"{match.group(1)}[redacted]", text)
+    return text
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value if isinstance(value, int | bool | None) else str(value)
+        if record.exc_info and record.exc_info[0] is not None:
+            # The exception's type only: messages and tracebacks may carry request data.
+            entry["error"] = record.exc_info[0].__name__
+        return redact(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send every log record (ours and the SDK's) to stderr as redacted JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Third-party chatter at INFO is noise on a user's stderr.
+    for noisy in ("httpx", "httpx2", "httpcore", "uvicorn.access", "mcp"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -1,0 +1,419 @@
+"""The one HTTP layer every remote provider client uses.
+
+Each remote provider holds one ``ProviderHTTP`` per process: one pooled connection set, explicit
+timeouts, bounded retries with full-jitter backoff, and a single mapping from transport failures
+and unexpected statuses to ``mcp_invoices.domain.errors``. Not-found is deliberately *not* mapped
+here: a provider lists 404 in ``expected`` and answers with ``errors.not_found`` itself, so that
+"missing" and "not yours" share one wording.
+
+Secrets travel only in headers. Nothing here puts a header value, a query string or URL
+credentials into an exception message, a ``repr`` or a log line.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Container, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import metadata
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import httpx2
+
+from mcp_invoices.domain.errors import (
+    InvalidArgument,
+    InvoiceError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    Unauthorized,
+)
+
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "ProviderHTTP",
+    "RetryPolicy",
+    "parse_json",
+    "path_segment",
+    "retry_after_seconds",
+]
+
+logger = logging.getLogger("mcp_invoices.http")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+"""Methods retried by default: repeating them cannot create a second side effect."""
+
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+"""Statuses whose ``Retry-After`` header is honoured (RFC 9110 defines it for these)."""
+
+_MIN_ATTEMPT_WINDOW = 1.0
+"""A retry that would have less than this many seconds of budget left to answer is not made."""
+
+_PROVIDER_EXTENSION = "mcp_invoices.provider"
+"""Where ``ProviderHTTP`` tags its responses, so that ``parse_json`` can name the provider."""
+
+
+def _user_agent() -> str:
+    try:
+        return f"mcp-invoices/{metadata.version('mcp-invoices')}"
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "mcp-invoices"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before giving up; the defaults suit an interactive chat turn."""
+
+    attempts: int = 4
+    """Total tries (first one included) for a request that may be repeated."""
+    base_delay: float = 0.2
+    """Seconds; the backoff ceiling doubles from here on every retry (full jitter below it)."""
+    max_delay: float = 5.0
+    max_retry_after: float = 10.0
+    """Cap on how long a provider's ``Retry-After`` may make us wait between two tries."""
+    total_budget: float = 20.0
+    """Seconds across all tries and waits; no retry is started that would not fit in it."""
+    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1.")
+        if min(self.base_delay, self.max_delay, self.max_retry_after, self.total_budget) < 0:
+            raise ValueError("RetryPolicy delays and budget must not be negative.")
+
+
+def retry_after_seconds(response: httpx2.Response, *, now: float | None = None) -> float | None:
+    """The response's ``Retry-After`` in seconds (delta-seconds or HTTP-date), or ``None``.
+
+    A date in the past gives ``0.0``; an unreadable value gives ``None`` rather than an error,
+    because a malformed hint must not turn a retryable answer into a crash.
+    """
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is read the same way
+        return None
+    current = time.time() if now is None else now
+    return float(max(0, math.ceil(when.timestamp() - current)))
+
+
+def parse_json(response: httpx2.Response, *, provider: str | None = None) -> Any:
+    """The body as JSON with every JSON number that has a fraction as a ``Decimal``.
+
+    Money must never pass through a binary float, so floats are never created. A body that is
+    not JSON means the provider (or something in front of it) misbehaved: ``ProviderUnavailable``.
+    """
+    name = provider or response.extensions.get(_PROVIDER_EXTENSION) or "The provider"
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ProviderUnavailable(
+            f"{name} sent a response that is not valid JSON.",
+            hint="Try again in a moment; if it persists, check the provider's status page.",
+        ) from None
+
+
+def path_segment(value: str) -> str:
+    """``value`` percent-encoded as exactly one path segment, for ids that came from a user.
+
+    ``/``, ``?`` and ``#`` are encoded so an id cannot reach another endpoint; ``.`` and ``..``
+    are refused because servers resolve them as directory steps even when encoded.
+    """
+    if value in ("", ".", ".."):
+        raise InvalidArgument(f"{value!r} is not a valid id.", hint="Pass the id exactly as listed.")
+    return quote(value, safe="")
+
+
+class ProviderHTTP:
+    """One provider's pooled HTTP client with retries and error mapping (one per process)."""
+
+    def __init__(
+        self,
+        *,
+        provider_name: str,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        auth_hint: str,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 20.0,
+        retry: RetryPolicy = RetryPolicy(),
+        transport: httpx2.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        url = httpx2.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"{provider_name} base URL must be an http(s) URL with a host.")
+        self.provider_name = provider_name
+        self.auth_hint = auth_hint
+        self.retry = retry
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._clock = clock
+        # Shown in messages and repr: never the credentials, query or fragment of the base URL.
+        self._safe_base_url = str(url.copy_with(username=None, password=None, query=None, fragment=None))
+        self._host = url.host if url.port is None else f"{url.host}:{url.port}"
+        self._timeout = httpx2.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
+        )
+        self._client = httpx2.AsyncClient(
+            base_url=url,
+            headers={"User-Agent": _user_agent(), "Accept": "application/json", **(headers or {})},
+            timeout=self._timeout,
+            limits=httpx2.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=20.0),
+            # Never follow redirects: custom credential headers would be replayed to the new host.
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"ProviderHTTP(provider={self.provider_name!r}, base_url={self._safe_base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close pooled connections (at process shutdown)."""
+        await self._client.aclose()
+
+    async def get_json(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """``GET path`` expecting 200, parsed with ``parse_json`` (so fractions are ``Decimal``)."""
+        response = await self.request("GET", path, params=params, headers=headers)
+        return parse_json(response, provider=self.provider_name)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        expected: Container[int] = (200,),
+    ) -> httpx2.Response:
+        """Send ``method path`` under the base URL; return the response if its status is expected.
+
+        Retries per ``self.retry`` when the request may be repeated (``idempotent``, by default
+        true for GET/HEAD/PUT/DELETE/OPTIONS). A request that was never sent (connection refused,
+        no free pooled connection) is retried whatever its method. Any other outcome raises the
+        matching ``InvoiceError``; 404 is only ever returned (when expected), never mapped.
+        """
+        method = method.upper()
+        if httpx2.URL(path).is_absolute_url:
+            # An absolute URL would bypass base_url and carry the credential headers elsewhere.
+            raise ValueError("ProviderHTTP.request takes a path under the base URL, not a URL.")
+        may_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        log_path = path.split("?", 1)[0].split("#", 1)[0]
+        policy = self.retry
+        started = self._clock()
+        slept = 0.0
+
+        attempt = 0
+        while True:
+            attempt += 1
+            # With a real sleep the clock covers the waits; with an injected one, ``slept`` does.
+            spent = max(self._clock() - started, slept)
+            response: httpx2.Response | None = None
+            failure: httpx2.TransportError | None = None
+            try:
+                response = await self._client.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    headers=headers,
+                    timeout=self._attempt_timeout(policy.total_budget - spent),
+                )
+            except httpx2.TransportError as exc:
+                failure = exc
+            except httpx2.RequestError as exc:  # e.g. a body that cannot be decoded: not transient
+                raise self._fail(
+                    ProviderUnavailable(
+                        f"{self.provider_name} sent a response that could not be decoded.",
+                        hint="Try again in a moment; if it persists, check the provider's status page.",
+                    ),
+                    method,
+                    log_path,
+                    type(exc).__name__,
+                    attempt,
+                ) from None
+
+            if response is not None:
+                response.extensions[_PROVIDER_EXTENSION] = self.provider_name
+                if response.status_code in expected:
+                    return response
+                retryable = may_repeat and response.status_code in policy.retry_statuses
+                outcome = str(response.status_code)
+            else:
+                assert failure is not None
+                never_sent = isinstance(
+                    failure, (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+                )
+                retryable = may_repeat or never_sent
+                outcome = type(failure).__name__
+
+            delay = self._delay(attempt, response) if retryable and attempt < policy.attempts else None
+            spent = max(self._clock() - started, slept)
+            if delay is None or spent + delay + _MIN_ATTEMPT_WINDOW > policy.total_budget:
+                error = self._map_status(response) if response is not None else self._map_transport(failure)
+                raise self._fail(error, method, log_path, outcome, attempt) from None
+
+            logger.info(
+                "Retrying %s %s %s after %s (attempt %d of %d) in %.2fs",
+                self.provider_name,
+                method,
+                log_path,
+                outcome,
+                attempt,
+                policy.attempts,
+                delay,
+                extra={
+                    "provider": self.provider_name,
+                    "method": method,
+                    "path": log_path,
+                    "status": outcome,
+                    "attempt": attempt,
+                    "delay": delay,
+                },
+            )
+            if response is not None:
+                await response.aclose()
+            await self._sleep(delay)
+            slept += delay
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _attempt_timeout(self, remaining: float) -> httpx2.Timeout:
+        """The configured timeouts, shortened so that one attempt cannot outlive the budget."""
+        remaining = max(remaining, _MIN_ATTEMPT_WINDOW)
+        base = self._timeout
+
+        def clamp(value: float | None) -> float:
+            return remaining if value is None else min(value, remaining)
+
+        return httpx2.Timeout(
+            connect=clamp(base.connect), read=clamp(base.read), write=clamp(base.write), pool=clamp(base.pool)
+        )
+
+    def _delay(self, attempt: int, response: httpx2.Response | None) -> float:
+        """Seconds to wait before the next try: the provider's ``Retry-After`` (capped) or backoff."""
+        policy = self.retry
+        if response is not None and response.status_code in _RETRY_AFTER_STATUSES:
+            asked = retry_after_seconds(response)
+            if asked is not None:
+                return min(asked, policy.max_retry_after)
+        ceiling = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
+        return self._rng.uniform(0.0, ceiling)  # full jitter: spreads retries of many clients apart
+
+    def _map_status(self, response: httpx2.Response) -> InvoiceError:
+        name = self.provider_name
+        status = response.status_code
+        if status in (401, 403):
+            return Unauthorized(f"{name} refused the credentials.", hint=self.auth_hint)
+        if status == 429:
+            retry_after = retry_after_seconds(response)
+            wait = f"Wait {retry_after:g} seconds" if retry_after is not None else "Wait a minute"
+            return RateLimited(
+                f"{name} is limiting how often this server may call it.",
+                retry_after=retry_after,
+                hint=f"{wait} and try again.",
+            )
+        if status >= 500:
+            return ProviderUnavailable(
+                f"{name} answered HTTP {status}.",
+                hint=f"Try again later, or check {name}'s status page.",
+            )
+        return ProviderUnavailable(
+            f"{name} answered HTTP {status}, which this server did not expect.",
+            hint=f"Try again later; if it persists, check the configured {name} base URL.",
+        )
+
+    def _map_transport(self, failure: httpx2.TransportError | None) -> InvoiceError:
+        name = self.provider_name
+        if isinstance(failure, httpx2.PoolTimeout):
+            return ProviderTimeout(
+                f"Too many requests to {name} are in flight from this server.",
+                hint="Try again in a moment.",
+            )
+        if isinstance(failure, httpx2.ConnectTimeout):
+            return ProviderTimeout(
+                f"{name} at {self._host} could not be reached in time.",
+                hint=f"Try again later, or check {name}'s status page and the network.",
+            )
+        if isinstance(failure, httpx2.TimeoutException):
+            return ProviderTimeout(
+                f"{name} did not answer in time.",
+                hint=f"Try again later, or check {name}'s status page.",
+            )
+        if isinstance(failure, httpx2.ConnectError):
+            return ProviderUnavailable(
+                f"Could not connect to {name} at {self._host}.",
+                hint=f"Check the network and the configured {name} base URL, or try again later.",
+            )
+        return ProviderUnavailable(
+            f"The connection to {name} failed before it answered.",
+            hint=f"Try again later, or check {name}'s status page.",
+        )
+
+    def _fail(self, error: InvoiceError, method: str, path: str, outcome: str, attempt: int) -> InvoiceError:
+        logger.warning(
+            "%s %s %s failed with %s after %d attempt(s): %s",
+            self.provider_name,
+            method,
+            path,
+            outcome,
+            attempt,
+            error.code,
+            extra={
+                "provider": self.provider_name,
+                "method": method,
+                "path": path,
+                "status": outcome,
+                "attempt": attempt,
+                "code": error.code,
+            },
+        )
+        return error
+
+
+class _RedactHttpxQuery(logging.Filter):
+    """httpx2 logs every request's full URL at INFO; drop the query and userinfo, where credentials hide."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(arg, httpx2.URL) for arg in record.args):
+            record.args = tuple(
+                arg.copy_with(username=None, password=None, query=None)
+                if isinstance(arg, httpx2.URL)
+                else arg
+                for arg in record.args
+            )
+        return True
+
+
+_httpx_logger = logging.getLogger("httpx2")
+if not any(isinstance(existing, _RedactHttpxQuery) for existing in _httpx_logger.filters):
+    _httpx_logger.addFilter(_RedactHttpxQuery())

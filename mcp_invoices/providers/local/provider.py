@@ -1,0 +1,100 @@
+"""The local provider: the embedded ledger behind the provider interface.
+
+Every ledger call runs in a worker thread (SQLite is blocking); the event loop only awaits.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from mcp_invoices.documents.pdf import Seller, render_invoice_pdf
+from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
+from mcp_invoices.principal import Scope
+from mcp_invoices.providers.base import InvoiceProvider, Progress, ProviderInfo, no_progress
+from mcp_invoices.providers.local.ledger import PROVIDER_ID, Ledger
+from mcp_invoices.providers.local.seed import seed_sample_data
+
+__all__ = ["LocalProvider", "open_local_provider"]
+
+logger = logging.getLogger("mcp_invoices.local")
+
+T = TypeVar("T")
+
+
+class LocalProvider(InvoiceProvider):
+    info = ProviderInfo(
+        id=PROVIDER_ID, display_name="The local ledger", remote=False, generates_invoices=True
+    )
+
+    def __init__(self, ledger: Ledger, *, max_threads: int = 8) -> None:
+        self.ledger = ledger
+        self._limiter = anyio.CapacityLimiter(max_threads)
+
+    async def _run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self._limiter)
+
+    async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
+        return await self._run(self.ledger.get_invoice, scope.customer_id, invoice_id)
+
+    async def list_invoices(
+        self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
+    ) -> Page[Invoice]:
+        return await self._run(self.ledger.list_invoices, scope.customer_id, query, limit=limit, cursor=cursor)
+
+    async def list_orders(self, scope: Scope, *, limit: int, cursor: str | None) -> Page[Order]:
+        return await self._run(self.ledger.list_orders, scope.customer_id, limit=limit, cursor=cursor)
+
+    async def generate_invoice(
+        self,
+        scope: Scope,
+        order_id: str,
+        *,
+        billing: Billing | None,
+        wait: bool,
+        progress: Progress = no_progress,
+    ) -> Invoice:
+        # Local generation is one short transaction, so ``wait`` never leaves it pending.
+        await progress(0, 2, f"Issuing the invoice of order {order_id}")
+        invoice = await self._run(self.ledger.generate_invoice, scope.customer_id, order_id, billing=billing)
+        await progress(2, 2, f"Invoice {invoice.number} is ready")
+        return invoice
+
+    async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
+        invoice = await self.get_invoice(scope, invoice_id)
+        profile = await self._run(self.ledger.seller)
+        seller = (
+            Seller(
+                name=profile.name,
+                address_lines=profile.address_lines,
+                email=profile.email,
+                tax_id=profile.tax_id,
+            )
+            if profile
+            else None
+        )
+        return await render_invoice_pdf(invoice, seller)
+
+    async def aclose(self) -> None:
+        await self._run(self.ledger.close)
+
+
+def _open_ledger(path: Path, seed: bool, today: date | None) -> Ledger:
+    ledger = Ledger(path)
+    if seed and ledger.is_empty():
+        seed_sample_data(ledger, today or datetime.now(UTC).date())
+        logger.info("seeded a new ledger with sample data", extra={"path": str(path)})
+    return ledger
+
+
+async def open_local_provider(path: Path, *, seed: bool = True, today: date | None = None) -> LocalProvider:
+    """Open (creating and seeding on first use) the ledger at ``path``."""
+    ledger = await anyio.to_thread.run_sync(_open_ledger, path, seed, today)
+    return LocalProvider(ledger)

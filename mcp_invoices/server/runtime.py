@@ -1,0 +1,79 @@
+"""What a running server holds: its enabled providers, opened once per process.
+
+The MCP layer asks the runtime for the provider of a scope; providers never see MCP types.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+from mcp_invoices.config import Config, ConfigError
+from mcp_invoices.domain.errors import InvalidArgument
+from mcp_invoices.principal import Principal, Scope
+from mcp_invoices.providers.base import InvoiceProvider
+from mcp_invoices.providers.local.provider import open_local_provider
+
+__all__ = ["Runtime", "open_runtime", "environment_principal"]
+
+logger = logging.getLogger("mcp_invoices.runtime")
+
+TOKEN_SCOPED = "(provider session token)"
+"""Customer marker for providers whose credential is itself one customer's (Polar, Bagisto over stdio)."""
+
+
+@dataclass
+class Runtime:
+    config: Config
+    providers: Mapping[str, InvoiceProvider]
+
+    def provider(self, scope: Scope) -> InvoiceProvider:
+        try:
+            return self.providers[scope.provider]
+        except KeyError:
+            raise InvalidArgument(f"Provider {scope.provider!r} is not enabled on this server.") from None
+
+    @property
+    def any_remote(self) -> bool:
+        return any(provider.info.remote for provider in self.providers.values())
+
+
+def environment_principal(config: Config) -> Principal:
+    """The principal of a stdio session: one scope per enabled provider, from the environment."""
+    scopes: list[Scope] = []
+    if config.local_enabled:
+        scopes.append(Scope("local", config.local_customer))
+    for remote in config.remote:
+        scopes.append(Scope(remote.provider, remote.customer_id or TOKEN_SCOPED))
+    return Principal(subject="stdio", authenticated_by="environment", scopes=tuple(scopes))
+
+
+def _remote_factories() -> Mapping[str, object]:
+    """Remote provider constructors, imported only when one is configured (start-up stays lean)."""
+    try:
+        from mcp_invoices.providers import registry  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - before the remote providers exist
+        return {}
+    return registry.FACTORIES
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
+    providers: dict[str, InvoiceProvider] = {}
+    try:
+        if config.local_enabled:
+            providers["local"] = await open_local_provider(config.db_path)
+        if config.remote:
+            factories = _remote_factories()
+            for remote in config.remote:
+                factory = factories.get(remote.provider)
+                if factory is None:
+                    raise ConfigError(f"Provider {remote.provider!r} is configured but this build cannot serve it yet.")
+                providers[remote.provider] = factory(remote)  # type: ignore[operator]
+        yield Runtime(config=config, providers=providers)
+    finally:
+        for provider in providers.values():
+            with contextlib.suppress(Exception):
+                await provider.aclose()
