@@ -59,6 +59,10 @@ def render_invoice_pdf_sync(invoice: Invoice, seller: Seller | None = None) -> b
 
 _FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
 
+# The scripts invoices are written in that DejaVu covers: Latin, Greek, Cyrillic, and punctuation,
+# currency and letterlike symbols. Loading only these makes each render's font setup cheaper.
+_UNICODE_RANGE = ((0x0000, 0x052F), (0x1E00, 0x1FFF), (0x2000, 0x22FF))
+
 # Where distributions install DejaVu; the first directory holding both files wins.
 _FONT_DIRS = (
     "/usr/share/fonts/truetype/dejavu",  # Debian, Ubuntu
@@ -182,7 +186,9 @@ def _unicode_typeface() -> _Typeface | None:
 
 def _charset(font_file: Path) -> set[int]:
     with TTFont(font_file, lazy=True) as font:
-        return set(font.getBestCmap())
+        return {
+            code for code in font.getBestCmap() if any(low <= code <= high for low, high in _UNICODE_RANGE)
+        }
 
 
 # --- Layout ---------------------------------------------------------------------------------
@@ -216,8 +222,8 @@ _ROW_PADDING = 1.8
 _TABLE_HEADER_HEIGHT = 7.0
 _DASH = "—"
 
-# (title, width in mm, right-aligned); the description takes what the others leave.
-_AMOUNT_COLUMNS = (("QTY", 14.0), ("UNIT PRICE", 27.0), ("DISCOUNT", 24.0), ("TAX", 24.0), ("AMOUNT", 28.0))
+# (title, width in mm) of the right-aligned columns; the description takes what they leave.
+_AMOUNT_COLUMNS = (("QTY", 12.0), ("UNIT PRICE", 25.0), ("DISCOUNT", 22.0), ("TAX", 22.0), ("AMOUNT", 27.0))
 _DESCRIPTION_WIDTH = _RIGHT - _MARGIN - sum(width for _, width in _AMOUNT_COLUMNS)
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -267,8 +273,8 @@ class _Pdf(FPDF):
         if typeface.regular is None:
             self.core_fonts_encoding = "windows-1252"  # cp1252 has "€"; latin-1 does not
         else:
-            self.add_font(typeface.family, "", typeface.regular)
-            self.add_font(typeface.family, "B", typeface.bold)
+            self.add_font(typeface.family, "", typeface.regular, unicode_range=_UNICODE_RANGE)
+            self.add_font(typeface.family, "B", typeface.bold, unicode_range=_UNICODE_RANGE)
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         # Page breaks are placed by the renderer, so that rows never split mid-line.
         self.set_auto_page_break(False, margin=_BOTTOM_MARGIN)
@@ -360,13 +366,16 @@ class _InvoiceDocument:
         return top
 
     def _wrap(self, value: str, width: float) -> list[str]:
-        """Greedy word wrap at the current font; a word wider than ``width`` is cut between characters."""
+        """``value`` made printable and word-wrapped at the current font, keeping its line breaks.
+
+        A word wider than ``width`` (a URL, a long SKU) is cut between characters.
+        """
         measure = self.pdf.measure
         space = measure(" ")
         lines: list[str] = []
         for paragraph in value.splitlines() or [""]:
             current, current_width = "", 0.0
-            for word in paragraph.split():
+            for word in self.text(paragraph).split():
                 word_width = measure(word)
                 if current and current_width + space + word_width <= width:
                     current, current_width = f"{current} {word}", current_width + space + word_width
@@ -408,19 +417,19 @@ class _InvoiceDocument:
 
         if self.seller is not None:
             pdf.use(16, bold=True)
-            left = self._lines(_MARGIN, top, self._wrap(self.text(self.seller.name), left_width), 7.0)
+            left = self._lines(_MARGIN, top, self._wrap(self.seller.name, left_width), 7.0)
             details = [*self.seller.address_lines, self.seller.email or ""]
             if self.seller.tax_id:
                 details.append(f"Tax ID: {self.seller.tax_id}")
         else:
             pdf.use(13, bold=True)
             title = f"Invoice from {_provider_label(invoice.provider)}"
-            left = self._lines(_MARGIN, top, self._wrap(self.text(title), left_width), 6.0)
+            left = self._lines(_MARGIN, top, self._wrap(title, left_width), 6.0)
             details = []
         pdf.use(_BODY_SIZE, color=_MUTED)
         for detail in details:
             if detail:
-                left = self._lines(_MARGIN, left, self._wrap(self.text(detail), left_width))
+                left = self._lines(_MARGIN, left, self._wrap(detail, left_width))
 
         pdf.use(24, bold=True, color=_ACCENT)
         self._put(_RIGHT, top, "INVOICE", right=True)
@@ -462,13 +471,13 @@ class _InvoiceDocument:
         left = top + _LINE_HEIGHT + 0.6
         name = billing.name or customer.name or customer.email or _DASH
         pdf.use(11, bold=True)
-        left = self._lines(_MARGIN, left, self._wrap(self.text(name), width), 5.2)
+        left = self._lines(_MARGIN, left, self._wrap(name, width), 5.2)
         details = billing.address.lines() if billing.address else []
         if customer.email and customer.email != name:
             details.append(customer.email)
         pdf.use(_BODY_SIZE)
         for detail in details:
-            left = self._lines(_MARGIN, left, self._wrap(self.text(detail), width))
+            left = self._lines(_MARGIN, left, self._wrap(detail, width))
 
         panel_height = 22.0
         pdf.set_fill_color(*_PANEL_FILL)
@@ -520,8 +529,7 @@ class _InvoiceDocument:
         for item in self.invoice.line_items:
             pdf.use(_BODY_SIZE)
             lines = [
-                (line, False)
-                for line in self._wrap(self.text(item.description), _DESCRIPTION_WIDTH - 2 * _CELL_PADDING)
+                (line, False) for line in self._wrap(item.description, _DESCRIPTION_WIDTH - 2 * _CELL_PADDING)
             ]
             if item.period_start or item.period_end:
                 period = " – ".join(_format_date(day) for day in (item.period_start, item.period_end) if day)
@@ -600,4 +608,6 @@ class _InvoiceDocument:
         pdf.rect(x, y, _RIGHT - x, band, style="F")
         pdf.use(10.5, bold=True)
         self._put(x + _CELL_PADDING, y + 2, "Amount due")
-        self._put(_RIGHT - _CELL_PADDING, y + 2, self.money(invoice.amount_due), right=True, width=value_width)
+        self._put(
+            _RIGHT - _CELL_PADDING, y + 2, self.money(invoice.amount_due), right=True, width=value_width
+        )

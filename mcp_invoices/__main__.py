@@ -1,0 +1,3 @@
+from mcp_invoices.cli import main
+
+raise SystemExit(main())

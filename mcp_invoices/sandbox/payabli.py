@@ -1,0 +1,493 @@
+"""Emulator of Payabli's invoice API (seed 004 plus the README's notes).
+
+Payabli base URLs end in ``/api``; so do this emulator's routes (base URL e.g.
+``http://127.0.0.1:PORT/payabli/api``). Every request needs the ``requestToken`` header.
+
+- ``GET /api/Invoice/{idInvoice}`` → seed 004's ``GetInvoiceRecord`` (every required field present,
+  ``null`` only where the schema or the field's ``*Nullable`` type allows it; amounts are JSON numbers
+  in major units, written with the digits stored — ``0.3``, ``110.00``, ``75.5``). A missing invoice
+  → ``not_found_status`` (400 by default: the seed lists no 404) with ``responseText``
+  ``"Invoice not found"``; a non-integer id → 400.
+- ``GET /api/Query/invoices/{entry}?fromRecord=&limitRecord=&<field>(<op>)=<value>`` →
+  ``{Records: [GetInvoiceRecord], Summary: {totalRecords, totalAmount, totalNetAmount, totalPages,
+  pageSize, pageIdentifier}}``. Filters use Payabli's raw keys: fields ``customerId``,
+  ``invoiceStatus``, ``invoiceNumber``, ``invoiceDate``, ``invoiceDueDate``, ``invoiceAmount``;
+  operators ``eq ne gt ge lt le in``. Unknown filter keys are ignored (as Payabli does — so a
+  misspelt customer filter returns every customer's invoices). ``limitRecord`` defaults to 20;
+  0 or less returns all. Newest ``invoiceDate`` first. Another entry than the sandbox's → 400.
+- ``GET /api/Export/invoicePdf/{idInvoice}`` → ``application/pdf``; the ``pdf_export`` switch makes
+  it answer JSON (``"json"``) or an HTML page (``"html"``) instead, so clients must fall back.
+
+The token is organisation-wide: any customer's invoice is returned; the server enforces scope.
+Errors: ``{isSuccess: false, responseText, responseData}`` with 400/401/500/503.
+``invoiceStatus``: 0 draft, 1 active/open, 2 partially paid, 4 paid, 99 cancelled. Payabli records
+carry no currency (paypoints settle in USD); every sandbox invoice is USD.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .common import Controls, ControlsMiddleware, json_response, render_pdf
+
+__all__ = [
+    "PAYABLI_API_TOKEN",
+    "PAYABLI_ENTRY",
+    "PAYABLI_CUSTOMER_IDS",
+    "PAYABLI_INVOICE_IDS",
+    "PayabliItem",
+    "PayabliInvoice",
+    "PayabliState",
+    "create_app",
+]
+
+PAYABLI_API_TOKEN = "payabli_sandbox_token"
+"""The organisation-wide ``requestToken``."""
+PAYABLI_ENTRY = "sandbox-entry"
+"""The paypoint entry name used in ``/Query/invoices/{entry}``."""
+PAYABLI_PAYPOINT_ID = 1147
+
+PAYABLI_CUSTOMER_IDS: dict[str, int] = {"alice": 1001, "bob": 1002, "carol": 1003}
+"""Payabli customer ids by sandbox name. Carol (1003) has no invoices."""
+
+PAYABLI_INVOICE_IDS: dict[str, int] = {
+    "alice_paid": 23548801,
+    "alice_open_float_trap": 23548802,
+    "alice_partially_paid": 23548803,
+    "alice_draft": 23548804,
+    "alice_cancelled": 23548805,
+    "alice_open_overdue": 23548806,
+    "bob_paid": 23548851,
+    "bob_open": 23548852,
+    "bob_partially_paid": 23548853,
+    "bob_cancelled": 23548854,
+}
+"""Seeded invoice ids by role. Alice: paid 110.00 (tax 8.875% item), open 0.3 (items 0.1 + 0.2),
+partially paid 1234.56 (paid 234.56), draft 59.97 (3 x 19.99), cancelled 49, open 250.00 due
+2026-01-31 (overdue). Bob: paid 75.5, open 19.99, partially paid 300 (paid 100), cancelled 12.5."""
+
+_PEOPLE = {
+    "alice": ("Alice", "Anders", "Anders Studio", "1 Sandbox Street", "Austin", "TX", "78701", "512-555-0101"),
+    "bob": ("Bob", "Brown", "Brown & Co", "22 Example Avenue", "San Francisco", "CA", "94103", "415-555-0102"),
+    "carol": ("Carol", "Chen", "", "3 Test Lane", "Denver", "CO", "80202", "303-555-0103"),
+}
+
+
+@dataclass
+class PayabliItem:
+    name: str
+    cost: Decimal
+    qty: int = 1
+    tax_rate: Decimal = Decimal("0")
+    tax_amount: Decimal = Decimal("0")
+    description: str = ""
+    product_code: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        return self.cost * self.qty
+
+
+@dataclass
+class PayabliInvoice:
+    id: int
+    customer: str
+    number: str
+    status: int
+    invoice_date: str
+    due_date: str | None
+    items: list[PayabliItem]
+    amount: Decimal
+    """``invoiceAmount`` as Payabli states it (items + tax + freight + duty - discount)."""
+    paid_amount: Decimal = Decimal("0")
+    tax: Decimal = Decimal("0")
+    discount: Decimal = Decimal("0")
+    freight: Decimal = Decimal("0")
+    notes: str | None = None
+    sent_at: str | None = None
+    last_payment_at: str | None = None
+    created_at: str = ""
+
+
+def _d(value: str) -> Decimal:
+    return Decimal(value)
+
+
+def _seed_invoices() -> list[PayabliInvoice]:
+    ids = PAYABLI_INVOICE_IDS
+    return [
+        PayabliInvoice(ids["alice_paid"], "alice", "INV-1001-0001", 4, "2026-01-05", "2026-02-04",
+                       [PayabliItem("Pro plan", _d("101.12"), 1, _d("8.875"), _d("8.88"), "Monthly plan", "PRO")],
+                       _d("110.00"), _d("110.00"), tax=_d("8.88"), sent_at="2026-01-05T10:00:00Z",
+                       last_payment_at="2026-01-10T16:20:00Z", created_at="2026-01-05T09:59:00Z"),
+        PayabliInvoice(ids["alice_open_float_trap"], "alice", "INV-1001-0002", 1, "2026-02-05", "2030-03-07",
+                       [PayabliItem("Sticker", _d("0.1")), PayabliItem("Badge", _d("0.2"))],
+                       _d("0.3"), notes="Tiny amounts on purpose.", sent_at="2026-02-05T10:00:00Z",
+                       created_at="2026-02-05T09:59:00Z"),
+        PayabliInvoice(ids["alice_partially_paid"], "alice", "INV-1001-0003", 2, "2026-03-05", "2030-04-04",
+                       [PayabliItem("Standing desk", _d("1234.56"))], _d("1234.56"), _d("234.56"),
+                       sent_at="2026-03-05T10:00:00Z", last_payment_at="2026-03-20T12:00:00Z",
+                       created_at="2026-03-05T09:59:00Z"),
+        PayabliInvoice(ids["alice_draft"], "alice", "INV-1001-0004", 0, "2026-04-05", None,
+                       [PayabliItem("Hoodie", _d("19.99"), 3)], _d("59.97"), created_at="2026-04-05T09:59:00Z"),
+        PayabliInvoice(ids["alice_cancelled"], "alice", "INV-1001-0005", 99, "2026-04-15", "2026-05-15",
+                       [PayabliItem("Cancelled booking", _d("49"))], _d("49"), sent_at="2026-04-15T10:00:00Z",
+                       created_at="2026-04-15T09:59:00Z"),
+        PayabliInvoice(ids["alice_open_overdue"], "alice", "INV-1001-0006", 1, "2026-01-01", "2026-01-31",
+                       [PayabliItem("Consulting", _d("125.00"), 2)], _d("250.00"),
+                       sent_at="2026-01-01T10:00:00Z", created_at="2026-01-01T09:59:00Z"),
+        PayabliInvoice(ids["bob_paid"], "bob", "INV-1002-0001", 4, "2026-01-12", "2026-02-11",
+                       [PayabliItem("Mug", _d("35.25"), 2)], _d("75.5"), _d("75.5"), freight=_d("5"),
+                       sent_at="2026-01-12T10:00:00Z", last_payment_at="2026-01-13T08:00:00Z",
+                       created_at="2026-01-12T09:59:00Z"),
+        PayabliInvoice(ids["bob_open"], "bob", "INV-1002-0002", 1, "2026-02-12", "2030-03-14",
+                       [PayabliItem("Phone case", _d("19.99"))], _d("19.99"), sent_at="2026-02-12T10:00:00Z",
+                       created_at="2026-02-12T09:59:00Z"),
+        PayabliInvoice(ids["bob_partially_paid"], "bob", "INV-1002-0003", 2, "2026-03-12", "2026-04-11",
+                       [PayabliItem("Workshop", _d("300"))], _d("300"), _d("100"),
+                       sent_at="2026-03-12T10:00:00Z", last_payment_at="2026-03-15T09:00:00Z",
+                       created_at="2026-03-12T09:59:00Z"),
+        PayabliInvoice(ids["bob_cancelled"], "bob", "INV-1002-0004", 99, "2026-04-12", "2026-05-12",
+                       [PayabliItem("Tea", _d("12.5"))], _d("12.5"), created_at="2026-04-12T09:59:00Z"),
+    ]
+
+
+def _extra_invoices(customer: str, count: int, first_id: int) -> list[PayabliInvoice]:
+    """Deterministic bulk invoices (benchmarks): one a day back from 2025-12-31, statuses cycled."""
+    statuses = (4, 4, 1, 2, 0, 99)
+    end = date(2025, 12, 31)
+    invoices = []
+    for n in range(count):
+        day = end - timedelta(days=n % 3650)
+        cost = Decimal(f"{10 + n % 90}.{n % 100:02d}")
+        status = statuses[n % len(statuses)]
+        paid = cost if status == 4 else (cost / 2).quantize(Decimal("0.01")) if status == 2 else Decimal("0")
+        invoices.append(PayabliInvoice(
+            first_id + n, customer, f"INV-BULK-{n:05d}", status, day.isoformat(),
+            (day + timedelta(days=30)).isoformat(), [PayabliItem(f"Bulk item {n}", cost)], cost, paid,
+            created_at=f"{day.isoformat()}T09:00:00Z"))
+    return invoices
+
+
+PdfExportMode = Literal["pdf", "json", "html"]
+
+
+@dataclass
+class PayabliState:
+    """Seeded Payabli data plus switches. Mutate freely in tests."""
+
+    extra_invoices: int = 0
+    """Add this many deterministic invoices (ids from 30000001) to ``extra_invoices_customer``."""
+    extra_invoices_customer: str = "alice"
+    pdf_export: PdfExportMode = "pdf"
+    """What ``/Export/invoicePdf`` answers: a PDF, a JSON body, or an HTML page (both with 200)."""
+    not_found_status: int = 400
+    """Status for a missing invoice (the seed documents no 404)."""
+    tokens: set[str] = field(default_factory=lambda: {PAYABLI_API_TOKEN})
+    entry: str = PAYABLI_ENTRY
+    controls: Controls = field(default_factory=Controls)
+    invoices: dict[int, PayabliInvoice] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.invoices:
+            for invoice in _seed_invoices():
+                self.invoices[invoice.id] = invoice
+        if self.extra_invoices:
+            for invoice in _extra_invoices(self.extra_invoices_customer, self.extra_invoices, 30000001):
+                self.invoices[invoice.id] = invoice
+
+
+# --------------------------------------------------------------------------------------------
+# Wire shapes
+# --------------------------------------------------------------------------------------------
+
+
+def _customer_json(customer: str) -> dict[str, Any]:
+    first, last, company, address, city, state, zip_code, phone = _PEOPLE[customer]
+    customer_id = PAYABLI_CUSTOMER_IDS[customer]
+    return {
+        "AdditionalData": None,
+        "BillingAddress1": address,
+        "BillingAddress2": None,
+        "BillingCity": city,
+        "BillingCountry": "US",
+        "BillingEmail": f"{customer}@example.com",
+        "BillingPhone": phone,
+        "BillingState": state,
+        "BillingZip": zip_code,
+        "CompanyName": company or None,
+        "customerId": customer_id,
+        "CustomerNumber": f"C-{customer_id}",
+        "customerStatus": 1,
+        "FirstName": first,
+        "Identifiers": ["customerNumber"],
+        "LastName": last,
+        "ShippingAddress1": None,
+        "ShippingAddress2": None,
+        "ShippingCity": None,
+        "ShippingCountry": None,
+        "ShippingState": None,
+        "ShippingZip": None,
+    }
+
+
+def invoice_json(invoice: PayabliInvoice) -> dict[str, Any]:
+    """Seed 004's ``GetInvoiceRecord``: every required property, in the seed's order."""
+    first, last, company, address, city, state, zip_code, phone = _PEOPLE[invoice.customer]
+    events = [{"description": "Invoice created", "eventTime": invoice.created_at, "extraData": {},
+               "refData": "", "source": "api"}]
+    if invoice.sent_at:
+        events.append({"description": "Invoice sent", "eventTime": invoice.sent_at, "extraData": {},
+                       "refData": "", "source": "api"})
+    return {
+        "invoiceId": invoice.id,
+        "customerId": PAYABLI_CUSTOMER_IDS[invoice.customer],
+        "paypointId": PAYABLI_PAYPOINT_ID,
+        "invoiceNumber": invoice.number,
+        "invoiceDate": invoice.invoice_date,
+        "invoiceDueDate": invoice.due_date,
+        "invoiceSentDate": invoice.sent_at,
+        "invoiceEndDate": None,
+        "lastPaymentDate": invoice.last_payment_at,
+        "createdAt": invoice.created_at,
+        "invoiceStatus": invoice.status,
+        "invoiceType": 0,
+        "frequency": "onetime",
+        "paymentTerms": "NET30",
+        "termsConditions": None,
+        "notes": invoice.notes,
+        "tax": invoice.tax,
+        "discount": invoice.discount,
+        "invoiceAmount": invoice.amount,
+        "invoicePaidAmount": invoice.paid_amount,
+        "freightAmount": invoice.freight,
+        "dutyAmount": Decimal("0"),
+        "purchaseOrder": "",
+        "firstName": first,
+        "lastName": last,
+        "company": company,
+        "shippingAddress1": address,
+        "shippingAddress2": "",
+        "shippingCity": city,
+        "shippingState": state,
+        "shippingZip": zip_code,
+        "shippingFromZip": "",
+        "shippingCountry": "US",
+        "shippingEmail": f"{invoice.customer}@example.com",
+        "shippingPhone": phone,
+        "summaryCommodityCode": "",
+        "items": [
+            {
+                "itemCategories": [],
+                "itemCommodityCode": "",
+                "itemCost": item.cost,
+                "itemDescription": item.description,
+                "itemMode": 0,
+                "itemProductCode": item.product_code,
+                "itemProductName": item.name,
+                "itemQty": item.qty,
+                "itemTaxAmount": item.tax_amount,
+                "itemTaxRate": item.tax_rate,
+                "itemTotalAmount": item.total,
+                "itemUnitOfMeasure": "EA",
+            }
+            for item in invoice.items
+        ],
+        "Customer": _customer_json(invoice.customer),
+        "paylinkId": "",
+        "billEvents": events,
+        "scheduledOptions": {"includePaylink": False, "includePdf": True},
+        "PaypointLegalname": "Sandbox Goods LLC",
+        "PaypointDbaname": "Sandbox Goods",
+        "PaypointEntryname": PAYABLI_ENTRY,
+        "ParentOrgName": "Sandbox Org",
+        "AdditionalData": {},
+        "DocumentsRef": {"filelist": [], "zipfile": ""},
+        "externalPaypointID": "",
+    }
+
+
+def invoice_pdf(invoice: PayabliInvoice) -> bytes:
+    lines = [f"{item.qty} x {item.name} @ {item.cost} = {item.total}" for item in invoice.items]
+    lines += [f"Tax: {invoice.tax}", f"Invoice amount: {invoice.amount} USD", f"Paid: {invoice.paid_amount} USD"]
+    return render_pdf(f"Invoice {invoice.number}", lines)
+
+
+_TEXTS = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+          500: "Internal API Error", 502: "Bad gateway", 503: "Database connection error"}
+
+
+def _error(status: int, text: str, data: Any = None, headers: dict[str, str] | None = None) -> Response:
+    return json_response({"isSuccess": False, "responseText": text, "responseData": data}, status, headers)
+
+
+def _bad_request(explanation: str) -> Response:
+    return _error(400, "Bad request", {"explanation": explanation, "todoAction": "Check the request and retry."})
+
+
+class _PayabliFaults:
+    def error(self, status: int) -> Response:
+        return _error(status, _TEXTS.get(status, "Error"))
+
+    def rate_limited(self, retry_after: int) -> Response:
+        return _error(429, "Too many requests", None, {"Retry-After": str(retry_after)})
+
+
+# --------------------------------------------------------------------------------------------
+# Query filters
+# --------------------------------------------------------------------------------------------
+
+_FILTER_FIELDS: dict[str, tuple[str, Any]] = {
+    # name → (kind, getter)
+    "customerId": ("int", lambda i: PAYABLI_CUSTOMER_IDS[i.customer]),
+    "invoiceStatus": ("int", lambda i: i.status),
+    "invoiceNumber": ("str", lambda i: i.number),
+    "invoiceDate": ("date", lambda i: i.invoice_date),
+    "invoiceDueDate": ("date", lambda i: i.due_date),
+    "invoiceAmount": ("decimal", lambda i: i.amount),
+}
+_OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "in")
+
+
+def _convert(kind: str, raw: str) -> Any:
+    if kind == "int":
+        return int(raw)
+    if kind == "decimal":
+        return Decimal(raw)
+    if kind == "date":
+        return date.fromisoformat(raw[:10]).isoformat()
+    return raw
+
+
+def _parse_filters(params: Any) -> list[tuple[Any, str, Any]] | str:
+    """``[(getter, op, value)]`` from raw ``field(op)=value`` keys, or an error text."""
+    filters = []
+    for key, raw in params.multi_items():
+        if "(" not in key or not key.endswith(")"):
+            continue
+        name, _, op = key[:-1].partition("(")
+        if name not in _FILTER_FIELDS or op not in _OPERATORS:
+            continue  # Payabli ignores filters it does not know
+        kind, getter = _FILTER_FIELDS[name]
+        try:
+            value = [_convert(kind, part) for part in raw.split(",")] if op == "in" else _convert(kind, raw)
+        except (ValueError, InvalidOperation):
+            return f"Invalid value for {key}"
+        filters.append((getter, op, value))
+    return filters
+
+
+def _matches(invoice: PayabliInvoice, filters: list[tuple[Any, str, Any]]) -> bool:
+    for getter, op, value in filters:
+        actual = getter(invoice)
+        if actual is None:
+            return False
+        ok = {
+            "eq": lambda: actual == value, "ne": lambda: actual != value, "gt": lambda: actual > value,
+            "ge": lambda: actual >= value, "lt": lambda: actual < value, "le": lambda: actual <= value,
+            "in": lambda: actual in value,
+        }[op]()
+        if not ok:
+            return False
+    return True
+
+
+def create_app(state: PayabliState | None = None) -> Starlette:
+    state = state if state is not None else PayabliState()
+
+    def auth_failure(request: Request) -> Response | None:
+        token = request.headers.get("requesttoken")
+        if not token or not any(hmac.compare_digest(token, known) for known in state.tokens):
+            return _error(401, "Unauthorized")
+        return None
+
+    def find(raw_id: str) -> tuple[PayabliInvoice | None, Response | None]:
+        try:
+            invoice_id = int(raw_id)
+        except ValueError:
+            return None, _bad_request(f"idInvoice must be an integer, got {raw_id!r}.")
+        invoice = state.invoices.get(invoice_id)
+        if invoice is None:
+            return None, _error(state.not_found_status, "Invoice not found",
+                                {"explanation": f"Invoice {invoice_id} not found.", "todoAction": "Check the id."})
+        return invoice, None
+
+    async def get_invoice(request: Request) -> Response:
+        failure = auth_failure(request)
+        if failure is not None:
+            return failure
+        invoice, failure = find(request.path_params["invoice_id"])
+        if invoice is None:
+            return failure or _error(500, "Internal API Error")
+        return json_response(invoice_json(invoice))
+
+    async def query_invoices(request: Request) -> Response:
+        failure = auth_failure(request)
+        if failure is not None:
+            return failure
+        if request.path_params["entry"] != state.entry:
+            return _bad_request(f"Unknown entry point {request.path_params['entry']!r}.")
+        params = request.query_params
+        try:
+            from_record = int(params.get("fromRecord") or 0)
+            limit_record = int(params.get("limitRecord") or 20)
+        except ValueError:
+            return _bad_request("fromRecord and limitRecord must be integers.")
+        if from_record < 0:
+            return _bad_request("fromRecord must not be negative.")
+        filters = _parse_filters(params)
+        if isinstance(filters, str):
+            return _bad_request(filters)
+        matching = sorted((i for i in state.invoices.values() if _matches(i, filters)),
+                          key=lambda i: (i.invoice_date, i.id), reverse=True)
+        page = matching[from_record:] if limit_record <= 0 else matching[from_record:from_record + limit_record]
+        page_size = limit_record if limit_record > 0 else max(1, len(matching))
+        total_amount = sum((i.amount for i in matching), Decimal("0"))
+        total_net = sum((i.amount - i.tax for i in matching), Decimal("0"))
+        return json_response({
+            "Records": [invoice_json(i) for i in page],
+            "Summary": {
+                "totalRecords": len(matching),
+                "totalAmount": total_amount,
+                "totalNetAmount": total_net,
+                "totalPages": math.ceil(len(matching) / page_size),
+                "pageSize": page_size,
+                "pageIdentifier": None,
+            },
+        })
+
+    async def export_pdf(request: Request) -> Response:
+        failure = auth_failure(request)
+        if failure is not None:
+            return failure
+        invoice, failure = find(request.path_params["invoice_id"])
+        if invoice is None:
+            return failure or _error(500, "Internal API Error")
+        if state.pdf_export == "json":
+            return json_response({"isSuccess": True, "responseText": "Success", "responseData": None})
+        if state.pdf_export == "html":
+            return Response(b"<!DOCTYPE html><html><body>Please sign in to continue.</body></html>",
+                            media_type="text/html")
+        return Response(invoice_pdf(invoice), media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{invoice.number}.pdf"'})
+
+    routes = [
+        Route("/api/Invoice/{invoice_id}", get_invoice, methods=["GET"]),
+        Route("/api/Query/invoices/{entry}", query_invoices, methods=["GET"]),
+        Route("/api/Export/invoicePdf/{invoice_id}", export_pdf, methods=["GET"]),
+    ]
+    middleware = [Middleware(ControlsMiddleware, controls=state.controls, faults=_PayabliFaults())]
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.sandbox = state
+    return app
