@@ -7,8 +7,10 @@ receives the ``Scope`` explicitly, so scoping is visible in one argument.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from pydantic import SecretStr
 
 from mcp_invoices.domain.errors import InvalidArgument
 
@@ -22,6 +24,9 @@ class Scope:
     provider: str
     customer_id: str | None
     """The one customer this session is; ``None`` only for the local ledger's owner, who sees all."""
+    credential: SecretStr | None = field(default=None, compare=False, repr=False)
+    """A provider credential that belongs to this customer alone (a Bagisto customer token stored with an
+    HTTP token); None where the provider's configured credentials serve the scope."""
 
     @property
     def is_owner(self) -> bool:

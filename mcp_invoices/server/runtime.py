@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
-from mcp_invoices.config import Config, ConfigError
+from mcp_invoices.config import Config, ConfigError, RemoteProviderConfig
 from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider
@@ -50,13 +50,11 @@ def environment_principal(config: Config) -> Principal:
     return Principal(subject="stdio", authenticated_by="environment", scopes=tuple(scopes))
 
 
-def _remote_factories() -> Mapping[str, object]:
+def _remote_factories() -> Mapping[str, Callable[[RemoteProviderConfig], InvoiceProvider]]:
     """Remote provider constructors, imported only when one is configured (start-up stays lean)."""
-    try:
-        from mcp_invoices.providers import registry  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - before the remote providers exist
-        return {}
-    return registry.FACTORIES
+    from mcp_invoices.providers.registry import FACTORIES
+
+    return FACTORIES
 
 
 @contextlib.asynccontextmanager
@@ -71,7 +69,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                 factory = factories.get(remote.provider)
                 if factory is None:
                     raise ConfigError(f"Provider {remote.provider!r} is configured but this build cannot serve it yet.")
-                providers[remote.provider] = factory(remote)  # type: ignore[operator]
+                providers[remote.provider] = factory(remote)
         yield Runtime(config=config, providers=providers)
     finally:
         for provider in providers.values():

@@ -8,7 +8,7 @@ Invariants the schema itself enforces:
 - an order has at most one invoice (``invoices.order_id`` is the primary key);
 - invoice numbers are gapless per year (``invoice_sequences`` is bumped in the same
   ``BEGIN IMMEDIATE`` transaction that inserts the invoice);
-- an issued invoice's content never changes (triggers refuse updates of it and deletes).
+- an issued invoice's content never changes (triggers refuse updates of it, deletes and replacements).
 """
 
 from __future__ import annotations
@@ -130,6 +130,14 @@ CREATE TRIGGER IF NOT EXISTS invoices_are_never_deleted
 BEFORE DELETE ON invoices
 BEGIN
     SELECT RAISE(ABORT, 'an issued invoice cannot be deleted');
+END;
+-- INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front.
+CREATE TRIGGER IF NOT EXISTS invoices_are_never_replaced
+BEFORE INSERT ON invoices
+WHEN EXISTS (SELECT 1 FROM invoices WHERE order_id = NEW.order_id OR number = NEW.number
+             OR (year = NEW.year AND sequence = NEW.sequence))
+BEGIN
+    SELECT RAISE(ABORT, 'an issued invoice is immutable');
 END;
 """
 
@@ -570,26 +578,29 @@ class Ledger:
             return self._issue(db, order, order_billing, issued)
 
     def _update_billing(self, db: sqlite3.Connection, order: sqlite3.Row, billing: Billing) -> None:
-        """Billing given with the generate call fills in or replaces the order's own, before issue."""
+        """Billing given with the generate call fills in or replaces the order's own, before issue.
+
+        A given address replaces the whole address (never mixed with parts of the old one); a
+        given name replaces the name; what is not given is kept.
+        """
+        if billing.name is not None:
+            db.execute("UPDATE orders SET billing_name = ? WHERE id = ?", (billing.name, order["id"]))
         address = billing.address
-        db.execute(
-            """UPDATE orders SET billing_name = COALESCE(?, billing_name),
-                   billing_line1 = COALESCE(?, billing_line1), billing_line2 = COALESCE(?, billing_line2),
-                   billing_postal_code = COALESCE(?, billing_postal_code),
-                   billing_city = COALESCE(?, billing_city), billing_state = COALESCE(?, billing_state),
-                   billing_country = COALESCE(?, billing_country)
-               WHERE id = ?""",
-            (
-                billing.name,
-                address.line1 if address else None,
-                address.line2 if address else None,
-                address.postal_code if address else None,
-                address.city if address else None,
-                address.state if address else None,
-                address.country if address else None,
-                order["id"],
-            ),
-        )
+        if address is not None:
+            db.execute(
+                """UPDATE orders SET billing_line1 = ?, billing_line2 = ?, billing_postal_code = ?,
+                       billing_city = ?, billing_state = ?, billing_country = ?
+                   WHERE id = ?""",
+                (
+                    address.line1,
+                    address.line2,
+                    address.postal_code,
+                    address.city,
+                    address.state,
+                    address.country,
+                    order["id"],
+                ),
+            )
 
     def _issue(self, db: sqlite3.Connection, order: sqlite3.Row, billing: Billing, issued: date) -> Invoice:
         currency = order["currency"]
