@@ -15,7 +15,15 @@ from pathlib import Path
 import platformdirs
 from pydantic import SecretStr
 
-__all__ = ["ConfigError", "Config", "RemoteProviderConfig", "load_config", "default_db_path"]
+__all__ = [
+    "ConfigError",
+    "Config",
+    "HttpAuthConfig",
+    "RemoteProviderConfig",
+    "load_config",
+    "load_http_auth",
+    "default_db_path",
+]
 
 
 class ConfigError(Exception):
@@ -153,4 +161,39 @@ def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = T
         local_customer=customer,
         remote=tuple(remote),
         log_level=level,
+    )
+
+
+@dataclass(frozen=True)
+class HttpAuthConfig:
+    """How ``serve --transport http`` authenticates each request (it always does)."""
+
+    resource_url: str
+    """This server's public /mcp URL: the audience every token must be for (RFC 8707)."""
+    issuer_url: str
+    """The authorization server advertised in the protected-resource metadata."""
+    secret_key: SecretStr | None
+    jwt_issuer: str | None
+    jwt_audience: str | None
+    jwks_url: str | None
+
+
+def load_http_auth(host: str, port: int, env: Mapping[str, str] | None = None) -> HttpAuthConfig:
+    env = os.environ if env is None else env
+    shown_host = f"[{host}]" if ":" in host else host
+    resource = _get(env, "MCP_INVOICES_RESOURCE_URL") or f"http://{shown_host}:{port}/mcp"
+    issuer = _get(env, "MCP_INVOICES_ISSUER_URL") or _get(env, "MCP_INVOICES_JWT_ISSUER") or resource.rsplit("/mcp", 1)[0]
+    jwt_issuer, jwks = _get(env, "MCP_INVOICES_JWT_ISSUER"), _get(env, "MCP_INVOICES_JWKS_URL")
+    if bool(jwt_issuer) != bool(jwks):
+        raise ConfigError("Trusting an external issuer needs both MCP_INVOICES_JWT_ISSUER and MCP_INVOICES_JWKS_URL.")
+    secret = _get(env, "MCP_INVOICES_SECRET_KEY")
+    if secret is not None and len(secret) < 32:
+        raise ConfigError("MCP_INVOICES_SECRET_KEY must be at least 32 characters of random data.")
+    return HttpAuthConfig(
+        resource_url=resource,
+        issuer_url=issuer,
+        secret_key=SecretStr(secret) if secret else None,
+        jwt_issuer=jwt_issuer,
+        jwt_audience=_get(env, "MCP_INVOICES_JWT_AUDIENCE") or resource,
+        jwks_url=jwks,
     )

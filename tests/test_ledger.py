@@ -32,8 +32,14 @@ CENT = Decimal("0.01")
 
 BILLING = Billing(
     name="Test Buyer Ltd",
-    address=Address(line1="1 Test Street", line2="Floor 2", postal_code="12345", city="Testville",
-                    state="TS", country="US"),
+    address=Address(
+        line1="1 Test Street",
+        line2="Floor 2",
+        postal_code="12345",
+        city="Testville",
+        state="TS",
+        country="US",
+    ),
 )
 
 
@@ -84,7 +90,7 @@ def add_order(
             created_at=created_at,
             currency=currency,
             status=status,
-            lines=lines or [NewOrderLine("Service", Decimal("1"), Decimal("100.00"))],
+            lines=lines or [NewOrderLine("Service", Decimal(1), Decimal("100.00"))],
             payment_terms_days=terms,
             shipping=Decimal(shipping),
             billing=billing,
@@ -92,8 +98,14 @@ def add_order(
     )
 
 
-def generate(ledger: Ledger, order_id: str, *, customer_id: str | None = None, today: date = TODAY,
-             billing: Billing | None = None) -> Invoice:
+def generate(
+    ledger: Ledger,
+    order_id: str,
+    *,
+    customer_id: str | None = None,
+    today: date = TODAY,
+    billing: Billing | None = None,
+) -> Invoice:
     return ledger.generate_invoice(customer_id, order_id, billing=billing, today=today)
 
 
@@ -184,7 +196,8 @@ def test_seeded_orders_include_an_unpaid_order_without_terms(ledger: Ledger) -> 
 
 def test_seeded_orders_include_a_paid_order_missing_billing_details(ledger: Ledger) -> None:
     assert any(
-        order.paid and order.invoice == "none" and not order.billing.is_complete() for order in all_orders(ledger)
+        order.paid and order.invoice == "none" and not order.billing.is_complete()
+        for order in all_orders(ledger)
     )
 
 
@@ -215,9 +228,17 @@ def test_seeded_numbers_restart_in_the_new_year_when_the_sample_spans_two_years(
     finally:
         ledger.close()
     assert [sequence_of(invoice) for invoice in by_date] == [
-        (2025, 1), (2025, 2), (2025, 3), (2025, 4), (2025, 5), (2026, 1), (2026, 2)
+        (2025, 1),
+        (2025, 2),
+        (2025, 3),
+        (2025, 4),
+        (2025, 5),
+        (2026, 1),
+        (2026, 2),
     ]
-    assert all(str(invoice.issued_at.year) in (invoice.number or "") for invoice in by_date if invoice.issued_at)
+    assert all(
+        str(invoice.issued_at.year) in (invoice.number or "") for invoice in by_date if invoice.issued_at
+    )
 
 
 def test_seeded_dates_are_relative_to_the_seeding_day(ledger: Ledger) -> None:
@@ -230,9 +251,9 @@ def test_seeded_dates_are_relative_to_the_seeding_day(ledger: Ledger) -> None:
 
 def test_order_line_is_gross_minus_discount_plus_tax(ledger: Ledger) -> None:
     line = ledger.get_order(None, "ord_2002").lines[0]  # 40 x 92.50, 150.00 off, 19 % VAT
-    gross = Decimal("40") * Decimal("92.50")
+    gross = Decimal(40) * Decimal("92.50")
     discount = Decimal("150.00")
-    tax = half_even((gross - discount) * Decimal("19") / 100)
+    tax = half_even((gross - discount) * Decimal(19) / 100)
     assert (line.discount, line.tax, line.total) == (discount, tax, gross - discount + tax)
     assert line.total == Decimal("4224.50")
 
@@ -240,21 +261,25 @@ def test_order_line_is_gross_minus_discount_plus_tax(ledger: Ledger) -> None:
 def test_order_totals_are_subtotal_minus_discount_plus_tax_plus_shipping_to_the_cent(ledger: Ledger) -> None:
     order = ledger.get_order(None, "ord_1003")
     # Landing page 1 x 1450.00 at 8.625 % tax; 3 x 19.99 photos untaxed; 12.50 shipping.
-    page_gross = Decimal("1") * Decimal("1450.00")
-    photos_gross = Decimal("3") * Decimal("19.99")
+    page_gross = Decimal(1) * Decimal("1450.00")
+    photos_gross = Decimal(3) * Decimal("19.99")
     page_tax = half_even(page_gross * Decimal("8.625") / 100)  # 125.0625 -> 125.06
     subtotal = page_gross + photos_gross
-    total = subtotal - Decimal("0") + page_tax + Decimal("12.50")
+    total = subtotal - Decimal(0) + page_tax + Decimal("12.50")
     assert (order.subtotal, order.discount, order.tax, order.shipping, order.total) == (
-        subtotal, Decimal("0.00"), page_tax, Decimal("12.50"), total
+        subtotal,
+        Decimal("0.00"),
+        page_tax,
+        Decimal("12.50"),
+        total,
     )
     assert format(order.total, "f") == "1647.53"
 
 
 def test_invoice_totals_are_subtotal_minus_discount_plus_tax_plus_shipping(ledger: Ledger) -> None:
     invoice = ledger.get_invoice(None, "ord_2002")
-    dashboard_gross = Decimal("40") * Decimal("92.50")
-    dashboard_tax = half_even((dashboard_gross - Decimal("150.00")) * Decimal("19") / 100)
+    dashboard_gross = Decimal(40) * Decimal("92.50")
+    dashboard_tax = half_even((dashboard_gross - Decimal("150.00")) * Decimal(19) / 100)
     travel = Decimal("311.37")
     assert invoice.subtotal == dashboard_gross + travel
     assert invoice.discount == Decimal("150.00")
@@ -269,13 +294,17 @@ def test_invoice_line_totals_add_up_to_the_invoice_total_without_shipping(ledger
 
 
 def test_tax_is_rounded_half_even_per_line_not_on_the_total(blank: Ledger) -> None:
-    five_percent = Decimal("5")
-    add_order(blank, "ord_tax", lines=[
-        NewOrderLine("A", Decimal("1"), Decimal("0.50"), tax_rate=five_percent),  # 0.025 -> 0.02
-        NewOrderLine("B", Decimal("1"), Decimal("0.50"), tax_rate=five_percent),  # 0.025 -> 0.02
-        NewOrderLine("C", Decimal("1"), Decimal("0.90"), tax_rate=five_percent),  # 0.045 -> 0.04
-        NewOrderLine("D", Decimal("1"), Decimal("0.70"), tax_rate=five_percent),  # 0.035 -> 0.04
-    ])
+    five_percent = Decimal(5)
+    add_order(
+        blank,
+        "ord_tax",
+        lines=[
+            NewOrderLine("A", Decimal(1), Decimal("0.50"), tax_rate=five_percent),  # 0.025 -> 0.02
+            NewOrderLine("B", Decimal(1), Decimal("0.50"), tax_rate=five_percent),  # 0.025 -> 0.02
+            NewOrderLine("C", Decimal(1), Decimal("0.90"), tax_rate=five_percent),  # 0.045 -> 0.04
+            NewOrderLine("D", Decimal(1), Decimal("0.70"), tax_rate=five_percent),  # 0.035 -> 0.04
+        ],
+    )
     invoice = generate(blank, "ord_tax")
     assert [line.tax for line in invoice.line_items] == [CENT * 2, CENT * 2, CENT * 4, CENT * 4]
     assert invoice.tax == Decimal("0.12")  # taxing the 2.60 subtotal at once would give 0.13
@@ -290,19 +319,28 @@ def test_fractional_quantities_are_priced_exactly_and_rounded_half_even(blank: L
 
 def test_jpy_amounts_have_no_decimals(ledger: Ledger) -> None:
     invoice = ledger.get_invoice(None, "ord_3001").model_dump(mode="json")
-    amounts = [invoice[key] for key in ("subtotal", "discount", "tax", "shipping", "total", "amount_paid",
-                                        "amount_due")]
-    amounts += [line[key] for line in invoice["line_items"] for key in ("unit_amount", "discount", "tax", "total")]
+    amounts = [
+        invoice[key]
+        for key in ("subtotal", "discount", "tax", "shipping", "total", "amount_paid", "amount_due")
+    ]
+    amounts += [
+        line[key] for line in invoice["line_items"] for key in ("unit_amount", "discount", "tax", "total")
+    ]
     assert all("." not in amount for amount in amounts), amounts
     assert (invoice["subtotal"], invoice["tax"], invoice["total"]) == ("113000", "500", "113500")
 
 
 def test_jpy_tax_is_rounded_half_even_to_whole_yen(blank: Ledger) -> None:
-    ten_percent = Decimal("10")
-    add_order(blank, "ord_yen", currency="JPY", lines=[
-        NewOrderLine("A", Decimal("1"), Decimal("5"), tax_rate=ten_percent),   # 0.5 -> 0
-        NewOrderLine("B", Decimal("1"), Decimal("15"), tax_rate=ten_percent),  # 1.5 -> 2
-    ])
+    ten_percent = Decimal(10)
+    add_order(
+        blank,
+        "ord_yen",
+        currency="JPY",
+        lines=[
+            NewOrderLine("A", Decimal(1), Decimal(5), tax_rate=ten_percent),  # 0.5 -> 0
+            NewOrderLine("B", Decimal(1), Decimal(15), tax_rate=ten_percent),  # 1.5 -> 2
+        ],
+    )
     invoice = generate(blank, "ord_yen")
     assert [format(line.tax, "f") for line in invoice.line_items] == ["0", "2"]
     assert format(invoice.total, "f") == "22"
@@ -344,7 +382,10 @@ def test_invoice_is_numbered_inv_year_sequence(blank: Ledger) -> None:
 def test_invoice_carries_the_customer_and_the_order_lines(ledger: Ledger) -> None:
     invoice = generate(ledger, "ord_1003")
     assert (invoice.customer.id, invoice.customer.name) == ("cus_alice", "Alice Martin")
-    assert [line.description for line in invoice.line_items] == ["Landing page build", "Stock photography licence"]
+    assert [line.description for line in invoice.line_items] == [
+        "Landing page build",
+        "Stock photography licence",
+    ]
     assert invoice.documents.json_uri == "invoice://local/ord_1003"
     assert invoice.documents.pdf_uri == "invoice://local/ord_1003/pdf"
 
@@ -393,7 +434,9 @@ def test_order_without_complete_billing_is_missing_billing_details(ledger: Ledge
 
 
 def test_billing_given_with_the_call_completes_the_order_and_the_invoice_carries_it(ledger: Ledger) -> None:
-    billing = Billing(name="Alice Martin Studio", address=Address(line1="9 Pier Road", city="Oakland", country="US"))
+    billing = Billing(
+        name="Alice Martin Studio", address=Address(line1="9 Pier Road", city="Oakland", country="US")
+    )
     invoice = generate(ledger, "ord_1005", billing=billing)
     assert invoice.billing == billing
     assert ledger.get_order(None, "ord_1005").billing == billing
@@ -479,10 +522,12 @@ def test_two_ledgers_on_one_file_generating_one_order_at_once_issue_one_invoice(
 ) -> None:
     other = Ledger(ledger_file)
     try:
-        first, second = run_together([
-            lambda: generate(ledger, "ord_1003"),
-            lambda: generate(other, "ord_1003"),
-        ])
+        first, second = run_together(
+            [
+                lambda: generate(ledger, "ord_1003"),
+                lambda: generate(other, "ord_1003"),
+            ]
+        )
     finally:
         other.close()
     assert first.number == second.number == "INV-2026-0008"
@@ -498,19 +543,21 @@ def test_many_threads_generating_one_order_issue_one_invoice(blank: Ledger, ledg
     assert sequences(ledger_file) == {2026: 1}
 
 
-def test_concurrent_generation_for_n_orders_gives_n_consecutive_numbers(blank: Ledger, ledger_file: Path) -> None:
+def test_concurrent_generation_for_n_orders_gives_n_consecutive_numbers(
+    blank: Ledger, ledger_file: Path
+) -> None:
     n = 12
     for i in range(n):
         add_order(blank, f"ord_{i}")
     ledgers = [Ledger(ledger_file) for _ in range(3)]
     try:
-        invoices = run_together([
-            (lambda i=i: generate(ledgers[i % 3], f"ord_{i}")) for i in range(n)
-        ])
+        invoices = run_together([(lambda i=i: generate(ledgers[i % 3], f"ord_{i}")) for i in range(n)])
     finally:
         for other in ledgers:
             other.close()
-    assert sorted(invoice.number or "" for invoice in invoices) == [f"INV-2026-{i:04d}" for i in range(1, n + 1)]
+    assert sorted(invoice.number or "" for invoice in invoices) == [
+        f"INV-2026-{i:04d}" for i in range(1, n + 1)
+    ]
     assert len({invoice.id for invoice in invoices}) == n
 
 
@@ -549,7 +596,9 @@ def test_deleting_an_issued_invoice_is_refused(ledger: Ledger, ledger_file: Path
     assert invoice_count(ledger_file) == len(SEEDED_INVOICES)
 
 
-def test_replacing_an_issued_invoice_by_insert_or_replace_is_refused(ledger: Ledger, ledger_file: Path) -> None:
+def test_replacing_an_issued_invoice_by_insert_or_replace_is_refused(
+    ledger: Ledger, ledger_file: Path
+) -> None:
     before = ledger.get_invoice(None, "ord_1001")
     with sqlite3.connect(ledger_file) as db:
         db.row_factory = sqlite3.Row
@@ -571,14 +620,19 @@ def test_recording_payments_moves_an_open_invoice_to_partially_paid_then_paid(bl
 
     partly = blank.record_payment("ord_terms", Decimal("40.00"), datetime(2026, 6, 20, tzinfo=UTC))
     assert (partly.status, partly.amount_paid, partly.amount_due) == (
-        InvoiceStatus.PARTIALLY_PAID, Decimal("40.00"), Decimal("60.00")
+        InvoiceStatus.PARTIALLY_PAID,
+        Decimal("40.00"),
+        Decimal("60.00"),
     )
     assert partly.paid_at is None
 
     paid_at = datetime(2026, 6, 25, tzinfo=UTC)
     paid = blank.record_payment("ord_terms", Decimal("60.00"), paid_at)
     assert (paid.status, paid.amount_paid, paid.amount_due, paid.paid_at) == (
-        InvoiceStatus.PAID, Decimal("100.00"), Decimal("0.00"), paid_at
+        InvoiceStatus.PAID,
+        Decimal("100.00"),
+        Decimal("0.00"),
+        paid_at,
     )
     assert paid.number == invoice.number and paid.total == invoice.total
     assert blank.get_order(None, "ord_terms").paid
@@ -592,12 +646,18 @@ SCOPED_READS: dict[str, tuple[str, Callable[[Ledger, str, str], object]]] = {
     # name: (an object of cus_bob's, how cus_alice reaches for it)
     "get_invoice": ("ord_2001", lambda ledger, scope, object_id: ledger.get_invoice(scope, object_id)),
     "get_order": ("ord_2003", lambda ledger, scope, object_id: ledger.get_order(scope, object_id)),
-    "generate_uninvoiced": ("ord_2003", lambda ledger, scope, object_id: generate(ledger, object_id,
-                                                                                   customer_id=scope)),
-    "generate_invoiced": ("ord_2001", lambda ledger, scope, object_id: generate(ledger, object_id,
-                                                                                 customer_id=scope)),
-    "generate_void": ("ord_2004", lambda ledger, scope, object_id: generate(ledger, object_id,
-                                                                             customer_id=scope)),
+    "generate_uninvoiced": (
+        "ord_2003",
+        lambda ledger, scope, object_id: generate(ledger, object_id, customer_id=scope),
+    ),
+    "generate_invoiced": (
+        "ord_2001",
+        lambda ledger, scope, object_id: generate(ledger, object_id, customer_id=scope),
+    ),
+    "generate_void": (
+        "ord_2004",
+        lambda ledger, scope, object_id: generate(ledger, object_id, customer_id=scope),
+    ),
 }
 
 
@@ -608,7 +668,9 @@ def not_found_of(call: Callable[[], object]) -> NotFound:
 
 
 @pytest.mark.parametrize("operation", list(SCOPED_READS))
-def test_another_customers_object_is_the_same_not_found_as_a_missing_one(ledger: Ledger, operation: str) -> None:
+def test_another_customers_object_is_the_same_not_found_as_a_missing_one(
+    ledger: Ledger, operation: str
+) -> None:
     others, reach = SCOPED_READS[operation]
     other = not_found_of(lambda: reach(ledger, "cus_alice", others))
     missing = not_found_of(lambda: reach(ledger, "cus_alice", MISSING))
@@ -621,8 +683,12 @@ def test_another_customers_object_is_the_same_not_found_as_a_missing_one(ledger:
 def test_generating_another_customers_order_changes_nothing(ledger: Ledger, ledger_file: Path) -> None:
     before = (ledger.get_order(None, "ord_2003"), sequences(ledger_file), invoice_count(ledger_file))
     with pytest.raises(NotFound):
-        generate(ledger, "ord_2003", customer_id="cus_alice",
-                 billing=Billing(name="Mallory", address=Address(line1="1 Evil Way", country="US")))
+        generate(
+            ledger,
+            "ord_2003",
+            customer_id="cus_alice",
+            billing=Billing(name="Mallory", address=Address(line1="1 Evil Way", country="US")),
+        )
     assert (ledger.get_order(None, "ord_2003"), sequences(ledger_file), invoice_count(ledger_file)) == before
 
 
@@ -642,11 +708,15 @@ def test_list_invoices_under_a_scope_returns_only_that_customers_invoices(
 
 
 @pytest.mark.parametrize("customer_id", SAMPLE_CUSTOMERS)
-def test_list_orders_under_a_scope_returns_only_that_customers_orders(ledger: Ledger, customer_id: str) -> None:
+def test_list_orders_under_a_scope_returns_only_that_customers_orders(
+    ledger: Ledger, customer_id: str
+) -> None:
     prefix = {"cus_alice": "ord_1", "cus_bob": "ord_2", "cus_hana": "ord_3"}[customer_id]
     orders = all_orders(ledger, customer_id)
     assert orders and all(order.id.startswith(prefix) for order in orders)
-    assert {order.id for order in orders} == {order.id for order in all_orders(ledger) if order.id.startswith(prefix)}
+    assert {order.id for order in orders} == {
+        order.id for order in all_orders(ledger) if order.id.startswith(prefix)
+    }
 
 
 def test_the_owner_sees_every_customers_invoices_and_orders(ledger: Ledger) -> None:
@@ -664,7 +734,9 @@ def test_an_unknown_customer_scope_sees_nothing(ledger: Ledger) -> None:
 
 
 def recent_first_invoices(invoices: list[Invoice]) -> list[str]:
-    return [i.id for i in sorted(invoices, key=lambda i: (i.issued_at or date.min, i.number or ""), reverse=True)]
+    return [
+        i.id for i in sorted(invoices, key=lambda i: (i.issued_at or date.min, i.number or ""), reverse=True)
+    ]
 
 
 @pytest.mark.parametrize("limit", [1, 2])
@@ -718,8 +790,9 @@ def test_issue_date_filters_combine_with_pagination(ledger: Ledger, limit: int) 
 
 @pytest.mark.parametrize("limit", [1, 2])
 def test_all_filters_and_scope_combine_with_pagination(ledger: Ledger, limit: int) -> None:
-    query = InvoiceFilter(status=InvoiceStatus.PAID, issued_after=TODAY - timedelta(days=200),
-                          issued_before=TODAY)
+    query = InvoiceFilter(
+        status=InvoiceStatus.PAID, issued_after=TODAY - timedelta(days=200), issued_before=TODAY
+    )
     walked = walk_invoices(ledger, "cus_bob", query, limit)
     assert [invoice.id for invoice in walked] == ["ord_2001"]
 
@@ -732,5 +805,7 @@ def test_the_last_page_has_no_cursor(ledger: Ledger) -> None:
 
 
 def test_a_page_short_of_the_end_has_a_cursor(ledger: Ledger) -> None:
-    assert ledger.list_invoices(None, InvoiceFilter(), limit=len(SEEDED_INVOICES) - 1, cursor=None).next_cursor
+    assert ledger.list_invoices(
+        None, InvoiceFilter(), limit=len(SEEDED_INVOICES) - 1, cursor=None
+    ).next_cursor
     assert ledger.list_orders(None, limit=12, cursor=None).next_cursor

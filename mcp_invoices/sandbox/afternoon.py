@@ -15,7 +15,8 @@ customers unless ``customer_id`` is given — the MCP server must enforce the cu
 
 Auth: ``Authorization: Bearer ak_...``. Missing or not Bearer → 401 ``UNAUTHORIZED``; unknown key →
 401 ``INVALID_API_KEY``; a revoked key → 401 ``API_KEY_REVOKED``. Errors use the seed's
-``ErrorResponse``: ``{success: false, error: {code, message, details}, request_id}``.
+``ErrorResponse``: ``{success: false, error: {code, message, details?}, request_id}`` (``details``
+only when there are some: the seed's ``oneOf[any, null]`` makes a literal ``null`` invalid).
 Every response carries ``X-Request-Id`` and ``X-RateLimit-Limit/Remaining/Reset`` (1,000/min nominal).
 """
 
@@ -296,8 +297,12 @@ class _AfternoonFaults:
 def _error(state: AfternoonState, status: int, code: str, message: str,
            headers: dict[str, str] | None = None, details: Any = None) -> Response:
     request_id = state.next_request_id()
-    body = {"success": False, "error": {"code": code, "message": message, "details": details},
-            "request_id": request_id}
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        # Seed 002 types `details` as oneOf[any, null], under which a literal null matches both
+        # branches and so is invalid: the emulator omits it instead (it is not required).
+        error["details"] = details
+    body = {"success": False, "error": error, "request_id": request_id}
     return json_response(body, status, {**(headers or {}), "X-Request-Id": request_id})
 
 

@@ -44,7 +44,7 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.domain.money import from_minor_units, quantize, to_minor_units
 
-__all__ = ["Ledger", "NewOrder", "NewOrderLine", "SellerProfile", "PROVIDER_ID"]
+__all__ = ["PROVIDER_ID", "Ledger", "NewOrder", "NewOrderLine", "SellerProfile"]
 
 PROVIDER_ID = "local"
 SCHEMA_VERSION = 1
@@ -117,8 +117,8 @@ CREATE TABLE IF NOT EXISTS invoices (
     paid_at        TEXT,
     UNIQUE (year, sequence)
 );
-CREATE INDEX IF NOT EXISTS invoices_by_customer ON invoices (customer_id, issued_at DESC, number DESC);
-CREATE INDEX IF NOT EXISTS invoices_by_date ON invoices (issued_at DESC, number DESC);
+CREATE INDEX IF NOT EXISTS invoices_by_customer_date ON invoices (customer_id, issued_at DESC, sequence DESC);
+CREATE INDEX IF NOT EXISTS invoices_by_issue_date ON invoices (issued_at DESC, sequence DESC);
 CREATE TRIGGER IF NOT EXISTS invoices_are_immutable
 BEFORE UPDATE OF order_id, customer_id, number, year, sequence, issued_at, due_at, currency,
     subtotal_minor, discount_minor, tax_minor, shipping_minor, total_minor,
@@ -287,6 +287,14 @@ class Ledger:
         db = self._connection()
         return db.execute("SELECT NOT EXISTS (SELECT 1 FROM customers)").fetchone()[0] == 1
 
+    def claim_seeding(self) -> bool:
+        """True for exactly one opener of a new, empty ledger: two processes never both seed it."""
+        with self._transaction() as db:
+            if db.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]:
+                return False
+            claimed = db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('seeded', 'sample')")
+            return claimed.rowcount == 1
+
     def set_seller(self, seller: SellerProfile) -> None:
         with self._transaction() as db:
             db.execute(
@@ -390,7 +398,7 @@ class Ledger:
         currency = row["currency"]
         lines = self._lines(db, row["id"], currency)
         invoiced = db.execute("SELECT 1 FROM invoices WHERE order_id = ?", (row["id"],)).fetchone()
-        money = lambda minor: from_minor_units(minor, currency)  # noqa: E731
+        money = lambda minor: from_minor_units(minor, currency)
         subtotal = sum(line.gross_minor for line in lines)
         discount = sum(line.discount_minor for line in lines)
         tax = sum(line.tax_minor for line in lines)
@@ -446,7 +454,7 @@ class Ledger:
 
     def _invoice_model(self, row: sqlite3.Row) -> Invoice:
         currency = row["currency"]
-        money = lambda minor: from_minor_units(minor, currency)  # noqa: E731
+        money = lambda minor: from_minor_units(minor, currency)
         lines = json.loads(row["lines_json"])
         total = row["total_minor"]
         paid = row["paid_minor"]
@@ -518,20 +526,21 @@ class Ledger:
     ) -> Page[Invoice]:
         where, args = self._filter_sql(customer_id, query)
         if cursor is not None:
-            issued_at, _, number = cursor.partition("|")
-            where += " AND (issued_at, number) < (?, ?)"
-            args += [issued_at, number]
+            issued_at, _, sequence = cursor.partition("|")
+            where += " AND (issued_at, sequence) < (?, ?)"
+            args += [issued_at, int(sequence) if sequence.isdigit() else 0]
         rows = (
             self._connection()
             .execute(
-                f"SELECT * FROM invoices WHERE {where} ORDER BY issued_at DESC, number DESC LIMIT ?",
+                f"SELECT * FROM invoices WHERE {where} ORDER BY issued_at DESC, sequence DESC LIMIT ?",
                 (*args, limit + 1),
             )
             .fetchall()
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = f"{rows[-1]['issued_at']}|{rows[-1]['number']}" if more else None
+        # (issue date, sequence) is unique and orders like the numbers, even past 9,999 a year.
+        next_cursor = f"{rows[-1]['issued_at']}|{rows[-1]['sequence']}" if more else None
         return Page[Invoice](items=[self._invoice_model(row) for row in rows], next_cursor=next_cursor)
 
     def generate_invoice(

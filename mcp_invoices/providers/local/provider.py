@@ -88,7 +88,7 @@ class LocalProvider(InvoiceProvider):
 
 def _open_ledger(path: Path, seed: bool, today: date | None) -> Ledger:
     ledger = Ledger(path)
-    if seed and ledger.is_empty():
+    if seed and ledger.claim_seeding():
         seed_sample_data(ledger, today or datetime.now(UTC).date())
         logger.info("seeded a new ledger with sample data", extra={"path": str(path)})
     return ledger

@@ -13,7 +13,7 @@ from decimal import Decimal
 from mcp_invoices.domain.models import Address, Billing
 from mcp_invoices.providers.local.ledger import Ledger, NewOrder, NewOrderLine, SellerProfile
 
-__all__ = ["seed_sample_data", "SAMPLE_CUSTOMERS"]
+__all__ = ["SAMPLE_CUSTOMERS", "seed_sample_data"]
 
 SAMPLE_CUSTOMERS = ("cus_alice", "cus_bob", "cus_hana")
 """Customer ids of the sample ledger (``MCP_INVOICES_CUSTOMER=cus_alice`` scopes a session to Alice)."""
@@ -58,7 +58,7 @@ def _at(day: date) -> datetime:
 def seed_sample_data(ledger: Ledger, today: date | None = None) -> None:
     """Fill an empty ledger with the sample customers, orders and invoices."""
     today = today or datetime.now(UTC).date()
-    ago = lambda days: today - timedelta(days=days)  # noqa: E731
+    ago = lambda days: today - timedelta(days=days)
     ledger.set_seller(SELLER)
     ledger.add_customer("cus_alice", "Alice Martin", "alice@example.com", ago(400))
     ledger.add_customer("cus_bob", "Bob Okafor", "bob@okafor.example", ago(300))
@@ -69,7 +69,7 @@ def seed_sample_data(ledger: Ledger, today: date | None = None) -> None:
         (NewOrder("ord_1001", "cus_alice", ago(80), "USD", "paid", [
             _line("Website redesign - discovery workshop", "1", "1200.00"),
             _line("Design system components", "12", "85.50", discount="42.75"),
-        ], paid_at=_at(ago(76)), shipping=Decimal("0"), billing=_ALICE), 76, None),
+        ], paid_at=_at(ago(76)), shipping=Decimal(0), billing=_ALICE), 76, None),
         (NewOrder("ord_1002", "cus_alice", ago(52), "USD", "pending", [
             _line("Monthly retainer - support hours", "10", "95.00"),
             _line("Hosting (annual)", "1", "240.00", tax_rate="8.625"),
@@ -106,7 +106,7 @@ def seed_sample_data(ledger: Ledger, today: date | None = None) -> None:
         ], payment_terms_days=30, billing=_HANA), 5, None),
         (NewOrder("ord_3003", "cus_hana", ago(2), "JPY", "paid", [
             _line("Poster print run", "150", "320", tax_rate="10"),
-        ], paid_at=_at(ago(2)), shipping=Decimal("1500"), billing=_HANA), None, None),
+        ], paid_at=_at(ago(2)), shipping=Decimal(1500), billing=_HANA), None, None),
         (NewOrder("ord_3004", "cus_hana", ago(40), "JPY", "refunded", [
             _line("Photo retouching (refunded)", "20", "1500"),
         ], paid_at=_at(ago(39)), billing=_HANA), 38, None),

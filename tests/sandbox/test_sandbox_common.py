@@ -1,0 +1,105 @@
+"""The combined sandbox app, its environment, the serving helpers and the shared controls."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+import httpx2
+import pytest
+
+from mcp_invoices.sandbox import (
+    SANDBOX_CUSTOMERS,
+    SandboxStates,
+    create_sandbox_app,
+    sandbox_environment,
+    serve_sandbox,
+)
+from mcp_invoices.sandbox.common import dumps_json, running_app, serving_in_thread
+
+ENVIRONMENT_NAMES = {
+    "POLAR_BASE_URL", "POLAR_CUSTOMER_SESSION", "POLAR_ACCESS_TOKEN", "AFTERNOON_BASE_URL", "AFTERNOON_API_KEY",
+    "AFTERNOON_CUSTOMER_ID", "BAGISTO_BASE_URL", "BAGISTO_STOREFRONT_KEY", "BAGISTO_CUSTOMER_TOKEN",
+    "PAYABLI_BASE_URL", "PAYABLI_API_TOKEN", "PAYABLI_CUSTOMER_ID", "PAYABLI_ENTRY",
+}
+
+
+def test_decimals_are_written_digit_for_digit() -> None:
+    body = dumps_json({"a": Decimal("110.00"), "b": Decimal("0.3"), "c": [1, None, True, "é\""], "d": 0.1})
+    assert body == '{"a": 110.00, "b": 0.3, "c": [1, null, true, "é\\""], "d": 0.1}'.encode()
+
+
+@pytest.mark.parametrize("customer", SANDBOX_CUSTOMERS)
+def test_sandbox_environment_names_every_variable(customer: str) -> None:
+    env = sandbox_environment("http://127.0.0.1:9000/", customer)
+    assert set(env) == ENVIRONMENT_NAMES
+    assert env["POLAR_BASE_URL"] == "http://127.0.0.1:9000/polar"
+    assert env["PAYABLI_BASE_URL"] == "http://127.0.0.1:9000/payabli/api"
+
+
+def test_sandbox_environment_refuses_unknown_customers() -> None:
+    with pytest.raises(ValueError, match="mallory"):
+        sandbox_environment("http://127.0.0.1:9000", "mallory")
+
+
+async def test_sandbox_environments_differ_only_in_the_customer() -> None:
+    alice, bob = sandbox_environment("http://x", "alice"), sandbox_environment("http://x", "bob")
+    differing = {name for name in ENVIRONMENT_NAMES if alice[name] != bob[name]}
+    assert differing == {"POLAR_CUSTOMER_SESSION", "AFTERNOON_CUSTOMER_ID", "BAGISTO_CUSTOMER_TOKEN",
+                         "PAYABLI_CUSTOMER_ID"}
+
+
+async def test_index_lists_the_providers() -> None:
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=create_sandbox_app()),
+                                  base_url="http://127.0.0.1") as client:
+        body = (await client.get("/")).json()
+    assert body["providers"]["payabli"] == "http://127.0.0.1/payabli/api"
+
+
+async def test_running_app_serves_and_then_frees_the_port() -> None:
+    async with running_app(create_sandbox_app()) as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+        async with httpx2.AsyncClient() as client:
+            assert (await client.get(f"{base_url}/")).status_code == 200
+    with pytest.raises(httpx2.ConnectError):
+        async with httpx2.AsyncClient() as client:
+            await client.get(f"{base_url}/")
+
+
+def test_serving_in_thread_for_synchronous_callers() -> None:
+    with serving_in_thread(create_sandbox_app()) as base_url:
+        response = httpx2.get(f"{base_url}/")
+    assert response.status_code == 200
+
+
+async def test_serve_sandbox_reports_its_url_and_applies_latency() -> None:
+    ready: asyncio.Queue[str] = asyncio.Queue()
+    states = SandboxStates()
+    task = asyncio.create_task(serve_sandbox(latency_ms=30, ready=ready.put_nowait, states=states))
+    try:
+        base_url = await asyncio.wait_for(ready.get(), timeout=10)
+        env = sandbox_environment(base_url)
+        async with httpx2.AsyncClient() as client:
+            started = time.monotonic()
+            response = await client.get(f"{env['PAYABLI_BASE_URL']}/Invoice/23548801",
+                                        headers={"requestToken": env["PAYABLI_API_TOKEN"]})
+            elapsed = time.monotonic() - started
+        assert response.status_code == 200
+        assert elapsed >= 0.03
+        assert all(c.latency_ms == 30 for c in states.all_controls())
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_request_log_proves_which_headers_reached_each_provider() -> None:
+    states = SandboxStates()
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=create_sandbox_app(states)),
+                                  base_url="http://127.0.0.1") as client:
+        await client.get("/afternoon/v1/invoices", headers={"Authorization": "Bearer ak_test_sandbox"})
+    [entry] = states.afternoon.controls.request_log
+    assert entry.path == "/v1/invoices" and entry.status == 200
+    assert entry.headers["authorization"] == "Bearer ak_test_sandbox"
+    assert states.polar.controls.request_log == []
