@@ -50,6 +50,35 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000)")
 
+    token = commands.add_parser(
+        "token",
+        help="issue, list and revoke the bearer tokens of the HTTP transport",
+        description="Bearer tokens for `serve --transport http`. Each binds every request to one provider and "
+        "one customer. Only a hash of each token is stored (in the MCP_INVOICES_DB file).",
+    )
+    token_commands = token.add_subparsers(dest="token_command", metavar="ACTION")
+    token_commands.required = True
+    issue = token_commands.add_parser(
+        "issue",
+        help="print a new token",
+        description="Print a new bearer token bound to one provider and one customer. It is shown once.",
+    )
+    issue.add_argument("--provider", required=True, help="local, polar, afternoon, bagisto or payabli")
+    issue.add_argument("--customer", required=True, help="the customer id the token is bound to")
+    issue.add_argument("--ttl", default="30d", help="lifetime: seconds or 90m / 12h / 30d (default 30d); 'never' for none")
+    issue.add_argument("--label", default=None, help="a note shown by `token list`")
+    issue.add_argument(
+        "--provider-credential-stdin",
+        action="store_true",
+        help="read this customer's own provider credential (a Bagisto customer token) from stdin and store it "
+        "encrypted with MCP_INVOICES_SECRET_KEY",
+    )
+    token_commands.add_parser("list", help="list tokens (never their secrets)", description="List issued tokens.")
+    revoke = token_commands.add_parser(
+        "revoke", help="withdraw a token", description="Withdraw a token: it fails on the next request."
+    )
+    revoke.add_argument("token_id", help="the token's id (from `token list`) or the token itself")
+
     demo = commands.add_parser(
         "demo",
         help="walk through generate -> get -> summarise -> PDF on a sample ledger",
@@ -68,15 +97,13 @@ def _serve(args: argparse.Namespace) -> int:
     from mcp_invoices.logs import configure_logging
     from mcp_invoices.server.main import serve_http, serve_stdio
 
-    if args.transport == "http" and not _is_loopback(args.host):
-        print(
-            f"mcp-invoices: refusing to serve HTTP on {args.host}: this version authenticates HTTP callers only "
-            "by the loopback boundary. Bind to 127.0.0.1 (the default) and put an authenticating proxy in front.",
-            file=sys.stderr,
-        )
-        return 2
+    from mcp_invoices.config import load_http_auth
+
     try:
-        config = load_config()
+        # Over stdio the process is one session and its environment must scope it; over HTTP each
+        # request's token does.
+        config = load_config(require_scope=args.transport == "stdio")
+        auth = load_http_auth(args.host, args.port) if args.transport == "http" else None
     except ConfigError as error:
         print(f"mcp-invoices: {error}", file=sys.stderr)
         return 2
@@ -85,12 +112,66 @@ def _serve(args: argparse.Namespace) -> int:
         if args.transport == "stdio":
             anyio.run(serve_stdio, config)
         else:
-            anyio.run(serve_http, config, args.host, args.port)
+            if not _is_loopback(args.host):
+                print(
+                    f"mcp-invoices: serving on {args.host}: put TLS in front (a reverse proxy) and set "
+                    "MCP_INVOICES_RESOURCE_URL to the public https URL of /mcp.",
+                    file=sys.stderr,
+                )
+            anyio.run(serve_http, config, auth, args.host, args.port)
     except ConfigError as error:
         print(f"mcp-invoices: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from mcp_invoices.auth.tokens import TokenError, TokenStore, parse_ttl
+    from mcp_invoices.config import load_http_auth
+    from pydantic import SecretStr
+
+    try:
+        config = load_config(require_scope=False)
+        secret_key = load_http_auth("127.0.0.1", 8000).secret_key
+        store = TokenStore(config.db_path, secret_key=secret_key)
+        if args.token_command == "issue":
+            ttl = None if args.ttl == "never" else parse_ttl(args.ttl)
+            credential = None
+            if args.provider_credential_stdin:
+                value = sys.stdin.readline().strip()
+                if not value:
+                    raise TokenError("--provider-credential-stdin was given but stdin was empty.")
+                credential = SecretStr(value)
+            issued = store.issue(
+                args.provider, args.customer, ttl=ttl, label=args.label, provider_credential=credential
+            )
+            print(issued.token.get_secret_value())
+            expires = issued.record.expires_at.isoformat() if issued.record.expires_at else "never"
+            print(
+                f"token {issued.record.id}: provider {issued.record.provider}, customer {issued.record.customer_id}, "
+                f"expires {expires}. It is shown only once.",
+                file=sys.stderr,
+            )
+        elif args.token_command == "list":
+            from datetime import UTC, datetime
+
+            now = datetime.now(UTC)
+            print(f"{'id':<12}  {'provider':<9}  {'customer':<20}  {'state':<8}  {'expires':<25}  label")
+            for record in store.list():
+                state = "revoked" if record.revoked_at else ("active" if record.is_active(now) else "expired")
+                expires = record.expires_at.isoformat(timespec="seconds") if record.expires_at else "never"
+                print(
+                    f"{record.id:<12}  {record.provider:<9}  {record.customer_id:<20}  {state:<8}  {expires:<25}  "
+                    f"{record.label or ''}"
+                )
+        else:
+            record = store.revoke(args.token_id)
+            print(f"token {record.id} revoked ({record.provider}, customer {record.customer_id})")
+    except (ConfigError, TokenError) as error:
+        print(f"mcp-invoices: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -102,5 +183,5 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"serve": _serve, "demo": _demo}
+    handlers = {"serve": _serve, "token": _token, "demo": _demo}
     return handlers[args.command](args)

@@ -97,18 +97,22 @@ def _remote_providers(env: Mapping[str, str], *, require_scope: bool) -> list[Re
 
     polar_session, polar_org = secret("POLAR_CUSTOMER_SESSION"), secret("POLAR_ACCESS_TOKEN")
     if polar_session or polar_org:
-        credentials = {
-            name: value
-            for name, value in (("customer_session", polar_session), ("access_token", polar_org))
-            if value is not None
-        }
         if require_scope and polar_session is None:
             raise ConfigError(
                 "Polar is configured with POLAR_ACCESS_TOKEN (organisation-wide) but no POLAR_CUSTOMER_SESSION: "
                 "over stdio set POLAR_CUSTOMER_SESSION to the customer's session token."
             )
+        if not require_scope and polar_org is None:
+            raise ConfigError(
+                "Over HTTP, Polar needs POLAR_ACCESS_TOKEN (an organisation token) to open a customer session for "
+                "each bearer token's customer; POLAR_CUSTOMER_SESSION is one customer's and cannot serve others."
+            )
+        # Over HTTP a customer's session is minted per token: one customer's session must never serve all.
+        credentials = (
+            {"customer_session": polar_session} if require_scope and polar_session else {"access_token": polar_org}
+        )
         base = _get(env, "POLAR_BASE_URL") or _choice(env, "POLAR_SERVER", _POLAR_SERVERS, "production")
-        providers.append(RemoteProviderConfig("polar", base, credentials, None))
+        providers.append(RemoteProviderConfig("polar", base, credentials, None))  # type: ignore[arg-type]
 
     afternoon_key = secret("AFTERNOON_API_KEY")
     if afternoon_key:
@@ -131,7 +135,8 @@ def _remote_providers(env: Mapping[str, str], *, require_scope: bool) -> list[Re
         if missing:
             raise ConfigError(f"Bagisto is partly configured: set {' and '.join(missing)} (Bagisto is self-hosted).")
         credentials = {"storefront_key": storefront}
-        if customer_token:
+        if customer_token and require_scope:
+            # Over HTTP each bearer token carries its own customer's Bagisto token (stored encrypted).
             credentials["customer_token"] = customer_token
         providers.append(RemoteProviderConfig("bagisto", str(base), credentials, None))  # type: ignore[arg-type]
 
@@ -158,7 +163,8 @@ def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = T
     return Config(
         local_enabled=not remote or db is not None or customer is not None,
         db_path=Path(db).expanduser() if db else default_db_path(),
-        local_customer=customer,
+        # Over HTTP the bearer token names the customer; the environment's customer is for stdio only.
+        local_customer=customer if require_scope else None,
         remote=tuple(remote),
         log_level=level,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import REPO, stdio_params
 
@@ -146,10 +147,32 @@ def test_stdio_refuses_an_organisation_key_without_a_customer_scope(ledger_path:
 # -- streamable HTTP -------------------------------------------------------------------------------
 
 
+def issue_token(env: dict[str, str], provider: str, customer: str, *extra: str) -> str:
+    """`mcp-invoices token issue`, as an operator runs it."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "mcp_invoices", "token", "issue", "--provider", provider, "--customer", customer, *extra],
+        capture_output=True,
+        timeout=60,
+        cwd=REPO,
+        env=os.environ | env,
+        check=True,
+    )
+    return completed.stdout.decode().strip()
+
+
+@contextlib.asynccontextmanager
+async def bearer_client(url: str, token: str, mode: str = "auto"):
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+            yield client
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_http_serves_both_protocol_eras(ledger_path: Path, mode: str) -> None:
-    with http_server({"MCP_INVOICES_DB": str(ledger_path), "MCP_INVOICES_CUSTOMER": "cus_hana"}) as url:
-        async with Client(url, mode=mode) as client:
+async def test_http_serves_both_protocol_eras_to_a_token_holder(ledger_path: Path, mode: str) -> None:
+    env = {"MCP_INVOICES_DB": str(ledger_path)}
+    token = issue_token(env, "local", "cus_hana")
+    with http_server(env) as url:
+        async with bearer_client(url, token, mode) as client:
             version = client.protocol_version
             result = await client.call_tool("summarize_invoices", {})
             pdf = await client.read_resource("invoice://local/ord_3001/pdf")
@@ -158,11 +181,10 @@ async def test_http_serves_both_protocol_eras(ledger_path: Path, mode: str) -> N
     assert pdf.contents[0].mime_type == "application/pdf"
 
 
-def test_http_refuses_to_bind_beyond_loopback_without_authentication() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "mcp_invoices", "serve", "--transport", "http", "--host", "0.0.0.0"],
-        capture_output=True,
-        timeout=60,
-        cwd=REPO,
-    )
-    assert completed.returncode == 2 and b"refusing" in completed.stderr
+def test_http_without_a_token_is_401_pointing_at_the_resource_metadata(ledger_path: Path) -> None:
+    with http_server({"MCP_INVOICES_DB": str(ledger_path)}) as url:
+        response = httpx2.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        metadata = httpx2.get(url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp"))
+    assert response.status_code == 401
+    assert 'resource_metadata="' in response.headers["www-authenticate"]
+    assert metadata.json()["resource"] == url

@@ -33,12 +33,12 @@ from .polar import POLAR_CUSTOMER_SESSIONS, POLAR_ORGANIZATION_TOKEN, PolarState
 
 __all__ = [
     "SANDBOX_CUSTOMERS",
-    "SandboxStates",
     "AfternoonState",
     "BagistoState",
     "Controls",
     "PayabliState",
     "PolarState",
+    "SandboxStates",
     "create_sandbox_app",
     "running_app",
     "sandbox_environment",

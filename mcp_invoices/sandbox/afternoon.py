@@ -26,7 +26,7 @@ import base64
 import binascii
 import hmac
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -39,11 +39,11 @@ from .common import Controls, ControlsMiddleware, bearer_token, json_response, q
 
 __all__ = [
     "AFTERNOON_API_KEY",
-    "AFTERNOON_REVOKED_API_KEY",
     "AFTERNOON_CUSTOMER_IDS",
     "AFTERNOON_INVOICE_IDS",
-    "AfternoonLineItem",
+    "AFTERNOON_REVOKED_API_KEY",
     "AfternoonInvoice",
+    "AfternoonLineItem",
     "AfternoonState",
     "create_app",
 ]
@@ -188,8 +188,8 @@ def _extra_invoices(customer_id: str, count: int) -> list[AfternoonInvoice]:
     currencies = ("usd", "eur", "jpy")
     invoices = []
     for n in range(count):
-        created = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp() + n * 3600
-        stamp = datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        created = datetime(2024, 1, 1, tzinfo=UTC).timestamp() + n * 3600
+        stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         status = statuses[n % len(statuses)]
         invoices.append(AfternoonInvoice(
             f"cmbulk{customer_id[4:9]:0>5}{n:013d}", customer_id, status, currencies[n % 3], stamp,

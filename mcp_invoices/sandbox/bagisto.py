@@ -29,7 +29,7 @@ from __future__ import annotations
 import hmac
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
@@ -43,13 +43,13 @@ from starlette.routing import Route
 from .common import Controls, ControlsMiddleware, bearer_token, json_response, query_int, render_pdf
 
 __all__ = [
-    "BAGISTO_STOREFRONT_KEY",
-    "BAGISTO_CUSTOMER_TOKENS",
-    "BAGISTO_CUSTOMER_IDS",
     "BAGISTO_CREDENTIALS",
+    "BAGISTO_CUSTOMER_IDS",
+    "BAGISTO_CUSTOMER_TOKENS",
     "BAGISTO_INVOICE_IDS",
-    "BagistoItem",
+    "BAGISTO_STOREFRONT_KEY",
     "BagistoInvoice",
+    "BagistoItem",
     "BagistoState",
     "create_app",
 ]
@@ -179,7 +179,7 @@ def _extra_invoices(customer: str, count: int, first_id: int) -> list[BagistoInv
     """Deterministic bulk invoices (benchmarks): hourly from 2024-01-01, states cycled."""
     states = ("paid", "paid", "pending", "overdue", "refunded")
     currencies = ("USD", "EUR", "JPY")
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     invoices = []
     for n in range(count):
         created = (start + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")

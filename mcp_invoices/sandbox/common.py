@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
@@ -31,17 +31,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = [
     "Clock",
     "Controls",
-    "FaultResponses",
     "ControlsMiddleware",
+    "FaultResponses",
     "LoggedRequest",
     "MalformedKind",
+    "bearer_token",
     "dumps_json",
+    "iso_z",
     "json_response",
+    "query_int",
     "render_pdf",
     "route_path",
     "running_app",
-    "serving_in_thread",
     "serve_app",
+    "serving_in_thread",
 ]
 
 Clock = Callable[[], float]
@@ -112,7 +115,7 @@ def json_response(
 # PDF documents
 # --------------------------------------------------------------------------------------------
 
-_PDF_CREATION_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+_PDF_CREATION_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def render_pdf(title: str, lines: list[str]) -> bytes:
@@ -184,8 +187,8 @@ class Controls:
     nominal_rate_limit_per_minute: int | None = None
     """The provider's published limit, reported in rate-limit headers when no limit is enforced."""
 
-    _bucket_tokens: float | None = field(default=None, repr=False)
-    _bucket_updated: float = field(default=0.0, repr=False)
+    _bucket_tokens: float | None = field(default=None, init=False, repr=False)
+    _bucket_updated: float = field(default=0.0, init=False, repr=False)
 
     # -- rate limiting -----------------------------------------------------------------------
 
@@ -488,4 +491,4 @@ def serving_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout:
 
 def iso_z(moment: datetime) -> str:
     """``2026-03-01T10:00:00Z`` (UTC, seconds precision, as Polar and Afternoon write it)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import hmac
 import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -43,11 +45,11 @@ from .common import Controls, ControlsMiddleware, json_response, render_pdf
 
 __all__ = [
     "PAYABLI_API_TOKEN",
-    "PAYABLI_ENTRY",
     "PAYABLI_CUSTOMER_IDS",
+    "PAYABLI_ENTRY",
     "PAYABLI_INVOICE_IDS",
-    "PayabliItem",
     "PayabliInvoice",
+    "PayabliItem",
     "PayabliState",
     "create_app",
 ]
@@ -89,8 +91,8 @@ class PayabliItem:
     name: str
     cost: Decimal
     qty: int = 1
-    tax_rate: Decimal = Decimal("0")
-    tax_amount: Decimal = Decimal("0")
+    tax_rate: Decimal = Decimal(0)
+    tax_amount: Decimal = Decimal(0)
     description: str = ""
     product_code: str = ""
 
@@ -110,10 +112,10 @@ class PayabliInvoice:
     items: list[PayabliItem]
     amount: Decimal
     """``invoiceAmount`` as Payabli states it (items + tax + freight + duty - discount)."""
-    paid_amount: Decimal = Decimal("0")
-    tax: Decimal = Decimal("0")
-    discount: Decimal = Decimal("0")
-    freight: Decimal = Decimal("0")
+    paid_amount: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    discount: Decimal = Decimal(0)
+    freight: Decimal = Decimal(0)
     notes: str | None = None
     sent_at: str | None = None
     last_payment_at: str | None = None
@@ -172,7 +174,7 @@ def _extra_invoices(customer: str, count: int, first_id: int) -> list[PayabliInv
         day = end - timedelta(days=n % 3650)
         cost = Decimal(f"{10 + n % 90}.{n % 100:02d}")
         status = statuses[n % len(statuses)]
-        paid = cost if status == 4 else (cost / 2).quantize(Decimal("0.01")) if status == 2 else Decimal("0")
+        paid = cost if status == 4 else (cost / 2).quantize(Decimal("0.01")) if status == 2 else Decimal(0)
         invoices.append(PayabliInvoice(
             first_id + n, customer, f"INV-BULK-{n:05d}", status, day.isoformat(),
             (day + timedelta(days=30)).isoformat(), [PayabliItem(f"Bulk item {n}", cost)], cost, paid,
@@ -272,7 +274,7 @@ def invoice_json(invoice: PayabliInvoice) -> dict[str, Any]:
         "invoiceAmount": invoice.amount,
         "invoicePaidAmount": invoice.paid_amount,
         "freightAmount": invoice.freight,
-        "dutyAmount": Decimal("0"),
+        "dutyAmount": Decimal(0),
         "purchaseOrder": "",
         "firstName": first,
         "lastName": last,
@@ -388,17 +390,16 @@ def _parse_filters(params: Any) -> list[tuple[Any, str, Any]] | str:
     return filters
 
 
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt,
+    "le": operator.le, "in": lambda actual, wanted: actual in wanted,
+}
+
+
 def _matches(invoice: PayabliInvoice, filters: list[tuple[Any, str, Any]]) -> bool:
     for getter, op, value in filters:
         actual = getter(invoice)
-        if actual is None:
-            return False
-        ok = {
-            "eq": lambda: actual == value, "ne": lambda: actual != value, "gt": lambda: actual > value,
-            "ge": lambda: actual >= value, "lt": lambda: actual < value, "le": lambda: actual <= value,
-            "in": lambda: actual in value,
-        }[op]()
-        if not ok:
+        if actual is None or not _COMPARE[op](actual, value):
             return False
     return True
 
@@ -453,8 +454,8 @@ def create_app(state: PayabliState | None = None) -> Starlette:
                           key=lambda i: (i.invoice_date, i.id), reverse=True)
         page = matching[from_record:] if limit_record <= 0 else matching[from_record:from_record + limit_record]
         page_size = limit_record if limit_record > 0 else max(1, len(matching))
-        total_amount = sum((i.amount for i in matching), Decimal("0"))
-        total_net = sum((i.amount - i.tax for i in matching), Decimal("0"))
+        total_amount = sum((i.amount for i in matching), Decimal(0))
+        total_net = sum((i.amount - i.tax for i in matching), Decimal(0))
         return json_response({
             "Records": [invoice_json(i) for i in page],
             "Summary": {

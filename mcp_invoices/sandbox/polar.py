@@ -36,7 +36,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -48,10 +48,10 @@ from starlette.routing import Route
 from .common import Controls, ControlsMiddleware, iso_z, json_response, query_int, render_pdf
 
 __all__ = [
-    "POLAR_ORGANIZATION_TOKEN",
-    "POLAR_CUSTOMER_SESSIONS",
     "POLAR_CUSTOMER_IDS",
+    "POLAR_CUSTOMER_SESSIONS",
     "POLAR_ORDER_IDS",
+    "POLAR_ORGANIZATION_TOKEN",
     "PolarItem",
     "PolarOrder",
     "PolarState",
@@ -165,7 +165,7 @@ _ALREADY = float("-inf")
 
 
 def _at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
 def _seed_orders() -> list[PolarOrder]:
@@ -303,12 +303,13 @@ def _validation_error(loc: list[str | int], msg: str, error_type: str, value: An
     return _error(422, "RequestValidationError", [{"type": error_type, "loc": loc, "msg": msg, "input": value}])
 
 
-class _PolarFaults:
-    _NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "NotPermitted", 404: "ResourceNotFound",
-              500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
+_FAULT_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "NotPermitted", 404: "ResourceNotFound",
+                500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
 
+
+class _PolarFaults:
     def error(self, status: int) -> Response:
-        name = self._NAMES.get(status, "Error")
+        name = _FAULT_NAMES.get(status, "Error")
         headers = {"WWW-Authenticate": 'Bearer realm="polar"'} if status == 401 else None
         return _error(status, name, f"Sandbox injected {status}.", headers)
 
@@ -509,7 +510,7 @@ def create_app(state: PolarState | None = None) -> Starlette:
         token = "polar_cst_" + secrets.token_urlsafe(32)
         state.sessions[token] = _Session(customer, state.now() + state.session_ttl)
         state.controls.counters["customer_sessions_minted"] += 1
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         customer_id = POLAR_CUSTOMER_IDS[customer]
         return json_response({
             "created_at": iso_z(now),

@@ -1,25 +1,29 @@
-"""Running the server: stdio for MCP hosts, streamable HTTP for many clients."""
+"""Running the server: stdio for MCP hosts, streamable HTTP (always authenticated) for many clients."""
 
 from __future__ import annotations
 
 import logging
 
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from mcp_invoices.config import Config
+from mcp_invoices.auth.tokens import TokenStore
+from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings, principal_from_access_token
+from mcp_invoices.config import Config, HttpAuthConfig
 from mcp_invoices.principal import Principal
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
 
-__all__ = ["serve_stdio", "serve_http"]
+__all__ = ["serve_stdio", "serve_http", "build_http_app"]
 
 logger = logging.getLogger("mcp_invoices.server")
 
 
 async def serve_stdio(config: Config) -> None:
-    """Serve one session over stdin/stdout until stdin closes."""
+    """Serve one session over stdin/stdout until stdin closes: the process environment is the principal."""
     principal = environment_principal(config)
 
     def resolve(ctx: Context) -> Principal:
@@ -31,23 +35,52 @@ async def serve_stdio(config: Config) -> None:
         await server.run_stdio_async()
 
 
-async def serve_http(config: Config, host: str, port: int) -> None:
-    """Serve streamable HTTP at /mcp (and /healthz for load balancers) until interrupted."""
+def token_principal(ctx: Context) -> Principal:
+    """The principal of an HTTP request: the verified bearer token's, and nothing else."""
+    token = get_access_token()
+    if token is None:  # unreachable behind RequireAuthMiddleware; refuse rather than guess
+        raise PermissionError("no verified bearer token on this request")
+    return principal_from_access_token(token)
+
+
+def build_http_app(runtime, auth: HttpAuthConfig, store: TokenStore, host: str):  # type: ignore[no-untyped-def]
+    """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz."""
+    jwt_settings = (
+        JwtSettings(issuer=auth.jwt_issuer, audience=auth.jwt_audience or auth.resource_url, jwks_url=auth.jwks_url)
+        if auth.jwt_issuer and auth.jwks_url
+        else None
+    )
+    verifier = InvoiceTokenVerifier(store, resource_url=auth.resource_url, jwt_settings=jwt_settings)
+    server = build_server(
+        runtime,
+        token_principal,
+        token_verifier=verifier,
+        auth=AuthSettings(
+            issuer_url=auth.issuer_url,
+            resource_server_url=auth.resource_url,
+            required_scopes=[SCOPE],
+            validate_token_resource=True,
+        ),
+    )
+
+    @server.custom_route("/healthz", methods=["GET"])
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "providers": sorted(runtime.providers)})
+
+    return server.streamable_http_app(host=host)
+
+
+async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int) -> None:
+    """Serve streamable HTTP at /mcp until interrupted; every request must carry a valid bearer token."""
     import uvicorn
 
-    principal = environment_principal(config)
-
-    def resolve(ctx: Context) -> Principal:
-        return principal
-
+    store = TokenStore(config.db_path, secret_key=auth.secret_key)
     async with open_runtime(config) as runtime:
-        server = build_server(runtime, resolve)
-
-        @server.custom_route("/healthz", methods=["GET"])
-        async def health(request: Request) -> JSONResponse:
-            return JSONResponse({"status": "ok", "providers": sorted(runtime.providers)})
-
-        app = server.streamable_http_app(host=host)
+        app = build_http_app(runtime, auth, store, host)
         uvicorn_config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
-        logger.info("serving streamable HTTP", extra={"url": f"http://{host}:{port}/mcp"})
+        logger.info(
+            "serving streamable HTTP",
+            extra={"url": f"http://{host}:{port}/mcp", "resource": auth.resource_url,
+                   "providers": ",".join(runtime.providers)},
+        )
         await uvicorn.Server(uvicorn_config).serve()

@@ -25,7 +25,7 @@ AFTERNOON_GET_INVOICE = "002_c939eac29cf2ef29.txt"
 BAGISTO_GET_INVOICE = "003_f70a6db6fdf0469e.txt"
 PAYABLI_GET_INVOICE = "004_4e68ac3de9a066ab.txt"
 
-_FENCED_YAML = re.compile(r"(`{3,4})yaml[^\n]*\n(.*?)\n\1", re.S)
+_FENCED_YAML = re.compile(r"(`{3,4})yaml[^\n]*\n(.*?)\n\1", re.DOTALL)
 
 
 def seed_text(name: str) -> str:
@@ -96,7 +96,7 @@ def bagisto_invoice_schema() -> dict[str, Any]:
     """
     text = seed_text(BAGISTO_GET_INVOICE)
     table = text[text.index("## Response Fields"):text.index("## Error Responses")]
-    rows = re.findall(r"^\| `(\w+)` \| (\w+) \|", table, re.M)
+    rows = re.findall(r"^\| `(\w+)` \| (\w+) \|", table, re.MULTILINE)
     assert len(rows) == 31, rows
     example = bagisto_seed_example()
     properties: dict[str, Any] = {}
@@ -124,7 +124,7 @@ BAGISTO_EMBEDDED_ITEM_SCHEMA: dict[str, Any] = {
 
 
 def bagisto_error_examples() -> list[dict[str, Any]]:
-    blocks = re.findall(r"```json\n(.*?)\n```", seed_text(BAGISTO_GET_INVOICE), re.S)
+    blocks = re.findall(r"```json\n(.*?)\n```", seed_text(BAGISTO_GET_INVOICE), re.DOTALL)
     return [json.loads(block) for block in blocks]
 
 
@@ -134,7 +134,7 @@ def bagisto_error_examples() -> list[dict[str, Any]]:
 
 
 def payabli_flat_yaml() -> str:
-    match = re.search(r"```yaml (.*?) ```", seed_text(PAYABLI_GET_INVOICE), re.S)
+    match = re.search(r"```yaml (.*?) ```", seed_text(PAYABLI_GET_INVOICE), re.DOTALL)
     assert match is not None
     return match.group(1)
 

@@ -163,7 +163,7 @@ async def test_query_filters_by_customer_with_raw_keys(client: httpx2.AsyncClien
 
 
 async def test_query_pages_with_from_and_limit_record(client: httpx2.AsyncClient) -> None:
-    params = {"customerId(eq)": "1001", "limitRecord": 4}
+    params: dict[str, Any] = {"customerId(eq)": "1001", "limitRecord": 4}
     first = (await client.get(QUERY, params={**params, "fromRecord": 0}, headers=TOKEN)).json()
     second = (await client.get(QUERY, params={**params, "fromRecord": 4}, headers=TOKEN)).json()
     assert (len(first["Records"]), len(second["Records"])) == (4, 2)
