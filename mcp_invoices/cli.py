@@ -79,6 +79,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("token_id", help="the token's id (from `token list`) or the token itself")
 
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve emulators of Polar, Afternoon, Bagisto and Payabli on 127.0.0.1",
+        description="Serve local emulators of the four remote providers (fake data, fake credentials) and print "
+        "the environment that points `mcp-invoices serve` at them, so every provider can be tried without an "
+        "account. Runs until interrupted.",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=9000, help="port (default: 9000; 0 picks a free one)")
+    sandbox.add_argument(
+        "--customer", default="alice", choices=("alice", "bob", "carol"), help="whose credentials to print"
+    )
+    sandbox.add_argument("--latency-ms", type=float, default=0, help="added to every response (default: 0)")
+
     demo = commands.add_parser(
         "demo",
         help="walk through generate -> get -> summarise -> PDF on a sample ledger",
@@ -175,6 +189,24 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    from mcp_invoices.sandbox import sandbox_environment, serve_sandbox
+
+    def ready(base_url: str) -> None:
+        env = sandbox_environment(base_url, args.customer)
+        print(f"# mcp-invoices sandbox on {base_url} (fake data; customer {args.customer}). In another shell:")
+        for name, value in env.items():
+            print(f"export {name}={value}")
+        print("# then, for example:  mcp-invoices serve   (every provider above is enabled; pass provider=...)")
+        print("# Ctrl-C stops the sandbox.", flush=True)
+
+    try:
+        anyio.run(lambda: serve_sandbox(args.host, args.port, latency_ms=args.latency_ms, ready=ready))
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from mcp_invoices.demo import run_demo
 
@@ -183,5 +215,5 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"serve": _serve, "token": _token, "demo": _demo}
+    handlers = {"serve": _serve, "token": _token, "sandbox": _sandbox, "demo": _demo}
     return handlers[args.command](args)
