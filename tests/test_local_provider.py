@@ -299,3 +299,38 @@ async def test_the_pdf_of_a_jpy_invoice_shows_its_number_and_the_seller(local: L
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert invoice.number and invoice.number in text
     assert "Northwind Studio Ltd" in text
+
+
+async def test_sql_aggregation_gives_exactly_the_summary_of_every_invoice_one_by_one(tmp_path) -> None:
+    """The ledger's GROUP BY and the pure domain function agree, for every filter and scope."""
+    from datetime import UTC, datetime, timedelta
+
+    from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
+    from mcp_invoices.domain.summary import summarize_invoices
+    from mcp_invoices.principal import Scope
+    from mcp_invoices.providers.base import InvoiceProvider
+    from mcp_invoices.providers.local.provider import open_local_provider
+
+    provider = await open_local_provider(tmp_path / "agg.sqlite3")
+    try:
+        today = datetime.now(UTC).date()
+        for order in ("ord_1003", "ord_2003", "ord_3003"):
+            await provider.generate_invoice(Scope("local", None), order, billing=None, wait=True)
+        filters = [
+            InvoiceFilter(),
+            InvoiceFilter(status=InvoiceStatus.OPEN),
+            InvoiceFilter(issued_after=today - timedelta(days=60)),
+            InvoiceFilter(issued_before=today - timedelta(days=30)),
+        ]
+        for customer in (None, "cus_alice", "cus_bob", "cus_hana"):
+            scope = Scope("local", customer)
+            for query in filters:
+                for as_of in (today, today + timedelta(days=45), today + timedelta(days=200)):
+                    by_sql = await provider.summarize(scope, query, as_of)
+                    one_by_one = await InvoiceProvider.summarize(provider, scope, query, as_of)
+                    assert by_sql == one_by_one
+                    assert by_sql == summarize_invoices(
+                        [i async for i in provider.iter_invoices(scope, query)], as_of
+                    )
+    finally:
+        await provider.aclose()

@@ -30,6 +30,9 @@ from mcp_invoices.domain.models import Amount, Invoice, InvoiceStatus
 
 __all__ = [
     "BILLED_EXCLUDED_STATUSES",
+    "BUCKETS",
+    "SummaryGroup",
+    "summarize_groups",
     "AgeingBuckets",
     "CurrencyTotals",
     "InvoiceSummary",
@@ -291,6 +294,26 @@ def _bucket(due_at: date | None, today: date) -> str:
     return "days_over_90"
 
 
+@dataclass(frozen=True, slots=True)
+class SummaryGroup:
+    """Invoices already aggregated by (currency, status, ageing bucket), e.g. by a SQL GROUP BY.
+
+    ``due_bucket`` is one of ``BUCKETS`` (by days past ``due_at`` as of the summary's day; "current"
+    when not yet due or without a due date); it only matters for unpaid statuses.
+    """
+
+    currency: str
+    status: InvoiceStatus
+    due_bucket: str
+    count: int
+    total: Decimal
+    paid: Decimal
+    due: Decimal
+
+
+BUCKETS = _BUCKETS
+
+
 @dataclass
 class _CurrencyAccumulator:
     count: int = 0
@@ -299,14 +322,26 @@ class _CurrencyAccumulator:
     buckets: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(_BUCKETS, money.ZERO))
 
     def add(self, invoice: Invoice, today: date) -> None:
+        self.add_group(
+            SummaryGroup(
+                currency=invoice.currency,
+                status=invoice.status,
+                due_bucket=_bucket(invoice.due_at, today),
+                count=1,
+                total=invoice.total,
+                paid=invoice.amount_paid,
+                due=invoice.amount_due,
+            )
+        )
+
+    def add_group(self, group: SummaryGroup) -> None:
         add = _SUM_CONTEXT.add
-        self.count += 1
-        if invoice.status not in BILLED_EXCLUDED_STATUSES:
-            self.total = add(self.total, invoice.total)
-            self.paid = add(self.paid, invoice.amount_paid)
-        if invoice.status.is_unpaid:
-            bucket = _bucket(invoice.due_at, today)
-            self.buckets[bucket] = add(self.buckets[bucket], invoice.amount_due)
+        self.count += group.count
+        if group.status not in BILLED_EXCLUDED_STATUSES:
+            self.total = add(self.total, group.total)
+            self.paid = add(self.paid, group.paid)
+        if group.status.is_unpaid:
+            self.buckets[group.due_bucket] = add(self.buckets[group.due_bucket], group.due)
 
     def result(self, currency: str) -> CurrencyTotals:
         def q(amount: Decimal) -> Decimal:
@@ -414,7 +449,32 @@ def summarize_invoices(invoices: Iterable[Invoice], today: date) -> InvoicesSumm
         unpaid_and_owing = invoice.status.is_unpaid and invoice.amount_due > 0
         if unpaid_and_owing and (oldest is None or _oldest_key(invoice) < _oldest_key(oldest)):
             oldest = invoice
+    return _assemble(count, status_counts, per_currency, oldest, today)
 
+
+def summarize_groups(groups: Iterable[SummaryGroup], oldest_unpaid: Invoice | None, today: date) -> InvoicesSummary:
+    """The same summary as ``summarize_invoices``, from pre-aggregated groups (a database's GROUP BY).
+
+    ``oldest_unpaid`` is found by the caller with the ordering documented on ``summarize_invoices``.
+    """
+    count = 0
+    status_counts = dict.fromkeys(InvoiceStatus, 0)
+    per_currency: dict[str, _CurrencyAccumulator] = {}
+    for group in groups:
+        count += group.count
+        status_counts[group.status] += group.count
+        currency = money.normalize_currency(group.currency)
+        per_currency.setdefault(currency, _CurrencyAccumulator()).add_group(group)
+    return _assemble(count, status_counts, per_currency, oldest_unpaid, today)
+
+
+def _assemble(
+    count: int,
+    status_counts: dict[InvoiceStatus, int],
+    per_currency: dict[str, _CurrencyAccumulator],
+    oldest: Invoice | None,
+    today: date,
+) -> InvoicesSummary:
     by_status = [StatusCount(status=s, count=n) for s, n in status_counts.items() if n > 0]
     currencies = [per_currency[code].result(code) for code in sorted(per_currency)]
     oldest_unpaid = _oldest_unpaid(oldest, today) if oldest is not None else None

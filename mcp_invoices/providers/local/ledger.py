@@ -43,6 +43,7 @@ from mcp_invoices.domain.models import (
     Page,
 )
 from mcp_invoices.domain.money import from_minor_units, quantize, to_minor_units
+from mcp_invoices.domain.summary import InvoicesSummary, SummaryGroup, summarize_groups
 
 __all__ = ["PROVIDER_ID", "Ledger", "NewOrder", "NewOrderLine", "SellerProfile"]
 
@@ -542,6 +543,45 @@ class Ledger:
         # (issue date, sequence) is unique and orders like the numbers, even past 9,999 a year.
         next_cursor = f"{rows[-1]['issued_at']}|{rows[-1]['sequence']}" if more else None
         return Page[Invoice](items=[self._invoice_model(row) for row in rows], next_cursor=next_cursor)
+
+    def summarize(self, customer_id: str | None, query: InvoiceFilter, today: date) -> InvoicesSummary:
+        """Aggregates over every matching invoice, computed by SQLite (no invoice is loaded but the oldest)."""
+        where, args = self._filter_sql(customer_id, query)
+        db = self._connection()
+        # Days past due decide the ageing bucket; amount due is what the invoice model derives too.
+        rows = db.execute(
+            f"""SELECT currency, status,
+                       CASE WHEN julianday(?) - julianday(due_at) <= 0 THEN 'current'
+                            WHEN julianday(?) - julianday(due_at) <= 30 THEN 'days_1_30'
+                            WHEN julianday(?) - julianday(due_at) <= 60 THEN 'days_31_60'
+                            WHEN julianday(?) - julianday(due_at) <= 90 THEN 'days_61_90'
+                            ELSE 'days_over_90' END AS bucket,
+                       COUNT(*) AS count, SUM(total_minor) AS total, SUM(paid_minor) AS paid,
+                       SUM(CASE WHEN status IN ('paid', 'refunded', 'void') THEN 0
+                                ELSE total_minor - paid_minor END) AS due
+                FROM invoices WHERE {where}
+                GROUP BY currency, status, bucket""",
+            (*[today.isoformat()] * 4, *args),
+        ).fetchall()
+        groups = [
+            SummaryGroup(
+                currency=row["currency"],
+                status=InvoiceStatus(row["status"]),
+                due_bucket=row["bucket"],
+                count=row["count"],
+                total=from_minor_units(row["total"], row["currency"]),
+                paid=from_minor_units(row["paid"], row["currency"]),
+                due=from_minor_units(row["due"], row["currency"]),
+            )
+            for row in rows
+        ]
+        oldest = db.execute(
+            f"""SELECT * FROM invoices WHERE {where}
+                  AND status IN ('open', 'partially_paid') AND total_minor > paid_minor
+                ORDER BY due_at, issued_at, order_id LIMIT 1""",
+            args,
+        ).fetchone()
+        return summarize_groups(groups, self._invoice_model(oldest) if oldest else None, today)
 
     def generate_invoice(
         self,

@@ -17,6 +17,7 @@ import anyio.to_thread
 
 from mcp_invoices.documents.pdf import Seller, render_invoice_pdf
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
+from mcp_invoices.domain.summary import InvoicesSummary
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.base import InvoiceProvider, Progress, ProviderInfo, no_progress
 from mcp_invoices.providers.local.ledger import PROVIDER_ID, Ledger
@@ -48,6 +49,9 @@ class LocalProvider(InvoiceProvider):
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
         return await self._run(self.ledger.list_invoices, scope.customer_id, query, limit=limit, cursor=cursor)
+
+    async def summarize(self, scope: Scope, query: InvoiceFilter, today: date) -> InvoicesSummary:
+        return await self._run(self.ledger.summarize, scope.customer_id, query, today)
 
     async def list_orders(self, scope: Scope, *, limit: int, cursor: str | None) -> Page[Order]:
         return await self._run(self.ledger.list_orders, scope.customer_id, limit=limit, cursor=cursor)
