@@ -1,0 +1,313 @@
+"""Isolation: a session bound to one customer can never see, guess or generate another's invoice.
+
+One real server process over streamable HTTP serves all five providers at once (the local ledger
+and the four emulators over real HTTP on 127.0.0.1). Every provider x every tool and resource x
+{own object, another customer's, missing} is checked through the SDK's real client, on both
+protocol eras; then two principals interleave many calls concurrently; then the emulators' request
+logs and the server's own log are searched for the server's bearer tokens and the providers' keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from pydantic import SecretStr
+
+from mcp_invoices.auth.tokens import TokenStore
+from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
+from mcp_invoices.sandbox.afternoon import AFTERNOON_CUSTOMER_IDS, AFTERNOON_INVOICE_IDS
+from mcp_invoices.sandbox.bagisto import BAGISTO_CUSTOMER_IDS, BAGISTO_CUSTOMER_TOKENS, BAGISTO_INVOICE_IDS
+from mcp_invoices.sandbox.common import serving_in_thread
+from mcp_invoices.sandbox.payabli import PAYABLI_CUSTOMER_IDS, PAYABLI_INVOICE_IDS
+from mcp_invoices.sandbox.polar import POLAR_CUSTOMER_IDS, POLAR_ORDER_IDS
+from tests.conftest import REPO
+
+SECRET_KEY = "isolation-test-secret-key-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One provider's objects as seen by alice: hers, bob's, and one nobody has."""
+
+    provider: str
+    alice: str
+    bob: str
+    own_invoice: str
+    others_invoice: str
+    missing_invoice: str
+    own_order: str | None = None  # an order of alice's that already has its invoice (generate returns it)
+    others_order: str | None = None
+
+
+CASES = [
+    Case("local", "cus_alice", "cus_bob", "ord_1001", "ord_2001", "ord_9999", "ord_1001", "ord_2001"),
+    Case(
+        "polar",
+        POLAR_CUSTOMER_IDS["alice"],
+        POLAR_CUSTOMER_IDS["bob"],
+        POLAR_ORDER_IDS["alice_paid_generated"],
+        POLAR_ORDER_IDS["bob_paid_generated_jpy"],
+        "00000000-0000-4000-8000-000000000999",
+        POLAR_ORDER_IDS["alice_paid_generated"],
+        POLAR_ORDER_IDS["bob_paid_discounted"],
+    ),
+    Case(
+        "afternoon",
+        AFTERNOON_CUSTOMER_IDS["alice"],
+        AFTERNOON_CUSTOMER_IDS["bob"],
+        AFTERNOON_INVOICE_IDS["alice_paid"],
+        AFTERNOON_INVOICE_IDS["bob_open"],
+        "cmnobody000000000000000x",
+    ),
+    Case(
+        "bagisto",
+        str(BAGISTO_CUSTOMER_IDS["alice"]),
+        str(BAGISTO_CUSTOMER_IDS["bob"]),
+        str(BAGISTO_INVOICE_IDS["alice"][0]),
+        str(BAGISTO_INVOICE_IDS["bob"][0]),
+        "999",
+    ),
+    Case(
+        "payabli",
+        str(PAYABLI_CUSTOMER_IDS["alice"]),
+        str(PAYABLI_CUSTOMER_IDS["bob"]),
+        str(PAYABLI_INVOICE_IDS["alice_paid"]),
+        str(PAYABLI_INVOICE_IDS["bob_open"]),
+        "23540000",
+    ),
+]
+IDS = [case.provider for case in CASES]
+
+
+@dataclass
+class Deployment:
+    url: str
+    tokens: dict[tuple[str, str], str]  # (provider, "alice"|"bob") -> bearer token
+    states: SandboxStates
+    stderr_path: Path
+    secrets: list[str]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    workdir = tmp_path_factory.mktemp("isolation")
+    db = workdir / "ledger.sqlite3"
+    states = SandboxStates()
+    states.polar.generation_delay = 0
+    with serving_in_thread(create_sandbox_app(states)) as sandbox_url:
+        provider_env = sandbox_environment(sandbox_url, "alice")
+        # HTTP mode takes the scope from each token: the per-customer variables are not the server's.
+        for name in ("POLAR_CUSTOMER_SESSION", "AFTERNOON_CUSTOMER_ID", "BAGISTO_CUSTOMER_TOKEN", "PAYABLI_CUSTOMER_ID"):
+            provider_env.pop(name)
+        store = TokenStore(db, secret_key=SecretStr(SECRET_KEY))
+        tokens: dict[tuple[str, str], str] = {}
+        for case in CASES:
+            for who, customer in (("alice", case.alice), ("bob", case.bob)):
+                credential = SecretStr(BAGISTO_CUSTOMER_TOKENS[who]) if case.provider == "bagisto" else None
+                issued = store.issue(case.provider, customer, ttl=timedelta(hours=1), provider_credential=credential)
+                tokens[(case.provider, who)] = issued.token.get_secret_value()
+        port = _free_port()
+        stderr_path = workdir / "server.stderr"
+        env = os.environ | provider_env | {
+            "MCP_INVOICES_DB": str(db),
+            "MCP_INVOICES_SECRET_KEY": SECRET_KEY,
+            "MCP_INVOICES_LOG_LEVEL": "DEBUG",
+        }
+        with stderr_path.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mcp_invoices", "serve", "--transport", "http", "--port", str(port)],
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+            try:
+                deadline = time.monotonic() + 30
+                while True:  # bounded wait for the health endpoint
+                    assert process.poll() is None, stderr_path.read_text()
+                    with contextlib.suppress(httpx2.TransportError):
+                        if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                            break
+                    assert time.monotonic() < deadline, "server did not start"
+                    time.sleep(0.05)
+                secrets = list(tokens.values()) + [
+                    value for key, value in sandbox_environment(sandbox_url, "alice").items() if not key.endswith("_URL")
+                    and key not in ("AFTERNOON_CUSTOMER_ID", "PAYABLI_CUSTOMER_ID", "PAYABLI_ENTRY")
+                ] + list(BAGISTO_CUSTOMER_TOKENS.values()) + [SECRET_KEY]
+                yield Deployment(f"http://127.0.0.1:{port}/mcp", tokens, states, stderr_path, secrets)
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+@contextlib.asynccontextmanager
+async def session(deployment: Deployment, provider: str, who: str, mode: str = "auto") -> AsyncIterator[Client]:
+    token = deployment.tokens[(provider, who)]
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        async with Client(streamable_http_client(deployment.url, http_client=http), mode=mode) as client:
+            yield client
+
+
+def _same_answer(theirs: dict[str, Any], missing: dict[str, Any], their_id: str, missing_id: str) -> bool:
+    def normal(error: dict[str, Any], object_id: str) -> str:
+        return json.dumps(error, sort_keys=True).replace(object_id, "<id>")
+
+    return normal(theirs, their_id) == normal(missing, missing_id)
+
+
+# -- the matrix: provider x surface x {own, another customer's, missing} ----------------------------
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("tool", ["get_invoice", "summarize_invoice"])
+async def test_invoice_tools_serve_own_and_answer_others_exactly_as_missing(
+    deployment: Deployment, case: Case, tool: str, mode: str
+) -> None:
+    async with session(deployment, case.provider, "alice", mode) as client:
+        own = await client.call_tool(tool, {"invoice_id": case.own_invoice})
+        theirs = await client.call_tool(tool, {"invoice_id": case.others_invoice})
+        missing = await client.call_tool(tool, {"invoice_id": case.missing_invoice})
+    assert not own.is_error, own.content
+    assert theirs.is_error and missing.is_error
+    assert theirs.structured_content["code"] == "not_found"
+    assert _same_answer(theirs.structured_content, missing.structured_content, case.others_invoice, case.missing_invoice)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_generate_serves_own_order_and_answers_others_exactly_as_missing(
+    deployment: Deployment, case: Case
+) -> None:
+    async with session(deployment, case.provider, "alice") as client:
+        if case.own_order is None:  # providers without generation say so, the same for every id
+            answers = [
+                await client.call_tool("generate_invoice", {"order_id": order})
+                for order in (case.own_invoice, case.others_invoice, case.missing_invoice)
+            ]
+            assert {answer.structured_content["code"] for answer in answers} == {"not_supported"}
+            return
+        own = await client.call_tool("generate_invoice", {"order_id": case.own_order})
+        theirs = await client.call_tool("generate_invoice", {"order_id": case.others_order})
+        missing = await client.call_tool("generate_invoice", {"order_id": case.missing_invoice})
+    assert not own.is_error and own.structured_content["outcome"] == "already_generated"
+    assert theirs.structured_content["code"] == "not_found"
+    assert _same_answer(theirs.structured_content, missing.structured_content, case.others_order, case.missing_invoice)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("suffix", ["", "/pdf"], ids=["json", "pdf"])
+async def test_resources_serve_own_and_answer_others_exactly_as_missing(
+    deployment: Deployment, case: Case, suffix: str
+) -> None:
+    async with session(deployment, case.provider, "alice") as client:
+        own = await client.read_resource(f"invoice://{case.provider}/{case.own_invoice}{suffix}")
+        errors = []
+        for object_id in (case.others_invoice, case.missing_invoice):
+            with pytest.raises(MCPError) as raised:
+                await client.read_resource(f"invoice://{case.provider}/{object_id}{suffix}")
+            errors.append(raised.value)
+    assert own.contents
+    theirs, missing = errors
+    assert theirs.error.code == missing.error.code
+    assert str(theirs).replace(case.others_invoice, "<id>") == str(missing).replace(case.missing_invoice, "<id>")
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_lists_summaries_and_resource_lists_hold_only_the_sessions_invoices(
+    deployment: Deployment, case: Case
+) -> None:
+    async with session(deployment, case.provider, "alice") as alice, session(deployment, case.provider, "bob") as bob:
+        alice_rows = (await alice.call_tool("list_invoices", {"limit": 100})).structured_content["invoices"]
+        bob_rows = (await bob.call_tool("list_invoices", {"limit": 100})).structured_content["invoices"]
+        alice_summary = (await alice.call_tool("summarize_invoices", {})).structured_content
+        alice_resources = (await alice.list_resources()).resources
+    alice_ids = {row["id"] for row in alice_rows}
+    bob_ids = {row["id"] for row in bob_rows}
+    assert case.own_invoice in alice_ids and case.others_invoice in bob_ids
+    assert not alice_ids & bob_ids
+    assert alice_summary["count"] == len(alice_rows)
+    assert {resource.uri for resource in alice_resources} <= {row["uri"] for row in alice_rows}
+    assert not any(case.others_invoice in resource.uri for resource in alice_resources)
+
+
+# -- concurrency: two principals interleaving on one server -----------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_interleaved_principals_never_receive_each_others_data(deployment: Deployment, mode: str) -> None:
+    """Alice and Bob, on every provider at once, 20 rounds each; no answer may mention the other."""
+    failures: list[str] = []
+
+    async def worker(case: Case, who: str, other_invoice: str, other_customer: str) -> None:
+        async with session(deployment, case.provider, who, mode) as client:
+            for _ in range(20):  # bounded
+                for name, arguments in (
+                    ("list_invoices", {"limit": 100}),
+                    ("summarize_invoices", {}),
+                    ("get_invoice", {"invoice_id": case.own_invoice if who == "alice" else case.others_invoice}),
+                ):
+                    result = await client.call_tool(name, arguments)
+                    text = json.dumps(result.structured_content)
+                    if result.is_error or f'"{other_invoice}"' in text or f'"{other_customer}"' in text:
+                        failures.append(f"{case.provider}/{who}/{name}: {text[:200]}")
+
+    async with anyio.create_task_group() as group:
+        for case in CASES:
+            group.start_soon(worker, case, "alice", case.others_invoice, case.bob)
+            group.start_soon(worker, case, "bob", case.own_invoice, case.alice)
+    assert failures == []
+
+
+# -- no token passthrough, no secret in logs --------------------------------------------------------
+
+
+async def test_the_servers_bearer_token_never_reaches_a_provider(deployment: Deployment) -> None:
+    for case in CASES:  # make sure every provider has been called at least once
+        async with session(deployment, case.provider, "alice") as client:
+            await client.call_tool("list_invoices", {})
+    bearer_tokens = {token for token in deployment.tokens.values()}
+    logged = [
+        json.dumps({"path": entry.path, "query": entry.query, "headers": dict(entry.headers)})
+        for controls in deployment.states.all_controls()
+        for entry in controls.request_log
+    ]
+    assert logged, "the emulators recorded no request"
+    assert not [line for line in logged if any(token in line for token in bearer_tokens)]
+    assert not [line for line in logged if "mcpi_" in line]
+
+
+async def test_the_server_log_carries_no_token_or_key(deployment: Deployment) -> None:
+    async with session(deployment, "bagisto", "alice") as client:
+        await client.call_tool("get_invoice", {"invoice_id": "999"})
+    log = deployment.stderr_path.read_text()
+    assert log, "the server logged nothing at DEBUG"
+    leaked = [secret for secret in deployment.secrets if secret and secret in log]
+    assert leaked == []
