@@ -1,0 +1,74 @@
+"""Bounded-parallel page fetching and the per-provider request budget."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from mcp_invoices.providers.paging import RequestBudget, fetch_pages, page_count
+
+
+async def test_pages_come_back_in_page_order_whatever_order_they_finish_in() -> None:
+    async def fetch(page: int) -> int:
+        await anyio.sleep(0.001 * (10 - page))  # later pages finish first
+        return page
+
+    assert await fetch_pages(fetch, range(1, 10), concurrency=9) == list(range(1, 10))
+
+
+async def test_no_more_than_the_concurrency_limit_are_in_flight() -> None:
+    in_flight = peak = 0
+
+    async def fetch(page: int) -> int:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await anyio.sleep(0)
+        await anyio.sleep(0)
+        in_flight -= 1
+        return page
+
+    await fetch_pages(fetch, range(50), concurrency=4)
+    assert peak == 4
+
+
+async def test_a_failing_page_fails_the_whole_fetch() -> None:
+    async def fetch(page: int) -> int:
+        if page == 3:
+            raise RuntimeError("page 3 broke")
+        return page
+
+    with pytest.raises(Exception, match="page 3 broke"):
+        await fetch_pages(fetch, range(6))
+
+
+async def test_an_empty_range_fetches_nothing() -> None:
+    async def fetch(page: int) -> int:
+        raise AssertionError("not called")
+
+    assert await fetch_pages(fetch, range(0)) == []
+
+
+async def test_the_budget_lets_a_burst_through_then_paces_to_the_rate() -> None:
+    now = [0.0]
+    slept: list[float] = []
+    budget = RequestBudget(60, burst=3, clock=lambda: now[0])  # one a second after a burst of 3
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    import mcp_invoices.providers.paging as paging
+
+    original = paging.anyio.sleep
+    paging.anyio.sleep = fake_sleep  # type: ignore[assignment]
+    try:
+        for _ in range(5):
+            await budget.acquire()
+    finally:
+        paging.anyio.sleep = original  # type: ignore[assignment]
+    assert slept == pytest.approx([1.0, 1.0])
+
+
+def test_page_count_rounds_up_and_is_at_least_one() -> None:
+    assert [page_count(n, 100) for n in (0, 1, 100, 101, 5000)] == [1, 1, 1, 2, 50]
