@@ -366,7 +366,14 @@ def build_server(
     async def invoice_pdf(provider: str, invoice_id: str, ctx: Context) -> bytes:
         try:
             scope = resolve_principal(ctx).scope_for(provider)
-            return await runtime.provider(scope).invoice_pdf(scope, invoice_id)
+            source = runtime.provider(scope)
+            # The invoice as it is now keys the cache: a payment since then means a fresh document.
+            key = runtime.documents.key(scope, "pdf", await source.get_invoice(scope, invoice_id))
+            pdf = runtime.documents.get(key)
+            if pdf is None:
+                pdf = await source.invoice_pdf(scope, invoice_id)
+                runtime.documents.put(key, pdf)
+            return pdf
         except NotFound as error:
             raise ResourceNotFoundError(error.message) from None
         except InvoiceError as error:

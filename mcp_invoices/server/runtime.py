@@ -8,13 +8,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcp_invoices.config import Config, ConfigError, RemoteProviderConfig
 from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.local.provider import open_local_provider
+from mcp_invoices.server.cache import DocumentCache
 
 __all__ = ["Runtime", "open_runtime", "environment_principal"]
 
@@ -28,6 +29,7 @@ TOKEN_SCOPED = "(provider session token)"
 class Runtime:
     config: Config
     providers: Mapping[str, InvoiceProvider]
+    documents: DocumentCache = field(default_factory=DocumentCache)
 
     def provider(self, scope: Scope) -> InvoiceProvider:
         try:
