@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 
-from mcp_invoices.documents.pdf import render_invoice_pdf
 from mcp_invoices.domain.errors import NotSupported
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary, summarize_invoices
@@ -81,6 +80,8 @@ class InvoiceProvider(abc.ABC):
 
     async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
         """The provider's own PDF where it offers one; otherwise one rendered from the invoice."""
+        from mcp_invoices.documents.pdf import render_invoice_pdf  # fpdf2 loads on first use, not at start-up
+
         return await render_invoice_pdf(await self.get_invoice(scope, invoice_id))
 
     # -- orders and generation (local, Polar) -----------------------------------------------

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import Context
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from typing import TYPE_CHECKING
 
-from mcp_invoices.auth.tokens import TokenStore
-from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings, principal_from_access_token
+from mcp.server.mcpserver import Context
+
 from mcp_invoices.config import Config, HttpAuthConfig
 from mcp_invoices.principal import Principal
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
+
+if TYPE_CHECKING:
+    from mcp_invoices.auth.tokens import TokenStore
 
 __all__ = ["serve_stdio", "serve_http", "build_http_app"]
 
@@ -37,6 +36,10 @@ async def serve_stdio(config: Config) -> None:
 
 def token_principal(ctx: Context) -> Principal:
     """The principal of an HTTP request: the verified bearer token's, and nothing else."""
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    from mcp_invoices.auth.verifier import principal_from_access_token
+
     token = get_access_token()
     if token is None:  # unreachable behind RequireAuthMiddleware; refuse rather than guess
         raise PermissionError("no verified bearer token on this request")
@@ -45,6 +48,12 @@ def token_principal(ctx: Context) -> Principal:
 
 def build_http_app(runtime, auth: HttpAuthConfig, store: TokenStore, host: str):  # type: ignore[no-untyped-def]
     """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz."""
+    from mcp.server.auth.settings import AuthSettings
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings
+
     jwt_settings = (
         JwtSettings(issuer=auth.jwt_issuer, audience=auth.jwt_audience or auth.resource_url, jwks_url=auth.jwks_url)
         if auth.jwt_issuer and auth.jwks_url
@@ -73,6 +82,8 @@ def build_http_app(runtime, auth: HttpAuthConfig, store: TokenStore, host: str):
 async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int) -> None:
     """Serve streamable HTTP at /mcp until interrupted; every request must carry a valid bearer token."""
     import uvicorn
+
+    from mcp_invoices.auth.tokens import TokenStore
 
     store = TokenStore(config.db_path, secret_key=auth.secret_key)
     async with open_runtime(config) as runtime:

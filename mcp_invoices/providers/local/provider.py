@@ -15,7 +15,6 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
-from mcp_invoices.documents.pdf import Seller, render_invoice_pdf
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary
 from mcp_invoices.principal import Scope
@@ -72,6 +71,8 @@ class LocalProvider(InvoiceProvider):
         return invoice
 
     async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
+        from mcp_invoices.documents.pdf import Seller, render_invoice_pdf  # fpdf2 loads on first use
+
         invoice = await self.get_invoice(scope, invoice_id)
         profile = await self._run(self.ledger.seller)
         seller = (
