@@ -161,7 +161,10 @@ def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = T
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"MCP_INVOICES_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
     return Config(
-        local_enabled=not remote or db is not None or customer is not None,
+        # The sample ledger must not appear beside a real provider by accident: with a remote provider
+        # configured, local is served only when asked for (MCP_INVOICES_LOCAL=1 or a local customer).
+        local_enabled=not remote or customer is not None or (_get(env, "MCP_INVOICES_LOCAL") or "").lower()
+        in ("1", "true", "yes"),
         db_path=Path(db).expanduser() if db else default_db_path(),
         # Over HTTP the bearer token names the customer; the environment's customer is for stdio only.
         local_customer=customer if require_scope else None,

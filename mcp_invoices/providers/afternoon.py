@@ -22,7 +22,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 import httpx2
@@ -46,7 +46,7 @@ from mcp_invoices.principal import Scope
 from mcp_invoices.providers.base import InvoiceProvider, ProviderInfo, json_uri, pdf_uri
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
 
-__all__ = ["AfternoonProvider", "AFTERNOON_STATUSES", "DEFAULT_BASE_URL"]
+__all__ = ["AFTERNOON_STATUSES", "DEFAULT_BASE_URL", "AfternoonProvider"]
 
 logger = logging.getLogger("mcp_invoices.afternoon")
 
@@ -77,6 +77,8 @@ _UNSCOPED_MARKER = "(provider session token)"
 """``server.runtime.TOKEN_SCOPED``: what a scope says when the credential itself names the customer.
 An Afternoon key never does, so this marker is refused like a missing customer."""
 
+_DEFAULT_RETRY = RetryPolicy()
+
 _UNREADABLE_HINT = "Try again in a moment; if it persists, check AFTERNOON_BASE_URL and Afternoon's status page."
 
 
@@ -85,18 +87,17 @@ _UNREADABLE_HINT = "Try again in a moment; if it persists, check AFTERNOON_BASE_
 
 def _whole_number(value: object) -> object:
     """Minor units must be integral: an int, or a Decimal with no fraction (JSON ``1000.0``)."""
-    if isinstance(value, bool):
-        raise ValueError("expected an integer")
-    if isinstance(value, Decimal):
-        if value != value.to_integral_value():
-            raise ValueError("expected an integer")
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):  # no strings, no fractions, no booleans
+        raise ValueError("expected an integer number of minor units")  # noqa: TRY004 - pydantic reports ValueErrors
     return value
 
 
 def _quantity(value: object) -> object:
-    if isinstance(value, bool) or isinstance(value, str):
-        raise ValueError("expected a number")
+    """A JSON number only (already int or Decimal): a string or boolean quantity is a shape error."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError("expected a number")  # noqa: TRY004 - pydantic reports ValueErrors
     return value
 
 
@@ -309,7 +310,7 @@ class AfternoonProvider(InvoiceProvider):
         *,
         api_key: SecretStr,
         base_url: str = DEFAULT_BASE_URL,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = _DEFAULT_RETRY,
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:

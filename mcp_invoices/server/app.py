@@ -29,7 +29,7 @@ from mcp_types import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_invoices import __version__
-from mcp_invoices.domain.errors import InvalidArgument, InvoiceError, NotFound
+from mcp_invoices.domain.errors import InvalidArgument, InvoiceError, NotFound, NotSupported
 from mcp_invoices.domain.models import (
     Address,
     Billing,
@@ -271,6 +271,13 @@ def build_server(
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, message)
 
+        if not target.info.generates_invoices:  # the same answer for every id: nothing to look up
+            return error_result(
+                NotSupported(
+                    f"{target.info.display_name} does not generate invoices through this server.",
+                    hint="Invoices there are created in the provider's own dashboard; use get_invoice to read them.",
+                )
+            )
         already = await _existing_invoice(target, scope, order_id)
         invoice = already or await target.generate_invoice(
             scope, order_id, billing=billing, wait=wait, progress=progress
