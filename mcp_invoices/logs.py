@@ -67,5 +67,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party chatter at INFO is noise on a user's stderr.
-    for noisy in ("httpx", "httpx2", "httpcore", "uvicorn.access", "mcp"):
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "uvicorn.access", "mcp", "sse_starlette"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
