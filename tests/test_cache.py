@@ -48,13 +48,13 @@ async def test_reading_a_pdf_twice_renders_it_once(ledger_path: Path, monkeypatc
     from mcp_invoices.providers.local.provider import LocalProvider
 
     renders: list[str] = []
-    original = LocalProvider.invoice_pdf
+    original = LocalProvider.render_pdf
 
-    async def counting(self, scope, invoice_id):  # type: ignore[no-untyped-def]
-        renders.append(invoice_id)
-        return await original(self, scope, invoice_id)
+    async def counting(self, invoice):  # type: ignore[no-untyped-def]
+        renders.append(invoice.id)
+        return await original(self, invoice)
 
-    monkeypatch.setattr(LocalProvider, "invoice_pdf", counting)
+    monkeypatch.setattr(LocalProvider, "render_pdf", counting)
     async with local_client(ledger_path, "cus_alice") as client:
         first = await client.read_resource("invoice://local/ord_1001/pdf")
         second = await client.read_resource("invoice://local/ord_1001/pdf")

@@ -44,6 +44,8 @@ class ProviderInfo:
     """Talks to a service outside this process (the tools are then ``openWorld``)."""
     generates_invoices: bool
     """Invoices are generated from orders (``list_orders`` and ``generate_invoice`` work)."""
+    own_documents: bool = False
+    """The provider serves its own PDF (``invoice_pdf`` fetches it); otherwise the server renders one."""
 
 
 class InvoiceProvider(abc.ABC):
@@ -80,9 +82,13 @@ class InvoiceProvider(abc.ABC):
 
     async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
         """The provider's own PDF where it offers one; otherwise one rendered from the invoice."""
+        return await self.render_pdf(await self.get_invoice(scope, invoice_id))
+
+    async def render_pdf(self, invoice: Invoice) -> bytes:
+        """The server's rendering of an invoice the caller has already read within its scope."""
         from mcp_invoices.documents.pdf import render_invoice_pdf  # fpdf2 loads on first use, not at start-up
 
-        return await render_invoice_pdf(await self.get_invoice(scope, invoice_id))
+        return await render_invoice_pdf(invoice)
 
     # -- orders and generation (local, Polar) -----------------------------------------------
 

@@ -26,14 +26,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from mcp_invoices.config import ConfigError, RemoteProviderConfig
-from mcp_invoices.documents.pdf import Seller, render_invoice_pdf
 from mcp_invoices.domain import errors
 from mcp_invoices.domain.errors import (
     InvalidArgument,
@@ -58,8 +57,12 @@ from mcp_invoices.logs import add_secrets, redact
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.base import InvoiceProvider, ProviderInfo, json_uri, pdf_uri
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
+from mcp_invoices.providers.paging import fetch_pages, page_count
 
-__all__ = ["PROVIDER_ID", "AUTH_HINT", "STATUS_MAP", "PayabliProvider", "normalize_invoice"]
+if TYPE_CHECKING:
+    from mcp_invoices.documents.pdf import Seller
+
+__all__ = ["AUTH_HINT", "PROVIDER_ID", "STATUS_MAP", "PayabliProvider"]
 
 logger = logging.getLogger("mcp_invoices.payabli")
 
@@ -89,8 +92,9 @@ DEFAULT_CURRENCY = "USD"
 
 PAGE_SIZE = 100
 """Records per Query page when walking everything (summaries); also the most a listing asks for."""
-PARALLEL_PAGES = 4
-"""Query pages fetched at once when the total is known (summaries over many invoices)."""
+PARALLEL_PAGES = 16
+"""Query pages fetched at once when the total is known (summaries over many invoices); below the
+HTTP pool's 20 connections, so no page waits for a connection long enough to time out."""
 
 _MAX_INT64 = 2**63 - 1
 _INTEGER_ID = re.compile(r"[1-9][0-9]{0,18}")
@@ -184,9 +188,14 @@ class _WireQuery(_Wire):
 
 def _shape_error(what: str, error: ValidationError) -> ProviderUnavailable:
     # Where the shape broke, never the values (they may be another customer's data).
-    where = sorted({".".join(str(part) for part in detail["loc"]) for detail in error.errors(include_input=False)})
-    logger.warning("Payabli sent %s of an unexpected shape", what, extra={"provider": PROVIDER_ID,
-                                                                          "fields": ",".join(where[:10])})
+    where = sorted(
+        {".".join(str(part) for part in detail["loc"]) for detail in error.errors(include_input=False)}
+    )
+    logger.warning(
+        "Payabli sent %s of an unexpected shape",
+        what,
+        extra={"provider": PROVIDER_ID, "fields": ",".join(where[:10])},
+    )
     return ProviderUnavailable(
         f"Payabli sent {what} in a shape this server does not understand.",
         hint="Try again later; if it persists, check PAYABLI_BASE_URL points at the Payabli API.",
@@ -263,8 +272,9 @@ def _status(code: int, total: Decimal, paid: Decimal | None) -> InvoiceStatus:
     status = STATUS_MAP.get(code)
     if status is not None:
         return status
-    logger.warning("Payabli sent an undocumented invoiceStatus", extra={"provider": PROVIDER_ID,
-                                                                        "invoice_status": code})
+    logger.warning(
+        "Payabli sent an undocumented invoiceStatus", extra={"provider": PROVIDER_ID, "invoice_status": code}
+    )
     if paid is not None and paid > 0:
         return InvoiceStatus.PAID if paid >= total else InvoiceStatus.PARTIALLY_PAID
     return InvoiceStatus.OPEN
@@ -377,11 +387,15 @@ def normalize_invoice(record: _WireInvoice) -> Invoice:
         amount_paid=paid,
         amount_due=due,
         # Payabli hosts no invoice page this server could link to without a credential.
-        documents=Documents(json_uri=json_uri(PROVIDER_ID, invoice_id), pdf_uri=pdf_uri(PROVIDER_ID, invoice_id)),
+        documents=Documents(
+            json_uri=json_uri(PROVIDER_ID, invoice_id), pdf_uri=pdf_uri(PROVIDER_ID, invoice_id)
+        ),
     )
 
 
 def _seller(record: _WireInvoice) -> Seller | None:
+    from mcp_invoices.documents.pdf import Seller  # fpdf2 loads on first use, not at start-up
+
     name = _text(record.paypoint_dba_name) or _text(record.paypoint_legal_name)
     return Seller(name=name) if name else None
 
@@ -428,6 +442,8 @@ class _QueryPage:
     fetched: int
     """Records Payabli returned (before dropping any), which is how far the position moves."""
     next_offset: int | None
+    total: int | None
+    """Records Payabli announced for the whole listing (``Summary.totalRecords``), if it did."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,7 +454,9 @@ class _QueryPage:
 class PayabliProvider(InvoiceProvider):
     """Payabli invoices of the session's customer (read-only: Payabli creates them itself)."""
 
-    info = ProviderInfo(id=PROVIDER_ID, display_name=NAME, remote=True, generates_invoices=False)
+    info = ProviderInfo(
+        id=PROVIDER_ID, display_name=NAME, remote=True, generates_invoices=False, own_documents=True
+    )
 
     def __init__(
         self,
@@ -446,7 +464,7 @@ class PayabliProvider(InvoiceProvider):
         base_url: str,
         api_token: SecretStr,
         entry: str | None = None,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -459,7 +477,7 @@ class PayabliProvider(InvoiceProvider):
             base_url=base_url,
             headers={"requestToken": token},
             auth_hint=AUTH_HINT,
-            retry=retry,
+            retry=retry or RetryPolicy(),
             transport=transport,
             sleep=sleep,
         )
@@ -491,7 +509,9 @@ class PayabliProvider(InvoiceProvider):
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
         page = await self._query(scope, query, offset=_offset(cursor), limit=limit)
-        return Page(items=page.invoices, next_cursor=None if page.next_offset is None else str(page.next_offset))
+        return Page(
+            items=page.invoices, next_cursor=None if page.next_offset is None else str(page.next_offset)
+        )
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
         """Every matching invoice: the first page says how many there are, the rest come in parallel.
@@ -501,10 +521,13 @@ class PayabliProvider(InvoiceProvider):
         """
         first = await self._query(scope, query, offset=0, limit=PAGE_SIZE)
         pages = [first]
-        total = first.next_offset and await self._announced_total(first)
-        if total is not None and first.fetched > 0:
-            offsets = list(range(first.fetched, total, first.fetched))
-            pages += await self._query_many(scope, query, offsets, first.fetched)
+        if first.next_offset is not None and first.total is not None:
+            step = first.fetched  # Payabli's effective page size (it may cap limitRecord)
+            pages += await fetch_pages(
+                lambda number: self._query(scope, query, offset=number * step, limit=step),
+                range(1, page_count(first.total, step)),
+                concurrency=PARALLEL_PAGES,
+            )
         seen: set[str] = set()
         for page in pages:
             for invoice in page.invoices:
@@ -525,7 +548,7 @@ class PayabliProvider(InvoiceProvider):
         record = await self._owned_record(scope, invoice_id)  # scope first: never export another's PDF
         invoice = normalize_invoice(record)
         document: bytes | None = None
-        reason = "not a PDF"
+        reason: str
         try:
             response = await self._http.request(
                 "GET",
@@ -544,6 +567,8 @@ class PayabliProvider(InvoiceProvider):
             "Payabli's PDF export gave no PDF; rendering the invoice instead",
             extra={"provider": PROVIDER_ID, "reason": reason},
         )
+        from mcp_invoices.documents.pdf import render_invoice_pdf  # fpdf2 loads on first use
+
         return await render_invoice_pdf(invoice, _seller(record))
 
     # -- internals -----------------------------------------------------------------------------
@@ -573,7 +598,7 @@ class PayabliProvider(InvoiceProvider):
         if not text:
             return None
         text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-        text = redact(text.replace(self._token, "[redacted]"))
+        text = redact(text.replace(self._token, "[redacted]")).rstrip(" .")
         return text if len(text) <= 160 else text[:157] + "..."
 
     async def _owned_record(self, scope: Scope, invoice_id: str) -> _WireInvoice:
@@ -583,7 +608,10 @@ class PayabliProvider(InvoiceProvider):
         if number is None:  # cannot exist at Payabli: no request (and nothing learnt from one)
             raise errors.not_found("invoice", invoice_id)
         response = await self._http.request(
-            "GET", f"Invoice/{path_segment(str(number))}", headers=self._headers(scope), expected=(200, 400, 404)
+            "GET",
+            f"Invoice/{path_segment(str(number))}",
+            headers=self._headers(scope),
+            expected=(200, 400, 404),
         )
         if response.status_code != 200:
             raise self._lookup_failure(response, invoice_id)
@@ -606,7 +634,7 @@ class PayabliProvider(InvoiceProvider):
         return self._refusal(self._summary(response), invoice_id)
 
     def _refusal(self, text: str | None, invoice_id: str) -> Exception:
-        """A 400 (or ``isSuccess: false``) on one invoice: "no such invoice" is not_found; else unavailable."""
+        """A 400 (or ``isSuccess: false``) on one invoice: "no such invoice" → not_found, else unavailable."""
         if text is not None and _NOT_FOUND_TEXT.search(text):
             return errors.not_found("invoice", invoice_id)
         said = f": {text}" if text else ""
@@ -637,14 +665,17 @@ class PayabliProvider(InvoiceProvider):
         if query.status is not None:
             code = _STATUS_CODES.get(query.status)
             if code is None:  # refunded, uncollectible, pending: Payabli has no such invoices
-                return _QueryPage(invoices=[], fetched=0, next_offset=None)
+                return _QueryPage(invoices=[], fetched=0, next_offset=None, total=0)
             params["invoiceStatus(eq)"] = code
         if query.issued_after is not None:
             params["invoiceDate(ge)"] = query.issued_after.isoformat()
         if query.issued_before is not None:
             params["invoiceDate(le)"] = query.issued_before.isoformat()
         response = await self._http.request(
-            "GET", f"Query/invoices/{path_segment(entry)}", params=params, headers=self._headers(scope),
+            "GET",
+            f"Query/invoices/{path_segment(entry)}",
+            params=params,
+            headers=self._headers(scope),
             expected=(200, 400),
         )
         if response.status_code == 400:
@@ -673,27 +704,9 @@ class PayabliProvider(InvoiceProvider):
         total = answer.summary.total_records if answer.summary else None
         consumed = offset + fetched
         more = fetched > 0 and (consumed < total if total is not None else fetched >= limit)
-        return _QueryPage(invoices=invoices, fetched=fetched, next_offset=consumed if more else None)
-
-    async def _announced_total(self, first: _QueryPage) -> int | None:
-        """Records Payabli announced for the listing, when the first page leaves some (else None)."""
-        return self._last_total
-
-    async def _query_many(
-        self, scope: Scope, query: InvoiceFilter, offsets: list[int], limit: int
-    ) -> list[_QueryPage]:
-        """Pages at ``offsets``, a few at a time, in offset order."""
-        results: list[_QueryPage | None] = [None] * len(offsets)
-        limiter = anyio.CapacityLimiter(PARALLEL_PAGES)
-
-        async def fetch(index: int) -> None:
-            async with limiter:
-                results[index] = await self._query(scope, query, offset=offsets[index], limit=limit)
-
-        async with anyio.create_task_group() as group:
-            for index in range(len(offsets)):
-                group.start_soon(fetch, index)
-        return [page for page in results if page is not None]
+        return _QueryPage(
+            invoices=invoices, fetched=fetched, next_offset=consumed if more else None, total=total
+        )
 
 
 def _pdf_document(response: httpx2.Response) -> bytes | None:

@@ -415,7 +415,9 @@ class _MintedSession:
 class PolarProvider(InvoiceProvider):
     """Polar through its customer portal API, one customer session per scope."""
 
-    info = ProviderInfo(id=PROVIDER_ID, display_name=DISPLAY_NAME, remote=True, generates_invoices=True)
+    info = ProviderInfo(
+        id=PROVIDER_ID, display_name=DISPLAY_NAME, remote=True, generates_invoices=True, own_documents=True
+    )
 
     def __init__(
         self,

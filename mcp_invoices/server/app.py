@@ -374,11 +374,14 @@ def build_server(
         try:
             scope = resolve_principal(ctx).scope_for(provider)
             source = runtime.provider(scope)
-            # The invoice as it is now keys the cache: a payment since then means a fresh document.
-            key = runtime.documents.key(scope, "pdf", await source.get_invoice(scope, invoice_id))
+            if source.info.own_documents:  # the provider's own document, as it serves it now
+                return await source.invoice_pdf(scope, invoice_id)
+            # Rendered here: the invoice as it is now keys the cache (a payment since means a new PDF).
+            invoice = await source.get_invoice(scope, invoice_id)
+            key = runtime.documents.key(scope, "pdf", invoice)
             pdf = runtime.documents.get(key)
             if pdf is None:
-                pdf = await source.invoice_pdf(scope, invoice_id)
+                pdf = await source.render_pdf(invoice)
                 runtime.documents.put(key, pdf)
             return pdf
         except NotFound as error:

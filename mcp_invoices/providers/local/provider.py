@@ -70,10 +70,9 @@ class LocalProvider(InvoiceProvider):
         await progress(2, 2, f"Invoice {invoice.number} is ready")
         return invoice
 
-    async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
+    async def render_pdf(self, invoice: Invoice) -> bytes:
         from mcp_invoices.documents.pdf import Seller, render_invoice_pdf  # fpdf2 loads on first use
 
-        invoice = await self.get_invoice(scope, invoice_id)
         profile = await self._run(self.ledger.seller)
         seller = (
             Seller(
