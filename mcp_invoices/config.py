@@ -16,13 +16,13 @@ import platformdirs
 from pydantic import SecretStr
 
 __all__ = [
-    "ConfigError",
     "Config",
+    "ConfigError",
     "HttpAuthConfig",
     "RemoteProviderConfig",
+    "default_db_path",
     "load_config",
     "load_http_auth",
-    "default_db_path",
 ]
 
 
@@ -109,7 +109,9 @@ def _remote_providers(env: Mapping[str, str], *, require_scope: bool) -> list[Re
             )
         # Over HTTP a customer's session is minted per token: one customer's session must never serve all.
         credentials = (
-            {"customer_session": polar_session} if require_scope and polar_session else {"access_token": polar_org}
+            {"customer_session": polar_session}
+            if require_scope and polar_session
+            else {"access_token": polar_org}
         )
         base = _get(env, "POLAR_BASE_URL") or _choice(env, "POLAR_SERVER", _POLAR_SERVERS, "production")
         providers.append(RemoteProviderConfig("polar", base, credentials, None))  # type: ignore[arg-type]
@@ -133,7 +135,9 @@ def _remote_providers(env: Mapping[str, str], *, require_scope: bool) -> list[Re
             if not value
         ]
         if missing:
-            raise ConfigError(f"Bagisto is partly configured: set {' and '.join(missing)} (Bagisto is self-hosted).")
+            raise ConfigError(
+                f"Bagisto is partly configured: set {' and '.join(missing)} (Bagisto is self-hosted)."
+            )
         credentials = {"storefront_key": storefront}
         if customer_token and require_scope:
             # Over HTTP each bearer token carries its own customer's Bagisto token (stored encrypted).
@@ -147,24 +151,51 @@ def _remote_providers(env: Mapping[str, str], *, require_scope: bool) -> list[Re
             env, "PAYABLI_ENVIRONMENT", _PAYABLI_ENVIRONMENTS, "production"
         )
         options = {"entry": entry} if (entry := _get(env, "PAYABLI_ENTRY")) else {}
-        providers.append(RemoteProviderConfig("payabli", base, {"api_token": payabli_token}, customer, options))
+        providers.append(
+            RemoteProviderConfig("payabli", base, {"api_token": payabli_token}, customer, options)
+        )
     return providers
+
+
+def _rate_limit(env: Mapping[str, str], remote: RemoteProviderConfig) -> int:
+    from mcp_invoices.providers.paging import DEFAULT_BUDGETS
+
+    name = f"{remote.provider.upper()}_RATE_LIMIT_PER_MINUTE"
+    value = _get(env, name)
+    if value is None:
+        sandbox = remote.provider == "polar" and remote.base_url.startswith(_POLAR_SERVERS["sandbox"])
+        return 100 if sandbox else DEFAULT_BUDGETS[remote.provider]
+    if not value.isdigit() or int(value) <= 0:
+        raise ConfigError(f"{name} must be a positive number of requests per minute, not {value!r}.")
+    return int(value)
 
 
 def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = True) -> Config:
     """Read and check the environment. ``require_scope`` is True for stdio, where the process is one session."""
     env = os.environ if env is None else env
-    remote = _remote_providers(env, require_scope=require_scope)
+    remote = [
+        RemoteProviderConfig(
+            r.provider,
+            r.base_url,
+            r.credentials,
+            r.customer_id,
+            {**r.options, "rate_limit_per_minute": str(_rate_limit(env, r))},
+        )
+        for r in _remote_providers(env, require_scope=require_scope)
+    ]
     db = _get(env, "MCP_INVOICES_DB")
     customer = _get(env, "MCP_INVOICES_CUSTOMER")
     level = (_get(env, "MCP_INVOICES_LOG_LEVEL") or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise ConfigError(f"MCP_INVOICES_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
+        raise ConfigError(
+            f"MCP_INVOICES_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}."
+        )
     return Config(
         # The sample ledger must not appear beside a real provider by accident: with a remote provider
         # configured, local is served only when asked for (MCP_INVOICES_LOCAL=1 or a local customer).
-        local_enabled=not remote or customer is not None or (_get(env, "MCP_INVOICES_LOCAL") or "").lower()
-        in ("1", "true", "yes"),
+        local_enabled=not remote
+        or customer is not None
+        or (_get(env, "MCP_INVOICES_LOCAL") or "").lower() in ("1", "true", "yes"),
         db_path=Path(db).expanduser() if db else default_db_path(),
         # Over HTTP the bearer token names the customer; the environment's customer is for stdio only.
         local_customer=customer if require_scope else None,
@@ -191,10 +222,16 @@ def load_http_auth(host: str, port: int, env: Mapping[str, str] | None = None) -
     env = os.environ if env is None else env
     shown_host = f"[{host}]" if ":" in host else host
     resource = _get(env, "MCP_INVOICES_RESOURCE_URL") or f"http://{shown_host}:{port}/mcp"
-    issuer = _get(env, "MCP_INVOICES_ISSUER_URL") or _get(env, "MCP_INVOICES_JWT_ISSUER") or resource.rsplit("/mcp", 1)[0]
+    issuer = (
+        _get(env, "MCP_INVOICES_ISSUER_URL")
+        or _get(env, "MCP_INVOICES_JWT_ISSUER")
+        or resource.rsplit("/mcp", 1)[0]
+    )
     jwt_issuer, jwks = _get(env, "MCP_INVOICES_JWT_ISSUER"), _get(env, "MCP_INVOICES_JWKS_URL")
     if bool(jwt_issuer) != bool(jwks):
-        raise ConfigError("Trusting an external issuer needs both MCP_INVOICES_JWT_ISSUER and MCP_INVOICES_JWKS_URL.")
+        raise ConfigError(
+            "Trusting an external issuer needs both MCP_INVOICES_JWT_ISSUER and MCP_INVOICES_JWKS_URL."
+        )
     secret = _get(env, "MCP_INVOICES_SECRET_KEY")
     if secret is not None and len(secret) < 32:
         raise ConfigError("MCP_INVOICES_SECRET_KEY must be at least 32 characters of random data.")

@@ -156,7 +156,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                     assert time.monotonic() < deadline, "server did not start"
                     time.sleep(0.05)
                 secrets = list(tokens.values()) + [
-                    value for key, value in sandbox_environment(sandbox_url, "alice").items() if not key.endswith("_URL")
+                    value for key, value in sandbox_environment(sandbox_url, "alice").items()
+                    if not key.endswith(("_URL", "_RATE_LIMIT_PER_MINUTE"))
                     and key not in ("AFTERNOON_CUSTOMER_ID", "PAYABLI_CUSTOMER_ID", "PAYABLI_ENTRY")
                 ] + list(BAGISTO_CUSTOMER_TOKENS.values()) + [SECRET_KEY]
                 yield Deployment(f"http://127.0.0.1:{port}/mcp", tokens, states, stderr_path, secrets)

@@ -72,3 +72,38 @@ async def test_the_budget_lets_a_burst_through_then_paces_to_the_rate() -> None:
 
 def test_page_count_rounds_up_and_is_at_least_one() -> None:
     assert [page_count(n, 100) for n in (0, 1, 100, 101, 5000)] == [1, 1, 1, 2, 50]
+
+
+async def test_every_request_to_a_provider_draws_from_its_installed_budget() -> None:
+    import httpx2
+
+    from mcp_invoices.providers.http import ProviderHTTP
+    from mcp_invoices.providers.paging import set_budget
+
+    drawn: list[int] = []
+
+    class CountingBudget(RequestBudget):
+        async def acquire(self) -> None:
+            drawn.append(1)
+
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json={}))
+    http = ProviderHTTP(provider_name="Afternoon", base_url="http://127.0.0.1:9/x", auth_hint="-", transport=transport)
+    set_budget("afternoon", CountingBudget(60))
+    try:
+        for _ in range(3):
+            await http.get_json("/v1/invoices")
+    finally:
+        set_budget("afternoon", None)
+        await http.aclose()
+    assert len(drawn) == 3
+
+
+def test_a_rate_limit_can_be_set_per_provider_from_the_environment() -> None:
+    from mcp_invoices.config import ConfigError, load_config
+
+    config = load_config({"AFTERNOON_API_KEY": "ak_test_x", "AFTERNOON_CUSTOMER_ID": "c", "AFTERNOON_RATE_LIMIT_PER_MINUTE": "42"})
+    assert config.remote[0].options["rate_limit_per_minute"] == "42"
+    defaults = load_config({"AFTERNOON_API_KEY": "ak_test_x", "AFTERNOON_CUSTOMER_ID": "c"})
+    assert defaults.remote[0].options["rate_limit_per_minute"] == "1000"
+    with pytest.raises(ConfigError, match="AFTERNOON_RATE_LIMIT_PER_MINUTE"):
+        load_config({"AFTERNOON_API_KEY": "k", "AFTERNOON_CUSTOMER_ID": "c", "AFTERNOON_RATE_LIMIT_PER_MINUTE": "-1"})

@@ -36,6 +36,7 @@ from mcp_invoices.domain.errors import (
     RateLimited,
     Unauthorized,
 )
+from mcp_invoices.providers.paging import budget_for
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -239,6 +240,9 @@ class ProviderHTTP:
             spent = max(self._clock() - started, slept)
             response: httpx2.Response | None = None
             failure: httpx2.TransportError | None = None
+            budget = budget_for(self.provider_name.lower())
+            if budget is not None:  # the provider's rate limit, shared by every call in the process
+                await budget.acquire()
             try:
                 response = await self._client.request(
                     method,

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import anyio
 
-__all__ = ["RequestBudget", "fetch_pages", "page_count", "DEFAULT_BUDGETS"]
+__all__ = ["DEFAULT_BUDGETS", "RequestBudget", "budget_for", "fetch_pages", "page_count", "set_budget"]
 
 T = TypeVar("T")
 
@@ -52,6 +52,21 @@ class RequestBudget:
                 await anyio.sleep((1 - self._tokens) / self.rate)
                 self._refill()
             self._tokens -= 1
+
+
+_BUDGETS: dict[str, RequestBudget] = {}
+
+
+def set_budget(provider: str, budget: RequestBudget | None) -> None:
+    """Install (or remove, with None) the request budget every request to ``provider`` draws from."""
+    if budget is None:
+        _BUDGETS.pop(provider, None)
+    else:
+        _BUDGETS[provider] = budget
+
+
+def budget_for(provider: str) -> RequestBudget | None:
+    return _BUDGETS.get(provider)
 
 
 async def fetch_pages(

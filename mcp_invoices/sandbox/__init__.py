@@ -114,6 +114,9 @@ def sandbox_environment(base_url: str, customer: str = "alice") -> dict[str, str
         "PAYABLI_API_TOKEN": PAYABLI_API_TOKEN,
         "PAYABLI_CUSTOMER_ID": str(PAYABLI_CUSTOMER_IDS[customer]),
         "PAYABLI_ENTRY": PAYABLI_ENTRY,
+        # The emulators enforce no rate limit unless asked to (Controls), so the server need not pace
+        # itself to the real providers' published limits here.
+        **{f"{name}_RATE_LIMIT_PER_MINUTE": "60000" for name in ("POLAR", "AFTERNOON", "BAGISTO", "PAYABLI")},
     }
 
 

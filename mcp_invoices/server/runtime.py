@@ -15,9 +15,10 @@ from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.local.provider import open_local_provider
+from mcp_invoices.providers.paging import RequestBudget, set_budget
 from mcp_invoices.server.cache import DocumentCache
 
-__all__ = ["Runtime", "open_runtime", "environment_principal"]
+__all__ = ["Runtime", "environment_principal", "open_runtime"]
 
 logger = logging.getLogger("mcp_invoices.runtime")
 
@@ -72,8 +73,11 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
                 if factory is None:
                     raise ConfigError(f"Provider {remote.provider!r} is configured but this build cannot serve it yet.")
                 providers[remote.provider] = factory(remote)
+                set_budget(remote.provider, RequestBudget(int(remote.options["rate_limit_per_minute"])))
         yield Runtime(config=config, providers=providers)
     finally:
+        for remote in config.remote:
+            set_budget(remote.provider, None)
         for provider in providers.values():
             with contextlib.suppress(Exception):
                 await provider.aclose()
