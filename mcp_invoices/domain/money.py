@@ -8,6 +8,7 @@ the digits the provider sent are kept exactly (that is the float's shortest repr
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 __all__ = [
@@ -41,6 +42,7 @@ class MoneyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
 
 
+@functools.lru_cache(maxsize=512)
 def normalize_currency(code: str) -> str:
     """Upper-case ISO-4217 code (providers send "usd" as well as "USD")."""
     cleaned = (code or "").strip().upper()
@@ -49,11 +51,13 @@ def normalize_currency(code: str) -> str:
     return cleaned
 
 
+@functools.lru_cache(maxsize=512)
 def currency_exponent(currency: str) -> int:
     """Number of minor-unit digits of ``currency`` (2 unless ISO-4217 says otherwise)."""
     return _EXPONENTS.get(normalize_currency(currency), 2)
 
 
+@functools.lru_cache(maxsize=512)
 def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-currency_exponent(currency))
 

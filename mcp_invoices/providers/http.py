@@ -181,7 +181,7 @@ class ProviderHTTP:
             base_url=url,
             headers={"User-Agent": _user_agent(), "Accept": "application/json", **(headers or {})},
             timeout=self._timeout,
-            limits=httpx2.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=20.0),
+            limits=httpx2.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=4.0),
             # Never follow redirects: custom credential headers would be replayed to the new host.
             follow_redirects=False,
             transport=transport,

@@ -92,7 +92,7 @@ DEFAULT_CURRENCY = "USD"
 
 PAGE_SIZE = 100
 """Records per Query page when walking everything (summaries); also the most a listing asks for."""
-PARALLEL_PAGES = 16
+PARALLEL_PAGES = 32
 """Query pages fetched at once when the total is known (summaries over many invoices); below the
 HTTP pool's 20 connections, so no page waits for a connection long enough to time out."""
 

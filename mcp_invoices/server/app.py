@@ -162,7 +162,7 @@ def build_server(
     open_world = runtime.any_remote
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=open_world)
 
-    def session_principal(ctx: Context) -> Principal:
+    async def session_principal(ctx: Context) -> Principal:  # async: no worker-thread hop per call
         return resolve_principal(ctx)
 
     SessionPrincipal = Annotated[Principal, Resolve(session_principal)]
@@ -378,11 +378,10 @@ def build_server(
                 return await source.invoice_pdf(scope, invoice_id)
             # Rendered here: the invoice as it is now keys the cache (a payment since means a new PDF).
             invoice = await source.get_invoice(scope, invoice_id)
-            key = runtime.documents.key(scope, "pdf", invoice)
-            pdf = runtime.documents.get(key)
+            pdf = await runtime.shared.documents.get(scope, "pdf", invoice)
             if pdf is None:
                 pdf = await source.render_pdf(invoice)
-                runtime.documents.put(key, pdf)
+                await runtime.shared.documents.put(scope, "pdf", invoice, pdf)
             return pdf
         except NotFound as error:
             raise ResourceNotFoundError(error.message) from None
