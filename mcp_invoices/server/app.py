@@ -426,6 +426,11 @@ def build_server(
 
     server._lowlevel_server.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
     _validate_arguments_first(server)
+    for tool in server._tool_manager.list_tools():
+        # Results are built from pydantic models, validated as they are constructed; the SDK validating
+        # the dumped dict again would cost every call a second pass. The outputSchema stays published
+        # (and clients check results against it; so do the tests).
+        tool.fn_metadata.output_model = None
 
     # -- prompts ---------------------------------------------------------------------------------
 
