@@ -70,6 +70,9 @@ _PROVIDER = Field(
     default=None,
     description="Which provider to use. Optional when exactly one is enabled; the error lists the enabled ones.",
 )
+_STATUS = Field(default=None, description="Only invoices in this status.")
+_ISSUED_AFTER = Field(default=None, description="Only invoices issued on or after (YYYY-MM-DD).")
+_ISSUED_BEFORE = Field(default=None, description="Only invoices issued on or before (YYYY-MM-DD).")
 _INVOICE_ID = Field(description="The invoice id, as list_invoices returns it (for local and polar: the order id).")
 
 INSTRUCTIONS = """\
@@ -109,6 +112,12 @@ class BillingAddressInput(BaseModel):
     city: str | None = None
     state: str | None = None
     country: str = Field(description="ISO 3166-1 alpha-2 country code, e.g. US, DE, JP", min_length=2, max_length=2)
+
+
+def _invoice_filter(status: str | None, issued_after: date | None, issued_before: date | None) -> InvoiceFilter:
+    return InvoiceFilter(
+        status=InvoiceStatus(status) if status else None, issued_after=issued_after, issued_before=issued_before
+    )
 
 
 def _today() -> date:
@@ -177,18 +186,14 @@ def build_server(
     async def list_invoices(
         principal: SessionPrincipal,
         provider: ProviderId | None = _PROVIDER,
-        status: StatusName | None = Field(default=None, description="Only invoices in this status."),
-        issued_after: date | None = Field(default=None, description="Only invoices issued on or after (YYYY-MM-DD)."),
-        issued_before: date | None = Field(
-            default=None, description="Only invoices issued on or before (YYYY-MM-DD)."
-        ),
+        status: StatusName | None = _STATUS,
+        issued_after: date | None = _ISSUED_AFTER,
+        issued_before: date | None = _ISSUED_BEFORE,
         limit: int = Field(default=20, ge=1, le=100, description="Page size, 1 to 100."),
         cursor: str | None = Field(default=None, description="next_cursor from the previous page."),
     ) -> Annotated[CallToolResult, ListInvoicesResult]:
         scope = principal.scope_for(provider)
-        query = InvoiceFilter(
-            status=InvoiceStatus(status) if status else None, issued_after=issued_after, issued_before=issued_before
-        )
+        query = _invoice_filter(status, issued_after, issued_before)
         listing = {"tool": "list_invoices", "provider": scope.provider, **query.model_dump(mode="json")}
         page = await runtime.provider(scope).list_invoices(
             scope, query, limit=limit, cursor=decode_cursor(listing, cursor)
@@ -323,16 +328,12 @@ def build_server(
     async def summarize_invoices_tool(
         principal: SessionPrincipal,
         provider: ProviderId | None = _PROVIDER,
-        status: StatusName | None = Field(default=None, description="Only invoices in this status."),
-        issued_after: date | None = Field(default=None, description="Only invoices issued on or after (YYYY-MM-DD)."),
-        issued_before: date | None = Field(
-            default=None, description="Only invoices issued on or before (YYYY-MM-DD)."
-        ),
+        status: StatusName | None = _STATUS,
+        issued_after: date | None = _ISSUED_AFTER,
+        issued_before: date | None = _ISSUED_BEFORE,
     ) -> Annotated[CallToolResult, InvoicesSummary]:
         scope = principal.scope_for(provider)
-        query = InvoiceFilter(
-            status=InvoiceStatus(status) if status else None, issued_after=issued_after, issued_before=issued_before
-        )
+        query = _invoice_filter(status, issued_after, issued_before)
         summary = await runtime.provider(scope).summarize(scope, query, clock())
         return structured_result(summary, summary.summary)
 
