@@ -1,4 +1,4 @@
-"""The ``mcp-invoices`` command: serve, demo, sandbox.
+"""The ``mcp-invoices`` command: serve, token, migrate, sandbox, demo.
 
 Over stdio nothing but protocol goes to stdout; people-facing messages and logs go to stderr.
 """
@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
         "token",
         help="issue, list and revoke the bearer tokens of the HTTP transport",
         description="Bearer tokens for `serve --transport http`. Each binds every request to one provider and "
-        "one customer. Only a hash of each token is stored (in the MCP_INVOICES_DB file).",
+        "one customer. Only a hash of each token is stored, in the server's database (MCP_INVOICES_DATABASE_URL, "
+        "or the MCP_INVOICES_DB file).",
     )
     token_commands = token.add_subparsers(dest="token_command", metavar="ACTION")
     token_commands.required = True
@@ -78,6 +79,21 @@ def _parser() -> argparse.ArgumentParser:
         "revoke", help="withdraw a token", description="Withdraw a token: it fails on the next request."
     )
     revoke.add_argument("token_id", help="the token's id (from `token list`) or the token itself")
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="create or upgrade the database schema to this version's",
+        description="Create or upgrade the schema of the server's database (MCP_INVOICES_DATABASE_URL; unset, the "
+        "SQLite file of MCP_INVOICES_DB or the default one) to the latest revision. Run it once per deployment "
+        "before starting replicas of a new version: a server refuses to start on a PostgreSQL database that is "
+        "behind (unless MCP_INVOICES_AUTO_MIGRATE=1). Safe to repeat, and to run from several places at once: "
+        "it migrates in one transaction, under a lock. A SQLite ledger upgrades itself when opened.",
+    )
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="only report whether the database is up to date (exit 1 if it is behind); change nothing",
+    )
 
     sandbox = commands.add_parser(
         "sandbox",
@@ -149,7 +165,7 @@ def _token(args: argparse.Namespace) -> int:
     try:
         config = load_config(require_scope=False)
         secret_key = load_http_auth("127.0.0.1", 8000).secret_key
-        store = TokenStore(config.db_path, secret_key=secret_key)
+        store = TokenStore(config.database_url, secret_key=secret_key, auto_migrate=config.auto_migrate)
         if args.token_command == "issue":
             ttl = None if args.ttl == "never" else parse_ttl(args.ttl)
             credential = None
@@ -189,6 +205,52 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from mcp_invoices.logs import configure_logging
+    from mcp_invoices.storage import (
+        HEAD_REVISION,
+        Database,
+        current_revision,
+        describe_error,
+        display_url,
+        upgrade,
+    )
+
+    try:
+        config = load_config(require_scope=False)
+    except ConfigError as error:
+        print(f"mcp-invoices: {error}", file=sys.stderr)
+        return 2
+    configure_logging(config.log_level)
+    database = Database(config.database_url)
+    where = display_url(database.url)  # never the password
+    try:
+        if args.check:
+            with database.read() as connection:
+                revision = current_revision(connection)
+            if revision == HEAD_REVISION:
+                print(f"{where} is up to date (revision {HEAD_REVISION}).")
+                return 0
+            print(
+                f"{where} is at {f'revision {revision}' if revision else 'no revision (empty)'}; this version needs "
+                f"revision {HEAD_REVISION}. Run `mcp-invoices migrate`."
+            )
+            return 1
+        before, after = upgrade(database)
+    except SQLAlchemyError as error:
+        print(f"mcp-invoices: cannot migrate {where}: {describe_error(error)}", file=sys.stderr)
+        return 2
+    finally:
+        database.close()
+    if before == after:
+        print(f"{where} is already up to date (revision {after}).")
+    else:
+        print(f"{where} migrated from {f'revision {before}' if before else 'an empty database'} to revision {after}.")
+    return 0
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from mcp_invoices.sandbox import sandbox_environment, serve_sandbox
 
@@ -215,5 +277,5 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"serve": _serve, "token": _token, "sandbox": _sandbox, "demo": _demo}
+    handlers = {"serve": _serve, "token": _token, "migrate": _migrate, "sandbox": _sandbox, "demo": _demo}
     return handlers[args.command](args)

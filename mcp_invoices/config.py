@@ -2,6 +2,8 @@
 
 A remote provider is enabled when its credentials are present. The local ledger is served when no
 remote provider is configured, or when ``MCP_INVOICES_DB`` / ``MCP_INVOICES_CUSTOMER`` ask for it.
+Durable state (the ledger, the tokens) lives where ``MCP_INVOICES_DATABASE_URL`` says: a
+``postgresql://`` URL for deployments, or by default the SQLite file ``MCP_INVOICES_DB`` names.
 Values of secret variables are kept in ``SecretStr`` so they never print.
 """
 
@@ -23,6 +25,7 @@ __all__ = [
     "default_db_path",
     "load_config",
     "load_http_auth",
+    "sqlite_database_url",
 ]
 
 
@@ -32,6 +35,30 @@ class ConfigError(Exception):
 
 def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("mcp-invoices", appauthor=False)) / "ledger.sqlite3"
+
+
+def sqlite_database_url(path: Path) -> str:
+    return f"sqlite:///{path.expanduser().resolve()}"
+
+
+def _database_url(env: Mapping[str, str], db_path: Path) -> str:
+    url = _get(env, "MCP_INVOICES_DATABASE_URL")
+    if url is None:
+        return sqlite_database_url(db_path)
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in ("sqlite", "postgresql", "postgres", "postgresql+psycopg"):
+        raise ConfigError(
+            "MCP_INVOICES_DATABASE_URL must be a postgresql://user:password@host:port/database URL "
+            f"(or a sqlite:///path URL), not a {scheme!r} URL."
+        )
+    return url
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = (_get(env, name) or "0").lower()
+    if value not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"{name} must be 1 or 0, not {value!r}.")
+    return value in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -53,6 +80,14 @@ class Config:
     local_customer: str | None
     remote: tuple[RemoteProviderConfig, ...]
     log_level: str
+    database_url: str = ""
+    """Where the ledger and the tokens live (never logged: it may carry a password)."""
+    auto_migrate: bool = False
+    """Migrate a PostgreSQL database that is behind on start (SQLite always migrates itself)."""
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", sqlite_database_url(self.db_path))
 
     @property
     def provider_ids(self) -> tuple[str, ...]:
@@ -190,17 +225,20 @@ def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = T
         raise ConfigError(
             f"MCP_INVOICES_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}."
         )
+    db_path = Path(db).expanduser() if db else default_db_path()
     return Config(
         # The sample ledger must not appear beside a real provider by accident: with a remote provider
         # configured, local is served only when asked for (MCP_INVOICES_LOCAL=1 or a local customer).
         local_enabled=not remote
         or customer is not None
         or (_get(env, "MCP_INVOICES_LOCAL") or "").lower() in ("1", "true", "yes"),
-        db_path=Path(db).expanduser() if db else default_db_path(),
+        db_path=db_path,
         # Over HTTP the bearer token names the customer; the environment's customer is for stdio only.
         local_customer=customer if require_scope else None,
         remote=tuple(remote),
         log_level=level,
+        database_url=_database_url(env, db_path),
+        auto_migrate=_flag(env, "MCP_INVOICES_AUTO_MIGRATE"),
     )
 
 

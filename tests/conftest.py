@@ -1,11 +1,17 @@
-"""Shared fixtures: real servers on a real (temporary) ledger, driven through the SDK's real client."""
+"""Shared fixtures: real servers on a real (temporary) ledger, driven through the SDK's real client.
+
+The ledger and the tokens live in a fresh SQLite file per test, or, with
+``MCP_INVOICES_TEST_DATABASE_URL`` (or ``--database-url``) set, in a fresh PostgreSQL database per
+test (see ``tests/databases.py``). Tests that use a database are marked ``database``: ``pytest -m
+database`` runs just them, which is how CI runs the suite a second time on PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,19 +21,102 @@ from mcp.server import MCPServer
 from mcp_invoices.config import load_config
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
+from tests.databases import PostgresDatabases
 
 REPO = Path(__file__).resolve().parent.parent
+DATABASE_FIXTURES = {"database", "ledger_path"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-url",
+        default=os.environ.get("MCP_INVOICES_TEST_DATABASE_URL") or None,
+        help="run the database tests on this PostgreSQL server (a role that may create databases); "
+        "default: MCP_INVOICES_TEST_DATABASE_URL, else SQLite files",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = config.getoption("--database-url")
+    if not url:
+        return "databases: SQLite files"
+    from mcp_invoices.storage import display_url, normalize_url
+
+    return f"databases: PostgreSQL at {display_url(normalize_url(url))}"
+
+
+@pytest.fixture(autouse=True)
+def no_database_from_the_developers_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own MCP_INVOICES_DATABASE_URL must never reach a test (or its data)."""
+    monkeypatch.delenv("MCP_INVOICES_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MCP_INVOICES_AUTO_MIGRATE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres(request: pytest.FixtureRequest) -> Iterator[PostgresDatabases | None]:
+    """The PostgreSQL server the tests use, or None for SQLite."""
+    url = request.config.getoption("--database-url")
+    if not url:
+        yield None
+        return
+    databases = PostgresDatabases(url)
+    try:
+        yield databases
+    finally:
+        databases.close()
 
 
 @pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.sqlite3"
+def on_postgres(postgres: PostgresDatabases | None) -> bool:
+    return postgres is not None
+
+
+@pytest.fixture
+def database(tmp_path: Path, postgres: PostgresDatabases | None) -> Iterator[Path | str]:
+    """A fresh, migrated database for the ledger and the tokens: a SQLite path, or a PostgreSQL URL."""
+    if postgres is None:
+        yield tmp_path / "ledger.sqlite3"
+        return
+    url = postgres.create()
+    try:
+        yield url
+    finally:
+        postgres.drop(url)
+
+
+@pytest.fixture
+def ledger_path(
+    tmp_path: Path, postgres: PostgresDatabases | None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """The ledger file of a server started by a test (``MCP_INVOICES_DB``).
+
+    On PostgreSQL the server's state goes to a fresh database instead: the fixture exports its URL
+    as ``MCP_INVOICES_DATABASE_URL``, which ``local_server`` and subprocesses that inherit the
+    environment pass on.
+    """
+    if postgres is None:
+        yield tmp_path / "ledger.sqlite3"
+        return
+    url = postgres.create()
+    monkeypatch.setenv("MCP_INVOICES_DATABASE_URL", url)
+    try:
+        yield tmp_path / "ledger.sqlite3"
+    finally:
+        postgres.drop(url)
 
 
 @contextlib.asynccontextmanager
 async def local_server(ledger_path: Path, customer: str | None) -> AsyncIterator[MCPServer]:
     """The server as `serve` builds it, on the local ledger, scoped like MCP_INVOICES_CUSTOMER would."""
     env = {"MCP_INVOICES_DB": str(ledger_path)}
+    if database_url := os.environ.get("MCP_INVOICES_DATABASE_URL"):
+        env["MCP_INVOICES_DATABASE_URL"] = database_url  # a test on PostgreSQL (see ledger_path)
     if customer is not None:
         env["MCP_INVOICES_CUSTOMER"] = customer
     config = load_config(env)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,13 +25,16 @@ from mcp_invoices.config import ConfigError, HttpAuthConfig, load_config, load_h
 from mcp_invoices.sandbox.common import running_app
 from mcp_invoices.server.main import build_http_app
 from mcp_invoices.server.runtime import open_runtime
+from tests.databases import database_env, stored_bytes
 
 SECRET_KEY = SecretStr("k" * 40)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> TokenStore:
-    return TokenStore(tmp_path / "ledger.sqlite3", secret_key=SECRET_KEY)
+def store(database: Path | str) -> Iterator[TokenStore]:
+    store = TokenStore(database, secret_key=SECRET_KEY)
+    yield store
+    store.close()
 
 
 # -- the token store -------------------------------------------------------------------------------
@@ -44,10 +47,10 @@ def test_an_issued_token_verifies_to_its_provider_and_customer(store: TokenStore
     assert (verified.record.provider, verified.record.customer_id) == ("local", "cus_alice")
 
 
-def test_only_a_hash_of_the_secret_is_stored(store: TokenStore) -> None:
+def test_only_a_hash_of_the_secret_is_stored(store: TokenStore, database: Path | str) -> None:
     issued = store.issue("local", "cus_alice", ttl=None)
     secret = issued.token.get_secret_value().rsplit("_", 1)[1]
-    assert secret.encode() not in store.path.read_bytes()
+    assert secret.encode() not in stored_bytes(database)
 
 
 def test_a_tampered_token_does_not_verify(store: TokenStore) -> None:
@@ -75,16 +78,18 @@ def test_revoking_an_unknown_token_says_how_to_find_the_right_one(store: TokenSt
         store.revoke("nope")
 
 
-def test_a_provider_credential_is_stored_encrypted_and_returned_on_verification(store: TokenStore) -> None:
+def test_a_provider_credential_is_stored_encrypted_and_returned_on_verification(
+    store: TokenStore, database: Path | str
+) -> None:
     issued = store.issue("bagisto", "42", ttl=None, provider_credential=SecretStr("bagisto_token_alice"))
-    assert b"bagisto_token_alice" not in store.path.read_bytes()
+    assert b"bagisto_token_alice" not in stored_bytes(database)
     verified = store.verify(issued.token.get_secret_value())
     assert verified is not None and verified.provider_credential is not None
     assert verified.provider_credential.get_secret_value() == "bagisto_token_alice"
 
 
-def test_a_provider_credential_needs_the_secret_key(tmp_path: Path) -> None:
-    keyless = TokenStore(tmp_path / "x.sqlite3")
+def test_a_provider_credential_needs_the_secret_key(database: Path | str) -> None:
+    keyless = TokenStore(database)
     with pytest.raises(TokenError, match="MCP_INVOICES_SECRET_KEY"):
         keyless.issue("bagisto", "42", ttl=None, provider_credential=SecretStr("t"))
 
@@ -127,11 +132,10 @@ def test_a_short_secret_key_is_refused() -> None:
 
 @contextlib.asynccontextmanager
 async def authenticated_server(
-    tmp_path: Path, *, jwks_url: str | None = None, port_hint: int = 0
+    database: Path | str, *, jwks_url: str | None = None, port_hint: int = 0
 ) -> AsyncIterator[tuple[str, TokenStore]]:
-    db = tmp_path / "ledger.sqlite3"
-    config = load_config({"MCP_INVOICES_DB": str(db)}, require_scope=False)
-    store = TokenStore(db, secret_key=SECRET_KEY)
+    config = load_config(database_env(database), require_scope=False)
+    store = TokenStore(config.database_url, secret_key=SECRET_KEY)
     async with open_runtime(config) as runtime:
         holder: dict[str, str] = {}
 
@@ -169,16 +173,16 @@ def _post(url: str, token: str | None) -> httpx2.Response:
     )
 
 
-async def test_a_request_without_a_token_is_401_with_www_authenticate(tmp_path: Path) -> None:
-    async with authenticated_server(tmp_path) as (url, _):
+async def test_a_request_without_a_token_is_401_with_www_authenticate(database: Path | str) -> None:
+    async with authenticated_server(database) as (url, _):
         response = await anyio_to_thread(_post, url, None)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer ")
     assert "oauth-protected-resource" in response.headers["www-authenticate"]
 
 
-async def test_revoked_expired_and_forged_tokens_are_401(tmp_path: Path) -> None:
-    async with authenticated_server(tmp_path) as (url, store):
+async def test_revoked_expired_and_forged_tokens_are_401(database: Path | str) -> None:
+    async with authenticated_server(database) as (url, store):
         revoked = store.issue("local", "cus_alice", ttl=None)
         store.revoke(revoked.record.id)
         expired = store.issue("local", "cus_alice", ttl=timedelta(seconds=1), now=datetime.now(UTC) - timedelta(days=1))
@@ -187,8 +191,8 @@ async def test_revoked_expired_and_forged_tokens_are_401(tmp_path: Path) -> None
     assert statuses == [401, 401, 401]
 
 
-async def test_a_token_holder_sees_only_the_tokens_customer(tmp_path: Path) -> None:
-    async with authenticated_server(tmp_path) as (url, store):
+async def test_a_token_holder_sees_only_the_tokens_customer(database: Path | str) -> None:
+    async with authenticated_server(database) as (url, store):
         token = store.issue("local", "cus_bob", ttl=timedelta(hours=1)).token.get_secret_value()
         async with bearer(url, token) as client:
             rows = (await client.call_tool("list_invoices", {})).structured_content["invoices"]
@@ -199,16 +203,16 @@ async def test_a_token_holder_sees_only_the_tokens_customer(tmp_path: Path) -> N
     assert resources.cache_scope == "private"
 
 
-async def test_a_token_for_a_provider_the_server_does_not_serve_is_an_invalid_argument(tmp_path: Path) -> None:
-    async with authenticated_server(tmp_path) as (url, store):
+async def test_a_token_for_a_provider_the_server_does_not_serve_is_an_invalid_argument(database: Path | str) -> None:
+    async with authenticated_server(database) as (url, store):
         token = store.issue("afternoon", "cus_x", ttl=None).token.get_secret_value()
         async with bearer(url, token) as client:
             result = await client.call_tool("list_invoices", {})
     assert result.is_error and result.structured_content["code"] == "invalid_argument"
 
 
-async def test_revocation_takes_effect_on_the_next_request(tmp_path: Path) -> None:
-    async with authenticated_server(tmp_path) as (url, store):
+async def test_revocation_takes_effect_on_the_next_request(database: Path | str) -> None:
+    async with authenticated_server(database) as (url, store):
         issued = store.issue("local", "cus_alice", ttl=None)
         token = issued.token.get_secret_value()
         async with bearer(url, token) as client:
@@ -250,9 +254,9 @@ def _jwt(key: rsa.RSAPrivateKey, audience: str, **claims: object) -> str:
 
 
 async def test_a_jwt_from_the_trusted_issuer_binds_the_request_to_its_customer(
-    tmp_path: Path, signing_key: rsa.RSAPrivateKey
+    database: Path | str, signing_key: rsa.RSAPrivateKey
 ) -> None:
-    async with jwks_server(signing_key) as jwks_url, authenticated_server(tmp_path, jwks_url=jwks_url) as (url, _):
+    async with jwks_server(signing_key) as jwks_url, authenticated_server(database, jwks_url=jwks_url) as (url, _):
         async with bearer(url, _jwt(signing_key, url)) as client:
             rows = (await client.call_tool("list_invoices", {})).structured_content["invoices"]
     assert rows and all(row["id"].startswith("ord_3") for row in rows)
@@ -269,17 +273,17 @@ async def test_a_jwt_from_the_trusted_issuer_binds_the_request_to_its_customer(
     ids=["wrong-audience", "expired", "wrong-issuer", "no-customer"],
 )
 async def test_a_jwt_that_is_not_for_this_server_is_401(
-    tmp_path: Path, signing_key: rsa.RSAPrivateKey, claims: dict[str, object]
+    database: Path | str, signing_key: rsa.RSAPrivateKey, claims: dict[str, object]
 ) -> None:
-    async with jwks_server(signing_key) as jwks_url, authenticated_server(tmp_path, jwks_url=jwks_url) as (url, _):
+    async with jwks_server(signing_key) as jwks_url, authenticated_server(database, jwks_url=jwks_url) as (url, _):
         token = _jwt(signing_key, url, **claims)
         status = (await anyio_to_thread(_post, url, token)).status_code
     assert status == 401
 
 
-async def test_a_jwt_signed_by_another_key_is_401(tmp_path: Path, signing_key: rsa.RSAPrivateKey) -> None:
+async def test_a_jwt_signed_by_another_key_is_401(database: Path | str, signing_key: rsa.RSAPrivateKey) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    async with jwks_server(signing_key) as jwks_url, authenticated_server(tmp_path, jwks_url=jwks_url) as (url, _):
+    async with jwks_server(signing_key) as jwks_url, authenticated_server(database, jwks_url=jwks_url) as (url, _):
         status = (await anyio_to_thread(_post, url, _jwt(other, url))).status_code
     assert status == 401
 

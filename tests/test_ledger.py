@@ -1,9 +1,8 @@
-"""Specification of the embedded SQLite ledger: seeding, pricing, generation, numbering,
-concurrency, immutability, scoping and pagination - on a real ledger file, no mocks."""
+"""Specification of the embedded ledger: seeding, pricing, generation, numbering, concurrency,
+immutability, scoping and pagination - on a real database (a SQLite file, or PostgreSQL), no mocks."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +11,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from mcp_invoices.domain.errors import (
     InvalidArgument,
@@ -23,6 +23,7 @@ from mcp_invoices.domain.errors import (
 from mcp_invoices.domain.models import Address, Billing, Invoice, InvoiceFilter, InvoiceStatus, Order
 from mcp_invoices.providers.local.ledger import Ledger, NewOrder, NewOrderLine
 from mcp_invoices.providers.local.seed import SAMPLE_CUSTOMERS, seed_sample_data
+from tests.databases import rows
 
 TODAY = date(2026, 6, 15)
 """The seeding day: every sample date falls in 2026, so the sample numbers are INV-2026-0001..0007."""
@@ -47,12 +48,13 @@ BILLING = Billing(
 
 
 @pytest.fixture
-def ledger_file(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.sqlite3"
+def ledger_file(database: Path | str) -> Path | str:
+    """The ledger's database: a SQLite file, or a PostgreSQL URL (see conftest)."""
+    return database
 
 
 @pytest.fixture
-def ledger(ledger_file: Path) -> Iterator[Ledger]:
+def ledger(ledger_file: Path | str) -> Iterator[Ledger]:
     """The sample ledger, seeded as of ``TODAY``."""
     ledger = Ledger(ledger_file)
     seed_sample_data(ledger, TODAY)
@@ -61,7 +63,7 @@ def ledger(ledger_file: Path) -> Iterator[Ledger]:
 
 
 @pytest.fixture
-def blank(ledger_file: Path) -> Iterator[Ledger]:
+def blank(ledger_file: Path | str) -> Iterator[Ledger]:
     """A ledger with two customers and no orders."""
     ledger = Ledger(ledger_file)
     ledger.add_customer("cus_a", "Customer A", "a@example.com", TODAY)
@@ -109,15 +111,13 @@ def generate(
     return ledger.generate_invoice(customer_id, order_id, billing=billing, today=today)
 
 
-def sequences(ledger_file: Path) -> dict[int, int]:
-    """The last number allocated per year, read straight from the file."""
-    with sqlite3.connect(ledger_file) as db:
-        return dict(db.execute("SELECT year, last FROM invoice_sequences").fetchall())
+def sequences(ledger_file: Path | str) -> dict[int, int]:
+    """The last number allocated per year, read straight from the database."""
+    return {year: last for year, last in rows(ledger_file, "SELECT year, last FROM invoice_sequences")}
 
 
-def invoice_count(ledger_file: Path) -> int:
-    with sqlite3.connect(ledger_file) as db:
-        return db.execute("SELECT count(*) FROM invoices").fetchone()[0]
+def invoice_count(ledger_file: Path | str) -> int:
+    return rows(ledger_file, "SELECT count(*) FROM invoices")[0][0]
 
 
 def all_invoices(ledger: Ledger, customer_id: str | None = None) -> list[Invoice]:
@@ -165,9 +165,8 @@ def half_even(amount: Decimal, quantum: Decimal = CENT) -> Decimal:
 # -- seeding ---------------------------------------------------------------------------------------
 
 
-def test_seeding_creates_the_three_sample_customers(ledger: Ledger, ledger_file: Path) -> None:
-    with sqlite3.connect(ledger_file) as db:
-        customers = {row[0] for row in db.execute("SELECT id FROM customers")}
+def test_seeding_creates_the_three_sample_customers(ledger: Ledger, ledger_file: Path | str) -> None:
+    customers = {row[0] for row in rows(ledger_file, "SELECT id FROM customers")}
     assert customers == set(SAMPLE_CUSTOMERS) == {"cus_alice", "cus_bob", "cus_hana"}
 
 
@@ -220,7 +219,7 @@ def test_seeded_invoice_numbers_are_gapless_and_rise_with_issue_dates(ledger: Le
     assert [invoice.number for invoice in by_date] == [f"INV-2026-{n:04d}" for n in range(1, 8)]
 
 
-def test_seeded_numbers_restart_in_the_new_year_when_the_sample_spans_two_years(ledger_file: Path) -> None:
+def test_seeded_numbers_restart_in_the_new_year_when_the_sample_spans_two_years(ledger_file: Path | str) -> None:
     ledger = Ledger(ledger_file)
     try:
         seed_sample_data(ledger, date(2026, 1, 20))
@@ -401,7 +400,7 @@ def test_generating_twice_returns_the_same_invoice(ledger: Ledger) -> None:
     assert second == first
 
 
-def test_generating_twice_allocates_no_new_number(ledger: Ledger, ledger_file: Path) -> None:
+def test_generating_twice_allocates_no_new_number(ledger: Ledger, ledger_file: Path | str) -> None:
     generate(ledger, "ord_1003")
     before = (sequences(ledger_file), invoice_count(ledger_file))
     generate(ledger, "ord_1003")
@@ -470,7 +469,7 @@ def test_incomplete_billing_given_with_the_call_is_still_missing_billing_details
     ],
 )
 def test_refused_generation_allocates_no_number_and_saves_nothing(
-    ledger: Ledger, ledger_file: Path, order_id: str, billing: Billing | None, error: type[InvoiceError]
+    ledger: Ledger, ledger_file: Path | str, order_id: str, billing: Billing | None, error: type[InvoiceError]
 ) -> None:
     order_before = ledger.get_order(None, order_id)
     before = (sequences(ledger_file), invoice_count(ledger_file))
@@ -518,7 +517,7 @@ def run_together(calls: list[Callable[[], Invoice]]) -> list[Invoice]:
 
 
 def test_two_ledgers_on_one_file_generating_one_order_at_once_issue_one_invoice(
-    ledger: Ledger, ledger_file: Path
+    ledger: Ledger, ledger_file: Path | str
 ) -> None:
     other = Ledger(ledger_file)
     try:
@@ -536,7 +535,7 @@ def test_two_ledgers_on_one_file_generating_one_order_at_once_issue_one_invoice(
     assert sequences(ledger_file) == {2026: 8}
 
 
-def test_many_threads_generating_one_order_issue_one_invoice(blank: Ledger, ledger_file: Path) -> None:
+def test_many_threads_generating_one_order_issue_one_invoice(blank: Ledger, ledger_file: Path | str) -> None:
     add_order(blank, "ord_1")
     invoices = run_together([lambda: generate(blank, "ord_1")] * 8)
     assert {invoice.number for invoice in invoices} == {"INV-2026-0001"}
@@ -544,7 +543,7 @@ def test_many_threads_generating_one_order_issue_one_invoice(blank: Ledger, ledg
 
 
 def test_concurrent_generation_for_n_orders_gives_n_consecutive_numbers(
-    blank: Ledger, ledger_file: Path
+    blank: Ledger, ledger_file: Path | str
 ) -> None:
     n = 12
     for i in range(n):
@@ -583,33 +582,45 @@ def test_concurrent_generation_for_n_orders_gives_n_consecutive_numbers(
         "lines_json = '[]'",
     ],
 )
-def test_updating_an_issued_invoice_is_refused(ledger: Ledger, ledger_file: Path, assignment: str) -> None:
+def test_updating_an_issued_invoice_is_refused(ledger: Ledger, ledger_file: Path | str, assignment: str) -> None:
     before = ledger.get_invoice(None, "ord_1001")
-    with sqlite3.connect(ledger_file) as db, pytest.raises(sqlite3.DatabaseError, match="immutable"):
-        db.execute(f"UPDATE invoices SET {assignment} WHERE order_id = 'ord_1001'")
+    with pytest.raises(DBAPIError, match="immutable"):
+        rows(ledger_file, f"UPDATE invoices SET {assignment} WHERE order_id = 'ord_1001'")
     assert ledger.get_invoice(None, "ord_1001") == before
 
 
-def test_deleting_an_issued_invoice_is_refused(ledger: Ledger, ledger_file: Path) -> None:
-    with sqlite3.connect(ledger_file) as db, pytest.raises(sqlite3.DatabaseError, match="cannot be deleted"):
-        db.execute("DELETE FROM invoices WHERE order_id = 'ord_1001'")
+def test_deleting_an_issued_invoice_is_refused(ledger: Ledger, ledger_file: Path | str) -> None:
+    with pytest.raises(DBAPIError, match="cannot be deleted"):
+        rows(ledger_file, "DELETE FROM invoices WHERE order_id = 'ord_1001'")
+    assert invoice_count(ledger_file) == len(SEEDED_INVOICES)
+
+
+def test_emptying_the_invoices_table_at_once_is_refused(
+    ledger: Ledger, ledger_file: Path | str, on_postgres: bool
+) -> None:
+    # SQLite's DELETE without WHERE, PostgreSQL's TRUNCATE: neither fires row triggers by default.
+    with pytest.raises(DBAPIError, match="cannot be deleted"):
+        rows(ledger_file, "TRUNCATE invoices" if on_postgres else "DELETE FROM invoices")
     assert invoice_count(ledger_file) == len(SEEDED_INVOICES)
 
 
 def test_replacing_an_issued_invoice_by_insert_or_replace_is_refused(
-    ledger: Ledger, ledger_file: Path
+    ledger: Ledger, ledger_file: Path | str, on_postgres: bool
 ) -> None:
     before = ledger.get_invoice(None, "ord_1001")
-    with sqlite3.connect(ledger_file) as db:
-        db.row_factory = sqlite3.Row
-        row = dict(db.execute("SELECT * FROM invoices WHERE order_id = 'ord_1001'").fetchone())
-        row["total_minor"] = 1
-        columns = ", ".join(row)
-        with pytest.raises(sqlite3.DatabaseError, match="immutable"):
-            db.execute(
-                f"INSERT OR REPLACE INTO invoices ({columns}) VALUES ({', '.join('?' * len(row))})",
-                tuple(row.values()),
-            )
+    row = dict(rows(ledger_file, "SELECT * FROM invoices WHERE order_id = 'ord_1001'")[0]._mapping)
+    row["total_minor"] = 1
+    columns = ", ".join(row)
+    values = ", ".join(f":{column}" for column in row)
+    # SQLite's INSERT OR REPLACE deletes the old row silently; PostgreSQL's upsert is an update.
+    replace = (
+        f"INSERT INTO invoices ({columns}) VALUES ({values}) "
+        "ON CONFLICT (order_id) DO UPDATE SET total_minor = excluded.total_minor"
+        if on_postgres
+        else f"INSERT OR REPLACE INTO invoices ({columns}) VALUES ({values})"
+    )
+    with pytest.raises(DBAPIError, match="immutable"):
+        rows(ledger_file, replace, row)
     assert ledger.get_invoice(None, "ord_1001") == before
 
 
@@ -680,7 +691,7 @@ def test_another_customers_object_is_the_same_not_found_as_a_missing_one(
     assert other.hint == missing.hint and other.hint
 
 
-def test_generating_another_customers_order_changes_nothing(ledger: Ledger, ledger_file: Path) -> None:
+def test_generating_another_customers_order_changes_nothing(ledger: Ledger, ledger_file: Path | str) -> None:
     before = (ledger.get_order(None, "ord_2003"), sequences(ledger_file), invoice_count(ledger_file))
     with pytest.raises(NotFound):
         generate(

@@ -1,12 +1,12 @@
 """Specification of the local provider: the ledger behind the async provider interface.
 
-Real ledger files in ``tmp_path``; concurrency through real anyio task groups and worker threads.
+Real ledger databases (SQLite files in ``tmp_path``, or PostgreSQL: see conftest); concurrency
+through real anyio task groups and worker threads.
 """
 
 from __future__ import annotations
 
 import io
-import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
@@ -25,6 +25,7 @@ from mcp_invoices.providers.local import provider as provider_module
 from mcp_invoices.providers.local.ledger import NewOrder, NewOrderLine
 from mcp_invoices.providers.local.provider import LocalProvider, open_local_provider
 from mcp_invoices.providers.local.seed import SAMPLE_CUSTOMERS
+from tests.databases import rows
 
 OWNER = Scope("local", None)
 ALICE = Scope("local", "cus_alice")
@@ -33,12 +34,13 @@ BILLING = Billing(name="Test Buyer Ltd", address=Address(line1="1 Test Street", 
 
 
 @pytest.fixture
-def ledger_file(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "ledger.sqlite3"
+def ledger_file(tmp_path: Path, database: Path | str) -> Path | str:
+    """A SQLite file in a directory that does not exist yet, or a fresh PostgreSQL database."""
+    return tmp_path / "data" / "ledger.sqlite3" if isinstance(database, Path) else database
 
 
 @pytest.fixture
-async def local(ledger_file: Path) -> AsyncIterator[LocalProvider]:
+async def local(ledger_file: Path | str) -> AsyncIterator[LocalProvider]:
     """The provider on a freshly seeded sample ledger."""
     provider = await open_local_provider(ledger_file)
     yield provider
@@ -46,7 +48,7 @@ async def local(ledger_file: Path) -> AsyncIterator[LocalProvider]:
 
 
 @pytest.fixture
-async def unseeded(ledger_file: Path) -> AsyncIterator[LocalProvider]:
+async def unseeded(ledger_file: Path | str) -> AsyncIterator[LocalProvider]:
     """The provider on an empty ledger with one customer, ``cus_a``."""
     provider = await open_local_provider(ledger_file, seed=False)
     provider.ledger.add_customer("cus_a", "Customer A", None, date(2026, 1, 1))
@@ -71,30 +73,30 @@ def add_paid_orders(provider: LocalProvider, count: int) -> list[str]:
     return ids
 
 
-def table_counts(ledger_file: Path) -> dict[str, int]:
-    with sqlite3.connect(ledger_file) as db:
-        return {
-            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("customers", "orders", "order_lines", "invoices")
-        }
+def table_counts(ledger_file: Path | str) -> dict[str, int]:
+    return {
+        table: rows(ledger_file, f"SELECT count(*) FROM {table}")[0][0]
+        for table in ("customers", "orders", "order_lines", "invoices")
+    }
 
 
-def last_numbers(ledger_file: Path) -> dict[int, int]:
-    with sqlite3.connect(ledger_file) as db:
-        return dict(db.execute("SELECT year, last FROM invoice_sequences").fetchall())
+def last_numbers(ledger_file: Path | str) -> dict[int, int]:
+    return {year: last for year, last in rows(ledger_file, "SELECT year, last FROM invoice_sequences")}
 
 
 # -- opening and seeding ---------------------------------------------------------------------------
 
 
 async def test_first_open_creates_the_ledger_file_and_its_directory(
-    local: LocalProvider, ledger_file: Path
+    local: LocalProvider, ledger_file: Path | str
 ) -> None:
+    if not isinstance(ledger_file, Path):
+        pytest.skip("a SQLite file's behaviour; a PostgreSQL database exists before the server opens it")
     assert ledger_file.is_file()
 
 
 async def test_first_open_seeds_three_customers_and_at_least_ten_orders(
-    local: LocalProvider, ledger_file: Path
+    local: LocalProvider, ledger_file: Path | str
 ) -> None:
     counts = table_counts(ledger_file)
     assert counts["customers"] == 3
@@ -104,7 +106,7 @@ async def test_first_open_seeds_three_customers_and_at_least_ten_orders(
     assert {order.status for order in orders} >= {"paid", "pending", "void", "refunded"}
 
 
-async def test_first_open_seeds_relative_to_the_given_day(ledger_file: Path) -> None:
+async def test_first_open_seeds_relative_to_the_given_day(ledger_file: Path | str) -> None:
     provider = await open_local_provider(ledger_file, today=date(2026, 3, 1))
     try:
         invoice = await provider.get_invoice(OWNER, "ord_3002")
@@ -113,7 +115,7 @@ async def test_first_open_seeds_relative_to_the_given_day(ledger_file: Path) -> 
     assert invoice.issued_at == date(2026, 3, 1) - timedelta(days=5)
 
 
-async def test_reopening_an_existing_ledger_does_not_seed_again(ledger_file: Path) -> None:
+async def test_reopening_an_existing_ledger_does_not_seed_again(ledger_file: Path | str) -> None:
     first = await open_local_provider(ledger_file, today=date(2026, 3, 1))
     before = (await first.list_orders(OWNER, limit=100, cursor=None)).items
     await first.aclose()
@@ -128,7 +130,7 @@ async def test_reopening_an_existing_ledger_does_not_seed_again(ledger_file: Pat
     assert after == before
 
 
-async def test_opening_without_seed_leaves_the_ledger_empty(ledger_file: Path) -> None:
+async def test_opening_without_seed_leaves_the_ledger_empty(ledger_file: Path | str) -> None:
     provider = await open_local_provider(ledger_file, seed=False)
     try:
         assert (await provider.list_orders(OWNER, limit=10, cursor=None)).items == []
@@ -137,7 +139,7 @@ async def test_opening_without_seed_leaves_the_ledger_empty(ledger_file: Path) -
         await provider.aclose()
 
 
-async def test_a_ledger_opened_without_seed_is_seeded_on_a_later_open(ledger_file: Path) -> None:
+async def test_a_ledger_opened_without_seed_is_seeded_on_a_later_open(ledger_file: Path | str) -> None:
     await (await open_local_provider(ledger_file, seed=False)).aclose()
     await (await open_local_provider(ledger_file)).aclose()
     assert table_counts(ledger_file)["customers"] == len(SAMPLE_CUSTOMERS)
@@ -186,7 +188,7 @@ async def test_generating_reports_progress_to_completion(local: LocalProvider) -
 
 
 async def test_two_simultaneous_generations_of_one_order_issue_one_invoice(
-    unseeded: LocalProvider, ledger_file: Path
+    unseeded: LocalProvider, ledger_file: Path | str
 ) -> None:
     [order_id] = add_paid_orders(unseeded, 1)
     invoices: list[Invoice] = []
@@ -207,7 +209,7 @@ async def test_two_simultaneous_generations_of_one_order_issue_one_invoice(
 
 
 async def test_n_simultaneous_generations_for_n_orders_get_n_consecutive_numbers(
-    unseeded: LocalProvider, ledger_file: Path
+    unseeded: LocalProvider, ledger_file: Path | str
 ) -> None:
     order_ids = add_paid_orders(unseeded, 16)
     invoices: list[Invoice] = []
@@ -264,7 +266,7 @@ async def test_ledger_work_runs_in_a_worker_thread_not_on_the_event_loop(
 
 
 async def test_opening_and_seeding_run_in_a_worker_thread(
-    ledger_file: Path, monkeypatch: pytest.MonkeyPatch
+    ledger_file: Path | str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = provider_module.seed_sample_data
     on_main_thread: list[bool] = []
@@ -301,7 +303,7 @@ async def test_the_pdf_of_a_jpy_invoice_shows_its_number_and_the_seller(local: L
     assert "Northwind Studio Ltd" in text
 
 
-async def test_sql_aggregation_gives_exactly_the_summary_of_every_invoice_one_by_one(tmp_path) -> None:
+async def test_sql_aggregation_gives_exactly_the_summary_of_every_invoice_one_by_one(database: Path | str) -> None:
     """The ledger's GROUP BY and the pure domain function agree, for every filter and scope."""
     from datetime import UTC, datetime, timedelta
 
@@ -311,7 +313,7 @@ async def test_sql_aggregation_gives_exactly_the_summary_of_every_invoice_one_by
     from mcp_invoices.providers.base import InvoiceProvider
     from mcp_invoices.providers.local.provider import open_local_provider
 
-    provider = await open_local_provider(tmp_path / "agg.sqlite3")
+    provider = await open_local_provider(database)
     try:
         today = datetime.now(UTC).date()
         for order in ("ord_1003", "ord_2003", "ord_3003"):

@@ -7,6 +7,10 @@ verification reads the row again, so a revoked token stops working on the next r
 
 A provider credential that belongs to one customer (a Bagisto customer token) can be stored with
 the token, encrypted with a key from ``MCP_INVOICES_SECRET_KEY`` (Fernet: AES-128-CBC + HMAC).
+
+Tokens live in the server's database (``mcp_invoices.storage``, table ``access_tokens``): the SQLite
+file beside the ledger, or the PostgreSQL database every replica shares, so a token issued or
+revoked anywhere holds everywhere on the next request.
 """
 
 from __future__ import annotations
@@ -16,35 +20,22 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
+from sqlalchemy import Connection, select
+from sqlalchemy.engine import RowMapping
+
+from mcp_invoices.storage import Database, open_database
+from mcp_invoices.storage.schema import access_tokens
 
 __all__ = ["TokenStore", "IssuedToken", "TokenRecord", "TokenError", "parse_ttl", "TOKEN_PREFIX"]
 
 TOKEN_PREFIX = "mcpi_"
 _TOKEN_RE = re.compile(r"^mcpi_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$")
 KNOWN_PROVIDERS = ("local", "polar", "afternoon", "bagisto", "payabli")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS access_tokens (
-    id                  TEXT PRIMARY KEY,
-    secret_sha256       TEXT NOT NULL,
-    provider            TEXT NOT NULL,
-    customer_id         TEXT NOT NULL,
-    label               TEXT,
-    created_at          TEXT NOT NULL,
-    expires_at          TEXT,
-    revoked_at          TEXT,
-    provider_credential BLOB
-);
-"""
 
 
 class TokenError(ValueError):
@@ -103,50 +94,43 @@ def _fernet(secret_key: SecretStr | None):  # type: ignore[no-untyped-def]
     return Fernet(base64.urlsafe_b64encode(digest.digest()))
 
 
-def _datetime(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 class TokenStore:
-    """Tokens in the server's SQLite file (the same file as the local ledger, its own table)."""
+    """Tokens in the server's database (the ledger's database, its own table)."""
 
-    def __init__(self, path: Path, *, secret_key: SecretStr | None = None) -> None:
-        self.path = path
+    def __init__(
+        self,
+        location: str | Path | Database,
+        *,
+        secret_key: SecretStr | None = None,
+        auto_migrate: bool = False,
+    ) -> None:
+        self._owns_database = not isinstance(location, Database)
+        self.database = open_database(location, auto_migrate=auto_migrate)
+        self.path = self.database.sqlite_path
+        """The SQLite file, when the store is one (None on PostgreSQL)."""
         self._secret_key = secret_key
-        self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db().executescript(_SCHEMA)
 
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode = WAL")
-            self._local.db = db
-        return db
+    def close(self) -> None:
+        if self._owns_database:
+            self.database.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _row(self, token_id: str, *, db: Connection | None = None) -> RowMapping | None:
+        query = select(access_tokens).where(access_tokens.c.id == token_id)
+        if db is not None:
+            return db.execute(query).mappings().first()
+        with self.database.read() as connection:
+            return connection.execute(query).mappings().first()
 
     @staticmethod
-    def _record(row: sqlite3.Row) -> TokenRecord:
+    def _record(row: RowMapping) -> TokenRecord:
         return TokenRecord(
             id=row["id"],
             provider=row["provider"],
             customer_id=row["customer_id"],
             label=row["label"],
-            created_at=datetime.fromisoformat(row["created_at"]),
-            expires_at=_datetime(row["expires_at"]),
-            revoked_at=_datetime(row["revoked_at"]),
+            created_at=row["created_at"],
+            expires_at=row["expires_at"],
+            revoked_at=row["revoked_at"],
             has_provider_credential=row["provider_credential"] is not None,
         )
 
@@ -172,22 +156,21 @@ class TokenStore:
             if provider_credential is not None
             else None
         )
-        with self._write() as db:
+        with self.database.write() as db:
             db.execute(
-                """INSERT INTO access_tokens (id, secret_sha256, provider, customer_id, label, created_at,
-                       expires_at, provider_credential) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    token_id,
-                    _hash(secret),
-                    provider,
-                    customer_id.strip(),
-                    label,
-                    now.isoformat(),
-                    (now + ttl).isoformat() if ttl else None,
-                    sealed,
-                ),
+                access_tokens.insert().values(
+                    id=token_id,
+                    secret_sha256=_hash(secret),
+                    provider=provider,
+                    customer_id=customer_id.strip(),
+                    label=label,
+                    created_at=now,
+                    expires_at=now + ttl if ttl else None,
+                    provider_credential=sealed,
+                )
             )
-            row = db.execute("SELECT * FROM access_tokens WHERE id = ?", (token_id,)).fetchone()
+            row = self._row(token_id, db=db)
+        assert row is not None
         return IssuedToken(token=SecretStr(f"{TOKEN_PREFIX}{token_id}_{secret}"), record=self._record(row))
 
     def verify(self, token: str, *, now: datetime | None = None) -> VerifiedToken | None:
@@ -196,7 +179,7 @@ class TokenStore:
         if match is None:
             return None
         token_id, secret = match.groups()
-        row = self._db().execute("SELECT * FROM access_tokens WHERE id = ?", (token_id,)).fetchone()
+        row = self._row(token_id)
         # Compare even when the row is missing, so a wrong id and a wrong secret cost the same.
         expected = row["secret_sha256"] if row is not None else _hash("")
         if not hmac.compare_digest(expected, _hash(secret)) or row is None:
@@ -213,20 +196,23 @@ class TokenStore:
         return VerifiedToken(record=record, provider_credential=credential)
 
     def list(self) -> list[TokenRecord]:
-        rows = self._db().execute("SELECT * FROM access_tokens ORDER BY created_at DESC, id")
-        return [self._record(row) for row in rows]
+        query = select(access_tokens).order_by(access_tokens.c.created_at.desc(), access_tokens.c.id)
+        with self.database.read() as db:
+            return [self._record(row) for row in db.execute(query).mappings()]
 
     def revoke(self, token_or_id: str, *, now: datetime | None = None) -> TokenRecord:
         match = _TOKEN_RE.match(token_or_id)
         token_id = match.group(1) if match else token_or_id.strip()
-        with self._write() as db:
-            row = db.execute("SELECT * FROM access_tokens WHERE id = ?", (token_id,)).fetchone()
+        with self.database.write() as db:
+            row = self._row(token_id, db=db)
             if row is None:
                 raise TokenError(f"No token with id {token_id!r}; see `mcp-invoices token list`.")
             if row["revoked_at"] is None:
                 db.execute(
-                    "UPDATE access_tokens SET revoked_at = ? WHERE id = ?",
-                    ((now or datetime.now(UTC)).isoformat(), token_id),
+                    access_tokens.update()
+                    .where(access_tokens.c.id == token_id, access_tokens.c.revoked_at.is_(None))
+                    .values(revoked_at=now or datetime.now(UTC))
                 )
-            row = db.execute("SELECT * FROM access_tokens WHERE id = ?", (token_id,)).fetchone()
+            row = self._row(token_id, db=db)
+        assert row is not None
         return self._record(row)

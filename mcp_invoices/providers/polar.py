@@ -12,8 +12,10 @@ Over stdio that token is ``POLAR_CUSTOMER_SESSION``; over HTTP a session is mint
 with the organisation token (``POLAR_ACCESS_TOKEN``), which is only ever sent to
 ``POST /v1/customer-sessions/``.
 
-Generation is permanent at Polar, so one process never asks twice for one order while a
-generation is in flight (a per-order lock plus a map of requested generations).
+Generation is permanent at Polar, so the server never asks twice for one order while a
+generation is in flight: a per-order lock and a record of requested generations, both in the
+shared state (``mcp_invoices.shared``), so that this holds across replicas too. Minted customer
+sessions are kept there as well (encrypted in Redis), so replicas do not each mint their own.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ from mcp_invoices.providers.base import (
     pdf_uri,
 )
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
+from mcp_invoices.shared.base import SharedState
+from mcp_invoices.shared.memory import InProcessSharedState
 
 __all__ = [
     "ACCESS_TOKEN_HINT",
@@ -408,8 +412,8 @@ def _decode_position(cursor: str | None) -> int:
 @dataclass
 class _MintedSession:
     token: SecretStr
-    refresh_at: float
-    """Provider clock time after which a new session is minted instead."""
+    lifetime: float
+    """Seconds from now after which a new session is minted instead (shortly before Polar's expiry)."""
 
 
 class PolarProvider(InvoiceProvider):
@@ -432,6 +436,7 @@ class PolarProvider(InvoiceProvider):
         transport: httpx2.AsyncBaseTransport | None = None,
         download_transport: httpx2.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedState | None = None,
     ) -> None:
         if customer_session is None and access_token is None:
             raise ValueError("Polar needs POLAR_CUSTOMER_SESSION or POLAR_ACCESS_TOKEN.")
@@ -458,18 +463,16 @@ class PolarProvider(InvoiceProvider):
             follow_redirects=False,
             transport=download_transport,
         )
-        self._minted: dict[str, _MintedSession] = {}
+        # Minted sessions and generations in flight: in this process, or in Redis for all replicas.
+        self._shared = shared if shared is not None else InProcessSharedState(clock=clock)
         self._mint_locks: dict[str, anyio.Lock] = {}
-        self._generation_locks: dict[tuple[str, str], anyio.Lock] = {}
-        self._requested: dict[tuple[str, str], float] = {}
-        """Generations this process asked for and has not seen finish, by (scope, order id)."""
 
     @classmethod
-    def from_config(cls, config: RemoteProviderConfig) -> PolarProvider:
+    def from_config(cls, config: RemoteProviderConfig, *, shared: SharedState | None = None) -> PolarProvider:
         session = config.credentials.get("customer_session")
         access = config.credentials.get("access_token")
         add_secrets(secret.get_secret_value() for secret in (session, access) if secret is not None)
-        return cls(base_url=config.base_url, customer_session=session, access_token=access)
+        return cls(base_url=config.base_url, customer_session=session, access_token=access, shared=shared)
 
     def __repr__(self) -> str:
         return f"PolarProvider(http={self._http!r})"
@@ -482,11 +485,9 @@ class PolarProvider(InvoiceProvider):
 
     async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
         order = await self._fetch_order(scope, invoice_id, kind="invoice")
-        key = self._key(scope, invoice_id)
         if order.is_invoice_generated:
-            self._requested.pop(key, None)
             return order_to_invoice(order)
-        if self._is_requested(key):
+        if await self._shared.generations.requested(scope, [invoice_id]):
             return order_to_invoice(order, pending=True)
         # The session's own order without an invoice: exactly the answer a missing one gets.
         raise not_found("invoice", invoice_id)
@@ -515,8 +516,11 @@ class PolarProvider(InvoiceProvider):
 
     async def list_orders(self, scope: Scope, *, limit: int, cursor: str | None) -> Page[Order]:
         orders, next_cursor = await self._walk(scope, limit, cursor, lambda order: True, None)
+        requested = await self._shared.generations.requested(
+            scope, [order.id for order in orders if not order.is_invoice_generated]
+        )
         return Page[Order](
-            items=[order_to_order(order, self._invoice_state(scope, order)) for order in orders],
+            items=[order_to_order(order, self._invoice_state(order, requested)) for order in orders],
             next_cursor=next_cursor,
         )
 
@@ -540,20 +544,21 @@ class PolarProvider(InvoiceProvider):
         wait: bool,
         progress: Progress = no_progress,
     ) -> Invoice:
-        key = self._key(scope, order_id)
-        lock = self._generation_locks.setdefault(key, anyio.Lock())
-        async with lock:  # two calls for one order: the second finds the first's request
+        generations = self._shared.generations
+        # Two calls for one order, on this replica or another: the second finds the first's request.
+        # Across replicas the lock fails closed (no generation) when the shared store is unreachable.
+        async with generations.lock(scope, order_id):
             order = await self._fetch_order(scope, order_id, kind="order")
             if order.is_invoice_generated:
-                self._requested.pop(key, None)
+                await generations.clear_requested(scope, order_id)
                 return order_to_invoice(order)
-            if not self._is_requested(key):
+            if not await generations.requested(scope, [order_id]):
                 if billing is not None:
                     order = await self._update_billing(scope, order, billing)
                     if order.is_invoice_generated:
                         return order_to_invoice(order)
                 await self._request_generation(scope, order)
-                self._requested[key] = self._clock()
+                await generations.mark_requested(scope, order_id, _REQUESTED_TTL)
                 logger.info(
                     "asked Polar to generate an invoice", extra={"provider": PROVIDER_ID, "order": order_id}
                 )
@@ -640,7 +645,6 @@ class PolarProvider(InvoiceProvider):
 
     async def _wait_for_invoice(self, scope: Scope, order: _WireOrder, progress: Progress) -> Invoice:
         """Poll ``GET .../invoice`` with doubling intervals until it exists or the time limit passes."""
-        key = self._key(scope, order.id)
         deadline = self._clock() + self.generation_timeout
         interval = self.poll_interval
         checks = 0
@@ -661,7 +665,7 @@ class PolarProvider(InvoiceProvider):
         ready = await self._fetch_order(scope, order.id, kind="order")
         if not ready.is_invoice_generated:  # Polar's two views disagree for a moment: still pending
             return order_to_invoice(ready, pending=True)
-        self._requested.pop(key, None)
+        await self._shared.generations.clear_requested(scope, order.id)
         await progress(checks, checks, "The invoice is ready")
         return order_to_invoice(ready)
 
@@ -729,23 +733,11 @@ class PolarProvider(InvoiceProvider):
             return kept, None
         return kept, str(position)
 
-    def _invoice_state(self, scope: Scope, order: _WireOrder) -> OrderInvoiceState:
+    @staticmethod
+    def _invoice_state(order: _WireOrder, requested: set[str]) -> OrderInvoiceState:
         if order.is_invoice_generated:
             return "generated"
-        return "pending" if self._is_requested(self._key(scope, order.id)) else "none"
-
-    @staticmethod
-    def _key(scope: Scope, order_id: str) -> tuple[str, str]:
-        return scope.cache_key(), order_id
-
-    def _is_requested(self, key: tuple[str, str]) -> bool:
-        asked = self._requested.get(key)
-        if asked is None:
-            return False
-        if self._clock() - asked > _REQUESTED_TTL:
-            del self._requested[key]  # Polar never finished it: let a later call ask again
-            return False
-        return True
+        return "pending" if order.id in requested else "none"
 
     # -- documents -------------------------------------------------------------------------------
 
@@ -845,13 +837,14 @@ class PolarProvider(InvoiceProvider):
                 hint=CUSTOMER_SESSION_HINT,
             )
         lock = self._mint_locks.setdefault(customer, anyio.Lock())
-        async with lock:  # concurrent first calls for one customer mint one session
-            cached = self._minted.get(customer)
-            fresh = cached is not None and self._clock() < cached.refresh_at
-            if cached is not None and fresh and cached.token.get_secret_value() != stale:
-                return cached.token.get_secret_value(), True, ACCESS_TOKEN_HINT
+        # Concurrent first calls for one customer mint one session in this process; two replicas may
+        # each mint one at the same moment, which is harmless (the last one stored is shared).
+        async with lock:
+            cached = await self._shared.sessions.get(scope)
+            if cached is not None and cached.get_secret_value() != stale:
+                return cached.get_secret_value(), True, ACCESS_TOKEN_HINT
             session = await self._mint(customer)
-            self._minted[customer] = session
+            await self._shared.sessions.put(scope, session.token, session.lifetime)
             return session.token.get_secret_value(), True, ACCESS_TOKEN_HINT
 
     async def _mint(self, customer: str) -> _MintedSession:
@@ -886,4 +879,4 @@ class PolarProvider(InvoiceProvider):
         logger.info(
             "opened a Polar customer session", extra={"provider": PROVIDER_ID, "lifetime": round(lifetime)}
         )
-        return _MintedSession(token=SecretStr(session.token), refresh_at=self._clock() + lifetime - margin)
+        return _MintedSession(token=SecretStr(session.token), lifetime=lifetime - margin)

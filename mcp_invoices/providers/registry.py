@@ -1,4 +1,7 @@
-"""Remote provider constructors by id, imported lazily so that start-up pays only for what is configured."""
+"""Remote provider constructors by id, imported lazily so that start-up pays only for what is configured.
+
+Each takes the provider's settings and the state replicas share (only Polar keeps any: sessions, generations).
+"""
 
 from __future__ import annotations
 
@@ -6,35 +9,36 @@ from collections.abc import Callable, Mapping
 
 from mcp_invoices.config import RemoteProviderConfig
 from mcp_invoices.providers.base import InvoiceProvider
+from mcp_invoices.shared.base import SharedState
 
 __all__ = ["FACTORIES"]
 
 
-def _polar(config: RemoteProviderConfig) -> InvoiceProvider:
+def _polar(config: RemoteProviderConfig, shared: SharedState | None = None) -> InvoiceProvider:
     from mcp_invoices.providers.polar import PolarProvider
 
-    return PolarProvider.from_config(config)
+    return PolarProvider.from_config(config, shared=shared)
 
 
-def _afternoon(config: RemoteProviderConfig) -> InvoiceProvider:
+def _afternoon(config: RemoteProviderConfig, shared: SharedState | None = None) -> InvoiceProvider:
     from mcp_invoices.providers.afternoon import AfternoonProvider
 
     return AfternoonProvider.from_config(config)
 
 
-def _bagisto(config: RemoteProviderConfig) -> InvoiceProvider:
+def _bagisto(config: RemoteProviderConfig, shared: SharedState | None = None) -> InvoiceProvider:
     from mcp_invoices.providers.bagisto import BagistoProvider
 
     return BagistoProvider.from_config(config)
 
 
-def _payabli(config: RemoteProviderConfig) -> InvoiceProvider:
+def _payabli(config: RemoteProviderConfig, shared: SharedState | None = None) -> InvoiceProvider:
     from mcp_invoices.providers.payabli import PayabliProvider
 
     return PayabliProvider.from_config(config)
 
 
-FACTORIES: Mapping[str, Callable[[RemoteProviderConfig], InvoiceProvider]] = {
+FACTORIES: Mapping[str, Callable[..., InvoiceProvider]] = {
     "polar": _polar,
     "afternoon": _afternoon,
     "bagisto": _bagisto,

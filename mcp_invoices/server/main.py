@@ -12,6 +12,7 @@ from mcp_invoices.config import Config, HttpAuthConfig
 from mcp_invoices.principal import Principal
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
+from mcp_invoices.shared import SharedSettings, load_shared_settings, open_shared_state
 
 if TYPE_CHECKING:
     from mcp_invoices.auth.tokens import TokenStore
@@ -28,7 +29,7 @@ async def serve_stdio(config: Config) -> None:
     def resolve(ctx: Context) -> Principal:
         return principal
 
-    async with open_runtime(config) as runtime:
+    async with open_shared_state(load_shared_settings()) as shared, open_runtime(config, shared) as runtime:
         server = build_server(runtime, resolve)
         logger.info("serving over stdio", extra={"providers": ",".join(runtime.providers)})
         await server.run_stdio_async()
@@ -46,14 +47,18 @@ def token_principal(ctx: Context) -> Principal:
     return principal_from_access_token(token)
 
 
-def build_http_app(runtime, auth: HttpAuthConfig, store: TokenStore, host: str):  # type: ignore[no-untyped-def]
+def build_http_app(  # type: ignore[no-untyped-def]
+    runtime, auth: HttpAuthConfig, store: TokenStore, host: str, shared_settings: SharedSettings | None = None
+):
     """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz."""
     from mcp.server.auth.settings import AuthSettings
     from starlette.requests import Request
     from starlette.responses import JSONResponse
 
     from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings
+    from mcp_invoices.server import replicas
 
+    shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
     jwt_settings = (
         JwtSettings(issuer=auth.jwt_issuer, audience=auth.jwt_audience or auth.resource_url, jwks_url=auth.jwks_url)
         if auth.jwt_issuer and auth.jwks_url
@@ -70,13 +75,16 @@ def build_http_app(runtime, auth: HttpAuthConfig, store: TokenStore, host: str):
             required_scopes=[SCOPE],
             validate_token_resource=True,
         ),
+        # Replicas: requestState sealed with keys every replica shares (see server/replicas.py).
+        request_state_security=replicas.request_state_security(shared_settings),
     )
 
     @server.custom_route("/healthz", methods=["GET"])
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "providers": sorted(runtime.providers)})
+        status, body = await replicas.health(store, runtime.shared, sorted(runtime.providers))
+        return JSONResponse(body, status_code=status)
 
-    return server.streamable_http_app(host=host)
+    return server.streamable_http_app(host=host, stateless_http=replicas.stateless_handshake(shared_settings))
 
 
 async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int) -> None:
@@ -85,13 +93,14 @@ async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int)
 
     from mcp_invoices.auth.tokens import TokenStore
 
-    store = TokenStore(config.db_path, secret_key=auth.secret_key)
-    async with open_runtime(config) as runtime:
-        app = build_http_app(runtime, auth, store, host)
+    store = TokenStore(config.database_url, secret_key=auth.secret_key, auto_migrate=config.auto_migrate)
+    shared_settings = load_shared_settings()
+    async with open_shared_state(shared_settings) as shared, open_runtime(config, shared) as runtime:
+        app = build_http_app(runtime, auth, store, host, shared_settings)
         uvicorn_config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
         logger.info(
             "serving streamable HTTP",
             extra={"url": f"http://{host}:{port}/mcp", "resource": auth.resource_url,
-                   "providers": ",".join(runtime.providers)},
+                   "providers": ",".join(runtime.providers), "shared_state": shared.description},
         )
         await uvicorn.Server(uvicorn_config).serve()

@@ -10,13 +10,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
-from mcp_invoices.config import Config, ConfigError, RemoteProviderConfig
+from mcp_invoices.config import Config, ConfigError
 from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.local.provider import open_local_provider
-from mcp_invoices.providers.paging import RequestBudget, set_budget
-from mcp_invoices.server.cache import DocumentCache
+from mcp_invoices.providers.paging import set_budget
+from mcp_invoices.shared import InProcessSharedState, SharedState
 
 __all__ = ["Runtime", "environment_principal", "open_runtime"]
 
@@ -30,7 +30,8 @@ TOKEN_SCOPED = "(provider session token)"
 class Runtime:
     config: Config
     providers: Mapping[str, InvoiceProvider]
-    documents: DocumentCache = field(default_factory=DocumentCache)
+    shared: SharedState = field(default_factory=InProcessSharedState)
+    """Documents, provider sessions, budgets and generation locks: in Redis when replicas share them."""
 
     def provider(self, scope: Scope) -> InvoiceProvider:
         try:
@@ -53,7 +54,7 @@ def environment_principal(config: Config) -> Principal:
     return Principal(subject="stdio", authenticated_by="environment", scopes=tuple(scopes))
 
 
-def _remote_factories() -> Mapping[str, Callable[[RemoteProviderConfig], InvoiceProvider]]:
+def _remote_factories() -> Mapping[str, Callable[..., InvoiceProvider]]:
     """Remote provider constructors, imported only when one is configured (start-up stays lean)."""
     from mcp_invoices.providers.registry import FACTORIES
 
@@ -61,20 +62,22 @@ def _remote_factories() -> Mapping[str, Callable[[RemoteProviderConfig], Invoice
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
+async def open_runtime(config: Config, shared: SharedState | None = None) -> AsyncIterator[Runtime]:
+    """The providers of ``config``; ``shared`` (default: this process's memory) is what replicas share."""
+    shared = shared if shared is not None else InProcessSharedState()
     providers: dict[str, InvoiceProvider] = {}
     try:
         if config.local_enabled:
-            providers["local"] = await open_local_provider(config.db_path)
+            providers["local"] = await open_local_provider(config.database_url, auto_migrate=config.auto_migrate)
         if config.remote:
             factories = _remote_factories()
             for remote in config.remote:
                 factory = factories.get(remote.provider)
                 if factory is None:
                     raise ConfigError(f"Provider {remote.provider!r} is configured but this build cannot serve it yet.")
-                providers[remote.provider] = factory(remote)
-                set_budget(remote.provider, RequestBudget(int(remote.options["rate_limit_per_minute"])))
-        yield Runtime(config=config, providers=providers)
+                providers[remote.provider] = factory(remote, shared)
+                set_budget(remote.provider, shared.budget(remote.provider, int(remote.options["rate_limit_per_minute"])))
+        yield Runtime(config=config, providers=providers, shared=shared)
     finally:
         for remote in config.remote:
             set_budget(remote.provider, None)

@@ -1,27 +1,38 @@
-"""The embedded ledger: customers, orders and the invoices generated from them, in one SQLite file.
+"""The embedded ledger: customers, orders and the invoices generated from them.
 
-Synchronous on purpose: every method runs in a worker thread (see ``provider.py``), never on the
-event loop. Amounts are stored as integer minor units, quantities and tax rates as decimal
-strings, so nothing in the file is a binary float.
+It lives in the server's database (``mcp_invoices.storage``): one SQLite file by default,
+PostgreSQL when several replicas share it. Synchronous on purpose: every method runs in a worker
+thread (see ``provider.py``), never on the event loop. Amounts are stored as integer minor units,
+quantities and tax rates as exact decimal strings, so nothing stored is a binary float.
 
-Invariants the schema itself enforces:
+Invariants the schema itself enforces (see ``storage/migrations``):
 - an order has at most one invoice (``invoices.order_id`` is the primary key);
-- invoice numbers are gapless per year (``invoice_sequences`` is bumped in the same
-  ``BEGIN IMMEDIATE`` transaction that inserts the invoice);
 - an issued invoice's content never changes (triggers refuse updates of it, deletes and replacements).
+
+Invariants the transactions keep, across threads, processes and replicas alike:
+- invoice numbers are gapless per year: the year's counter in ``invoice_sequences`` is bumped by an
+  upsert in the same transaction that inserts the invoice, so a refused or failed generation
+  allocates nothing, and the counter's row lock queues concurrent generations;
+- an order is invoiced once: its row is locked (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR
+  UPDATE`` on PostgreSQL) before its existing invoice is looked for, so a second concurrent call
+  waits and then finds the first one's invoice.
+
+Every customer-facing query carries the caller's scope; pages are keyset-paginated; summaries are
+aggregated by the database (``summarize``), not by loading invoices.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Connection, Table, case, cast, func, select, true, tuple_
+from sqlalchemy.engine import RowMapping
 
 from mcp_invoices.domain.errors import (
     InvalidArgument,
@@ -44,103 +55,12 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.domain.money import from_minor_units, quantize, to_minor_units
 from mcp_invoices.domain.summary import InvoicesSummary, SummaryGroup, summarize_groups
+from mcp_invoices.storage import Database, open_database
+from mcp_invoices.storage.schema import customers, invoice_sequences, invoices, meta, order_lines, orders
 
 __all__ = ["PROVIDER_ID", "Ledger", "NewOrder", "NewOrderLine", "SellerProfile"]
 
 PROVIDER_ID = "local"
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS customers (
-    id         TEXT PRIMARY KEY,
-    name       TEXT NOT NULL,
-    email      TEXT,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS orders (
-    id                 TEXT PRIMARY KEY,
-    customer_id        TEXT NOT NULL REFERENCES customers(id),
-    created_at         TEXT NOT NULL,
-    currency           TEXT NOT NULL,
-    status             TEXT NOT NULL CHECK (status IN ('draft', 'pending', 'paid', 'refunded', 'void')),
-    paid_at            TEXT,
-    payment_terms_days INTEGER CHECK (payment_terms_days IS NULL OR payment_terms_days >= 0),
-    shipping_minor     INTEGER NOT NULL DEFAULT 0,
-    billing_name       TEXT,
-    billing_line1      TEXT,
-    billing_line2      TEXT,
-    billing_postal_code TEXT,
-    billing_city       TEXT,
-    billing_state      TEXT,
-    billing_country    TEXT
-);
-CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer_id, created_at DESC, id DESC);
-CREATE TABLE IF NOT EXISTS order_lines (
-    order_id       TEXT NOT NULL REFERENCES orders(id),
-    position       INTEGER NOT NULL,
-    description    TEXT NOT NULL,
-    quantity       TEXT NOT NULL,
-    unit_minor     INTEGER NOT NULL,
-    discount_minor INTEGER NOT NULL DEFAULT 0,
-    tax_rate       TEXT NOT NULL DEFAULT '0',
-    period_start   TEXT,
-    period_end     TEXT,
-    PRIMARY KEY (order_id, position)
-);
-CREATE TABLE IF NOT EXISTS invoice_sequences (
-    year INTEGER PRIMARY KEY,
-    last INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS invoices (
-    order_id       TEXT PRIMARY KEY REFERENCES orders(id),
-    customer_id    TEXT NOT NULL REFERENCES customers(id),
-    number         TEXT NOT NULL UNIQUE,
-    year           INTEGER NOT NULL,
-    sequence       INTEGER NOT NULL,
-    issued_at      TEXT NOT NULL,
-    due_at         TEXT NOT NULL,
-    currency       TEXT NOT NULL,
-    subtotal_minor INTEGER NOT NULL,
-    discount_minor INTEGER NOT NULL,
-    tax_minor      INTEGER NOT NULL,
-    shipping_minor INTEGER NOT NULL,
-    total_minor    INTEGER NOT NULL,
-    customer_json  TEXT NOT NULL,
-    billing_json   TEXT NOT NULL,
-    lines_json     TEXT NOT NULL,
-    -- Payment state may move after issue; everything above may not.
-    status         TEXT NOT NULL,
-    paid_minor     INTEGER NOT NULL,
-    paid_at        TEXT,
-    UNIQUE (year, sequence)
-);
-CREATE INDEX IF NOT EXISTS invoices_by_customer_date ON invoices (customer_id, issued_at DESC, sequence DESC);
-CREATE INDEX IF NOT EXISTS invoices_by_issue_date ON invoices (issued_at DESC, sequence DESC);
-CREATE TRIGGER IF NOT EXISTS invoices_are_immutable
-BEFORE UPDATE OF order_id, customer_id, number, year, sequence, issued_at, due_at, currency,
-    subtotal_minor, discount_minor, tax_minor, shipping_minor, total_minor,
-    customer_json, billing_json, lines_json ON invoices
-BEGIN
-    SELECT RAISE(ABORT, 'an issued invoice is immutable');
-END;
-CREATE TRIGGER IF NOT EXISTS invoices_are_never_deleted
-BEFORE DELETE ON invoices
-BEGIN
-    SELECT RAISE(ABORT, 'an issued invoice cannot be deleted');
-END;
--- INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front.
-CREATE TRIGGER IF NOT EXISTS invoices_are_never_replaced
-BEFORE INSERT ON invoices
-WHEN EXISTS (SELECT 1 FROM invoices WHERE order_id = NEW.order_id OR number = NEW.number
-             OR (year = NEW.year AND sequence = NEW.sequence))
-BEGIN
-    SELECT RAISE(ABORT, 'an issued invoice is immutable');
-END;
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +112,7 @@ class _ComputedLine:
     period_end: str | None
 
 
-def _compute_line(row: sqlite3.Row, currency: str) -> _ComputedLine:
+def _compute_line(row: RowMapping, currency: str) -> _ComputedLine:
     """Price one order line exactly: gross, minus discount, plus tax rounded half-even per line."""
     quantity = Decimal(row["quantity"])
     unit = from_minor_units(row["unit_minor"], currency)
@@ -207,12 +127,16 @@ def _compute_line(row: sqlite3.Row, currency: str) -> _ComputedLine:
         tax_minor=to_minor_units(tax, currency),
         gross_minor=to_minor_units(gross, currency),
         total_minor=to_minor_units(gross - discount + tax, currency),
-        period_start=row["period_start"],
-        period_end=row["period_end"],
+        period_start=_iso(row["period_start"]),
+        period_end=_iso(row["period_end"]),
     )
 
 
-def _billing_from_order(row: sqlite3.Row) -> Billing:
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _billing_from_order(row: RowMapping) -> Billing:
     address = Address(
         line1=row["billing_line1"],
         line2=row["billing_line2"],
@@ -225,98 +149,97 @@ def _billing_from_order(row: sqlite3.Row) -> Billing:
     return Billing(name=row["billing_name"], address=address if has_address else None)
 
 
-def _scope_clause(customer_id: str | None, column: str = "customer_id") -> tuple[str, tuple[str, ...]]:
+def _in_scope(table: Table, customer_id: str | None) -> ColumnElement[bool]:
     """The customer filter that every scoped query carries (owner: no filter)."""
-    if customer_id is None:
-        return "1 = 1", ()
-    return f"{column} = ?", (customer_id,)
+    return true() if customer_id is None else table.c.customer_id == customer_id
+
+
+def _dialect_insert(db: Connection) -> Callable[[Table], Any]:
+    """INSERT with ON CONFLICT: both databases speak it, each through its own SQLAlchemy construct."""
+    if db.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _invalid_cursor() -> InvalidArgument:
+    return InvalidArgument(
+        "The cursor does not belong to this listing (it is malformed, or the filters changed).",
+        hint="Call the tool again without cursor, with the same filters, and page on from there.",
+    )
+
+
+def _split_cursor(cursor: str) -> tuple[date, str]:
+    """A keyset position ``<ISO date>|<tie-breaker>``, as the previous page wrote it."""
+    day, separator, rest = cursor.partition("|")
+    try:
+        if not separator:
+            raise ValueError(cursor)
+        return date.fromisoformat(day), rest
+    except ValueError:
+        raise _invalid_cursor() from None
 
 
 class Ledger:
-    """The SQLite ledger. Thread-safe: each worker thread keeps its own connection."""
+    """The ledger on one database. Thread-safe: connections come from the engine's pool."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # executescript manages its own transaction; the script is idempotent (IF NOT EXISTS).
-        self._connection().executescript(
-            f"BEGIN IMMEDIATE;{_SCHEMA}"
-            f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"
-        )
-
-    # -- connections -------------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA synchronous = NORMAL")
-            self._local.db = db
-            with self._connections_lock:
-                self._connections.append(db)
-        return db
-
-    @contextmanager
-    def _transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE for writes: concurrent writers queue instead of failing late."""
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+    def __init__(self, location: str | Path | Database, *, auto_migrate: bool = False) -> None:
+        self._owns_database = not isinstance(location, Database)
+        self.database = open_database(location, auto_migrate=auto_migrate)
+        self.path = self.database.sqlite_path
+        """The SQLite file, when the ledger is one (None on PostgreSQL)."""
 
     def close(self) -> None:
-        with self._connections_lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-        self._local = threading.local()
+        if self._owns_database:
+            self.database.close()
 
     # -- meta and seeding --------------------------------------------------------------------
 
     def is_empty(self) -> bool:
-        db = self._connection()
-        return db.execute("SELECT NOT EXISTS (SELECT 1 FROM customers)").fetchone()[0] == 1
+        with self.database.read() as db:
+            return db.execute(select(customers.c.id).limit(1)).first() is None
 
     def claim_seeding(self) -> bool:
-        """True for exactly one opener of a new, empty ledger: two processes never both seed it."""
-        with self._transaction() as db:
-            if db.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]:
+        """True for exactly one opener of a new, empty ledger: two processes never both seed it.
+
+        The claim is a row in ``meta`` inserted with ON CONFLICT DO NOTHING: a second claimant
+        waits on the first one's uncommitted row, then finds it and backs off.
+        """
+        with self.database.write() as db:
+            if db.execute(select(customers.c.id).limit(1)).first() is not None:
                 return False
-            claimed = db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('seeded', 'sample')")
-            return claimed.rowcount == 1
+            claim = (
+                _dialect_insert(db)(meta)
+                .values(key="seeded", value="sample")
+                .on_conflict_do_nothing(index_elements=[meta.c.key])
+                .returning(meta.c.key)
+            )
+            return db.execute(claim).first() is not None
 
     def set_seller(self, seller: SellerProfile) -> None:
-        with self._transaction() as db:
+        value = json.dumps(
+            {
+                "name": seller.name,
+                "address_lines": list(seller.address_lines),
+                "email": seller.email,
+                "tax_id": seller.tax_id,
+            }
+        )
+        with self.database.write() as db:
+            insert = _dialect_insert(db)(meta).values(key="seller", value=value)
             db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('seller', ?)",
-                (
-                    json.dumps(
-                        {
-                            "name": seller.name,
-                            "address_lines": list(seller.address_lines),
-                            "email": seller.email,
-                            "tax_id": seller.tax_id,
-                        }
-                    ),
-                ),
+                insert.on_conflict_do_update(
+                    index_elements=[meta.c.key], set_={"value": insert.excluded.value}
+                )
             )
 
     def seller(self) -> SellerProfile | None:
-        row = self._connection().execute("SELECT value FROM meta WHERE key = 'seller'").fetchone()
-        if row is None:
+        with self.database.read() as db:
+            value = db.execute(select(meta.c.value).where(meta.c.key == "seller")).scalar()
+        if value is None:
             return None
-        data = json.loads(row[0])
+        data = json.loads(value)
         return SellerProfile(
             name=data["name"],
             address_lines=tuple(data.get("address_lines") or ()),
@@ -325,80 +248,79 @@ class Ledger:
         )
 
     def add_customer(self, customer_id: str, name: str, email: str | None, created_at: date) -> None:
-        with self._transaction() as db:
+        with self.database.write() as db:
             db.execute(
-                "INSERT INTO customers (id, name, email, created_at) VALUES (?, ?, ?, ?)",
-                (customer_id, name, email, created_at.isoformat()),
+                customers.insert().values(id=customer_id, name=name, email=email, created_at=created_at)
             )
 
     def customer_exists(self, customer_id: str) -> bool:
-        row = self._connection().execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone()
-        return row is not None
+        with self.database.read() as db:
+            return db.execute(select(customers.c.id).where(customers.c.id == customer_id)).first() is not None
 
     def add_order(self, order: NewOrder) -> None:
         billing = order.billing or Billing()
         address = billing.address or Address()
-        with self._transaction() as db:
+        with self.database.write() as db:
             db.execute(
-                """INSERT INTO orders (id, customer_id, created_at, currency, status, paid_at,
-                       payment_terms_days, shipping_minor, billing_name, billing_line1, billing_line2,
-                       billing_postal_code, billing_city, billing_state, billing_country)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    order.id,
-                    order.customer_id,
-                    order.created_at.isoformat(),
-                    order.currency,
-                    order.status,
-                    order.paid_at.isoformat() if order.paid_at else None,
-                    order.payment_terms_days,
-                    to_minor_units(order.shipping, order.currency),
-                    billing.name,
-                    address.line1,
-                    address.line2,
-                    address.postal_code,
-                    address.city,
-                    address.state,
-                    address.country,
-                ),
+                orders.insert().values(
+                    id=order.id,
+                    customer_id=order.customer_id,
+                    created_at=order.created_at,
+                    currency=order.currency,
+                    status=order.status,
+                    paid_at=order.paid_at,
+                    payment_terms_days=order.payment_terms_days,
+                    shipping_minor=to_minor_units(order.shipping, order.currency),
+                    billing_name=billing.name,
+                    billing_line1=address.line1,
+                    billing_line2=address.line2,
+                    billing_postal_code=address.postal_code,
+                    billing_city=address.city,
+                    billing_state=address.state,
+                    billing_country=address.country,
+                )
             )
-            db.executemany(
-                """INSERT INTO order_lines (order_id, position, description, quantity, unit_minor,
-                       discount_minor, tax_rate, period_start, period_end)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            db.execute(
+                order_lines.insert(),
                 [
-                    (
-                        order.id,
-                        position,
-                        line.description,
-                        str(line.quantity),
-                        to_minor_units(line.unit_amount, order.currency),
-                        to_minor_units(line.discount, order.currency),
-                        str(line.tax_rate),
-                        line.period_start.isoformat() if line.period_start else None,
-                        line.period_end.isoformat() if line.period_end else None,
-                    )
+                    {
+                        "order_id": order.id,
+                        "position": position,
+                        "description": line.description,
+                        "quantity": str(line.quantity),
+                        "unit_minor": to_minor_units(line.unit_amount, order.currency),
+                        "discount_minor": to_minor_units(line.discount, order.currency),
+                        "tax_rate": str(line.tax_rate),
+                        "period_start": line.period_start,
+                        "period_end": line.period_end,
+                    }
                     for position, line in enumerate(order.lines, start=1)
                 ],
             )
 
     # -- orders ------------------------------------------------------------------------------
 
-    def _order_row(self, db: sqlite3.Connection, customer_id: str | None, order_id: str) -> sqlite3.Row:
-        clause, args = _scope_clause(customer_id)
-        row = db.execute(f"SELECT * FROM orders WHERE id = ? AND {clause}", (order_id, *args)).fetchone()
+    def _order_row(
+        self, db: Connection, customer_id: str | None, order_id: str, *, lock: bool = False
+    ) -> RowMapping:
+        query = select(orders).where(orders.c.id == order_id, _in_scope(orders, customer_id))
+        if lock:
+            query = query.with_for_update()  # PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the lock
+        row = db.execute(query).mappings().first()
         if row is None:
             raise not_found("order", order_id)
         return row
 
-    def _lines(self, db: sqlite3.Connection, order_id: str, currency: str) -> list[_ComputedLine]:
-        rows = db.execute("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", (order_id,))
+    def _lines(self, db: Connection, order_id: str, currency: str) -> list[_ComputedLine]:
+        rows = db.execute(
+            select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.position)
+        ).mappings()
         return [_compute_line(row, currency) for row in rows]
 
-    def _order_model(self, db: sqlite3.Connection, row: sqlite3.Row) -> Order:
+    def _order_model(self, db: Connection, row: RowMapping) -> Order:
         currency = row["currency"]
         lines = self._lines(db, row["id"], currency)
-        invoiced = db.execute("SELECT 1 FROM invoices WHERE order_id = ?", (row["id"],)).fetchone()
+        invoiced = db.execute(select(invoices.c.order_id).where(invoices.c.order_id == row["id"])).first()
         money = lambda minor: from_minor_units(minor, currency)
         subtotal = sum(line.gross_minor for line in lines)
         discount = sum(line.discount_minor for line in lines)
@@ -406,7 +328,7 @@ class Ledger:
         return Order(
             provider=PROVIDER_ID,
             id=row["id"],
-            created_at=date.fromisoformat(row["created_at"]),
+            created_at=row["created_at"],
             status=row["status"],
             paid=row["status"] in ("paid", "refunded"),
             currency=currency,
@@ -431,29 +353,26 @@ class Ledger:
         )
 
     def list_orders(self, customer_id: str | None, *, limit: int, cursor: str | None) -> Page[Order]:
-        clause, args = _scope_clause(customer_id)
-        keyset, keyset_args = "", ()
+        query = select(orders).where(_in_scope(orders, customer_id))
         if cursor is not None:
-            created_at, _, order_id = cursor.partition("|")
-            keyset, keyset_args = "AND (created_at, id) < (?, ?)", (created_at, order_id)
-        db = self._connection()
-        rows = db.execute(
-            f"SELECT * FROM orders WHERE {clause} {keyset} ORDER BY created_at DESC, id DESC LIMIT ?",
-            (*args, *keyset_args, limit + 1),
-        ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        orders = [self._order_model(db, row) for row in rows]
-        next_cursor = f"{rows[-1]['created_at']}|{rows[-1]['id']}" if more else None
-        return Page[Order](items=orders, next_cursor=next_cursor)
+            created_at, order_id = _split_cursor(cursor)
+            query = query.where(tuple_(orders.c.created_at, orders.c.id) < tuple_(created_at, order_id))
+        query = query.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit + 1)
+        with self.database.read() as db:
+            rows = db.execute(query).mappings().all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            items = [self._order_model(db, row) for row in rows]
+        next_cursor = f"{rows[-1]['created_at'].isoformat()}|{rows[-1]['id']}" if more else None
+        return Page[Order](items=items, next_cursor=next_cursor)
 
     def get_order(self, customer_id: str | None, order_id: str) -> Order:
-        db = self._connection()
-        return self._order_model(db, self._order_row(db, customer_id, order_id))
+        with self.database.read() as db:
+            return self._order_model(db, self._order_row(db, customer_id, order_id))
 
     # -- invoices ----------------------------------------------------------------------------
 
-    def _invoice_model(self, row: sqlite3.Row) -> Invoice:
+    def _invoice_model(self, row: RowMapping) -> Invoice:
         currency = row["currency"]
         money = lambda minor: from_minor_units(minor, currency)
         lines = json.loads(row["lines_json"])
@@ -466,9 +385,9 @@ class Ledger:
             status=InvoiceStatus(row["status"]),
             provider_status=row["status"],
             currency=currency,
-            issued_at=date.fromisoformat(row["issued_at"]),
-            due_at=date.fromisoformat(row["due_at"]),
-            paid_at=datetime.fromisoformat(row["paid_at"]) if row["paid_at"] else None,
+            issued_at=row["issued_at"],
+            due_at=row["due_at"],
+            paid_at=row["paid_at"],
             customer=Customer.model_validate_json(row["customer_json"]),
             billing=Billing.model_validate_json(row["billing_json"]),
             line_items=[
@@ -498,71 +417,95 @@ class Ledger:
         )
 
     def get_invoice(self, customer_id: str | None, invoice_id: str) -> Invoice:
-        clause, args = _scope_clause(customer_id)
-        row = (
-            self._connection()
-            .execute(f"SELECT * FROM invoices WHERE order_id = ? AND {clause}", (invoice_id, *args))
-            .fetchone()
-        )
+        query = select(invoices).where(invoices.c.order_id == invoice_id, _in_scope(invoices, customer_id))
+        with self.database.read() as db:
+            row = db.execute(query).mappings().first()
         if row is None:
             raise not_found("invoice", invoice_id)
         return self._invoice_model(row)
 
-    def _filter_sql(self, customer_id: str | None, query: InvoiceFilter) -> tuple[str, list[object]]:
-        clause, scope_args = _scope_clause(customer_id)
-        conditions, args = [clause], list(scope_args)
+    def _filter(self, customer_id: str | None, query: InvoiceFilter) -> list[ColumnElement[bool]]:
+        conditions = [_in_scope(invoices, customer_id)]
         if query.status is not None:
-            conditions.append("status = ?")
-            args.append(query.status.value)
+            conditions.append(invoices.c.status == query.status.value)
         if query.issued_after is not None:
-            conditions.append("issued_at >= ?")
-            args.append(query.issued_after.isoformat())
+            conditions.append(invoices.c.issued_at >= query.issued_after)
         if query.issued_before is not None:
-            conditions.append("issued_at <= ?")
-            args.append(query.issued_before.isoformat())
-        return " AND ".join(conditions), args
+            conditions.append(invoices.c.issued_at <= query.issued_before)
+        return conditions
 
     def list_invoices(
         self, customer_id: str | None, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
-        where, args = self._filter_sql(customer_id, query)
+        statement = select(invoices).where(*self._filter(customer_id, query))
         if cursor is not None:
-            issued_at, _, sequence = cursor.partition("|")
-            where += " AND (issued_at, sequence) < (?, ?)"
-            args += [issued_at, int(sequence) if sequence.isdigit() else 0]
-        rows = (
-            self._connection()
-            .execute(
-                f"SELECT * FROM invoices WHERE {where} ORDER BY issued_at DESC, sequence DESC LIMIT ?",
-                (*args, limit + 1),
+            issued_at, sequence = _split_cursor(cursor)
+            if not sequence.isdigit():
+                raise _invalid_cursor()
+            statement = statement.where(
+                tuple_(invoices.c.issued_at, invoices.c.sequence) < tuple_(issued_at, int(sequence))
             )
-            .fetchall()
-        )
+        statement = statement.order_by(invoices.c.issued_at.desc(), invoices.c.sequence.desc())
+        statement = statement.limit(limit + 1)
+        with self.database.read() as db:
+            rows = db.execute(statement).mappings().all()
         more = len(rows) > limit
         rows = rows[:limit]
         # (issue date, sequence) is unique and orders like the numbers, even past 9,999 a year.
-        next_cursor = f"{rows[-1]['issued_at']}|{rows[-1]['sequence']}" if more else None
+        next_cursor = f"{rows[-1]['issued_at'].isoformat()}|{rows[-1]['sequence']}" if more else None
         return Page[Invoice](items=[self._invoice_model(row) for row in rows], next_cursor=next_cursor)
 
     def summarize(self, customer_id: str | None, query: InvoiceFilter, today: date) -> InvoicesSummary:
-        """Aggregates over every matching invoice, computed by SQLite (no invoice is loaded but the oldest)."""
-        where, args = self._filter_sql(customer_id, query)
-        db = self._connection()
-        # Days past due decide the ageing bucket; amount due is what the invoice model derives too.
-        rows = db.execute(
-            f"""SELECT currency, status,
-                       CASE WHEN julianday(?) - julianday(due_at) <= 0 THEN 'current'
-                            WHEN julianday(?) - julianday(due_at) <= 30 THEN 'days_1_30'
-                            WHEN julianday(?) - julianday(due_at) <= 60 THEN 'days_31_60'
-                            WHEN julianday(?) - julianday(due_at) <= 90 THEN 'days_61_90'
-                            ELSE 'days_over_90' END AS bucket,
-                       COUNT(*) AS count, SUM(total_minor) AS total, SUM(paid_minor) AS paid,
-                       SUM(CASE WHEN status IN ('paid', 'refunded', 'void') THEN 0
-                                ELSE total_minor - paid_minor END) AS due
-                FROM invoices WHERE {where}
-                GROUP BY currency, status, bucket""",
-            (*[today.isoformat()] * 4, *args),
-        ).fetchall()
+        """Aggregates over every matching invoice, computed by the database (only the oldest is loaded)."""
+        conditions = self._filter(customer_id, query)
+        # Days past due decide the ageing bucket: compared as dates against thresholds computed
+        # here, so the SQL is the same on every database. Amount due is what the invoice model derives.
+        bucket = case(
+            (invoices.c.due_at >= today, "current"),
+            (invoices.c.due_at >= today - timedelta(days=30), "days_1_30"),
+            (invoices.c.due_at >= today - timedelta(days=60), "days_31_60"),
+            (invoices.c.due_at >= today - timedelta(days=90), "days_61_90"),
+            else_="days_over_90",
+        )
+        due = case(
+            (invoices.c.status.in_(("paid", "refunded", "void")), 0),
+            else_=invoices.c.total_minor - invoices.c.paid_minor,
+        )
+        matching = (
+            select(
+                invoices.c.currency,
+                invoices.c.status,
+                bucket.label("bucket"),
+                invoices.c.total_minor,
+                invoices.c.paid_minor,
+                due.label("due_minor"),
+            )
+            .where(*conditions)
+            .subquery()
+        )
+        grouped = select(
+            matching.c.currency,
+            matching.c.status,
+            matching.c.bucket,
+            func.count().label("count"),
+            # SUM of BIGINT is NUMERIC on PostgreSQL: back to an integer count of minor units.
+            cast(func.sum(matching.c.total_minor), BigInteger).label("total"),
+            cast(func.sum(matching.c.paid_minor), BigInteger).label("paid"),
+            cast(func.sum(matching.c.due_minor), BigInteger).label("due"),
+        ).group_by(matching.c.currency, matching.c.status, matching.c.bucket)
+        oldest_unpaid = (
+            select(invoices)
+            .where(
+                *conditions,
+                invoices.c.status.in_(("open", "partially_paid")),
+                invoices.c.total_minor > invoices.c.paid_minor,
+            )
+            .order_by(invoices.c.due_at, invoices.c.issued_at, invoices.c.order_id)
+            .limit(1)
+        )
+        with self.database.read() as db:
+            rows = db.execute(grouped).mappings().all()
+            oldest = db.execute(oldest_unpaid).mappings().first()
         groups = [
             SummaryGroup(
                 currency=row["currency"],
@@ -575,12 +518,6 @@ class Ledger:
             )
             for row in rows
         ]
-        oldest = db.execute(
-            f"""SELECT * FROM invoices WHERE {where}
-                  AND status IN ('open', 'partially_paid') AND total_minor > paid_minor
-                ORDER BY due_at, issued_at, order_id LIMIT 1""",
-            args,
-        ).fetchone()
         return summarize_groups(groups, self._invoice_model(oldest) if oldest else None, today)
 
     def generate_invoice(
@@ -593,14 +530,14 @@ class Ledger:
     ) -> Invoice:
         """Issue the invoice of an order, or return the one it already has (never a second).
 
-        Everything happens in one ``BEGIN IMMEDIATE`` transaction: the existence check, the billing
-        update, the number allocation and the insert. Two concurrent calls for one order therefore
-        serialize, and the second finds the first one's invoice.
+        Everything happens in one write transaction: locking the order, the existence check, the
+        billing update, the number allocation and the insert. Two concurrent calls for one order
+        therefore serialize on the order's lock, and the second finds the first one's invoice.
         """
         issued = today or datetime.now(UTC).date()
-        with self._transaction() as db:
-            order = self._order_row(db, customer_id, order_id)
-            existing = db.execute("SELECT * FROM invoices WHERE order_id = ?", (order_id,)).fetchone()
+        with self.database.write() as db:
+            order = self._order_row(db, customer_id, order_id, lock=True)
+            existing = db.execute(select(invoices).where(invoices.c.order_id == order_id)).mappings().first()
             if existing is not None:
                 return self._invoice_model(existing)
             status = order["status"]
@@ -626,40 +563,47 @@ class Ledger:
                 )
             return self._issue(db, order, order_billing, issued)
 
-    def _update_billing(self, db: sqlite3.Connection, order: sqlite3.Row, billing: Billing) -> None:
+    def _update_billing(self, db: Connection, order: RowMapping, billing: Billing) -> None:
         """Billing given with the generate call fills in or replaces the order's own, before issue.
 
         A given address replaces the whole address (never mixed with parts of the old one); a
         given name replaces the name; what is not given is kept.
         """
+        changes: dict[str, str | None] = {}
         if billing.name is not None:
-            db.execute("UPDATE orders SET billing_name = ? WHERE id = ?", (billing.name, order["id"]))
+            changes["billing_name"] = billing.name
         address = billing.address
         if address is not None:
-            db.execute(
-                """UPDATE orders SET billing_line1 = ?, billing_line2 = ?, billing_postal_code = ?,
-                       billing_city = ?, billing_state = ?, billing_country = ?
-                   WHERE id = ?""",
-                (
-                    address.line1,
-                    address.line2,
-                    address.postal_code,
-                    address.city,
-                    address.state,
-                    address.country,
-                    order["id"],
-                ),
-            )
+            changes |= {
+                "billing_line1": address.line1,
+                "billing_line2": address.line2,
+                "billing_postal_code": address.postal_code,
+                "billing_city": address.city,
+                "billing_state": address.state,
+                "billing_country": address.country,
+            }
+        if changes:
+            db.execute(orders.update().where(orders.c.id == order["id"]).values(**changes))
 
-    def _issue(self, db: sqlite3.Connection, order: sqlite3.Row, billing: Billing, issued: date) -> Invoice:
+    def _next_number(self, db: Connection, year: int) -> int:
+        """The year's next sequence number, allocated in the caller's transaction.
+
+        The upsert locks the year's counter row until the transaction ends: concurrent
+        generations queue here, and a rollback returns the number, so there is never a gap.
+        """
+        insert = _dialect_insert(db)(invoice_sequences).values(year=year, last=1)
+        allocate = insert.on_conflict_do_update(
+            index_elements=[invoice_sequences.c.year], set_={"last": invoice_sequences.c.last + 1}
+        ).returning(invoice_sequences.c.last)
+        return int(db.execute(allocate).scalar_one())
+
+    def _issue(self, db: Connection, order: RowMapping, billing: Billing, issued: date) -> Invoice:
         currency = order["currency"]
         lines = self._lines(db, order["id"], currency)
-        (sequence,) = db.execute(
-            """INSERT INTO invoice_sequences (year, last) VALUES (?, 1)
-               ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last""",
-            (issued.year,),
-        ).fetchone()
-        customer = db.execute("SELECT * FROM customers WHERE id = ?", (order["customer_id"],)).fetchone()
+        sequence = self._next_number(db, issued.year)
+        customer = (
+            db.execute(select(customers).where(customers.c.id == order["customer_id"])).mappings().one()
+        )
         subtotal = sum(line.gross_minor for line in lines)
         discount = sum(line.discount_minor for line in lines)
         tax = sum(line.tax_minor for line in lines)
@@ -667,27 +611,25 @@ class Ledger:
         paid = order["status"] in ("paid", "refunded")
         terms = order["payment_terms_days"] or 0
         db.execute(
-            """INSERT INTO invoices (order_id, customer_id, number, year, sequence, issued_at, due_at,
-                   currency, subtotal_minor, discount_minor, tax_minor, shipping_minor, total_minor,
-                   customer_json, billing_json, lines_json, status, paid_minor, paid_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                order["id"],
-                order["customer_id"],
-                f"INV-{issued.year}-{sequence:04d}",
-                issued.year,
-                sequence,
-                issued.isoformat(),
-                (issued + timedelta(days=terms)).isoformat(),
-                currency,
-                subtotal,
-                discount,
-                tax,
-                order["shipping_minor"],
-                total,
-                Customer(id=customer["id"], name=customer["name"], email=customer["email"]).model_dump_json(),
-                billing.model_dump_json(),
-                json.dumps(
+            invoices.insert().values(
+                order_id=order["id"],
+                customer_id=order["customer_id"],
+                number=f"INV-{issued.year}-{sequence:04d}",
+                year=issued.year,
+                sequence=sequence,
+                issued_at=issued,
+                due_at=issued + timedelta(days=terms),
+                currency=currency,
+                subtotal_minor=subtotal,
+                discount_minor=discount,
+                tax_minor=tax,
+                shipping_minor=order["shipping_minor"],
+                total_minor=total,
+                customer_json=Customer(
+                    id=customer["id"], name=customer["name"], email=customer["email"]
+                ).model_dump_json(),
+                billing_json=billing.model_dump_json(),
+                lines_json=json.dumps(
                     [
                         {
                             "description": line.description,
@@ -702,29 +644,34 @@ class Ledger:
                         for line in lines
                     ]
                 ),
-                {"paid": "paid", "refunded": "refunded"}.get(order["status"], "open"),
-                total if paid else 0,
-                order["paid_at"] if paid else None,
-            ),
+                status={"paid": "paid", "refunded": "refunded"}.get(order["status"], "open"),
+                paid_minor=total if paid else 0,
+                paid_at=order["paid_at"] if paid else None,
+            )
         )
-        row = db.execute("SELECT * FROM invoices WHERE order_id = ?", (order["id"],)).fetchone()
+        row = db.execute(select(invoices).where(invoices.c.order_id == order["id"])).mappings().one()
         return self._invoice_model(row)
 
     def record_payment(self, invoice_id: str, amount: Decimal, paid_at: datetime) -> Invoice:
         """Record a payment against an open invoice (used by the seed data and by tests)."""
-        with self._transaction() as db:
-            row = db.execute("SELECT * FROM invoices WHERE order_id = ?", (invoice_id,)).fetchone()
+        with self.database.write() as db:
+            row = (
+                db.execute(select(invoices).where(invoices.c.order_id == invoice_id).with_for_update())
+                .mappings()
+                .first()
+            )
             if row is None:
                 raise not_found("invoice", invoice_id)
             paid = row["paid_minor"] + to_minor_units(amount, row["currency"])
             status = "paid" if paid >= row["total_minor"] else "partially_paid"
             db.execute(
-                "UPDATE invoices SET paid_minor = ?, status = ?, paid_at = ? WHERE order_id = ?",
-                (paid, status, paid_at.isoformat() if status == "paid" else None, invoice_id),
+                invoices.update()
+                .where(invoices.c.order_id == invoice_id)
+                .values(paid_minor=paid, status=status, paid_at=paid_at if status == "paid" else None)
             )
             if status == "paid":
                 db.execute(
-                    "UPDATE orders SET status = 'paid', paid_at = ? WHERE id = ?", (paid_at.isoformat(), invoice_id)
+                    orders.update().where(orders.c.id == invoice_id).values(status="paid", paid_at=paid_at)
                 )
-            row = db.execute("SELECT * FROM invoices WHERE order_id = ?", (invoice_id,)).fetchone()
+            row = db.execute(select(invoices).where(invoices.c.order_id == invoice_id)).mappings().one()
             return self._invoice_model(row)

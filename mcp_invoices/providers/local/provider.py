@@ -1,6 +1,6 @@
 """The local provider: the embedded ledger behind the provider interface.
 
-Every ledger call runs in a worker thread (SQLite is blocking); the event loop only awaits.
+Every ledger call runs in a worker thread (the database drivers block); the event loop only awaits.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ from typing import TypeVar
 
 import anyio
 import anyio.to_thread
+from sqlalchemy.exc import OperationalError
 
+from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.base import InvoiceProvider, Progress, ProviderInfo, no_progress
 from mcp_invoices.providers.local.ledger import PROVIDER_ID, Ledger
 from mcp_invoices.providers.local.seed import seed_sample_data
+from mcp_invoices.storage import describe_error
 
 __all__ = ["LocalProvider", "open_local_provider"]
 
@@ -39,7 +42,14 @@ class LocalProvider(InvoiceProvider):
         self._limiter = anyio.CapacityLimiter(max_threads)
 
     async def _run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
-        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self._limiter)
+        try:
+            call = functools.partial(fn, *args, **kwargs)
+            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        except OperationalError as error:  # the database went away (PostgreSQL restarting, network)
+            logger.warning("the ledger's database is unavailable", extra={"reason": describe_error(error)})
+            raise ProviderUnavailable(
+                "The invoice ledger's database is unavailable right now.", hint="Try again in a moment."
+            ) from None
 
     async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
         return await self._run(self.ledger.get_invoice, scope.customer_id, invoice_id)
@@ -90,15 +100,25 @@ class LocalProvider(InvoiceProvider):
         await self._run(self.ledger.close)
 
 
-def _open_ledger(path: Path, seed: bool, today: date | None) -> Ledger:
-    ledger = Ledger(path)
-    if seed and ledger.claim_seeding():
-        seed_sample_data(ledger, today or datetime.now(UTC).date())
-        logger.info("seeded a new ledger with sample data", extra={"path": str(path)})
+def _open_ledger(location: str | Path, seed: bool, today: date | None, auto_migrate: bool) -> Ledger:
+    ledger = Ledger(location, auto_migrate=auto_migrate)
+    try:
+        if seed and ledger.claim_seeding():
+            seed_sample_data(ledger, today or datetime.now(UTC).date())
+            logger.info("seeded a new ledger with sample data", extra={"database": repr(ledger.database)})
+    except BaseException:
+        ledger.close()
+        raise
     return ledger
 
 
-async def open_local_provider(path: Path, *, seed: bool = True, today: date | None = None) -> LocalProvider:
-    """Open (creating and seeding on first use) the ledger at ``path``."""
-    ledger = await anyio.to_thread.run_sync(_open_ledger, path, seed, today)
+async def open_local_provider(
+    location: str | Path, *, seed: bool = True, today: date | None = None, auto_migrate: bool = False
+) -> LocalProvider:
+    """Open (creating and seeding on first use) the ledger at ``location``: a SQLite path or a database URL.
+
+    A SQLite ledger is created or migrated as needed; a PostgreSQL one must be migrated already
+    (``mcp-invoices migrate``) unless ``auto_migrate``.
+    """
+    ledger = await anyio.to_thread.run_sync(_open_ledger, location, seed, today, auto_migrate)
     return LocalProvider(ledger)

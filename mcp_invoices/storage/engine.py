@@ -1,0 +1,163 @@
+"""Engines for the server's database: a SQLite file by default, PostgreSQL for deployments.
+
+One ``Database`` wraps a SQLAlchemy engine (sync, pooled: the ledger runs in worker threads) and
+hands out read and write transactions:
+
+- SQLite: the driver's own transaction handling is switched off and we emit ``BEGIN`` ourselves
+  (the pysqlite "begin" recipe): ``BEGIN IMMEDIATE`` for writes, so concurrent writers queue for
+  the lock up front instead of failing late; plain ``BEGIN`` for reads. WAL, foreign keys on.
+- PostgreSQL (psycopg 3): READ COMMITTED; code that must serialize takes row locks
+  (``SELECT ... FOR UPDATE``) or relies on ``INSERT ... ON CONFLICT``.
+
+SQL errors never carry their parameters (``hide_parameters``): values may be secrets or
+personal data, and exception text ends up in logs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+
+from mcp_invoices.config import sqlite_database_url
+from mcp_invoices.storage.errors import DatabaseUnavailable
+
+__all__ = ["Database", "normalize_url", "display_url"]
+
+_WRITE = "mcp_invoices_write"
+"""Execution option marking a connection whose transaction writes (BEGIN IMMEDIATE on SQLite)."""
+
+
+def normalize_url(location: str | Path | URL) -> URL:
+    """A SQLAlchemy URL for a SQLite path or a database URL; ``postgresql://`` means psycopg 3."""
+    if isinstance(location, Path):
+        return make_url(sqlite_database_url(location))
+    url = make_url(location)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"unsupported database {url.get_backend_name()!r}: use a SQLite file or a postgresql:// URL"
+        )
+    return url
+
+
+def display_url(url: URL) -> str:
+    """The URL without its password, for messages and logs."""
+    return url.render_as_string(hide_password=True)
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (readers never block the writer), once: the mode is the file's.
+
+    Switching needs the file to itself, and SQLite answers "locked" at once, without waiting, when
+    several processes or threads open a new file together: retry briefly until one has switched.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=10,
+        max_overflow=20,
+        hide_parameters=True,
+    )
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        # Take BEGIN away from the driver (see the module docstring), then set up the connection.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            _use_wal(cursor)
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        writes = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+def _postgresql_engine(url: URL) -> Engine:
+    # An unreachable host fails in seconds rather than hanging start-up (the URL may set its own).
+    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 10}
+    try:
+        return create_engine(
+            url,
+            connect_args=connect_args,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            hide_parameters=True,
+        )
+    except ImportError:
+        raise DatabaseUnavailable(
+            f"{display_url(url)} needs the PostgreSQL driver psycopg 3: pip install 'mcp-invoices[postgres]'."
+        ) from None
+
+
+class Database:
+    """A pooled engine and its transactions. Thread-safe; ``close`` releases every connection."""
+
+    def __init__(self, location: str | Path | URL) -> None:
+        self.url = normalize_url(location)
+        self.engine = _sqlite_engine(self.url) if self.is_sqlite else _postgresql_engine(self.url)
+        self._writer = self.engine.execution_options(**{_WRITE: True})
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The file of a SQLite database (None for PostgreSQL or an in-memory one)."""
+        if not self.is_sqlite or not self.url.database or self.url.database == ":memory:":
+            return None
+        return Path(self.url.database)
+
+    def __repr__(self) -> str:
+        return f"Database({display_url(self.url)!r})"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (rolled back at the end: nothing it did is kept)."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        with self._writer.begin() as connection:
+            yield connection
+
+    def close(self) -> None:
+        self.engine.dispose()
