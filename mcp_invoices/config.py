@@ -84,6 +84,8 @@ class Config:
     """Where the ledger and the tokens live (never logged: it may carry a password)."""
     auto_migrate: bool = False
     """Migrate a PostgreSQL database that is behind on start (SQLite always migrates itself)."""
+    seed_sample_data: bool = True
+    """Fill an empty ledger with the sample customers and orders (MCP_INVOICES_SEED=0 for a real ledger)."""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -229,9 +231,7 @@ def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = T
     return Config(
         # The sample ledger must not appear beside a real provider by accident: with a remote provider
         # configured, local is served only when asked for (MCP_INVOICES_LOCAL=1 or a local customer).
-        local_enabled=not remote
-        or customer is not None
-        or (_get(env, "MCP_INVOICES_LOCAL") or "").lower() in ("1", "true", "yes"),
+        local_enabled=not remote or customer is not None or _flag(env, "MCP_INVOICES_LOCAL"),
         db_path=db_path,
         # Over HTTP the bearer token names the customer; the environment's customer is for stdio only.
         local_customer=customer if require_scope else None,
@@ -239,6 +239,7 @@ def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = T
         log_level=level,
         database_url=_database_url(env, db_path),
         auto_migrate=_flag(env, "MCP_INVOICES_AUTO_MIGRATE"),
+        seed_sample_data=_flag(env, "MCP_INVOICES_SEED") if _get(env, "MCP_INVOICES_SEED") else True,
     )
 
 

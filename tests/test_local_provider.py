@@ -336,3 +336,17 @@ async def test_sql_aggregation_gives_exactly_the_summary_of_every_invoice_one_by
                     )
     finally:
         await provider.aclose()
+
+
+async def test_a_real_ledger_can_start_empty_with_seeding_turned_off(tmp_path) -> None:
+    from mcp_invoices.config import load_config
+    from mcp_invoices.domain.models import InvoiceFilter
+    from mcp_invoices.principal import Scope
+    from mcp_invoices.server.runtime import open_runtime
+
+    config = load_config({"MCP_INVOICES_DB": str(tmp_path / "real.sqlite3"), "MCP_INVOICES_SEED": "0"})
+    async with open_runtime(config) as runtime:
+        page = await runtime.providers["local"].list_invoices(
+            Scope("local", None), InvoiceFilter(), limit=10, cursor=None
+        )
+    assert page.items == []

@@ -14,7 +14,6 @@ from mcp_invoices.config import Config, ConfigError
 from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider
-from mcp_invoices.providers.local.provider import open_local_provider
 from mcp_invoices.providers.paging import set_budget
 from mcp_invoices.shared import InProcessSharedState, SharedState
 
@@ -68,7 +67,11 @@ async def open_runtime(config: Config, shared: SharedState | None = None) -> Asy
     providers: dict[str, InvoiceProvider] = {}
     try:
         if config.local_enabled:
-            providers["local"] = await open_local_provider(config.database_url, auto_migrate=config.auto_migrate)
+            from mcp_invoices.providers.local.provider import open_local_provider  # SQLAlchemy only when local
+
+            providers["local"] = await open_local_provider(
+                config.database_url, seed=config.seed_sample_data, auto_migrate=config.auto_migrate
+            )
         if config.remote:
             factories = _remote_factories()
             for remote in config.remote:
