@@ -268,14 +268,16 @@ async def test_ledger_work_runs_in_a_worker_thread_not_on_the_event_loop(
 async def test_opening_and_seeding_run_in_a_worker_thread(
     ledger_file: Path | str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = provider_module.seed_sample_data
+    import mcp_invoices.providers.local.seed as seed_module
+
+    original = seed_module.seed_sample_data
     on_main_thread: list[bool] = []
 
     def recording(*args: Any, **kwargs: Any) -> None:
         on_main_thread.append(threading.current_thread() is threading.main_thread())
         original(*args, **kwargs)
 
-    monkeypatch.setattr(provider_module, "seed_sample_data", recording)
+    monkeypatch.setattr(seed_module, "seed_sample_data", recording)
     await (await open_local_provider(ledger_file)).aclose()
     assert on_main_thread == [False]
 
@@ -350,3 +352,17 @@ async def test_a_real_ledger_can_start_empty_with_seeding_turned_off(tmp_path) -
             Scope("local", None), InvoiceFilter(), limit=10, cursor=None
         )
     assert page.items == []
+
+
+async def test_a_lazily_made_provider_opens_the_ledger_on_first_use_in_a_worker_thread(tmp_path: Path) -> None:
+    from mcp_invoices.domain.models import InvoiceFilter
+    from mcp_invoices.principal import Scope
+
+    path = tmp_path / "lazy.sqlite3"
+    provider = await open_local_provider(path, lazy=True)
+    try:
+        assert provider.ledger is None and not path.exists()
+        page = await provider.list_invoices(Scope("local", "cus_alice"), InvoiceFilter(), limit=5, cursor=None)
+        assert page.items and provider.ledger is not None
+    finally:
+        await provider.aclose()

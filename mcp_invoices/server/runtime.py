@@ -69,8 +69,13 @@ async def open_runtime(config: Config, shared: SharedState | None = None) -> Asy
         if config.local_enabled:
             from mcp_invoices.providers.local.provider import open_local_provider  # SQLAlchemy only when local
 
+            # The SQLite ledger opens on first use (start-up stays quick); PostgreSQL is checked at start,
+            # so a schema that is behind or a database that is down stops the server at once.
             providers["local"] = await open_local_provider(
-                config.database_url, seed=config.seed_sample_data, auto_migrate=config.auto_migrate
+                config.database_url,
+                seed=config.seed_sample_data,
+                auto_migrate=config.auto_migrate,
+                lazy=config.database_url.startswith("sqlite"),
             )
         if config.remote:
             factories = _remote_factories()

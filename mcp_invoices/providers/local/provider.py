@@ -10,20 +10,21 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy.exc import OperationalError
 
 from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.base import InvoiceProvider, Progress, ProviderInfo, no_progress
-from mcp_invoices.providers.local.ledger import PROVIDER_ID, Ledger
-from mcp_invoices.providers.local.seed import seed_sample_data
-from mcp_invoices.storage import describe_error
+
+if TYPE_CHECKING:  # the database layer (SQLAlchemy) loads when the ledger is first opened
+    from mcp_invoices.providers.local.ledger import Ledger
+
+PROVIDER_ID = "local"
 
 __all__ = ["LocalProvider", "open_local_provider"]
 
@@ -37,33 +38,60 @@ class LocalProvider(InvoiceProvider):
         id=PROVIDER_ID, display_name="The local ledger", remote=False, generates_invoices=True
     )
 
-    def __init__(self, ledger: Ledger, *, max_threads: int = 8) -> None:
+    def __init__(
+        self, ledger: Ledger | None = None, *, opener: Callable[[], Ledger] | None = None, max_threads: int = 8
+    ) -> None:
+        if (ledger is None) == (opener is None):
+            raise ValueError("give either an open ledger or an opener")
         self.ledger = ledger
+        self._opener = opener
+        self._opening = anyio.Lock()
         self._limiter = anyio.CapacityLimiter(max_threads)
 
-    async def _run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    async def _open(self) -> Ledger:
+        """The ledger, opened (created, migrated, seeded) on first use when the provider was made lazily."""
+        if self.ledger is None:
+            async with self._opening:
+                if self.ledger is None:
+                    assert self._opener is not None
+                    self.ledger = await self._call(self._opener)
+        return self.ledger
+
+    async def _call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         try:
             call = functools.partial(fn, *args, **kwargs)
             return await anyio.to_thread.run_sync(call, limiter=self._limiter)
-        except OperationalError as error:  # the database went away (PostgreSQL restarting, network)
+        except Exception as error:
+            from sqlalchemy.exc import OperationalError
+
+            from mcp_invoices.storage import describe_error
+
+            if not isinstance(error, OperationalError):
+                raise
+            # The database went away (PostgreSQL restarting, the network).
             logger.warning("the ledger's database is unavailable", extra={"reason": describe_error(error)})
             raise ProviderUnavailable(
                 "The invoice ledger's database is unavailable right now.", hint="Try again in a moment."
             ) from None
 
+    async def _run(self, method: str, *args: object, **kwargs: object) -> Any:
+        """Call a ledger method in a worker thread (database drivers block)."""
+        ledger = await self._open()
+        return await self._call(getattr(ledger, method), *args, **kwargs)
+
     async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
-        return await self._run(self.ledger.get_invoice, scope.customer_id, invoice_id)
+        return await self._run("get_invoice", scope.customer_id, invoice_id)
 
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
-        return await self._run(self.ledger.list_invoices, scope.customer_id, query, limit=limit, cursor=cursor)
+        return await self._run("list_invoices", scope.customer_id, query, limit=limit, cursor=cursor)
 
     async def summarize(self, scope: Scope, query: InvoiceFilter, today: date) -> InvoicesSummary:
-        return await self._run(self.ledger.summarize, scope.customer_id, query, today)
+        return await self._run("summarize", scope.customer_id, query, today)
 
     async def list_orders(self, scope: Scope, *, limit: int, cursor: str | None) -> Page[Order]:
-        return await self._run(self.ledger.list_orders, scope.customer_id, limit=limit, cursor=cursor)
+        return await self._run("list_orders", scope.customer_id, limit=limit, cursor=cursor)
 
     async def generate_invoice(
         self,
@@ -76,14 +104,14 @@ class LocalProvider(InvoiceProvider):
     ) -> Invoice:
         # Local generation is one short transaction, so ``wait`` never leaves it pending.
         await progress(0, 2, f"Issuing the invoice of order {order_id}")
-        invoice = await self._run(self.ledger.generate_invoice, scope.customer_id, order_id, billing=billing)
+        invoice = await self._run("generate_invoice", scope.customer_id, order_id, billing=billing)
         await progress(2, 2, f"Invoice {invoice.number} is ready")
         return invoice
 
     async def render_pdf(self, invoice: Invoice) -> bytes:
         from mcp_invoices.documents.pdf import Seller, render_invoice_pdf  # fpdf2 loads on first use
 
-        profile = await self._run(self.ledger.seller)
+        profile = await self._run("seller")
         seller = (
             Seller(
                 name=profile.name,
@@ -97,10 +125,14 @@ class LocalProvider(InvoiceProvider):
         return await render_invoice_pdf(invoice, seller)
 
     async def aclose(self) -> None:
-        await self._run(self.ledger.close)
+        if self.ledger is not None:
+            await self._call(self.ledger.close)
 
 
 def _open_ledger(location: str | Path, seed: bool, today: date | None, auto_migrate: bool) -> Ledger:
+    from mcp_invoices.providers.local.ledger import Ledger
+    from mcp_invoices.providers.local.seed import seed_sample_data
+
     ledger = Ledger(location, auto_migrate=auto_migrate)
     try:
         if seed and ledger.claim_seeding():
@@ -113,12 +145,20 @@ def _open_ledger(location: str | Path, seed: bool, today: date | None, auto_migr
 
 
 async def open_local_provider(
-    location: str | Path, *, seed: bool = True, today: date | None = None, auto_migrate: bool = False
+    location: str | Path,
+    *,
+    seed: bool = True,
+    today: date | None = None,
+    auto_migrate: bool = False,
+    lazy: bool = False,
 ) -> LocalProvider:
     """Open (creating and seeding on first use) the ledger at ``location``: a SQLite path or a database URL.
 
     A SQLite ledger is created or migrated as needed; a PostgreSQL one must be migrated already
-    (``mcp-invoices migrate``) unless ``auto_migrate``.
+    (``mcp-invoices migrate``) unless ``auto_migrate``. With ``lazy``, nothing is opened (nor the
+    database layer imported) until the first call, so a host's first ``tools/list`` comes sooner.
     """
-    ledger = await anyio.to_thread.run_sync(_open_ledger, location, seed, today, auto_migrate)
-    return LocalProvider(ledger)
+    opener = functools.partial(_open_ledger, location, seed, today, auto_migrate)
+    if lazy:
+        return LocalProvider(opener=opener)
+    return LocalProvider(await anyio.to_thread.run_sync(opener))
