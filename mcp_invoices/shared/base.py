@@ -63,8 +63,8 @@ class SessionStore(abc.ABC):
         """The scope's session if one is stored and not past its time to live."""
 
     @abc.abstractmethod
-    async def put(self, scope: Scope, token: SecretStr, ttl: float) -> None:
-        """Keep ``token`` for ``ttl`` seconds (until shortly before the provider expires it)."""
+    async def put(self, scope: Scope, token: SecretStr, ttl_seconds: float) -> None:
+        """Keep ``token`` for ``ttl_seconds`` (until shortly before the provider expires it)."""
 
 
 class GenerationGuard(abc.ABC):
@@ -72,14 +72,14 @@ class GenerationGuard(abc.ABC):
 
     ``lock`` is held while deciding and asking the provider; ``mark_requested`` records that the
     provider was asked, so that every replica answers "pending" and none asks again until the
-    provider has finished (or ``ttl`` passes without it finishing).
+    provider has finished (or ``ttl_seconds`` pass without it finishing).
     """
 
     @abc.abstractmethod
     def lock(self, scope: Scope, order_id: str) -> AbstractAsyncContextManager[None]: ...
 
     @abc.abstractmethod
-    async def mark_requested(self, scope: Scope, order_id: str, ttl: float) -> None: ...
+    async def mark_requested(self, scope: Scope, order_id: str, ttl_seconds: float) -> None: ...
 
     @abc.abstractmethod
     async def requested(self, scope: Scope, order_ids: Sequence[str]) -> set[str]:

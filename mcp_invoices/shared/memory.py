@@ -46,8 +46,8 @@ class MemorySessions(SessionStore):
             return None
         return entry[0]
 
-    async def put(self, scope: Scope, token: SecretStr, ttl: float) -> None:
-        self._sessions[scope.cache_key()] = (token, self._clock() + ttl)
+    async def put(self, scope: Scope, token: SecretStr, ttl_seconds: float) -> None:
+        self._sessions[scope.cache_key()] = (token, self._clock() + ttl_seconds)
 
 
 class MemoryGenerations(GenerationGuard):
@@ -62,8 +62,8 @@ class MemoryGenerations(GenerationGuard):
         async with self._locks.setdefault((scope.cache_key(), order_id), anyio.Lock()):
             yield
 
-    async def mark_requested(self, scope: Scope, order_id: str, ttl: float) -> None:
-        self._requested[(scope.cache_key(), order_id)] = self._clock() + ttl
+    async def mark_requested(self, scope: Scope, order_id: str, ttl_seconds: float) -> None:
+        self._requested[(scope.cache_key(), order_id)] = self._clock() + ttl_seconds
 
     async def requested(self, scope: Scope, order_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()

@@ -213,16 +213,16 @@ class RedisSessions(SessionStore):
             return None  # sealed for another key (another customer): refused by construction
         return SecretStr(payload["token"])
 
-    async def put(self, scope: Scope, token: SecretStr, ttl: float) -> None:
+    async def put(self, scope: Scope, token: SecretStr, ttl_seconds: float) -> None:
         key = self._keys.session(scope)
         sealed = self._fernet.encrypt(json.dumps({"key": key, "token": token.get_secret_value()}).encode())
         try:
-            await self._redis.client.set(key, sealed, px=max(1, int(ttl * 1000)))
+            await self._redis.client.set(key, sealed, px=max(1, int(ttl_seconds * 1000)))
         except Exception as error:
             if not self._redis.is_failure(error):
                 raise
             self._warn("session store unreachable: keeping the session in this process", store=self._redis.location)
-            await self._fallback.put(scope, token, ttl)
+            await self._fallback.put(scope, token, ttl_seconds)
 
 
 class RedisGenerations(GenerationGuard):
@@ -274,10 +274,10 @@ class RedisGenerations(GenerationGuard):
                             extra={"store": self._redis.location, "ttl": self.lock_ttl},
                         )
 
-    async def mark_requested(self, scope: Scope, order_id: str, ttl: float) -> None:
+    async def mark_requested(self, scope: Scope, order_id: str, ttl_seconds: float) -> None:
         try:
             await self._redis.client.set(
-                self._keys.generation_requested(scope, order_id), str(time.time()), px=int(ttl * 1000)
+                self._keys.generation_requested(scope, order_id), str(time.time()), px=int(ttl_seconds * 1000)
             )
         except Exception as error:
             if not self._redis.is_failure(error):
