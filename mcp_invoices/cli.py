@@ -124,10 +124,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from mcp_invoices.config import load_http_auth
     from mcp_invoices.logs import configure_logging
     from mcp_invoices.server.main import serve_http, serve_stdio
-
-    from mcp_invoices.config import load_http_auth
 
     try:
         # Over stdio the process is one session and its environment must scope it; over HTTP each
@@ -158,9 +157,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from pydantic import SecretStr
+
     from mcp_invoices.auth.tokens import TokenError, TokenStore, parse_ttl
     from mcp_invoices.config import load_http_auth
-    from pydantic import SecretStr
 
     try:
         config = load_config(require_scope=False)

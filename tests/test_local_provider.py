@@ -21,7 +21,6 @@ import pytest
 from mcp_invoices.domain.errors import NotFound
 from mcp_invoices.domain.models import Address, Billing, Invoice, InvoiceFilter
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.local import provider as provider_module
 from mcp_invoices.providers.local.ledger import NewOrder, NewOrderLine
 from mcp_invoices.providers.local.provider import LocalProvider, open_local_provider
 from mcp_invoices.providers.local.seed import SAMPLE_CUSTOMERS

@@ -119,4 +119,4 @@ class InvoiceProvider(abc.ABC):
 
     async def aclose(self) -> None:
         """Release connections and files."""
-        return None
+        return

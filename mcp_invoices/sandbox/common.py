@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import math
+import re
 import socket
 import threading
 import time

@@ -67,7 +67,9 @@ async def open_runtime(config: Config, shared: SharedState | None = None) -> Asy
     providers: dict[str, InvoiceProvider] = {}
     try:
         if config.local_enabled:
-            from mcp_invoices.providers.local.provider import open_local_provider  # SQLAlchemy only when local
+            from mcp_invoices.providers.local.provider import (
+                open_local_provider,  # SQLAlchemy only when local
+            )
 
             # The SQLite ledger opens on first use (start-up stays quick); PostgreSQL is checked at start,
             # so a schema that is behind or a database that is down stops the server at once.
