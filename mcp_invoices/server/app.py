@@ -7,7 +7,6 @@ arrive as ``InvoiceError`` and leave as ``isError`` results with ``{code, messag
 
 
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
@@ -41,7 +40,8 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.domain.money import format_money
 from mcp_invoices.domain.summary import InvoicesSummary, InvoiceSummary, summarize_invoice
-from mcp_invoices.principal import Principal
+from mcp_invoices.principal import Principal, Scope
+from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.server.results import (
     decode_cursor,
     encode_cursor,
@@ -301,6 +301,7 @@ def build_server(
         return structured_result(result, text, invoice_links(invoice))
 
     @server.tool(
+        name="summarize_invoice",
         title="Summarise an invoice",
         description="A short plain-language summary of one invoice with its key facts (amounts, dates, "
         "whether and how long it is overdue), small enough to quote in a chat.",
@@ -318,6 +319,7 @@ def build_server(
         return structured_result(summary, summary.summary, invoice_links(invoice))
 
     @server.tool(
+        name="summarize_invoices",
         title="Summarise invoices",
         description="Aggregates over ALL of this session's matching invoices (not one page): count, totals per "
         "currency for total / paid / due / overdue, counts by status, ageing of what is due, and the oldest "
@@ -337,9 +339,6 @@ def build_server(
         summary = await runtime.provider(scope).summarize(scope, query, clock())
         return structured_result(summary, summary.summary)
 
-    # The SDK names a tool after its function; these two must keep the public names.
-    _rename_tool(server, "summarize_invoice_tool", "summarize_invoice")
-    _rename_tool(server, "summarize_invoices_tool", "summarize_invoices")
 
     # -- resources -------------------------------------------------------------------------------
 
@@ -456,7 +455,7 @@ def build_server(
     return server
 
 
-async def _existing_invoice(provider: Any, scope: Any, order_id: str) -> Invoice | None:
+async def _existing_invoice(provider: InvoiceProvider, scope: Scope, order_id: str) -> Invoice | None:
     """The order's invoice if it already exists, so that generation is never repeated."""
     try:
         invoice: Invoice = await provider.get_invoice(scope, order_id)
@@ -507,14 +506,3 @@ def _validate_arguments_first(server: MCPServer) -> None:
         return await sdk_call_tool(ctx, params)
 
     server._lowlevel_server.add_request_handler("tools/call", CallToolRequestParams, call_tool)
-
-
-def _rename_tool(server: MCPServer, old: str, new: str) -> None:
-    manager = server._tool_manager
-    tool = manager._tools.pop(old)
-    tool.name = new
-    manager._tools[new] = tool
-
-
-def dump_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
