@@ -122,7 +122,7 @@ async def test_a_document_put_by_one_replica_is_read_by_another(replicas: Replic
 async def test_the_redis_document_cache_is_bounded_by_entries_size_and_time(
     replicas: Replicas, redis_client: Any
 ) -> None:
-    state = replicas(max_documents=3, max_document_bytes=100, document_ttl=60)
+    state = replicas(max_documents=3, max_document_bytes=100, document_ttl_seconds=60)
     for n in range(5):
         await state.documents.put(ALICE, "pdf", _invoice(f"ord_{n}"), b"x" * 50)
     await state.documents.put(ALICE, "pdf", _invoice("ord_big"), b"x" * 101)  # over the per-entry cap

@@ -6,9 +6,10 @@ arrive as ``InvoiceError`` and leave as ``isError`` results with ``{code, messag
 """
 
 
+import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, ParamSpec
 
@@ -28,7 +29,7 @@ from mcp_types import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_invoices import __version__
-from mcp_invoices.domain.errors import InvalidArgument, InvoiceError, NotFound, NotSupported
+from mcp_invoices.domain.errors import InvalidArgument, InvoiceError, NotFound
 from mcp_invoices.domain.models import (
     Address,
     Billing,
@@ -276,14 +277,9 @@ def build_server(
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, message)
 
-        if not target.info.generates_invoices:  # the same answer for every id: nothing to look up
-            return error_result(
-                NotSupported(
-                    f"{target.info.display_name} does not generate invoices through this server.",
-                    hint="Invoices there are created in the provider's own dashboard; use get_invoice to read them.",
-                )
-            )
-        already = await _existing_invoice(target, scope, order_id)
+        # Where the provider cannot generate, it answers not_supported itself, the same for every id:
+        # looking the id up first would answer differently for an invoice that exists.
+        already = await _existing_invoice(target, scope, order_id) if target.info.generates_invoices else None
         invoice = already or await target.generate_invoice(
             scope, order_id, billing=billing, wait=wait, progress=progress
         )
@@ -343,13 +339,9 @@ def build_server(
     # -- resources -------------------------------------------------------------------------------
 
     async def read_invoice(ctx: Context, provider: str, invoice_id: str) -> Invoice:
-        try:
+        with _resource_errors():
             scope = resolve_principal(ctx).scope_for(provider)
             return await runtime.provider(scope).get_invoice(scope, invoice_id)
-        except NotFound as error:
-            raise ResourceNotFoundError(error.message) from None
-        except InvoiceError as error:
-            raise ResourceError(error.message) from None
 
     @server.resource(
         "invoice://{provider}/{invoice_id}",
@@ -371,7 +363,7 @@ def build_server(
         mime_type="application/pdf",
     )
     async def invoice_pdf(provider: str, invoice_id: str, ctx: Context) -> bytes:
-        try:
+        with _resource_errors():
             scope = resolve_principal(ctx).scope_for(provider)
             source = runtime.provider(scope)
             if source.info.own_documents:  # the provider's own document, as it serves it now
@@ -383,17 +375,12 @@ def build_server(
                 pdf = await source.render_pdf(invoice)
                 await runtime.shared.documents.put(scope, "pdf", invoice, pdf)
             return pdf
-        except NotFound as error:
-            raise ResourceNotFoundError(error.message) from None
-        except InvoiceError as error:
-            raise ResourceError(error.message) from None
 
     async def list_resources(ctx: Any, params: PaginatedRequestParams | None) -> ListResourcesResult:
         principal = resolve_principal(ctx)
         resources: list[tuple[date, Resource]] = []
 
-        async def collect(scope_index: int) -> None:
-            scope = principal.scopes[scope_index]
+        async def collect(scope: Scope) -> None:
             try:
                 page = await runtime.provider(scope).list_invoices(
                     scope, InvoiceFilter(), limit=RESOURCE_LIST_LIMIT, cursor=None
@@ -419,8 +406,8 @@ def build_server(
                 )
 
         async with anyio.create_task_group() as group:
-            for index in range(len(principal.scopes)):
-                group.start_soon(collect, index)
+            for scope in principal.scopes:
+                group.start_soon(collect, scope)
         resources.sort(key=lambda entry: entry[0], reverse=True)
         return ListResourcesResult(resources=[resource for _, resource in resources])
 
@@ -453,6 +440,17 @@ def build_server(
         ]
 
     return server
+
+
+@contextlib.contextmanager
+def _resource_errors() -> Iterator[None]:
+    """A resource read fails with the matching MCP error: not found (same for not yours), or the message."""
+    try:
+        yield
+    except NotFound as error:
+        raise ResourceNotFoundError(error.message) from None
+    except InvoiceError as error:
+        raise ResourceError(error.message) from None
 
 
 async def _existing_invoice(provider: InvoiceProvider, scope: Scope, order_id: str) -> Invoice | None:

@@ -3,7 +3,7 @@
 - Documents: ``SET key value PX ttl`` plus a sorted-set index of document keys by time, trimmed to
   ``max_documents`` entries in the same Lua script (oldest deleted first), and a size cap per entry:
   the cache's memory is bounded by ``max_documents * max_document_bytes`` whatever Redis's own
-  ``maxmemory-policy`` is. Entries also expire after ``document_ttl``.
+  ``maxmemory-policy`` is. Entries also expire after ``document_ttl_seconds``.
 - Sessions: encrypted (Fernet, key derived from ``MCP_INVOICES_SECRET_KEY``) and bound to their key
   name, so a value copied under another customer's key does not open; stored until shortly before
   the provider expires them. Without a secret key they are not stored here at all: each process
@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -142,7 +143,7 @@ class _WarnOnce:
     """Log a degradation at most once a minute (an outage must not flood the log)."""
 
     def __init__(self) -> None:
-        self._last = float("-inf")
+        self._last = -math.inf  # monotonic seconds of the last warning
 
     def __call__(self, message: str, **extra: Any) -> None:
         now = time.monotonic()
@@ -153,11 +154,11 @@ class _WarnOnce:
 
 class RedisDocuments(DocumentStore):
     def __init__(
-        self, redis: _Redis, keys: KeySpace, *, max_documents: int, max_document_bytes: int, document_ttl: float
+        self, redis: _Redis, keys: KeySpace, *, max_documents: int, max_document_bytes: int, document_ttl_seconds: float
     ) -> None:
         self._redis, self._keys = redis, keys
         self.max_documents, self.max_document_bytes = max_documents, max_document_bytes
-        self._ttl_ms = int(document_ttl * 1000)
+        self._ttl_ms = int(document_ttl_seconds * 1000)
         self._store = redis.client.register_script(_STORE_DOCUMENT)
         self._warn = _WarnOnce()
 
@@ -226,9 +227,9 @@ class RedisSessions(SessionStore):
 
 
 class RedisGenerations(GenerationGuard):
-    def __init__(self, redis: _Redis, keys: KeySpace, *, lock_ttl: float, lock_wait: float) -> None:
+    def __init__(self, redis: _Redis, keys: KeySpace, *, lock_ttl_seconds: float, lock_wait_seconds: float) -> None:
         self._redis, self._keys = redis, keys
-        self.lock_ttl, self.lock_wait = lock_ttl, lock_wait
+        self.lock_ttl_seconds, self.lock_wait_seconds = lock_ttl_seconds, lock_wait_seconds
         self._release = redis.client.register_script(_RELEASE_LOCK)
         self._local: dict[str, anyio.Lock] = {}
 
@@ -243,11 +244,11 @@ class RedisGenerations(GenerationGuard):
         # Waiters of this process queue here, so only one of them polls Redis.
         async with self._local.setdefault(key, anyio.Lock()):
             token = secrets.token_hex(16)
-            deadline = time.monotonic() + self.lock_wait
+            deadline = time.monotonic() + self.lock_wait_seconds
             delay = 0.01
             for _ in range(100_000):  # bounded by the deadline; the count is a second fence
                 try:
-                    if await self._redis.client.set(key, token, nx=True, px=int(self.lock_ttl * 1000)):
+                    if await self._redis.client.set(key, token, nx=True, px=int(self.lock_ttl_seconds * 1000)):
                         break
                 except Exception as error:
                     if not self._redis.is_failure(error):
@@ -271,7 +272,7 @@ class RedisGenerations(GenerationGuard):
                             raise
                         logger.warning(
                             "could not release a generation lock; it expires by itself",
-                            extra={"store": self._redis.location, "ttl": self.lock_ttl},
+                            extra={"store": self._redis.location, "ttl": self.lock_ttl_seconds},
                         )
 
     async def mark_requested(self, scope: Scope, order_id: str, ttl_seconds: float) -> None:
@@ -349,19 +350,19 @@ class RedisSharedState(SharedState):
         secret_key: SecretStr | None,
         max_documents: int = 1000,
         max_document_bytes: int = 1024 * 1024,
-        document_ttl: float = 24 * 3600.0,
-        lock_ttl: float = 120.0,
-        lock_wait: float = 60.0,
+        document_ttl_seconds: float = 24 * 3600.0,
+        lock_ttl_seconds: float = 120.0,
+        lock_wait_seconds: float = 60.0,
     ) -> None:
         self._redis = _Redis(url)
         self.keys = keys
         self.documents = RedisDocuments(
             self._redis, keys, max_documents=max_documents, max_document_bytes=max_document_bytes,
-            document_ttl=document_ttl,
+            document_ttl_seconds=document_ttl_seconds,
         )
         self.sessions_shared = secret_key is not None
         self.sessions = RedisSessions(self._redis, keys, secret_key) if secret_key is not None else MemorySessions()
-        self.generations = RedisGenerations(self._redis, keys, lock_ttl=lock_ttl, lock_wait=lock_wait)
+        self.generations = RedisGenerations(self._redis, keys, lock_ttl_seconds=lock_ttl_seconds, lock_wait_seconds=lock_wait_seconds)
 
     @property
     def description(self) -> str:
