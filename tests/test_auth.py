@@ -26,6 +26,7 @@ from mcp_invoices.sandbox.common import running_app
 from mcp_invoices.server.main import build_http_app
 from mcp_invoices.server.runtime import open_runtime
 from tests.databases import database_env, stored_bytes
+from tests.results import error_of
 
 SECRET_KEY = SecretStr("k" * 40)
 
@@ -199,7 +200,7 @@ async def test_a_token_holder_sees_only_the_tokens_customer(database: Path | str
             alice = await client.call_tool("get_invoice", {"invoice_id": "ord_1001"})
             resources = await client.list_resources()
     assert {row["id"] for row in rows} == {"ord_2001", "ord_2002"}
-    assert alice.is_error and alice.structured_content["code"] == "not_found"
+    assert alice.is_error and error_of(alice)["code"] == "not_found"
     assert resources.cache_scope == "private"
 
 
@@ -208,7 +209,7 @@ async def test_a_token_for_a_provider_the_server_does_not_serve_is_an_invalid_ar
         token = store.issue("afternoon", "cus_x", ttl=None).token.get_secret_value()
         async with bearer(url, token) as client:
             result = await client.call_tool("list_invoices", {})
-    assert result.is_error and result.structured_content["code"] == "invalid_argument"
+    assert result.is_error and error_of(result)["code"] == "invalid_argument"
 
 
 async def test_revocation_takes_effect_on_the_next_request(database: Path | str) -> None:

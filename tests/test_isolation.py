@@ -37,6 +37,7 @@ from mcp_invoices.sandbox.common import serving_in_thread
 from mcp_invoices.sandbox.payabli import PAYABLI_CUSTOMER_IDS, PAYABLI_INVOICE_IDS
 from mcp_invoices.sandbox.polar import POLAR_CUSTOMER_IDS, POLAR_ORDER_IDS
 from tests.conftest import REPO
+from tests.results import error_of
 
 SECRET_KEY = "isolation-test-secret-key-0123456789abcdef"
 
@@ -200,8 +201,8 @@ async def test_invoice_tools_serve_own_and_answer_others_exactly_as_missing(
         missing = await client.call_tool(tool, {"invoice_id": case.missing_invoice})
     assert not own.is_error, own.content
     assert theirs.is_error and missing.is_error
-    assert theirs.structured_content["code"] == "not_found"
-    assert _same_answer(theirs.structured_content, missing.structured_content, case.others_invoice, case.missing_invoice)
+    assert error_of(theirs)["code"] == "not_found"
+    assert _same_answer(error_of(theirs), error_of(missing), case.others_invoice, case.missing_invoice)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -214,14 +215,14 @@ async def test_generate_serves_own_order_and_answers_others_exactly_as_missing(
                 await client.call_tool("generate_invoice", {"order_id": order})
                 for order in (case.own_invoice, case.others_invoice, case.missing_invoice)
             ]
-            assert {answer.structured_content["code"] for answer in answers} == {"not_supported"}
+            assert {error_of(answer)["code"] for answer in answers} == {"not_supported"}
             return
         own = await client.call_tool("generate_invoice", {"order_id": case.own_order})
         theirs = await client.call_tool("generate_invoice", {"order_id": case.others_order})
         missing = await client.call_tool("generate_invoice", {"order_id": case.missing_invoice})
     assert not own.is_error and own.structured_content["outcome"] == "already_generated"
-    assert theirs.structured_content["code"] == "not_found"
-    assert _same_answer(theirs.structured_content, missing.structured_content, case.others_order, case.missing_invoice)
+    assert error_of(theirs)["code"] == "not_found"
+    assert _same_answer(error_of(theirs), error_of(missing), case.others_order, case.missing_invoice)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

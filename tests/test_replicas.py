@@ -48,6 +48,7 @@ from mcp_invoices.sandbox.polar import PolarItem, PolarOrder
 from tests.conftest import REPO
 from tests.redis_support import closed_port_url, require_redis, unique_prefix
 from tests.test_transports import _free_port, bearer_client, issue_token
+from tests.results import error_of
 
 # Run again on PostgreSQL by CI's database pass (`pytest -m database`, MCP_INVOICES_TEST_DATABASE_URL set).
 pytestmark = pytest.mark.database
@@ -576,8 +577,8 @@ async def test_a_redis_outage_fails_generation_closed_and_health_says_so(
             pdf = await client.read_resource("invoice://local/ord_o000/pdf")  # the cache misses; it is rendered
     assert health.status_code == 503 and health.json()["shared_state"] == "unreachable"
     assert health.json()["database"] == "ok"
-    assert refused.is_error and refused.structured_content["code"] == "provider_unavailable"
-    assert f"(Redis at 127.0.0.1:{port}) is unreachable" in refused.structured_content["message"]
+    assert refused.is_error and error_of(refused)["code"] == "provider_unavailable"
+    assert f"(Redis at 127.0.0.1:{port}) is unreachable" in error_of(refused)["message"]
     assert polar.generation_requests[order_id] == 0  # nothing was risked
     assert not local.is_error and local.structured_content["outcome"] == "generated"
     assert pdf.contents[0].mime_type == "application/pdf"

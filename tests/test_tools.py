@@ -14,6 +14,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import local_client
+from tests.results import error_of
 
 PDF_MAGIC = b"%PDF-"
 
@@ -23,9 +24,6 @@ def structured(result) -> dict:
     return result.structured_content
 
 
-def error_of(result) -> dict:
-    assert result.is_error
-    return result.structured_content
 
 
 # -- list_invoices ---------------------------------------------------------------------------------

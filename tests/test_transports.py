@@ -19,6 +19,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import REPO, stdio_params
+from tests.results import error_of
 
 
 def _free_port() -> int:
@@ -79,7 +80,7 @@ async def test_stdio_scope_holds_in_the_subprocess(ledger_path: Path) -> None:
     params = stdio_params({"MCP_INVOICES_DB": str(ledger_path), "MCP_INVOICES_CUSTOMER": "cus_bob"})
     async with Client(params) as client:
         result = await client.call_tool("get_invoice", {"invoice_id": "ord_1001"})
-    assert result.is_error and result.structured_content["code"] == "not_found"
+    assert result.is_error and error_of(result)["code"] == "not_found"
 
 
 def _read_line(stream, deadline: float) -> str:

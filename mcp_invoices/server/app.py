@@ -47,6 +47,7 @@ from mcp_invoices.server.results import (
     decode_cursor,
     encode_cursor,
     error_result,
+    for_protocol,
     invoice_links,
     structured_result,
     unexpected_error_result,
@@ -485,7 +486,12 @@ def _validate_arguments_first(server: MCPServer) -> None:
     async def call_tool(ctx: Any, params: CallToolRequestParams) -> Any:
         tool = server._tool_manager.get_tool(params.name)
         if tool is None:
-            return await sdk_call_tool(ctx, params)
+            return error_result(
+                InvalidArgument(
+                    f"There is no tool named {params.name[:80]!r}.",
+                    hint="Call tools/list to see the tools this server offers.",
+                )
+            )
         arguments = params.arguments or {}
         allowed = set(tool.parameters.get("properties", {}))
         unknown = sorted(set(arguments) - allowed)
@@ -501,6 +507,7 @@ def _validate_arguments_first(server: MCPServer) -> None:
             tool.fn_metadata.arg_model.model_validate(tool.fn_metadata.pre_parse_json(arguments))
         except ValidationError as error:
             return error_result(_argument_error(params.name, error))
-        return await sdk_call_tool(ctx, params)
+        result = await sdk_call_tool(ctx, params)
+        return for_protocol(result, ctx.protocol_version) if isinstance(result, CallToolResult) else result
 
     server._lowlevel_server.add_request_handler("tools/call", CallToolRequestParams, call_tool)

@@ -1,6 +1,14 @@
-"""Shaping tool results: structured errors, resource links and opaque cursors.
+"""Shaping tool results: errors every client reads, text that carries the data, links, cursors.
 
 Kept apart from the tool definitions so that every tool fails, links and paginates the same way.
+
+- An error carries no structured content: it would contradict the tool's outputSchema, and clients
+  that validate results (the TypeScript SDK 1.x, so Claude Desktop, VS Code, Cursor, the Inspector)
+  throw instead of showing it. ``{code, message, hint, retry_after?}`` travels as JSON in the text
+  (and again in ``_meta``).
+- A success's text is a one-line summary, then the whole structured result as compact JSON: hosts
+  that hand the model only the text still see every line and amount.
+- A client that negotiated a protocol older than ``resource_link`` gets the links as text.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from mcp_invoices.domain.errors import InvalidArgument, InvoiceError
 from mcp_invoices.domain.models import Invoice
 
 __all__ = [
+    "ERROR_META_KEY",
+    "for_protocol",
     "error_result",
     "unexpected_error_result",
     "structured_result",
@@ -30,13 +40,24 @@ __all__ = [
 logger = logging.getLogger("mcp_invoices.tools")
 
 
+ERROR_META_KEY = "mcp-invoices/error"
+"""The ``_meta`` key that repeats an error's ``{code, message, hint, retry_after?}``."""
+
+RESOURCE_LINK_SINCE = "2025-06-18"
+"""The first protocol version that defines ``resource_link`` content (and ``structuredContent``)."""
+
+
+def _compact_json(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
 def error_result(error: InvoiceError) -> CallToolResult:
-    """An ``isError`` result with ``{code, message, hint}`` for programs and one line for people."""
-    text = error.message if not error.hint else f"{error.message} {error.hint}"
+    """An ``isError`` result whose text is the error object as JSON, readable by every client."""
+    body = error.to_dict()
     return CallToolResult(
         is_error=True,
-        content=[TextContent(type="text", text=text)],
-        structured_content=error.to_dict(),
+        content=[TextContent(type="text", text=_compact_json(body))],
+        _meta={ERROR_META_KEY: body},
     )
 
 
@@ -54,10 +75,29 @@ class _Unexpected(InvoiceError):
     code = "provider_unavailable"
 
 
-def structured_result(model: BaseModel, text: str, links: list[ResourceLink] | None = None) -> CallToolResult:
-    content: list[ContentBlock] = [TextContent(type="text", text=text)]
+def structured_result(model: BaseModel, summary: str, links: list[ResourceLink] | None = None) -> CallToolResult:
+    """``summary`` (one line) and the whole result as compact JSON in the text; the same as structured content."""
+    payload = model.model_dump(mode="json")
+    content: list[ContentBlock] = [TextContent(type="text", text=f"{summary}\n{_compact_json(payload)}")]
     content.extend(links or [])
-    return CallToolResult(structured_content=model.model_dump(mode="json"), content=content)
+    return CallToolResult(structured_content=payload, content=content)
+
+
+def for_protocol(result: CallToolResult, protocol_version: str | None) -> CallToolResult:
+    """``result`` as a client of ``protocol_version`` can parse it: only content types it defines.
+
+    Before 2025-06-18 there is no ``resource_link`` (its links become one text block naming each
+    document's URI, readable with resources/read) and no ``structuredContent`` (the text carries it).
+    Versions compare as ISO dates; an unknown (None) version is served as the newest.
+    """
+    if protocol_version is None or protocol_version >= RESOURCE_LINK_SINCE:
+        return result
+    links = [block for block in result.content if isinstance(block, ResourceLink)]
+    content: list[ContentBlock] = [block for block in result.content if not isinstance(block, ResourceLink)]
+    if links:
+        listed = "; ".join(f"{link.title or link.name}: {link.uri}" for link in links)
+        content.append(TextContent(type="text", text=f"Documents (read with resources/read): {listed}"))
+    return result.model_copy(update={"content": content, "structured_content": None})
 
 
 def invoice_links(invoice: Invoice) -> list[ResourceLink]:

@@ -60,6 +60,7 @@ from mcp_invoices.sandbox.afternoon import (
 from mcp_invoices.sandbox.common import LoggedRequest, running_app
 from mcp_invoices.server.runtime import TOKEN_SCOPED
 from tests.conftest import REPO, stdio_params
+from tests.results import error_of
 
 KEY = AFTERNOON_API_KEY
 IDS = AFTERNOON_INVOICE_IDS
@@ -898,9 +899,6 @@ def structured(result: Any) -> dict[str, Any]:
     return result.structured_content
 
 
-def error_of(result: Any) -> dict[str, Any]:
-    assert result.is_error, result.structured_content
-    return result.structured_content
 
 
 async def test_stdio_list_invoices_pages_through_alices_afternoon_invoices_newest_first(tmp_path: Path) -> None:

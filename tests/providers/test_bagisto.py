@@ -51,6 +51,7 @@ from mcp_invoices.sandbox.bagisto import (
 )
 from mcp_invoices.sandbox.common import LoggedRequest, dumps_json, running_app
 from tests.conftest import stdio_params
+from tests.results import error_of
 
 KEY = BAGISTO_STOREFRONT_KEY
 ALICE_TOKEN = BAGISTO_CUSTOMER_TOKENS["alice"]
@@ -809,9 +810,6 @@ def structured(result: Any) -> dict[str, Any]:
     return result.structured_content
 
 
-def error_of(result: Any) -> dict[str, Any]:
-    assert result.is_error, result.content
-    return result.structured_content
 
 
 BAGISTO = {"provider": "bagisto"}

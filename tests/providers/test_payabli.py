@@ -46,6 +46,7 @@ from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_envi
 from mcp_invoices.sandbox import payabli as emulator
 from mcp_invoices.sandbox.common import LoggedRequest, dumps_json, running_app, serving_in_thread
 from tests.conftest import stdio_params
+from tests.results import error_of
 
 TOKEN = emulator.PAYABLI_API_TOKEN
 ENTRY = emulator.PAYABLI_ENTRY
@@ -901,9 +902,6 @@ def structured(result: Any) -> dict[str, Any]:
     return result.structured_content
 
 
-def error_of(result: Any) -> dict[str, Any]:
-    assert result.is_error, result.content
-    return result.structured_content
 
 
 async def test_stdio_tools_read_summarise_and_list_alices_payabli_invoices(

@@ -58,6 +58,7 @@ from mcp_invoices.sandbox.polar import (
 )
 from mcp_invoices.server.runtime import TOKEN_SCOPED
 from tests.conftest import stdio_params
+from tests.results import error_of
 
 ALICE_TOKEN = POLAR_CUSTOMER_SESSIONS["alice"]
 BOB_TOKEN = POLAR_CUSTOMER_SESSIONS["bob"]
@@ -890,7 +891,7 @@ async def test_stdio_generates_an_invoice_with_progress(stdio_env: dict[str, str
     assert generated["outcome"] == "generated" and generated["number"] == "SBX-ALICE-0002"
     assert generated["total"] == "71.36" and reported
     assert ok(again)["outcome"] == "already_generated"
-    assert missing.is_error and missing.structured_content["code"] == "missing_billing_details"
+    assert missing.is_error and error_of(missing)["code"] == "missing_billing_details"
     assert state.generation_requests[oid("alice_paid_not_generated")] == 1
 
 
@@ -921,9 +922,9 @@ async def test_stdio_another_customers_invoice_is_exactly_a_missing_one(
         with pytest.raises(MCPError) as missing_pdf:
             await client.read_resource(f"invoice://polar/{MISSING_ID}/pdf")
     assert theirs.is_error and missing.is_error
-    assert theirs.structured_content["code"] == "not_found"
-    assert json.dumps(theirs.structured_content).replace(bobs, "X") == json.dumps(
-        missing.structured_content).replace(MISSING_ID, "X")
+    assert error_of(theirs)["code"] == "not_found"
+    assert json.dumps(error_of(theirs)).replace(bobs, "X") == json.dumps(
+        error_of(missing)).replace(MISSING_ID, "X")
     assert their_pdf.value.error.code == missing_pdf.value.error.code
     assert str(their_pdf.value).replace(bobs, "X") == str(missing_pdf.value).replace(MISSING_ID, "X")
 
@@ -948,8 +949,8 @@ async def test_stdio_never_shows_a_credential_in_results_errors_or_logs(
         shown.append(json.dumps(refused.model_dump(mode="json")))
     errlog.seek(0)
     stderr = errlog.read()
-    assert refused.is_error and refused.structured_content["code"] == "unauthorized"
-    assert "POLAR_CUSTOMER_SESSION" in refused.structured_content["hint"]
+    assert refused.is_error and error_of(refused)["code"] == "unauthorized"
+    assert "POLAR_CUSTOMER_SESSION" in error_of(refused)["hint"]
     assert stderr  # DEBUG logging did write
     for secret in SECRETS:
         assert secret not in stderr
