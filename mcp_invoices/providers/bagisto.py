@@ -50,6 +50,7 @@ from mcp_invoices.domain.models import (
 from mcp_invoices.domain.money import ZERO, MoneyError, normalize_currency, parse_amount
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
+from mcp_invoices.shared.base import DocumentStore
 from mcp_invoices.providers.base import InvoiceProvider, ProviderInfo, json_uri, pdf_uri
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
 from mcp_invoices.providers.paging import fetch_pages
@@ -437,7 +438,7 @@ class BagistoProvider(InvoiceProvider):
     """A Bagisto shop's invoices for the customer whose token the scope (or configuration) holds."""
 
     info = ProviderInfo(
-        id=PROVIDER_ID, display_name=_NAME, remote=True, generates_invoices=False, own_documents=True
+        id=PROVIDER_ID, display_name=_NAME, remote=True, generates_invoices=False
     )
 
     def __init__(
@@ -541,7 +542,7 @@ class BagistoProvider(InvoiceProvider):
                 if query.matches(invoice):
                     yield invoice
 
-    async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
+    async def invoice_pdf(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
         """Bagisto's own PDF (``GET .../customer-invoices/{id}/pdf``)."""
         token = self._token(scope)
         self._check_id(invoice_id)

@@ -17,6 +17,7 @@ from mcp_invoices.domain.errors import NotSupported
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary, summarize_invoices
 from mcp_invoices.principal import Scope
+from mcp_invoices.shared.base import DocumentStore
 
 __all__ = ["Progress", "ProviderInfo", "InvoiceProvider", "no_progress", "json_uri", "pdf_uri"]
 
@@ -44,8 +45,6 @@ class ProviderInfo:
     """Talks to a service outside this process (the tools are then ``openWorld``)."""
     generates_invoices: bool
     """Invoices are generated from orders (``list_orders`` and ``generate_invoice`` work)."""
-    own_documents: bool = False
-    """The provider serves its own PDF (``invoice_pdf`` fetches it); otherwise the server renders one."""
 
 
 class InvoiceProvider(abc.ABC):
@@ -80,9 +79,19 @@ class InvoiceProvider(abc.ABC):
         """Aggregates over all matching invoices (not one page)."""
         return summarize_invoices([invoice async for invoice in self.iter_invoices(scope, query)], today)
 
-    async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
-        """The provider's own PDF where it offers one; otherwise one rendered from the invoice."""
-        return await self.render_pdf(await self.get_invoice(scope, invoice_id))
+    async def invoice_pdf(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
+        """The invoice's PDF. Providers that serve their own document override this; otherwise it is
+        rendered here from the invoice as it is now (``documents`` caches renderings by that state)."""
+        return await self.rendered_pdf(scope, await self.get_invoice(scope, invoice_id), documents)
+
+    async def rendered_pdf(self, scope: Scope, invoice: Invoice, documents: DocumentStore | None) -> bytes:
+        """The server's rendering of an invoice read within ``scope``, from ``documents`` when it has it."""
+        pdf = await documents.get(scope, "pdf", invoice) if documents is not None else None
+        if pdf is None:
+            pdf = await self.render_pdf(invoice)
+            if documents is not None:
+                await documents.put(scope, "pdf", invoice, pdf)
+        return pdf
 
     async def render_pdf(self, invoice: Invoice) -> bytes:
         """The server's rendering of an invoice the caller has already read within its scope."""

@@ -55,6 +55,7 @@ from mcp_invoices.domain.models import (
 from mcp_invoices.domain.money import ZERO, MoneyError, normalize_currency, parse_amount, quantize
 from mcp_invoices.logs import add_secrets, redact
 from mcp_invoices.principal import Scope
+from mcp_invoices.shared.base import DocumentStore
 from mcp_invoices.providers.base import InvoiceProvider, ProviderInfo, json_uri, pdf_uri
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
 from mcp_invoices.providers.paging import fetch_pages, page_count
@@ -455,7 +456,7 @@ class PayabliProvider(InvoiceProvider):
     """Payabli invoices of the session's customer (read-only: Payabli creates them itself)."""
 
     info = ProviderInfo(
-        id=PROVIDER_ID, display_name=NAME, remote=True, generates_invoices=False, own_documents=True
+        id=PROVIDER_ID, display_name=NAME, remote=True, generates_invoices=False
     )
 
     def __init__(
@@ -543,7 +544,7 @@ class PayabliProvider(InvoiceProvider):
                     yield invoice
             offset = page.next_offset
 
-    async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
+    async def invoice_pdf(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
         """Payabli's own PDF export; rendered here when the export does not give a PDF."""
         record = await self._owned_record(scope, invoice_id)  # scope first: never export another's PDF
         invoice = normalize_invoice(record)

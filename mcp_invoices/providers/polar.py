@@ -60,6 +60,7 @@ from mcp_invoices.domain.models import (
 from mcp_invoices.domain.money import from_minor_units, normalize_currency
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
+from mcp_invoices.shared.base import DocumentStore
 from mcp_invoices.providers.base import (
     InvoiceProvider,
     Progress,
@@ -420,7 +421,7 @@ class PolarProvider(InvoiceProvider):
     """Polar through its customer portal API, one customer session per scope."""
 
     info = ProviderInfo(
-        id=PROVIDER_ID, display_name=DISPLAY_NAME, remote=True, generates_invoices=True, own_documents=True
+        id=PROVIDER_ID, display_name=DISPLAY_NAME, remote=True, generates_invoices=True
     )
 
     def __init__(
@@ -524,7 +525,7 @@ class PolarProvider(InvoiceProvider):
             next_cursor=next_cursor,
         )
 
-    async def invoice_pdf(self, scope: Scope, invoice_id: str) -> bytes:
+    async def invoice_pdf(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
         # One request decides: Polar answers 404 alike for a missing order, another customer's and
         # one whose invoice does not exist yet.
         response = await self._portal(scope, "GET", self._invoice_path(invoice_id), expected=(200, 404, 422))

@@ -1,0 +1,43 @@
+"""The tools' shared argument definitions: one description per idea, the same in every schema."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
+
+__all__ = [
+    "ProviderId",
+    "StatusName",
+    "PROVIDER",
+    "STATUS",
+    "ISSUED_AFTER",
+    "ISSUED_BEFORE",
+    "INVOICE_ID",
+    "LIMIT",
+    "CURSOR",
+    "invoice_filter",
+]
+
+ProviderId = Literal["local", "polar", "afternoon", "bagisto", "payabli"]
+StatusName = Literal["draft", "open", "paid", "partially_paid", "refunded", "void", "uncollectible", "pending"]
+
+PROVIDER = Field(
+    default=None,
+    description="Which provider to use. Optional when exactly one is enabled; the error lists the enabled ones.",
+)
+STATUS = Field(default=None, description="Only invoices in this status.")
+ISSUED_AFTER = Field(default=None, description="Only invoices issued on or after (YYYY-MM-DD).")
+ISSUED_BEFORE = Field(default=None, description="Only invoices issued on or before (YYYY-MM-DD).")
+INVOICE_ID = Field(description="The invoice id, as list_invoices returns it (for local and polar: the order id).")
+LIMIT = Field(default=20, ge=1, le=100, description="Page size, 1 to 100.")
+CURSOR = Field(default=None, description="next_cursor from the previous page.")
+
+
+def invoice_filter(status: str | None, issued_after: date | None, issued_before: date | None) -> InvoiceFilter:
+    return InvoiceFilter(
+        status=InvoiceStatus(status) if status else None, issued_after=issued_after, issued_before=issued_before
+    )

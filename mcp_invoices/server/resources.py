@@ -1,0 +1,103 @@
+"""Invoice documents as resources: the JSON and PDF templates, and the session's own ``resources/list``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import date
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp_types import ListResourcesResult, PaginatedRequestParams, Resource
+
+from mcp_invoices.domain.errors import InvoiceError, NotFound
+from mcp_invoices.domain.models import InvoiceFilter
+from mcp_invoices.domain.money import format_money
+from mcp_invoices.principal import Scope
+from mcp_invoices.server.calls import InvoiceServer
+from mcp_invoices.server.compat import replace_request_handler
+
+__all__ = ["RESOURCE_LIST_LIMIT", "register_resources"]
+
+logger = logging.getLogger("mcp_invoices.server")
+
+RESOURCE_LIST_LIMIT = 50
+"""``resources/list`` shows at most this many of the session's most recent invoices per provider."""
+
+
+@contextlib.contextmanager
+def _resource_errors() -> Iterator[None]:
+    """A resource read fails with the matching MCP error: not found (same for not yours), or the message."""
+    try:
+        yield
+    except NotFound as error:
+        raise ResourceNotFoundError(error.message) from None
+    except InvoiceError as error:
+        raise ResourceError(error.message) from None
+
+
+def register_resources(server: InvoiceServer) -> None:
+    services = server.services
+    runtime = services.runtime
+
+    @server.resource(
+        "invoice://{provider}/{invoice_id}",
+        name="invoice",
+        title="Invoice (JSON)",
+        description="The normalized invoice as JSON.",
+        mime_type="application/json",
+    )
+    async def invoice_json(provider: str, invoice_id: str, ctx: Context) -> str:
+        with _resource_errors():
+            scope = services.resolve_principal(ctx).scope_for(provider)
+            invoice = await runtime.provider(scope).get_invoice(scope, invoice_id)
+        return invoice.model_dump_json(indent=2)
+
+    @server.resource(
+        "invoice://{provider}/{invoice_id}/pdf",
+        name="invoice-pdf",
+        title="Invoice (PDF)",
+        description="The invoice document: the provider's own where it offers one, otherwise rendered by "
+        "the server.",
+        mime_type="application/pdf",
+    )
+    async def invoice_pdf(provider: str, invoice_id: str, ctx: Context) -> bytes:
+        with _resource_errors():
+            scope = services.resolve_principal(ctx).scope_for(provider)
+            return await runtime.provider(scope).invoice_pdf(scope, invoice_id, runtime.shared.documents)
+
+    async def list_resources(ctx: Context, params: PaginatedRequestParams | None) -> ListResourcesResult:
+        principal = services.resolve_principal(ctx)
+        resources: list[tuple[date, Resource]] = []
+
+        async def collect(scope: Scope) -> None:
+            try:
+                page = await runtime.provider(scope).list_invoices(
+                    scope, InvoiceFilter(), limit=RESOURCE_LIST_LIMIT, cursor=None
+                )
+            except InvoiceError as error:
+                logger.warning(
+                    "resources/list skipped a provider", extra={"provider": scope.provider, "code": error.code}
+                )
+                return
+            for invoice in page.items:
+                label = invoice.number or invoice.id
+                resource = Resource(
+                    uri=invoice.documents.json_uri,
+                    name=label,
+                    title=f"Invoice {label} - {format_money(invoice.total, invoice.currency)} "
+                    f"({invoice.status.value})",
+                    description=f"{scope.provider} invoice issued {invoice.issued_at or 'n/a'}",
+                    mime_type="application/json",
+                )
+                resources.append((invoice.issued_at or date.min, resource))
+
+        async with anyio.create_task_group() as group:
+            for scope in principal.scopes:
+                group.start_soon(collect, scope)
+        resources.sort(key=lambda entry: entry[0], reverse=True)
+        return ListResourcesResult(resources=[resource for _, resource in resources])
+
+    replace_request_handler(server, "resources/list", PaginatedRequestParams, list_resources)

@@ -1,0 +1,104 @@
+"""Reading invoices: list, get, summarise one, summarise all."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from mcp_types import CallToolResult
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_invoices.domain.models import Invoice, InvoiceRow
+from mcp_invoices.domain.money import format_money
+from mcp_invoices.domain.summary import InvoicesSummary, InvoiceSummary
+from mcp_invoices.domain.summary import summarize_invoice as summarize_one
+from mcp_invoices.server.arguments import (
+    CURSOR,
+    INVOICE_ID,
+    ISSUED_AFTER,
+    ISSUED_BEFORE,
+    LIMIT,
+    PROVIDER,
+    STATUS,
+    ProviderId,
+    StatusName,
+    invoice_filter,
+)
+from mcp_invoices.server.calls import CurrentCall
+from mcp_invoices.server.results import decode_cursor, encode_cursor, invoice_links, structured_result
+
+__all__ = [
+    "ListInvoicesResult",
+    "list_invoices",
+    "get_invoice",
+    "summarize_invoice",
+    "summarize_invoices",
+    "invoice_text",
+]
+
+
+class ListInvoicesResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    invoices: list[InvoiceRow]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last page.")
+
+
+def invoice_text(invoice: Invoice) -> str:
+    """One line a person can read: number, status, total and what is due."""
+    label = invoice.number or f"(pending) for order {invoice.id}"
+    return (
+        f"Invoice {label}: {invoice.status.value}, total {format_money(invoice.total, invoice.currency)}, "
+        f"due {format_money(invoice.amount_due, invoice.currency)}."
+    )
+
+
+async def list_invoices(
+    call: CurrentCall,
+    provider: ProviderId | None = PROVIDER,
+    status: StatusName | None = STATUS,
+    issued_after: date | None = ISSUED_AFTER,
+    issued_before: date | None = ISSUED_BEFORE,
+    limit: int = LIMIT,
+    cursor: str | None = CURSOR,
+) -> Annotated[CallToolResult, ListInvoicesResult]:
+    scope, source = call.provider(provider)
+    query = invoice_filter(status, issued_after, issued_before)
+    listing = {"tool": "list_invoices", "provider": scope.provider, **query.model_dump(mode="json")}
+    page = await source.list_invoices(scope, query, limit=limit, cursor=decode_cursor(listing, cursor))
+    rows = [invoice.row() for invoice in page.items]
+    result = ListInvoicesResult(invoices=rows, next_cursor=encode_cursor(listing, page.next_cursor))
+    more = " More are available with next_cursor." if result.next_cursor else ""
+    return structured_result(result, f"{len(rows)} invoice(s) from {scope.provider}.{more}")
+
+
+async def get_invoice(
+    call: CurrentCall,
+    invoice_id: str = INVOICE_ID,
+    provider: ProviderId | None = PROVIDER,
+) -> Annotated[CallToolResult, Invoice]:
+    scope, source = call.provider(provider)
+    invoice = await source.get_invoice(scope, invoice_id)
+    return structured_result(invoice, invoice_text(invoice), invoice_links(invoice))
+
+
+async def summarize_invoice(
+    call: CurrentCall,
+    invoice_id: str = INVOICE_ID,
+    provider: ProviderId | None = PROVIDER,
+) -> Annotated[CallToolResult, InvoiceSummary]:
+    scope, source = call.provider(provider)
+    invoice = await source.get_invoice(scope, invoice_id)
+    summary = summarize_one(invoice, call.today)
+    return structured_result(summary, summary.summary, invoice_links(invoice))
+
+
+async def summarize_invoices(
+    call: CurrentCall,
+    provider: ProviderId | None = PROVIDER,
+    status: StatusName | None = STATUS,
+    issued_after: date | None = ISSUED_AFTER,
+    issued_before: date | None = ISSUED_BEFORE,
+) -> Annotated[CallToolResult, InvoicesSummary]:
+    scope, source = call.provider(provider)
+    summary = await source.summarize(scope, invoice_filter(status, issued_after, issued_before), call.today)
+    return structured_result(summary, summary.summary)
