@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from mcp.server import MCPServer
-from mcp_types import CallToolRequestParams, CallToolResult
+from mcp_types import ListResourcesResult, PaginatedRequestParams, Resource
 from pydantic import ValidationError
 
 from mcp_invoices.server import compat
@@ -24,47 +24,40 @@ def _server_with_one_tool() -> MCPServer:
     return server
 
 
-def test_the_registered_tool_of_a_name_is_found_and_a_missing_one_is_none() -> None:
-    server = _server_with_one_tool()
-    assert compat.registered_tool(server, "add") is not None
-    assert compat.registered_tool(server, "nope") is None
+def test_a_tools_input_properties_are_the_argument_names_its_schema_publishes() -> None:
+    assert compat.input_properties(_server_with_one_tool(), "add") == {"a", "b"}
 
 
-def test_a_tools_input_properties_are_its_arguments() -> None:
-    tool = compat.registered_tool(_server_with_one_tool(), "add")
-    assert tool is not None
-    assert compat.tool_input_properties(tool) == {"a", "b"}
-
-
-def test_the_argument_model_validates_as_the_sdk_will() -> None:
-    tool = compat.registered_tool(_server_with_one_tool(), "add")
-    assert tool is not None
-    validate = compat.tool_argument_model(tool)
-    validate({"a": 1})
-    with pytest.raises(ValidationError):
-        validate({"a": "not a number"})
+def test_input_properties_of_an_unregistered_tool_is_a_lookup_error() -> None:
+    with pytest.raises(LookupError):
+        compat.input_properties(_server_with_one_tool(), "nope")
 
 
 def test_skipping_result_validation_clears_every_output_model() -> None:
     server = _server_with_one_tool()
     compat.skip_result_validation(server)
-    tool = compat.registered_tool(server, "add")
-    assert tool is not None and tool.fn_metadata.output_model is None
+    assert all(tool.fn_metadata.output_model is None for tool in server._tool_manager.list_tools())
 
 
-async def test_a_replaced_tools_call_handler_answers_and_can_delegate_to_the_sdks() -> None:
+async def test_a_replaced_request_handler_answers_instead_of_the_sdks() -> None:
     from mcp import Client
 
     server = _server_with_one_tool()
-    sdk_handler = compat.sdk_call_tool_handler(server)
-    seen: list[str] = []
 
-    async def call_tool(ctx: object, params: CallToolRequestParams) -> CallToolResult:
-        seen.append(params.name)
-        return await sdk_handler(ctx, params)
+    async def list_resources(ctx: object, params: PaginatedRequestParams | None) -> ListResourcesResult:
+        return ListResourcesResult(resources=[Resource(uri="invoice://x/1", name="one")])
 
-    compat.replace_request_handler(server, "tools/call", CallToolRequestParams, call_tool)
+    compat.replace_request_handler(server, "resources/list", PaginatedRequestParams, list_resources)
     async with Client(server) as client:
-        result = await client.call_tool("add", {"a": 2})
-    assert seen == ["add"]
-    assert not result.is_error and result.structured_content == {"result": 3}
+        listed = await client.list_resources()
+    assert [str(resource.uri) for resource in listed.resources] == ["invoice://x/1"]
+
+
+async def test_a_tool_whose_arguments_fail_validation_raises_a_tool_error_caused_by_the_validation_error() -> None:
+    """``InvoiceServer.call_tool`` turns exactly this into a structured invalid_argument."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    server = _server_with_one_tool()
+    with pytest.raises(ToolError) as raised:
+        await server.call_tool("add", {"a": "not a number"})
+    assert isinstance(raised.value.__cause__, ValidationError)

@@ -1,9 +1,8 @@
 """The MCP server: wiring only. The tools, resources and prompts live in modules of their own.
 
-Every tool goes through the same boundary: its arguments are checked first (a structured
-``invalid_argument``, unknown arguments refused), expected failures leave as ``isError`` results with
-``{code, message, hint}``, anything unexpected is logged by type and reported without internals, and
-the result is shaped for the protocol version the client speaks.
+Every tool body runs inside the same boundary: expected failures leave as ``isError`` results with
+``{code, message, hint}``, anything unexpected is logged by type and reported without internals.
+Arguments and protocol versions are handled around every call by ``InvoiceServer.call_tool``.
 """
 
 from __future__ import annotations
@@ -15,16 +14,15 @@ from datetime import date
 from typing import Any, ParamSpec
 
 from mcp.server import MCPServer
-from mcp_types import CallToolRequestParams, CallToolResult
-from pydantic import ValidationError
+from mcp_types import CallToolResult
 
 from mcp_invoices import __version__
-from mcp_invoices.domain.errors import InvalidArgument, InvoiceError
+from mcp_invoices.domain.errors import InvoiceError
 from mcp_invoices.server import compat
 from mcp_invoices.server.calls import InvoiceServer, PrincipalResolver, Services, today_utc
 from mcp_invoices.server.prompts import register_prompts
 from mcp_invoices.server.resources import register_resources
-from mcp_invoices.server.results import error_result, for_protocol, unexpected_error_result
+from mcp_invoices.server.results import error_result, unexpected_error_result
 from mcp_invoices.server.runtime import Runtime
 from mcp_invoices.server.tools import TOOLS, ToolSpec
 
@@ -63,13 +61,12 @@ def build_server(
     for spec in TOOLS:
         _add_tool(server, spec, open_world=runtime.any_remote)
     compat.skip_result_validation(server)
-    _check_arguments_first(server)
     register_resources(server)
     register_prompts(server)
     return server
 
 
-def _add_tool(server: MCPServer, spec: ToolSpec, *, open_world: bool) -> None:
+def _add_tool(server: InvoiceServer, spec: ToolSpec, *, open_world: bool) -> None:
     server.add_tool(
         _error_boundary(spec.name, spec.handler),
         name=spec.name,
@@ -77,6 +74,7 @@ def _add_tool(server: MCPServer, spec: ToolSpec, *, open_world: bool) -> None:
         description=spec.description,
         annotations=spec.annotations(open_world=open_world),
     )
+    server.tool_arguments[spec.name] = compat.input_properties(server, spec.name)
 
 
 def _error_boundary(
@@ -96,53 +94,3 @@ def _error_boundary(
             return unexpected_error_result(name)
 
     return wrapper
-
-
-def _argument_error(tool: str, error: ValidationError) -> InvalidArgument:
-    """A person-readable account of rejected arguments: names and rules, never the values sent."""
-    problems = []
-    for detail in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in detail["loc"]) or "arguments"
-        problems.append(f"{where}: {detail['msg']}")
-    return InvalidArgument(
-        f"Invalid arguments for {tool}: {'; '.join(problems)}.",
-        hint=f"See the input schema of {tool} in tools/list.",
-    )
-
-
-def _check_arguments_first(server: MCPServer) -> None:
-    """Check tool arguments before the SDK does, so that bad input gets a structured invalid_argument.
-
-    Unknown arguments are refused rather than ignored: in particular no tool takes a customer, and a
-    caller that tries to pass one learns that the session decides who the customer is.
-    """
-    sdk_call_tool = compat.sdk_call_tool_handler(server)
-
-    async def call_tool(ctx: Any, params: CallToolRequestParams) -> Any:
-        tool = compat.registered_tool(server, params.name)
-        if tool is None:
-            return error_result(
-                InvalidArgument(
-                    f"There is no tool named {params.name[:80]!r}.",
-                    hint="Call tools/list to see the tools this server offers.",
-                )
-            )
-        arguments = params.arguments or {}
-        allowed = compat.tool_input_properties(tool)
-        unknown = sorted(set(arguments) - allowed)
-        if unknown:
-            return error_result(
-                InvalidArgument(
-                    f"{params.name} does not take {', '.join(unknown)}.",
-                    hint="The customer and account come from the session, never from arguments; "
-                    f"{params.name} accepts: {', '.join(sorted(allowed)) or 'no arguments'}.",
-                )
-            )
-        try:
-            compat.tool_argument_model(tool)(arguments)
-        except ValidationError as error:
-            return error_result(_argument_error(params.name, error))
-        result = await sdk_call_tool(ctx, params)
-        return for_protocol(result, ctx.protocol_version) if isinstance(result, CallToolResult) else result
-
-    compat.replace_request_handler(server, "tools/call", CallToolRequestParams, call_tool)

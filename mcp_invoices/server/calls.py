@@ -7,6 +7,7 @@ fills it per request (``CurrentCall``); tests may build one directly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -14,12 +15,19 @@ from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, InputRequiredResult
+from pydantic import ValidationError
 
+from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider, Progress, no_progress
+from mcp_invoices.server.results import error_result, for_protocol, unexpected_error_result
 from mcp_invoices.server.runtime import Runtime
 
 __all__ = ["Call", "CurrentCall", "InvoiceServer", "PrincipalResolver", "Services", "today_utc"]
+
+logger = logging.getLogger("mcp_invoices.server")
 
 PrincipalResolver = Callable[[Context], Principal]
 
@@ -51,11 +59,59 @@ class Call:
 
 
 class InvoiceServer(MCPServer):
-    """An ``MCPServer`` that carries the services its tools are called with."""
+    """An ``MCPServer`` that carries the services its tools are called with, and gives every tool call
+    the same boundary: unknown tools and arguments refused, invalid arguments a structured
+    ``invalid_argument`` (checked once, by the SDK), and the result in the form the client's protocol
+    version defines."""
 
     def __init__(self, services: Services, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.services = services
+        self.tool_arguments: dict[str, frozenset[str]] = {}
+        """Each tool's argument names, as its input schema publishes them (filled at registration)."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        allowed = self.tool_arguments.get(name)
+        if allowed is None:
+            return error_result(
+                InvalidArgument(
+                    f"There is no tool named {name[:80]!r}.",
+                    hint="Call tools/list to see the tools this server offers.",
+                )
+            )
+        if unknown := sorted(set(arguments) - allowed):
+            # No tool takes a customer: a caller that tries to pass one learns who decides it.
+            return error_result(
+                InvalidArgument(
+                    f"{name} does not take {', '.join(unknown)}.",
+                    hint="The customer and account come from the session, never from arguments; "
+                    f"{name} accepts: {', '.join(sorted(allowed)) or 'no arguments'}.",
+                )
+            )
+        try:
+            result = await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            if isinstance(error.__cause__, ValidationError):
+                return error_result(argument_error(name, error.__cause__))
+            logger.error("tool call failed outside the tool", extra={"tool": name, "error": type(error.__cause__).__name__})
+            return unexpected_error_result(name)
+        if isinstance(result, CallToolResult):
+            return for_protocol(result, context.protocol_version if context is not None else None)
+        return result
+
+
+def argument_error(tool: str, error: ValidationError) -> InvalidArgument:
+    """A person-readable account of rejected arguments: names and rules, never the values sent."""
+    problems = []
+    for detail in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in detail["loc"]) or "arguments"
+        problems.append(f"{where}: {detail['msg']}")
+    return InvalidArgument(
+        f"Invalid arguments for {tool}: {'; '.join(problems)}.",
+        hint=f"See the input schema of {tool} in tools/list.",
+    )
 
 
 async def current_call(ctx: Context) -> Call:  # async: no worker-thread hop per call
