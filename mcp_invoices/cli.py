@@ -14,6 +14,7 @@ import anyio
 
 from mcp_invoices import __version__
 from mcp_invoices.config import ConfigError, load_config
+from mcp_invoices.providers.catalog import PROVIDER_IDS, help_text
 
 __all__ = ["main"]
 
@@ -45,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
         help="run the MCP server (stdio by default)",
         description="Run the MCP server. stdio is what MCP hosts (Claude Desktop, IDE agents) launch; "
         "http serves streamable HTTP at /mcp.",
+        epilog=help_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
@@ -64,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print a new token",
         description="Print a new bearer token bound to one provider and one customer. It is shown once.",
     )
-    issue.add_argument("--provider", required=True, help="local, polar, afternoon, bagisto or payabli")
+    issue.add_argument("--provider", required=True, help=f"{', '.join(PROVIDER_IDS[:-1])} or {PROVIDER_IDS[-1]}")
     issue.add_argument("--customer", required=True, help="the customer id the token is bound to")
     issue.add_argument("--ttl", default="30d", help="lifetime: seconds or 90m / 12h / 30d (default 30d); 'never' for none")
     issue.add_argument("--label", default=None, help="a note shown by `token list`")

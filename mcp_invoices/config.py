@@ -17,6 +17,8 @@ from pathlib import Path
 import platformdirs
 from pydantic import SecretStr
 
+from mcp_invoices.providers.catalog import REMOTE_SPECS, ProviderSpec, Transport
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -101,124 +103,87 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
     return value.strip() or None if value is not None else None
 
 
-_POLAR_SERVERS = {"production": "https://api.polar.sh", "sandbox": "https://sandbox-api.polar.sh"}
-_PAYABLI_ENVIRONMENTS = {
-    "production": "https://api.payabli.com/api",
-    "sandbox": "https://api-sandbox.payabli.com/api",
-}
-
-
 def _choice(env: Mapping[str, str], name: str, choices: Mapping[str, str], default: str) -> str:
     value = (_get(env, name) or default).lower()
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
-    return choices[value]
+    return value
 
 
-def _remote_providers(env: Mapping[str, str], *, require_scope: bool) -> list[RemoteProviderConfig]:
-    providers: list[RemoteProviderConfig] = []
+def _credentials(env: Mapping[str, str], spec: ProviderSpec, transport: Transport) -> dict[str, SecretStr] | None:
+    """The credentials ``transport`` uses, or None when none of the provider's variables is set."""
+    if not any(_get(env, credential.variable) for credential in spec.credentials):
+        return None
+    found: dict[str, SecretStr] = {}
+    missing: list[str] = []
+    for credential in spec.credentials:
+        if transport not in credential.transports:
+            continue  # e.g. over HTTP each bearer token carries its own customer's credential
+        value = _get(env, credential.variable)
+        if value is None:
+            missing.append(f"{credential.variable} ({credential.meaning})")
+        else:
+            found[credential.key] = SecretStr(value)
+    if spec.base_url is None and spec.environments is None and _get(env, spec.base_url_variable) is None:
+        missing.append(f"{spec.base_url_variable} (the provider is self-hosted)")
+    if missing:
+        over = "stdio" if transport == "stdio" else "HTTP"
+        raise ConfigError(f"{spec.display_name} is partly configured: over {over}, set {' and '.join(missing)}.")
+    return found
 
-    def secret(name: str) -> SecretStr | None:
-        value = _get(env, name)
-        return SecretStr(value) if value else None
 
-    def scoped(provider: str, key_var: str, customer_var: str) -> str | None:
-        customer = _get(env, customer_var)
-        if customer is None and require_scope:
-            raise ConfigError(
-                f"{provider} is configured with an organisation-wide key ({key_var}) but no customer scope: "
-                f"set {customer_var} to the one customer this session serves. "
-                "An unscoped organisation key never serves a session."
-            )
-        return customer
-
-    polar_session, polar_org = secret("POLAR_CUSTOMER_SESSION"), secret("POLAR_ACCESS_TOKEN")
-    if polar_session or polar_org:
-        if require_scope and polar_session is None:
-            raise ConfigError(
-                "Polar is configured with POLAR_ACCESS_TOKEN (organisation-wide) but no POLAR_CUSTOMER_SESSION: "
-                "over stdio set POLAR_CUSTOMER_SESSION to the customer's session token."
-            )
-        if not require_scope and polar_org is None:
-            raise ConfigError(
-                "Over HTTP, Polar needs POLAR_ACCESS_TOKEN (an organisation token) to open a customer session for "
-                "each bearer token's customer; POLAR_CUSTOMER_SESSION is one customer's and cannot serve others."
-            )
-        # Over HTTP a customer's session is minted per token: one customer's session must never serve all.
-        credentials = (
-            {"customer_session": polar_session}
-            if require_scope and polar_session
-            else {"access_token": polar_org}
+def _customer(env: Mapping[str, str], spec: ProviderSpec, *, require_scope: bool) -> str | None:
+    if spec.customer_variable is None:
+        return None
+    customer = _get(env, spec.customer_variable)
+    if customer is None and require_scope:
+        key = spec.credentials[0].variable
+        raise ConfigError(
+            f"{spec.display_name} is configured with an organisation-wide key ({key}) but no customer scope: "
+            f"set {spec.customer_variable} to the one customer this session serves. "
+            "An unscoped organisation key never serves a session."
         )
-        base = _get(env, "POLAR_BASE_URL") or _choice(env, "POLAR_SERVER", _POLAR_SERVERS, "production")
-        providers.append(RemoteProviderConfig("polar", base, credentials, None))  # type: ignore[arg-type]
-
-    afternoon_key = secret("AFTERNOON_API_KEY")
-    if afternoon_key:
-        customer = scoped("Afternoon", "AFTERNOON_API_KEY", "AFTERNOON_CUSTOMER_ID")
-        base = _get(env, "AFTERNOON_BASE_URL") or "https://api.afternoon.co"
-        providers.append(RemoteProviderConfig("afternoon", base, {"api_key": afternoon_key}, customer))
-
-    storefront, customer_token = secret("BAGISTO_STOREFRONT_KEY"), secret("BAGISTO_CUSTOMER_TOKEN")
-    if storefront or customer_token:
-        base = _get(env, "BAGISTO_BASE_URL")
-        missing = [
-            name
-            for name, value in (
-                ("BAGISTO_STOREFRONT_KEY", storefront),
-                ("BAGISTO_CUSTOMER_TOKEN", customer_token if require_scope else True),
-                ("BAGISTO_BASE_URL", base),
-            )
-            if not value
-        ]
-        if missing:
-            raise ConfigError(
-                f"Bagisto is partly configured: set {' and '.join(missing)} (Bagisto is self-hosted)."
-            )
-        credentials = {"storefront_key": storefront}
-        if customer_token and require_scope:
-            # Over HTTP each bearer token carries its own customer's Bagisto token (stored encrypted).
-            credentials["customer_token"] = customer_token
-        providers.append(RemoteProviderConfig("bagisto", str(base), credentials, None))  # type: ignore[arg-type]
-
-    payabli_token = secret("PAYABLI_API_TOKEN")
-    if payabli_token:
-        customer = scoped("Payabli", "PAYABLI_API_TOKEN", "PAYABLI_CUSTOMER_ID")
-        base = _get(env, "PAYABLI_BASE_URL") or _choice(
-            env, "PAYABLI_ENVIRONMENT", _PAYABLI_ENVIRONMENTS, "production"
-        )
-        options = {"entry": entry} if (entry := _get(env, "PAYABLI_ENTRY")) else {}
-        providers.append(
-            RemoteProviderConfig("payabli", base, {"api_token": payabli_token}, customer, options)
-        )
-    return providers
+    return customer
 
 
-def _rate_limit(env: Mapping[str, str], remote: RemoteProviderConfig) -> int:
-    from mcp_invoices.providers.paging import DEFAULT_BUDGETS
-
-    name = f"{remote.provider.upper()}_RATE_LIMIT_PER_MINUTE"
+def _requests_per_minute(env: Mapping[str, str], spec: ProviderSpec, base_url: str) -> int:
+    name = spec.rate_limit_variable
     value = _get(env, name)
-    if value is None:
-        sandbox = remote.provider == "polar" and remote.base_url.startswith(_POLAR_SERVERS["sandbox"])
-        return 100 if sandbox else DEFAULT_BUDGETS[remote.provider]
-    if not value.isdigit() or int(value) <= 0:
-        raise ConfigError(f"{name} must be a positive number of requests per minute, not {value!r}.")
-    return int(value)
+    if value is not None:
+        if not value.isdigit() or int(value) <= 0:
+            raise ConfigError(f"{name} must be a positive number of requests per minute, not {value!r}.")
+        return int(value)
+    environments = spec.environments
+    if environments is not None:
+        for environment, per_minute in environments.requests_per_minute.items():
+            if base_url.startswith(environments.urls[environment]):
+                return per_minute
+    return spec.requests_per_minute
+
+
+def _remote_provider(env: Mapping[str, str], spec: ProviderSpec, *, require_scope: bool) -> RemoteProviderConfig | None:
+    credentials = _credentials(env, spec, "stdio" if require_scope else "http")
+    if credentials is None:
+        return None
+    customer = _customer(env, spec, require_scope=require_scope)
+    base_url = _get(env, spec.base_url_variable)
+    if base_url is None and spec.environments is not None:
+        environments = spec.environments
+        base_url = environments.urls[_choice(env, environments.variable, environments.urls, environments.default)]
+    base_url = base_url or spec.base_url
+    assert base_url is not None  # _credentials required the variable of a self-hosted provider
+    options = {key: value for key, variable in spec.options.items() if (value := _get(env, variable))}
+    options["rate_limit_per_minute"] = str(_requests_per_minute(env, spec, base_url))
+    return RemoteProviderConfig(spec.id, base_url, credentials, customer, options)
 
 
 def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = True) -> Config:
     """Read and check the environment. ``require_scope`` is True for stdio, where the process is one session."""
     env = os.environ if env is None else env
     remote = [
-        RemoteProviderConfig(
-            r.provider,
-            r.base_url,
-            r.credentials,
-            r.customer_id,
-            {**r.options, "rate_limit_per_minute": str(_rate_limit(env, r))},
-        )
-        for r in _remote_providers(env, require_scope=require_scope)
+        config
+        for spec in REMOTE_SPECS
+        if (config := _remote_provider(env, spec, require_scope=require_scope)) is not None
     ]
     db = _get(env, "MCP_INVOICES_DB")
     customer = _get(env, "MCP_INVOICES_CUSTOMER")

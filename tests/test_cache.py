@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, InvoiceStatus
 from mcp_invoices.principal import Scope
-from mcp_invoices.server.cache import DocumentCache
+from mcp_invoices.shared.documents import DocumentCache
 from tests.conftest import local_client
 
 

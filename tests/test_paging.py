@@ -5,7 +5,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from mcp_invoices.providers.paging import RequestBudget, fetch_pages, page_count
+from mcp_invoices.providers.paging import fetch_pages, page_count
+from mcp_invoices.shared.budget import RequestBudget
 
 
 async def test_pages_come_back_in_page_order_whatever_order_they_finish_in() -> None:
@@ -74,11 +75,10 @@ def test_page_count_rounds_up_and_is_at_least_one() -> None:
     assert [page_count(n, 100) for n in (0, 1, 100, 101, 5000)] == [1, 1, 1, 2, 50]
 
 
-async def test_every_request_to_a_provider_draws_from_its_installed_budget() -> None:
+async def test_every_request_to_a_provider_draws_from_its_budget() -> None:
     import httpx2
 
     from mcp_invoices.providers.http import ProviderHTTP
-    from mcp_invoices.providers.paging import set_budget
 
     drawn: list[int] = []
 
@@ -87,13 +87,17 @@ async def test_every_request_to_a_provider_draws_from_its_installed_budget() -> 
             drawn.append(1)
 
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json={}))
-    http = ProviderHTTP(provider_name="Afternoon", base_url="http://127.0.0.1:9/x", auth_hint="-", transport=transport)
-    set_budget("afternoon", CountingBudget(60))
+    http = ProviderHTTP(
+        provider_name="Afternoon",
+        base_url="http://127.0.0.1:9/x",
+        auth_hint="-",
+        budget=CountingBudget(60),
+        transport=transport,
+    )
     try:
         for _ in range(3):
             await http.get_json("/v1/invoices")
     finally:
-        set_budget("afternoon", None)
         await http.aclose()
     assert len(drawn) == 3
 

@@ -16,6 +16,7 @@ from tests.conftest import REPO, local_client
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_local.json"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 async def test_tools_list_matches_the_snapshot(ledger_path: Path) -> None:
@@ -28,6 +29,8 @@ async def test_tools_list_matches_the_snapshot(ledger_path: Path) -> None:
     current = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
     for tool in current:
         tool.pop("_meta", None)
+    if not SNAPSHOT.exists() and IN_CI:
+        pytest.fail(f"{SNAPSHOT.name} is missing: run UPDATE_SNAPSHOTS=1 pytest tests/test_surface.py and commit it.")
     if UPDATE or not SNAPSHOT.exists():
         SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     assert current == json.loads(SNAPSHOT.read_text())

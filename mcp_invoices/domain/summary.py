@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict
 
 from mcp_invoices.domain import money
 from mcp_invoices.domain.models import Amount, Invoice, InvoiceStatus
+from mcp_invoices.domain.rules import AGEING_BUCKETS, CURRENT, ageing_bucket
 
 __all__ = [
     "BILLED_EXCLUDED_STATUSES",
-    "BUCKETS",
     "SummaryGroup",
     "summarize_groups",
     "AgeingBuckets",
@@ -275,30 +275,14 @@ def summarize_invoice(invoice: Invoice, today: date) -> InvoiceSummary:
 
 # --- many invoices ---------------------------------------------------------------------------------
 
-_BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
-
-
-def _bucket(due_at: date | None, today: date) -> str:
-    """The ageing bucket of an amount due on ``due_at``."""
-    if due_at is None:
-        return "current"
-    days = (today - due_at).days
-    if days <= 0:
-        return "current"
-    if days <= 30:
-        return "days_1_30"
-    if days <= 60:
-        return "days_31_60"
-    if days <= 90:
-        return "days_61_90"
-    return "days_over_90"
+_BUCKETS = (CURRENT, *(bucket for bucket, _ in AGEING_BUCKETS))
 
 
 @dataclass(frozen=True, slots=True)
 class SummaryGroup:
     """Invoices already aggregated by (currency, status, ageing bucket), e.g. by a SQL GROUP BY.
 
-    ``due_bucket`` is one of ``BUCKETS`` (by days past ``due_at`` as of the summary's day; "current"
+    ``due_bucket`` is ``rules.CURRENT`` or one of ``rules.AGEING_BUCKETS`` (by days past ``due_at`` as of the summary's day; "current"
     when not yet due or without a due date); it only matters for unpaid statuses.
     """
 
@@ -310,8 +294,6 @@ class SummaryGroup:
     paid: Decimal
     due: Decimal
 
-
-BUCKETS = _BUCKETS
 
 
 @dataclass
@@ -326,7 +308,7 @@ class _CurrencyAccumulator:
             SummaryGroup(
                 currency=invoice.currency,
                 status=invoice.status,
-                due_bucket=_bucket(invoice.due_at, today),
+                due_bucket=ageing_bucket(invoice.due_at, today),
                 count=1,
                 total=invoice.total,
                 paid=invoice.amount_paid,

@@ -43,7 +43,9 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.domain.money import MoneyError, from_minor_units, normalize_currency
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.base import InvoiceProvider, ProviderInfo, json_uri, pdf_uri
+from mcp_invoices.shared.base import Budget, SharedState
+from mcp_invoices.providers.base import InvoiceProvider, json_uri, pdf_uri
+from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
 
 __all__ = ["AFTERNOON_STATUSES", "DEFAULT_BASE_URL", "AfternoonProvider"]
@@ -303,7 +305,7 @@ def _error_code(response: httpx2.Response) -> str | None:
 class AfternoonProvider(InvoiceProvider):
     """Afternoon invoices for one customer per call, read with the organisation's API key."""
 
-    info = ProviderInfo(id=PROVIDER_ID, display_name="Afternoon", remote=True, generates_invoices=False)
+    info = spec(PROVIDER_ID).info
 
     def __init__(
         self,
@@ -311,6 +313,7 @@ class AfternoonProvider(InvoiceProvider):
         api_key: SecretStr,
         base_url: str = DEFAULT_BASE_URL,
         retry: RetryPolicy = _DEFAULT_RETRY,
+        budget: Budget | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -323,17 +326,20 @@ class AfternoonProvider(InvoiceProvider):
             headers={"Authorization": f"Bearer {api_key.get_secret_value().strip()}"},
             auth_hint=AUTH_HINT,
             retry=retry,
+            budget=budget,
             transport=transport,
             sleep=sleep,
         )
 
     @classmethod
-    def from_config(cls, config: RemoteProviderConfig) -> AfternoonProvider:
+    def from_config(
+        cls, config: RemoteProviderConfig, *, shared: SharedState | None = None, budget: Budget | None = None
+    ) -> AfternoonProvider:
         """Built by the registry. The customer scope is not taken from here: it arrives with each call."""
         api_key = config.credentials.get("api_key")
         if api_key is None or not api_key.get_secret_value().strip():
             raise ConfigError("Afternoon needs AFTERNOON_API_KEY (an organisation key, ak_live_… or ak_test_…).")
-        return cls(api_key=api_key, base_url=config.base_url)
+        return cls(api_key=api_key, base_url=config.base_url, budget=budget)
 
     def __repr__(self) -> str:
         return f"AfternoonProvider(http={self._http!r})"

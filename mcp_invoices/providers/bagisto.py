@@ -50,8 +50,9 @@ from mcp_invoices.domain.models import (
 from mcp_invoices.domain.money import ZERO, MoneyError, normalize_currency, parse_amount
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared.base import DocumentStore
-from mcp_invoices.providers.base import InvoiceProvider, ProviderInfo, json_uri, pdf_uri
+from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
+from mcp_invoices.providers.base import InvoiceProvider, json_uri, pdf_uri
+from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
 from mcp_invoices.providers.paging import fetch_pages
 
@@ -437,9 +438,7 @@ def _error_text(response: httpx2.Response) -> str:
 class BagistoProvider(InvoiceProvider):
     """A Bagisto shop's invoices for the customer whose token the scope (or configuration) holds."""
 
-    info = ProviderInfo(
-        id=PROVIDER_ID, display_name=_NAME, remote=True, generates_invoices=False
-    )
+    info = spec(PROVIDER_ID).info
 
     def __init__(
         self,
@@ -448,6 +447,7 @@ class BagistoProvider(InvoiceProvider):
         storefront_key: SecretStr,
         customer_token: SecretStr | None = None,
         retry: RetryPolicy | None = None,
+        budget: Budget | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         item_concurrency: int = _ITEM_CONCURRENCY,
@@ -466,17 +466,21 @@ class BagistoProvider(InvoiceProvider):
             },
             auth_hint=_BOTH_HINT,
             retry=retry or RetryPolicy(),
+            budget=budget,
             transport=_BagistoTransport(transport or _network_transport(base_url)),
             sleep=sleep,
         )
 
     @classmethod
-    def from_config(cls, config: RemoteProviderConfig) -> BagistoProvider:
+    def from_config(
+        cls, config: RemoteProviderConfig, *, shared: SharedState | None = None, budget: Budget | None = None
+    ) -> BagistoProvider:
         """Built from BAGISTO_BASE_URL, BAGISTO_STOREFRONT_KEY and (stdio) BAGISTO_CUSTOMER_TOKEN."""
         return cls(
             base_url=config.base_url,
             storefront_key=config.credentials["storefront_key"],
             customer_token=config.credentials.get("customer_token"),
+            budget=budget,
         )
 
     async def aclose(self) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
 
 from mcp_invoices.domain.errors import NotSupported
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary, summarize_invoices
 from mcp_invoices.principal import Scope
+from mcp_invoices.providers.catalog import ProviderInfo
 from mcp_invoices.shared.base import DocumentStore
 
 __all__ = ["Progress", "ProviderInfo", "InvoiceProvider", "no_progress", "json_uri", "pdf_uri"]
@@ -35,16 +35,6 @@ def json_uri(provider: str, invoice_id: str) -> str:
 
 def pdf_uri(provider: str, invoice_id: str) -> str:
     return f"invoice://{provider}/{invoice_id}/pdf"
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderInfo:
-    id: str
-    display_name: str
-    remote: bool
-    """Talks to a service outside this process (the tools are then ``openWorld``)."""
-    generates_invoices: bool
-    """Invoices are generated from orders (``list_orders`` and ``generate_invoice`` work)."""
 
 
 class InvoiceProvider(abc.ABC):

@@ -36,7 +36,7 @@ from mcp_invoices.domain.errors import (
     RateLimited,
     Unauthorized,
 )
-from mcp_invoices.providers.paging import budget_for
+from mcp_invoices.shared.base import Budget
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -157,6 +157,7 @@ class ProviderHTTP:
         connect_timeout: float = 5.0,
         read_timeout: float = 20.0,
         retry: RetryPolicy = RetryPolicy(),
+        budget: Budget | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rng: random.Random | None = None,
@@ -168,6 +169,8 @@ class ProviderHTTP:
         self.provider_name = provider_name
         self.auth_hint = auth_hint
         self.retry = retry
+        self._budget = budget
+        """The provider's rate limit, shared by every call in the process (or by every replica)."""
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._clock = clock
@@ -240,9 +243,8 @@ class ProviderHTTP:
             spent = max(self._clock() - started, slept)
             response: httpx2.Response | None = None
             failure: httpx2.TransportError | None = None
-            budget = budget_for(self.provider_name.lower())
-            if budget is not None:  # the provider's rate limit, shared by every call in the process
-                await budget.acquire()
+            if self._budget is not None:
+                await self._budget.acquire()
             try:
                 response = await self._client.request(
                     method,

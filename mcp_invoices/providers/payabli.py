@@ -55,8 +55,9 @@ from mcp_invoices.domain.models import (
 from mcp_invoices.domain.money import ZERO, MoneyError, normalize_currency, parse_amount, quantize
 from mcp_invoices.logs import add_secrets, redact
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared.base import DocumentStore
-from mcp_invoices.providers.base import InvoiceProvider, ProviderInfo, json_uri, pdf_uri
+from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
+from mcp_invoices.providers.base import InvoiceProvider, json_uri, pdf_uri
+from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
 from mcp_invoices.providers.paging import fetch_pages, page_count
 
@@ -455,9 +456,7 @@ class _QueryPage:
 class PayabliProvider(InvoiceProvider):
     """Payabli invoices of the session's customer (read-only: Payabli creates them itself)."""
 
-    info = ProviderInfo(
-        id=PROVIDER_ID, display_name=NAME, remote=True, generates_invoices=False
-    )
+    info = spec(PROVIDER_ID).info
 
     def __init__(
         self,
@@ -466,6 +465,7 @@ class PayabliProvider(InvoiceProvider):
         api_token: SecretStr,
         entry: str | None = None,
         retry: RetryPolicy | None = None,
+        budget: Budget | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -479,19 +479,24 @@ class PayabliProvider(InvoiceProvider):
             headers={"requestToken": token},
             auth_hint=AUTH_HINT,
             retry=retry or RetryPolicy(),
+            budget=budget,
             transport=transport,
             sleep=sleep,
         )
 
     @classmethod
-    def from_config(cls, config: RemoteProviderConfig) -> PayabliProvider:
+    def from_config(
+        cls, config: RemoteProviderConfig, *, shared: SharedState | None = None, budget: Budget | None = None
+    ) -> PayabliProvider:
         token = config.credentials.get("api_token")
         if token is None:
             raise ConfigError("Payabli needs PAYABLI_API_TOKEN (an organisation API token).")
         if config.customer_id is not None and _positive_int64(config.customer_id) is None:
             raise ConfigError("PAYABLI_CUSTOMER_ID must be the customer's numeric Payabli id (customerId).")
         try:
-            return cls(base_url=config.base_url, api_token=token, entry=config.options.get("entry"))
+            return cls(
+                base_url=config.base_url, api_token=token, entry=config.options.get("entry"), budget=budget
+            )
         except ValueError:
             raise ConfigError("PAYABLI_BASE_URL must be an http(s) URL with a host.") from None
 

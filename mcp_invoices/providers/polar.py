@@ -64,14 +64,13 @@ from mcp_invoices.shared.base import DocumentStore
 from mcp_invoices.providers.base import (
     InvoiceProvider,
     Progress,
-    ProviderInfo,
     json_uri,
     no_progress,
     pdf_uri,
 )
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
-from mcp_invoices.shared.base import SharedState
-from mcp_invoices.shared.memory import InProcessSharedState
+from mcp_invoices.providers.catalog import spec
+from mcp_invoices.shared import Budget, SharedState, in_process_state
 
 __all__ = [
     "ACCESS_TOKEN_HINT",
@@ -420,9 +419,7 @@ class _MintedSession:
 class PolarProvider(InvoiceProvider):
     """Polar through its customer portal API, one customer session per scope."""
 
-    info = ProviderInfo(
-        id=PROVIDER_ID, display_name=DISPLAY_NAME, remote=True, generates_invoices=True
-    )
+    info = spec(PROVIDER_ID).info
 
     def __init__(
         self,
@@ -438,6 +435,7 @@ class PolarProvider(InvoiceProvider):
         download_transport: httpx2.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         shared: SharedState | None = None,
+        budget: Budget | None = None,
     ) -> None:
         if customer_session is None and access_token is None:
             raise ValueError("Polar needs POLAR_CUSTOMER_SESSION or POLAR_ACCESS_TOKEN.")
@@ -454,6 +452,7 @@ class PolarProvider(InvoiceProvider):
             base_url=base_url,
             auth_hint=CUSTOMER_SESSION_HINT if customer_session is not None else ACCESS_TOKEN_HINT,
             retry=retry or RetryPolicy(),
+            budget=budget,
             transport=transport,
         )
         # Invoice documents live on presigned storage URLs: a plain client that never carries a
@@ -465,15 +464,19 @@ class PolarProvider(InvoiceProvider):
             transport=download_transport,
         )
         # Minted sessions and generations in flight: in this process, or in Redis for all replicas.
-        self._shared = shared if shared is not None else InProcessSharedState(clock=clock)
+        self._shared = shared if shared is not None else in_process_state(clock=clock)
         self._mint_locks: dict[str, anyio.Lock] = {}
 
     @classmethod
-    def from_config(cls, config: RemoteProviderConfig, *, shared: SharedState | None = None) -> PolarProvider:
+    def from_config(
+        cls, config: RemoteProviderConfig, *, shared: SharedState | None = None, budget: Budget | None = None
+    ) -> PolarProvider:
         session = config.credentials.get("customer_session")
         access = config.credentials.get("access_token")
         add_secrets(secret.get_secret_value() for secret in (session, access) if secret is not None)
-        return cls(base_url=config.base_url, customer_session=session, access_token=access, shared=shared)
+        return cls(
+            base_url=config.base_url, customer_session=session, access_token=access, shared=shared, budget=budget
+        )
 
     def __repr__(self) -> str:
         return f"PolarProvider(http={self._http!r})"

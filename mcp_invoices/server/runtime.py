@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
-from mcp_invoices.config import Config, ConfigError
+from mcp_invoices.config import Config
 from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider
-from mcp_invoices.providers.paging import set_budget
+from mcp_invoices.providers.catalog import spec
 from mcp_invoices.shared import InProcessSharedState, SharedState
 
 __all__ = ["Runtime", "environment_principal", "open_runtime"]
@@ -53,13 +53,6 @@ def environment_principal(config: Config) -> Principal:
     return Principal(subject="stdio", authenticated_by="environment", scopes=tuple(scopes))
 
 
-def _remote_factories() -> Mapping[str, Callable[..., InvoiceProvider]]:
-    """Remote provider constructors, imported only when one is configured (start-up stays lean)."""
-    from mcp_invoices.providers.registry import FACTORIES
-
-    return FACTORIES
-
-
 @contextlib.asynccontextmanager
 async def open_runtime(config: Config, shared: SharedState | None = None) -> AsyncIterator[Runtime]:
     """The providers of ``config``; ``shared`` (default: this process's memory) is what replicas share."""
@@ -79,18 +72,13 @@ async def open_runtime(config: Config, shared: SharedState | None = None) -> Asy
                 auto_migrate=config.auto_migrate,
                 lazy=config.database_url.startswith("sqlite"),
             )
-        if config.remote:
-            factories = _remote_factories()
-            for remote in config.remote:
-                factory = factories.get(remote.provider)
-                if factory is None:
-                    raise ConfigError(f"Provider {remote.provider!r} is configured but this build cannot serve it yet.")
-                providers[remote.provider] = factory(remote, shared)
-                set_budget(remote.provider, shared.budget(remote.provider, int(remote.options["rate_limit_per_minute"])))
+        for remote in config.remote:
+            # Each provider's requests draw from its own budget: one for all replicas when shared.
+            budget = shared.budget(remote.provider, int(remote.options["rate_limit_per_minute"]))
+            implementation = spec(remote.provider).implementation()
+            providers[remote.provider] = implementation.from_config(remote, shared=shared, budget=budget)
         yield Runtime(config=config, providers=providers, shared=shared)
     finally:
-        for remote in config.remote:
-            set_budget(remote.provider, None)
         for provider in providers.values():
             with contextlib.suppress(Exception):
                 await provider.aclose()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 from pydantic import SecretStr
@@ -36,10 +37,16 @@ __all__ = [
     "SharedState",
     "SharedStateUnavailable",
     "load_shared_settings",
+    "in_process_state",
     "open_shared_state",
 ]
 
 logger = logging.getLogger("mcp_invoices.shared")
+
+
+def in_process_state(*, clock: Callable[[], float] = time.monotonic) -> SharedState:
+    """State kept in this process only: what one server alone (or a test) shares with itself."""
+    return InProcessSharedState(clock=clock)
 
 
 @dataclass(frozen=True)

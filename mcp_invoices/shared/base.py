@@ -40,7 +40,7 @@ class SharedStateUnavailable(ProviderUnavailable):
 
 
 class Budget(Protocol):
-    """What ``providers.paging`` draws from before every provider request (``RequestBudget`` is one)."""
+    """What a provider's HTTP client draws from before every request (``RequestBudget`` is one)."""
 
     async def acquire(self) -> None: ...
 

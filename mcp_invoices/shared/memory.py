@@ -15,8 +15,8 @@ from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Invoice
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.paging import RequestBudget
-from mcp_invoices.server.cache import DocumentCache
+from mcp_invoices.shared.budget import RequestBudget
+from mcp_invoices.shared.documents import DocumentCache
 from mcp_invoices.shared.base import Budget, DocumentStore, GenerationGuard, SessionStore, SharedState
 
 __all__ = ["InProcessSharedState", "MemoryDocuments", "MemoryGenerations", "MemorySessions"]

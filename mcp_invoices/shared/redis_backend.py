@@ -34,7 +34,7 @@ from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Invoice
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.paging import RequestBudget
+from mcp_invoices.shared.budget import RequestBudget
 from mcp_invoices.shared.base import (
     Budget,
     DocumentStore,

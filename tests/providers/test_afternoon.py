@@ -48,7 +48,7 @@ from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers import afternoon as afternoon_module
 from mcp_invoices.providers.afternoon import AFTERNOON_STATUSES, AUTH_HINT, AfternoonProvider
-from mcp_invoices.providers.registry import FACTORIES
+from mcp_invoices.providers.catalog import spec
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.sandbox.afternoon import (
     AFTERNOON_API_KEY,
@@ -693,7 +693,7 @@ async def test_the_registry_builds_the_provider_from_its_configuration() -> None
         "afternoon", "http://127.0.0.1:9/afternoon", {"api_key": SecretStr(KEY)}, "cus_alice"
     )
 
-    provider = FACTORIES["afternoon"](config)
+    provider = spec("afternoon").implementation().from_config(config)
     try:
         assert isinstance(provider, AfternoonProvider)
         assert KEY not in repr(provider) and "127.0.0.1:9/afternoon" in repr(provider)

@@ -54,6 +54,7 @@ from mcp_invoices.domain.models import (
     Page,
 )
 from mcp_invoices.domain.money import from_minor_units, quantize, to_minor_units
+from mcp_invoices.domain.rules import AGEING_BUCKETS, CURRENT, SETTLED_STATUSES, settle
 from mcp_invoices.domain.summary import InvoicesSummary, SummaryGroup, summarize_groups
 from mcp_invoices.storage import Database, open_database
 from mcp_invoices.storage.schema import customers, invoice_sequences, invoices, meta, order_lines, orders
@@ -147,6 +148,29 @@ def _billing_from_order(row: RowMapping) -> Billing:
     )
     has_address = any(value is not None for value in address.model_dump().values())
     return Billing(name=row["billing_name"], address=address if has_address else None)
+
+
+def amount_due_sql(
+    status: ColumnElement[str], total_minor: ColumnElement[int], paid_minor: ColumnElement[int]
+) -> ColumnElement[int]:
+    """``rules.settle(...).due`` of a stored invoice, in SQL (stored payments never exceed the total)."""
+    return case(
+        (status.in_(sorted(settled.value for settled in SETTLED_STATUSES)), 0),
+        else_=total_minor - paid_minor,
+    )
+
+
+def ageing_bucket_sql(due_at: ColumnElement[date], today: date) -> ColumnElement[str]:
+    """``rules.ageing_bucket(due_at, today)`` in SQL: dates compared with thresholds computed here,
+    so that the SQL is the same on every database."""
+    limited = [(bucket, most_days) for bucket, most_days in AGEING_BUCKETS if most_days is not None]
+    unlimited = next(bucket for bucket, most_days in AGEING_BUCKETS if most_days is None)
+    return case(
+        (due_at.is_(None), CURRENT),
+        (due_at >= today, CURRENT),
+        *((due_at >= today - timedelta(days=most_days), bucket) for bucket, most_days in limited),
+        else_=unlimited,
+    )
 
 
 def _in_scope(table: Table, customer_id: str | None) -> ColumnElement[bool]:
@@ -252,10 +276,6 @@ class Ledger:
             db.execute(
                 customers.insert().values(id=customer_id, name=name, email=email, created_at=created_at)
             )
-
-    def customer_exists(self, customer_id: str) -> bool:
-        with self.database.read() as db:
-            return db.execute(select(customers.c.id).where(customers.c.id == customer_id)).first() is not None
 
     def add_order(self, order: NewOrder) -> None:
         billing = order.billing or Billing()
@@ -409,7 +429,7 @@ class Ledger:
             shipping=money(row["shipping_minor"]),
             total=money(total),
             amount_paid=money(paid),
-            amount_due=money(0 if row["status"] in ("paid", "refunded", "void") else total - paid),
+            amount_due=settle(InvoiceStatus(row["status"]), money(total), currency, paid=money(paid)).due,
             documents=Documents(
                 json_uri=f"invoice://{PROVIDER_ID}/{row['order_id']}",
                 pdf_uri=f"invoice://{PROVIDER_ID}/{row['order_id']}/pdf",
@@ -458,19 +478,8 @@ class Ledger:
     def summarize(self, customer_id: str | None, query: InvoiceFilter, today: date) -> InvoicesSummary:
         """Aggregates over every matching invoice, computed by the database (only the oldest is loaded)."""
         conditions = self._filter(customer_id, query)
-        # Days past due decide the ageing bucket: compared as dates against thresholds computed
-        # here, so the SQL is the same on every database. Amount due is what the invoice model derives.
-        bucket = case(
-            (invoices.c.due_at >= today, "current"),
-            (invoices.c.due_at >= today - timedelta(days=30), "days_1_30"),
-            (invoices.c.due_at >= today - timedelta(days=60), "days_31_60"),
-            (invoices.c.due_at >= today - timedelta(days=90), "days_61_90"),
-            else_="days_over_90",
-        )
-        due = case(
-            (invoices.c.status.in_(("paid", "refunded", "void")), 0),
-            else_=invoices.c.total_minor - invoices.c.paid_minor,
-        )
+        bucket = ageing_bucket_sql(invoices.c.due_at, today)
+        due = amount_due_sql(invoices.c.status, invoices.c.total_minor, invoices.c.paid_minor)
         matching = (
             select(
                 invoices.c.currency,

@@ -19,7 +19,8 @@ from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.base import InvoiceProvider, Progress, ProviderInfo, no_progress
+from mcp_invoices.providers.base import InvoiceProvider, Progress, no_progress
+from mcp_invoices.providers.catalog import spec
 
 if TYPE_CHECKING:  # the database layer (SQLAlchemy) loads when the ledger is first opened
     from mcp_invoices.providers.local.ledger import Ledger
@@ -34,9 +35,7 @@ T = TypeVar("T")
 
 
 class LocalProvider(InvoiceProvider):
-    info = ProviderInfo(
-        id=PROVIDER_ID, display_name="The local ledger", remote=False, generates_invoices=True
-    )
+    info = spec(PROVIDER_ID).info
 
     def __init__(
         self, ledger: Ledger | None = None, *, opener: Callable[[], Ledger] | None = None, max_threads: int = 8
