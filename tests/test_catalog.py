@@ -17,7 +17,11 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _minimal_environment(spec: ProviderSpec) -> dict[str, str]:
-    env = {credential.variable: "secret-value" for credential in spec.credentials if "stdio" in credential.transports}
+    env = {
+        credential.variable: "secret-value"
+        for credential in spec.credentials
+        if "stdio" in credential.transports
+    }
     if spec.customer_variable:
         env[spec.customer_variable] = "1001"
     if spec.base_url is None and spec.environments is None:
@@ -31,7 +35,9 @@ def test_the_local_ledger_is_the_first_provider_id() -> None:
 
 
 @pytest.mark.parametrize("spec", REMOTE_SPECS, ids=lambda spec: spec.id)
-def test_a_provider_is_enabled_by_its_catalogued_variables_with_its_default_budget(spec: ProviderSpec) -> None:
+def test_a_provider_is_enabled_by_its_catalogued_variables_with_its_default_budget(
+    spec: ProviderSpec,
+) -> None:
     config = load_config(_minimal_environment(spec))
     assert [remote.provider for remote in config.remote] == [spec.id]
     assert config.remote[0].options["rate_limit_per_minute"] == str(spec.requests_per_minute)

@@ -11,7 +11,7 @@ from sqlalchemy import Date, Integer, String, create_engine, literal, select
 from mcp_invoices.domain.models import InvoiceStatus
 from mcp_invoices.domain.money import from_minor_units, to_minor_units
 from mcp_invoices.domain.rules import ageing_bucket, settle
-from mcp_invoices.providers.local.ledger import ageing_bucket_sql, amount_due_sql
+from mcp_invoices.providers.local.records import ageing_bucket_sql, amount_due_sql
 
 TODAY = date(2026, 6, 30)
 
@@ -52,9 +52,13 @@ def test_nothing_is_due_on_a_settled_invoice_whatever_was_paid() -> None:
 
 @pytest.mark.parametrize("status", list(InvoiceStatus))
 @pytest.mark.parametrize(("total", "paid"), [(11000, 0), (11000, 2500), (11000, 11000), (0, 0)])
-def test_the_ledgers_sql_amount_due_is_the_domain_rule(sqlite, status: InvoiceStatus, total: int, paid: int) -> None:  # type: ignore[no-untyped-def]
+def test_the_ledgers_sql_amount_due_is_the_domain_rule(
+    sqlite, status: InvoiceStatus, total: int, paid: int
+) -> None:  # type: ignore[no-untyped-def]
     expected = settle(status, from_minor_units(total, "EUR"), "EUR", paid=from_minor_units(paid, "EUR")).due
-    query = select(amount_due_sql(literal(status.value, String), literal(total, Integer), literal(paid, Integer)))
+    query = select(
+        amount_due_sql(literal(status.value, String), literal(total, Integer), literal(paid, Integer))
+    )
     assert sqlite.execute(query).scalar_one() == to_minor_units(expected, "EUR")
 
 

@@ -13,60 +13,53 @@ even though the list is already asked for ``customer_id=<scope>``.
 Afternoon has no PDF endpoint (``public_invoice_url`` is a hosted payment page on another host),
 so the PDF resource is the server's own rendering (the base class), after the scoped fetch.
 Afternoon does not generate invoices from orders here: ``list_orders`` and ``generate_invoice``
-keep the base class's ``not_supported``.
+keep the base class's ``not_supported``. The invoice's wire shape and normalization live in
+``afternoon_wire``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Annotated
 
 import anyio
 import httpx2
-from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr, ValidationError
+from pydantic import SecretStr
 
 from mcp_invoices.config import ConfigError, RemoteProviderConfig
 from mcp_invoices.domain import errors
 from mcp_invoices.domain.errors import InvalidArgument, ProviderUnavailable, Unauthorized
 from mcp_invoices.domain.models import (
-    Billing,
-    Customer,
-    Documents,
     Invoice,
     InvoiceFilter,
-    InvoiceStatus,
-    LineItem,
     Page,
 )
-from mcp_invoices.domain.money import MoneyError, from_minor_units, normalize_currency
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared.base import Budget, SharedState
-from mcp_invoices.providers.base import InvoiceProvider, json_uri, pdf_uri
+from mcp_invoices.providers.afternoon_wire import (
+    DISPLAY_NAME,
+    PROVIDER_ID,
+    STATUSES,
+    UNREADABLE_HINT,
+    Normalizer,
+    WireInvoice,
+    unreadable,
+)
+from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
+from mcp_invoices.providers.wire import (
+    error_body,
+    text_at,
+    validated,
+)
+from mcp_invoices.shared.base import Budget, SharedState
 
-__all__ = ["AFTERNOON_STATUSES", "DEFAULT_BASE_URL", "AfternoonProvider"]
+__all__ = ["DEFAULT_BASE_URL", "STATUSES", "AfternoonProvider"]
 
 logger = logging.getLogger("mcp_invoices.afternoon")
 
-PROVIDER_ID = "afternoon"
 DEFAULT_BASE_URL = "https://api.afternoon.co"
 AUTH_HINT = "Check AFTERNOON_API_KEY (an organisation key, ak_live_… or ak_test_…)"
-
-AFTERNOON_STATUSES: Mapping[str, InvoiceStatus] = {
-    "draft": InvoiceStatus.DRAFT,
-    "open": InvoiceStatus.OPEN,
-    "paid": InvoiceStatus.PAID,
-    "void": InvoiceStatus.VOID,
-    "uncollectible": InvoiceStatus.UNCOLLECTIBLE,
-}
-"""Every ``InvoiceStatus`` of seed 002, to the normalized status. Anything else: ``_fallback_status``."""
-
-_STATUS_FILTERS: Mapping[InvoiceStatus, str] = {normal: native for native, normal in AFTERNOON_STATUSES.items()}
-"""The ``status=`` to send for a normalized filter; a status missing here has no Afternoon invoice."""
 
 MAX_PAGE_SIZE = 100
 """Afternoon's largest ``limit``."""
@@ -81,206 +74,6 @@ An Afternoon key never does, so this marker is refused like a missing customer."
 
 _DEFAULT_RETRY = RetryPolicy()
 
-_UNREADABLE_HINT = "Try again in a moment; if it persists, check AFTERNOON_BASE_URL and Afternoon's status page."
-
-
-# -- wire models (only the fields this module relies on; extra fields are ignored) -----------------
-
-
-def _whole_number(value: object) -> object:
-    """Minor units must be integral: an int, or a Decimal with no fraction (JSON ``1000.0``)."""
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):  # no strings, no fractions, no booleans
-        raise ValueError("expected an integer number of minor units")  # noqa: TRY004 - pydantic reports ValueErrors
-    return value
-
-
-def _quantity(value: object) -> object:
-    """A JSON number only (already int or Decimal): a string or boolean quantity is a shape error."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise ValueError("expected a number")  # noqa: TRY004 - pydantic reports ValueErrors
-    return value
-
-
-Cents = Annotated[int, BeforeValidator(_whole_number)]
-Number = Annotated[Decimal, BeforeValidator(_quantity)]
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class _WireLineItem(_Wire):
-    description: str | None = None
-    quantity: Number | None = None
-    unit_amount_cents: Cents | None = None
-    tax_amount_cents: Cents | None = None
-    total_amount_cents: Cents | None = None
-    period_start: str | None = None
-    period_end: str | None = None
-
-
-class _WireInvoice(_Wire):
-    id: str
-    customer_id: str | None = None
-    status: str
-    currency: str
-    invoice_number: str | None = None
-    public_invoice_url: str | None = None
-    due_date: str | None = None
-    subtotal_cents: Cents | None = None
-    discount_cents: Cents | None = None
-    tax_cents: Cents | None = None
-    total_cents: Cents
-    finalized_at: str | None = None
-    paid_at: str | None = None
-    created_at: str | None = None
-    line_items: list[_WireLineItem] = []
-
-
-def _unreadable(what: str, error: ValidationError | None = None) -> ProviderUnavailable:
-    """The failure for a body we cannot use: names the first bad field's location, never its value."""
-    where = ""
-    if error is not None and error.errors():
-        location = ".".join(str(part) for part in error.errors()[0]["loc"])
-        where = f" (at {location})" if location else ""
-    return ProviderUnavailable(f"Afternoon sent {what} this server cannot read{where}.", hint=_UNREADABLE_HINT)
-
-
-# -- normalization -------------------------------------------------------------------------------
-
-
-def _instant(value: str | None) -> datetime | None:
-    """An ISO-8601 timestamp as an aware UTC datetime; unreadable or missing → None (optional fields)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:  # Afternoon writes UTC ("...Z"); a bare date or naive time is read as UTC
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _day(value: str | None) -> date | None:
-    moment = _instant(value)
-    return moment.date() if moment is not None else None
-
-
-def _fallback_status(wire: _WireInvoice) -> InvoiceStatus:
-    """The normalized status of a status seed 002 does not list (the raw one stays in provider_status).
-
-    Rather than one fixed guess, the invoice's own lifecycle timestamps decide: paid_at set means
-    money arrived (paid); finalized_at set means it was issued and nothing says it was settled, so
-    it is still owed (open, which keeps it visible in what is due instead of hiding a debt); neither
-    means it was never issued (draft).
-    """
-    if _instant(wire.paid_at) is not None:
-        return InvoiceStatus.PAID
-    if _instant(wire.finalized_at) is not None:
-        return InvoiceStatus.OPEN
-    return InvoiceStatus.DRAFT
-
-
-def _document_url(url: str | None, api_key: str) -> str | None:
-    """Afternoon's hosted invoice page, unless it is not a plain http(s) URL or could carry a credential."""
-    if not url:
-        return None
-    try:
-        parsed = httpx2.URL(url)
-    except (httpx2.InvalidURL, ValueError, TypeError):
-        return None
-    if parsed.scheme not in ("http", "https") or not parsed.host or parsed.userinfo or api_key in url:
-        return None
-    return url
-
-
-class _Normalizer:
-    """Seed 002's ``Invoice`` to the normalized ``Invoice``; remembers which unknown statuses it warned about."""
-
-    def __init__(self, api_key: SecretStr) -> None:
-        self._api_key = api_key
-        self._warned_statuses: set[str] = set()
-
-    def invoice(self, wire: _WireInvoice) -> Invoice:
-        try:
-            return self._invoice(wire)
-        except (MoneyError, ValidationError):
-            raise _unreadable("an invoice whose currency or amounts") from None
-
-    def _status(self, wire: _WireInvoice) -> InvoiceStatus:
-        known = AFTERNOON_STATUSES.get(wire.status.strip().lower())
-        if known is not None:
-            return known
-        if wire.status not in self._warned_statuses:
-            self._warned_statuses.add(wire.status)
-            logger.warning(
-                "Afternoon sent an invoice status this server does not know; deriving it from the invoice's dates",
-                extra={"provider": PROVIDER_ID, "provider_status": wire.status[:40]},
-            )
-        return _fallback_status(wire)
-
-    def _invoice(self, wire: _WireInvoice) -> Invoice:
-        currency = normalize_currency(wire.currency)
-
-        def amount(cents: int | None) -> Decimal | None:
-            return None if cents is None else from_minor_units(cents, currency)
-
-        status = self._status(wire)
-        total = from_minor_units(wire.total_cents, currency)
-        # Afternoon states no paid/due amounts: they follow from the status. A draft's amount_due is
-        # what it will ask for (as Stripe-style APIs report it); a void invoice asks for nothing.
-        # Partial payments are not visible in seed 002, so paid is all or nothing.
-        if status is InvoiceStatus.PAID:
-            amount_paid, amount_due = total, from_minor_units(0, currency)
-        elif status is InvoiceStatus.VOID:
-            amount_paid = amount_due = from_minor_units(0, currency)
-        else:
-            amount_paid, amount_due = from_minor_units(0, currency), total
-        return Invoice(
-            provider=PROVIDER_ID,
-            id=wire.id,
-            number=wire.invoice_number,
-            status=status,
-            provider_status=wire.status,
-            currency=currency,
-            # Issued when finalized; a draft (never finalized) is dated by its creation so that it
-            # still sorts and filters by date like Afternoon's own newest-first list.
-            issued_at=_day(wire.finalized_at) or _day(wire.created_at),
-            due_at=_day(wire.due_date),
-            paid_at=_instant(wire.paid_at),
-            customer=Customer(id=wire.customer_id),
-            billing=Billing(),  # seed 002 carries no billing name or address
-            line_items=[
-                LineItem(
-                    description=line.description if line.description is not None else "(no description)",
-                    quantity=line.quantity,
-                    unit_amount=amount(line.unit_amount_cents),
-                    discount=None,  # Afternoon discounts are per invoice only
-                    tax=amount(line.tax_amount_cents),
-                    total=amount(line.total_amount_cents),
-                    period_start=_day(line.period_start),
-                    period_end=_day(line.period_end),
-                )
-                for line in wire.line_items
-            ],
-            subtotal=amount(wire.subtotal_cents),
-            discount=amount(wire.discount_cents),
-            tax=amount(wire.tax_cents),
-            shipping=None,  # no shipping in Afternoon's model
-            total=total,  # as stated, never recomputed from the lines
-            amount_paid=amount_paid,
-            amount_due=amount_due,
-            documents=Documents(
-                json_uri=json_uri(PROVIDER_ID, wire.id),
-                pdf_uri=pdf_uri(PROVIDER_ID, wire.id),
-                url=_document_url(wire.public_invoice_url, self._api_key.get_secret_value()),
-            ),
-        )
-
-
 # -- the provider -----------------------------------------------------------------------------------
 
 
@@ -293,13 +86,7 @@ _REFUSALS: Mapping[str, str] = {
 
 def _error_code(response: httpx2.Response) -> str | None:
     """``error.code`` of seed 002's ``ErrorResponse``, or None when the body is not one."""
-    try:
-        body = parse_json(response, provider="Afternoon")
-    except ProviderUnavailable:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else None
+    return text_at(error_body(response), "error", "code")
 
 
 class AfternoonProvider(InvoiceProvider):
@@ -319,9 +106,9 @@ class AfternoonProvider(InvoiceProvider):
     ) -> None:
         if not api_key.get_secret_value().strip():
             raise ValueError("Afternoon needs a non-empty API key.")
-        self._normalizer = _Normalizer(api_key)
+        self._normalizer = Normalizer(api_key)
         self._http = ProviderHTTP(
-            provider_name="Afternoon",
+            provider_name=DISPLAY_NAME,
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key.get_secret_value().strip()}"},
             auth_hint=AUTH_HINT,
@@ -338,7 +125,9 @@ class AfternoonProvider(InvoiceProvider):
         """Built by the registry. The customer scope is not taken from here: it arrives with each call."""
         api_key = config.credentials.get("api_key")
         if api_key is None or not api_key.get_secret_value().strip():
-            raise ConfigError("Afternoon needs AFTERNOON_API_KEY (an organisation key, ak_live_… or ak_test_…).")
+            raise ConfigError(
+                "Afternoon needs AFTERNOON_API_KEY (an organisation key, ak_live_… or ak_test_…)."
+            )
         return cls(api_key=api_key, base_url=config.base_url, budget=budget)
 
     def __repr__(self) -> str:
@@ -376,18 +165,19 @@ class AfternoonProvider(InvoiceProvider):
             # The id is this request's only input: an id Afternoon rejects as malformed is as absent
             # as an unknown one, and both are the one not_found.
             raise errors.not_found("invoice", invoice_id)
-        body = parse_json(response, provider="Afternoon")
-        if not isinstance(body, dict) or body.get("success") is False or not isinstance(body.get("invoice"), dict):
-            raise _unreadable("a response")
+        body = parse_json(response, provider=DISPLAY_NAME)
+        if (
+            not isinstance(body, dict)
+            or body.get("success") is False
+            or not isinstance(body.get("invoice"), dict)
+        ):
+            raise unreadable("a response")
         raw = body["invoice"]
         # Scope first, before anything else is read, so that no property of another customer's
         # invoice (not even a malformed one) can change the answer.
         if raw.get("customer_id") != customer:
             raise errors.not_found("invoice", invoice_id)
-        try:
-            wire = _WireInvoice.model_validate(raw)
-        except ValidationError as error:
-            raise _unreadable("an invoice", error) from None
+        wire = validated(WireInvoice, raw, provider=DISPLAY_NAME, what="an invoice", hint=UNREADABLE_HINT)
         return self._normalizer.invoice(wire)
 
     async def list_invoices(
@@ -402,9 +192,10 @@ class AfternoonProvider(InvoiceProvider):
         customer = self._customer(scope)
         native_status: str | None = None
         if query.status is not None:
-            native_status = _STATUS_FILTERS.get(query.status)
-            if native_status is None:  # e.g. partially_paid: Afternoon has no such invoices
+            natives = STATUSES.natives(query.status)
+            if not natives:  # e.g. partially_paid: Afternoon has no such invoices
                 return Page(items=[], next_cursor=None)
+            native_status = natives[0]
         wanted = max(1, min(limit, MAX_PAGE_SIZE))
         items: list[Invoice] = []
         position = cursor
@@ -416,7 +207,7 @@ class AfternoonProvider(InvoiceProvider):
             if next_position is not None and next_position == position:
                 raise ProviderUnavailable(
                     "Afternoon returned the same page cursor twice, so its list cannot be walked.",
-                    hint=_UNREADABLE_HINT,
+                    hint=UNREADABLE_HINT,
                 )
             position = next_position
             if position is None or len(items) >= wanted:
@@ -443,12 +234,12 @@ class AfternoonProvider(InvoiceProvider):
             if page.next_cursor in seen_cursors:
                 raise ProviderUnavailable(
                     "Afternoon's list led back to a page already read, so it cannot be walked to the end.",
-                    hint=_UNREADABLE_HINT,
+                    hint=UNREADABLE_HINT,
                 )
             seen_cursors.add(page.next_cursor)
             cursor = page.next_cursor
         raise ProviderUnavailable(
-            f"Afternoon's list did not end within {MAX_PAGES_PER_WALK} pages.", hint=_UNREADABLE_HINT
+            f"Afternoon's list did not end within {MAX_PAGES_PER_WALK} pages.", hint=UNREADABLE_HINT
         )
 
     # -- internals -------------------------------------------------------------------------------
@@ -462,7 +253,9 @@ class AfternoonProvider(InvoiceProvider):
             params["status"] = status
         if cursor is not None:
             params["cursor"] = cursor
-        response = await self._http.request("GET", "/v1/invoices", params=params, expected=(200, 400, 401, 403))
+        response = await self._http.request(
+            "GET", "/v1/invoices", params=params, expected=(200, 400, 401, 403)
+        )
         if response.status_code in (401, 403):
             raise self._refusal(response)
         if response.status_code == 400:
@@ -475,20 +268,21 @@ class AfternoonProvider(InvoiceProvider):
                 "Afternoon refused the list request as invalid (HTTP 400).",
                 hint="Check AFTERNOON_BASE_URL; if it persists, the Afternoon API may have changed.",
             )
-        body = parse_json(response, provider="Afternoon")
+        body = parse_json(response, provider=DISPLAY_NAME)
         # The README names the list endpoint but not its body. Read the seed's envelope with the plural
         # key (``invoices``, as the emulator documents) or the common ``data``, plus ``next_cursor``.
         rows = body.get("invoices", body.get("data")) if isinstance(body, dict) else None
         if not isinstance(rows, list) or body.get("success") is False:
-            raise _unreadable("a list response")
+            raise unreadable("a list response")
         next_cursor = body.get("next_cursor")
         has_more = body.get("has_more")
         if next_cursor is not None and not isinstance(next_cursor, str):
-            raise _unreadable("a list response", None)
+            raise unreadable("a list response")
         if not next_cursor:
             if has_more is True:
                 raise ProviderUnavailable(
-                    "Afternoon said more invoices exist but gave no cursor to read them.", hint=_UNREADABLE_HINT
+                    "Afternoon said more invoices exist but gave no cursor to read them.",
+                    hint=UNREADABLE_HINT,
                 )
             next_cursor = None
         elif has_more is False:
@@ -500,10 +294,9 @@ class AfternoonProvider(InvoiceProvider):
             if not isinstance(raw, dict) or raw.get("customer_id") != customer:
                 foreign += 1
                 continue
-            try:
-                wire = _WireInvoice.model_validate(raw)
-            except ValidationError as error:
-                raise _unreadable("an invoice in a list", error) from None
+            wire = validated(
+                WireInvoice, raw, provider=DISPLAY_NAME, what="an invoice in a list", hint=UNREADABLE_HINT
+            )
             invoices.append(self._normalizer.invoice(wire))
         if foreign:
             logger.warning(

@@ -19,7 +19,7 @@ from mcp_invoices.principal import Scope
 from mcp_invoices.providers.catalog import ProviderInfo
 from mcp_invoices.shared.base import DocumentStore
 
-__all__ = ["Progress", "ProviderInfo", "InvoiceProvider", "no_progress", "json_uri", "pdf_uri"]
+__all__ = ["InvoiceProvider", "Progress", "ProviderInfo", "json_uri", "no_progress", "pdf_uri"]
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """``(progress, total, message)``: how a long operation reports where it is."""

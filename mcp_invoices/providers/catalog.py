@@ -1,4 +1,4 @@
-"""Every provider this server can serve, described once: configuration, registry, budgets and help derive from here.
+"""Every provider this server can serve, described once: configuration, budgets and help derive from here.
 
 A ``ProviderSpec`` says what a provider is called, which environment variables enable and scope it,
 how many requests a minute this server allows itself there, what it can do, and which class builds
@@ -119,76 +119,79 @@ class ProviderSpec:
         return implementation
 
 
-_POLAR = ProviderSpec(
-    info=ProviderInfo("polar", "Polar", remote=True, generates_invoices=True),
-    summary="enforced by Polar: the customer session token is one customer's",
-    credentials=(
-        Credential("customer_session", "POLAR_CUSTOMER_SESSION", "the customer's session token", frozenset({"stdio"})),
-        Credential(
-            "access_token",
-            "POLAR_ACCESS_TOKEN",
-            "an organisation token, which opens a customer session for each bearer token's customer",
-            frozenset({"http"}),
+CATALOG: tuple[ProviderSpec, ...] = (
+    ProviderSpec(
+        info=ProviderInfo("local", "The local ledger", remote=False, generates_invoices=True),
+        summary="every SQL query carries MCP_INVOICES_CUSTOMER; unset, the owner sees all (stdio only)",
+    ),
+    ProviderSpec(
+        info=ProviderInfo("polar", "Polar", remote=True, generates_invoices=True),
+        summary="enforced by Polar: the customer session token is one customer's",
+        credentials=(
+            Credential(
+                "customer_session",
+                "POLAR_CUSTOMER_SESSION",
+                "the customer's session token",
+                frozenset({"stdio"}),
+            ),
+            Credential(
+                "access_token",
+                "POLAR_ACCESS_TOKEN",
+                "an organisation token, which opens a customer session for each bearer token's customer",
+                frozenset({"http"}),
+            ),
         ),
-    ),
-    environments=Environments(
-        "POLAR_SERVER",
-        {"production": "https://api.polar.sh", "sandbox": "https://sandbox-api.polar.sh"},
-        "production",
-        requests_per_minute={"sandbox": 100},
-    ),
-    requests_per_minute=500,
-    factory="mcp_invoices.providers.polar:PolarProvider",
-)
-
-_AFTERNOON = ProviderSpec(
-    info=ProviderInfo("afternoon", "Afternoon", remote=True, generates_invoices=False),
-    summary="the organisation key sees everyone, so the server enforces AFTERNOON_CUSTOMER_ID",
-    credentials=(Credential("api_key", "AFTERNOON_API_KEY", "an organisation key, ak_live_… or ak_test_…"),),
-    customer_variable="AFTERNOON_CUSTOMER_ID",
-    base_url="https://api.afternoon.co",
-    requests_per_minute=1000,
-    factory="mcp_invoices.providers.afternoon:AfternoonProvider",
-)
-
-_BAGISTO = ProviderSpec(
-    info=ProviderInfo("bagisto", "Bagisto", remote=True, generates_invoices=False),
-    summary="enforced by Bagisto: the customer token is one customer's (self-hosted: the base URL is required)",
-    credentials=(
-        Credential("storefront_key", "BAGISTO_STOREFRONT_KEY", "the shop's storefront API key"),
-        Credential(
-            "customer_token",
-            "BAGISTO_CUSTOMER_TOKEN",
-            "the customer's token, from POST /api/shop/customer/login",
-            frozenset({"stdio"}),
+        environments=Environments(
+            "POLAR_SERVER",
+            {"production": "https://api.polar.sh", "sandbox": "https://sandbox-api.polar.sh"},
+            "production",
+            requests_per_minute={"sandbox": 100},
         ),
+        requests_per_minute=500,
+        factory="mcp_invoices.providers.polar:PolarProvider",
     ),
-    requests_per_minute=100,
-    factory="mcp_invoices.providers.bagisto:BagistoProvider",
-)
-
-_PAYABLI = ProviderSpec(
-    info=ProviderInfo("payabli", "Payabli", remote=True, generates_invoices=False),
-    summary="the organisation token sees everyone, so the server enforces PAYABLI_CUSTOMER_ID",
-    credentials=(Credential("api_token", "PAYABLI_API_TOKEN", "an organisation API token"),),
-    customer_variable="PAYABLI_CUSTOMER_ID",
-    environments=Environments(
-        "PAYABLI_ENVIRONMENT",
-        {"production": "https://api.payabli.com/api", "sandbox": "https://api-sandbox.payabli.com/api"},
-        "production",
+    ProviderSpec(
+        info=ProviderInfo("afternoon", "Afternoon", remote=True, generates_invoices=False),
+        summary="the organisation key sees everyone, so the server enforces AFTERNOON_CUSTOMER_ID",
+        credentials=(
+            Credential("api_key", "AFTERNOON_API_KEY", "an organisation key, ak_live_… or ak_test_…"),
+        ),
+        customer_variable="AFTERNOON_CUSTOMER_ID",
+        base_url="https://api.afternoon.co",
+        requests_per_minute=1000,
+        factory="mcp_invoices.providers.afternoon:AfternoonProvider",
     ),
-    options={"entry": "PAYABLI_ENTRY"},
-    # Payabli documents no public limit: a conservative one.
-    requests_per_minute=600,
-    factory="mcp_invoices.providers.payabli:PayabliProvider",
+    ProviderSpec(
+        info=ProviderInfo("bagisto", "Bagisto", remote=True, generates_invoices=False),
+        summary="enforced by Bagisto: the customer token is one customer's (self-hosted: base URL required)",
+        credentials=(
+            Credential("storefront_key", "BAGISTO_STOREFRONT_KEY", "the shop's storefront API key"),
+            Credential(
+                "customer_token",
+                "BAGISTO_CUSTOMER_TOKEN",
+                "the customer's token, from POST /api/shop/customer/login",
+                frozenset({"stdio"}),
+            ),
+        ),
+        requests_per_minute=100,
+        factory="mcp_invoices.providers.bagisto:BagistoProvider",
+    ),
+    ProviderSpec(
+        info=ProviderInfo("payabli", "Payabli", remote=True, generates_invoices=False),
+        summary="the organisation token sees everyone, so the server enforces PAYABLI_CUSTOMER_ID",
+        credentials=(Credential("api_token", "PAYABLI_API_TOKEN", "an organisation API token"),),
+        customer_variable="PAYABLI_CUSTOMER_ID",
+        environments=Environments(
+            "PAYABLI_ENVIRONMENT",
+            {"production": "https://api.payabli.com/api", "sandbox": "https://api-sandbox.payabli.com/api"},
+            "production",
+        ),
+        options={"entry": "PAYABLI_ENTRY"},
+        # Payabli documents no public limit: a conservative one.
+        requests_per_minute=600,
+        factory="mcp_invoices.providers.payabli:PayabliProvider",
+    ),
 )
-
-_LOCAL = ProviderSpec(
-    info=ProviderInfo("local", "The local ledger", remote=False, generates_invoices=True),
-    summary="every SQL query carries MCP_INVOICES_CUSTOMER; unset, the ledger's owner sees all (stdio only)",
-)
-
-CATALOG: tuple[ProviderSpec, ...] = (_LOCAL, _POLAR, _AFTERNOON, _BAGISTO, _PAYABLI)
 """Every provider, the local ledger first (it is the default)."""
 
 PROVIDER_IDS: tuple[str, ...] = tuple(entry.id for entry in CATALOG)

@@ -83,7 +83,7 @@ def _not_bool(value: object) -> object:
 MinorUnits = Annotated[int, BeforeValidator(_minor_units)]
 """An amount in integer minor units (Polar, Afternoon)."""
 MajorUnits = Decimal
-"""An amount in major units as the provider wrote it (Bagisto, Payabli); JSON numbers arrive as ``Decimal``."""
+"""An amount in major units as written (Bagisto, Payabli); JSON numbers arrive as ``Decimal``."""
 JsonNumber = Annotated[Decimal, BeforeValidator(_json_number)]
 """A quantity that must be a JSON number: a string or a boolean is a shape error."""
 WireInt = Annotated[int, BeforeValidator(_not_bool)]
@@ -96,7 +96,7 @@ def unexpected(provider: str, what: str, *, hint: str) -> ProviderUnavailable:
 
 
 def validated(shape: type[M] | TypeAdapter[M], data: Any, *, provider: str, what: str, hint: str) -> M:
-    """``data`` as ``shape``, or ``unexpected``; the log names the fields that broke, never their values."""
+    """``data`` as ``shape``, or ``unexpected``, which names the fields that broke, never their values."""
     try:
         if isinstance(shape, TypeAdapter):
             return shape.validate_python(data)
@@ -104,16 +104,21 @@ def validated(shape: type[M] | TypeAdapter[M], data: Any, *, provider: str, what
             return shape.model_validate(data)  # type: ignore[return-value]  # M is that model
         return TypeAdapter(shape).validate_python(data)
     except ValidationError as error:
-        fields = sorted(
-            {".".join(str(part) for part in detail["loc"]) or "(body)" for detail in error.errors(include_input=False)}
-        )
+        locations = [
+            ".".join(str(part) for part in detail["loc"]) for detail in error.errors(include_input=False)
+        ]
+        fields = sorted({location or "(body)" for location in locations})
         logger.warning(
             "%s sent %s in an unexpected shape",
             provider,
             what,
             extra={"provider": provider.lower(), "fields": ",".join(fields[:10])},
         )
-        raise unexpected(provider, f"{what} in a shape this server does not understand", hint=hint) from None
+        # The first field that broke is named (a field name, never its value: it may be anyone's data).
+        where = f" (at {locations[0]})" if locations and locations[0] else ""
+        raise unexpected(
+            provider, f"{what} in a shape this server does not understand{where}", hint=hint
+        ) from None
 
 
 def read_body(

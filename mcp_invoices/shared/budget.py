@@ -20,7 +20,9 @@ class RequestBudget:
     One instance per provider per process; callers ``await budget.acquire()`` before each request.
     """
 
-    def __init__(self, per_minute: int, *, burst: int | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, per_minute: int, *, burst: int | None = None, clock: Callable[[], float] = time.monotonic
+    ):
         if per_minute <= 0:
             raise ValueError("per_minute must be positive")
         self.rate = per_minute / 60.0

@@ -47,7 +47,7 @@ from mcp_invoices.domain.errors import (
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers import afternoon as afternoon_module
-from mcp_invoices.providers.afternoon import AFTERNOON_STATUSES, AUTH_HINT, AfternoonProvider
+from mcp_invoices.providers.afternoon import STATUSES, AUTH_HINT, AfternoonProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.sandbox.afternoon import (
@@ -282,7 +282,7 @@ def test_the_status_table_covers_every_status_of_seed_002() -> None:
     fenced = re.search(r"```yaml\n(.*?)\n```", SEED_002.read_text(encoding="utf-8"), re.DOTALL)
     assert fenced is not None
     seed_statuses = yaml.safe_load(fenced.group(1))["components"]["schemas"]["InvoiceStatus"]["enum"]
-    assert set(AFTERNOON_STATUSES) == set(seed_statuses)
+    assert set(STATUSES) == set(seed_statuses)
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from mcp_invoices.domain.errors import (
 )
 from mcp_invoices.domain.models import Invoice, InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.bagisto import STATUS_MAP, BagistoProvider
+from mcp_invoices.providers.bagisto import STATUSES, BagistoProvider
 from mcp_invoices.providers.http import RetryPolicy
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.sandbox.bagisto import (
@@ -256,7 +256,7 @@ async def test_overdue_is_open_with_no_invented_due_date(alice: BagistoProvider)
 
 
 def test_the_status_table_covers_every_state_the_seeds_document() -> None:
-    assert {"pending", "pending_payment", "paid", "overdue", "refunded"} <= set(STATUS_MAP)
+    assert {"pending", "pending_payment", "paid", "overdue", "refunded"} <= set(STATUSES)
 
 
 async def test_a_canceled_invoice_is_void_and_owes_nothing(emulator: Emulator, alice: BagistoProvider) -> None:

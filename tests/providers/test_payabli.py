@@ -41,7 +41,7 @@ from mcp_invoices.domain.errors import (
 )
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.payabli import AUTH_HINT, STATUS_MAP, PayabliProvider
+from mcp_invoices.providers.payabli import AUTH_HINT, STATUSES, PayabliProvider
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.sandbox import payabli as emulator
 from mcp_invoices.sandbox.common import LoggedRequest, dumps_json, running_app, serving_in_thread
@@ -225,7 +225,7 @@ async def test_a_draft_without_due_date_has_none(provider: PayabliProvider) -> N
     assert draft.due_at is None and draft.issued_at == date(2026, 4, 5)
 
 
-@pytest.mark.parametrize(("code", "status"), sorted(STATUS_MAP.items()))
+@pytest.mark.parametrize(("code", "status"), sorted(STATUSES.items()))
 async def test_each_documented_invoice_status_maps_to_its_normalized_status(
     provider: PayabliProvider, state: emulator.PayabliState, code: int, status: InvoiceStatus
 ) -> None:
@@ -235,7 +235,7 @@ async def test_each_documented_invoice_status_maps_to_its_normalized_status(
 
 
 def test_the_status_table_covers_every_documented_payabli_status() -> None:
-    assert STATUS_MAP == {
+    assert STATUSES == {
         0: InvoiceStatus.DRAFT,
         1: InvoiceStatus.OPEN,
         2: InvoiceStatus.PARTIALLY_PAID,

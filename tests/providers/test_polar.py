@@ -43,7 +43,7 @@ from mcp_invoices.providers.http import RetryPolicy
 from mcp_invoices.providers.polar import (
     ACCESS_TOKEN_HINT,
     CUSTOMER_SESSION_HINT,
-    POLAR_STATUS_MAP,
+    STATUSES,
     PolarProvider,
 )
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
@@ -192,8 +192,8 @@ SEEDED = {
 
 
 def test_the_status_table_covers_every_documented_polar_order_status() -> None:
-    assert set(POLAR_STATUS_MAP) == {"draft", "pending", "paid", "refunded", "partially_refunded", "void"}
-    assert POLAR_STATUS_MAP["partially_refunded"] is InvoiceStatus.PAID
+    assert set(STATUSES) == {"draft", "pending", "paid", "refunded", "partially_refunded", "void"}
+    assert STATUSES["partially_refunded"] is InvoiceStatus.PAID
 
 
 @pytest.mark.parametrize("role", sorted(SEEDED))

@@ -38,7 +38,11 @@ class LocalProvider(InvoiceProvider):
     info = spec(PROVIDER_ID).info
 
     def __init__(
-        self, ledger: Ledger | None = None, *, opener: Callable[[], Ledger] | None = None, max_threads: int = 8
+        self,
+        ledger: Ledger | None = None,
+        *,
+        opener: Callable[[], Ledger] | None = None,
+        max_threads: int = 8,
     ) -> None:
         if (ledger is None) == (opener is None):
             raise ValueError("give either an open ledger or an opener")

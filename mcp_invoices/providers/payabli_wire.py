@@ -1,0 +1,325 @@
+"""Payabli's invoice record (seed 004's ``GetInvoiceRecord``) and Query answer, and the normalized invoice.
+
+Amounts are JSON numbers in major units, parsed as ``Decimal`` (``parse_json``), so a binary float
+never exists. Payabli records state no currency; see ``_currency``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ConfigDict, Field
+
+from mcp_invoices.domain.errors import ProviderUnavailable
+from mcp_invoices.domain.models import (
+    Address,
+    Billing,
+    Customer,
+    Documents,
+    Invoice,
+    InvoiceStatus,
+    LineItem,
+)
+from mcp_invoices.domain.money import ZERO, MoneyError, normalize_currency, parse_amount, quantize
+from mcp_invoices.domain.rules import settle
+from mcp_invoices.providers.base import json_uri, pdf_uri
+from mcp_invoices.providers.wire import MajorUnits, StatusTable, WireModel
+
+if TYPE_CHECKING:
+    from mcp_invoices.documents.pdf import Seller
+
+__all__ = [
+    "NAME",
+    "PROVIDER_ID",
+    "STATUSES",
+    "UNREADABLE_HINT",
+    "WireInvoice",
+    "WireQuery",
+    "normalize_invoice",
+    "seller_of",
+]
+
+
+PROVIDER_ID = "payabli"
+NAME = "Payabli"
+
+STATUSES = StatusTable[int](
+    NAME,
+    {
+        0: InvoiceStatus.DRAFT,  # draft
+        1: InvoiceStatus.OPEN,  # active: sent, awaiting payment
+        2: InvoiceStatus.PARTIALLY_PAID,  # partially paid
+        4: InvoiceStatus.PAID,  # paid / complete
+        99: InvoiceStatus.VOID,  # cancelled
+    },
+)
+"""Payabli ``invoiceStatus`` → normalized status (every documented code).
+
+An undocumented code is kept as ``provider_status`` and read from the amounts instead (see
+``_status``), so a new Payabli status never makes an invoice unreadable.
+"""
+
+DEFAULT_CURRENCY = "USD"
+"""Payabli records carry no currency and Payabli paypoints settle in US dollars; a record's
+``AdditionalData`` may name another one (``currency``), which then wins."""
+
+_CURRENCY_KEYS = frozenset({"currency", "currencycode", "currency_code"})
+
+
+# --------------------------------------------------------------------------------------------
+# Wire shapes (seed 004's GetInvoiceRecord, and the Query answer): only what is read is declared.
+# --------------------------------------------------------------------------------------------
+
+
+class _Wire(WireModel):
+    # Numbers where text is expected are accepted as text.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+
+class WireItem(_Wire):
+    product_name: str | None = Field(default=None, alias="itemProductName")
+    description: str | None = Field(default=None, alias="itemDescription")
+    quantity: MajorUnits | None = Field(default=None, alias="itemQty")
+    cost: MajorUnits | None = Field(default=None, alias="itemCost")
+    tax_amount: MajorUnits | None = Field(default=None, alias="itemTaxAmount")
+    total_amount: MajorUnits | None = Field(default=None, alias="itemTotalAmount")
+
+
+class WireCustomer(_Wire):
+    """``PayorDataResponse``: the customer record the invoice belongs to."""
+
+    customer_id: int | None = Field(default=None, alias="customerId")
+    first_name: str | None = Field(default=None, alias="FirstName")
+    last_name: str | None = Field(default=None, alias="LastName")
+    company_name: str | None = Field(default=None, alias="CompanyName")
+    billing_email: str | None = Field(default=None, alias="BillingEmail")
+    billing_address1: str | None = Field(default=None, alias="BillingAddress1")
+    billing_address2: str | None = Field(default=None, alias="BillingAddress2")
+    billing_city: str | None = Field(default=None, alias="BillingCity")
+    billing_state: str | None = Field(default=None, alias="BillingState")
+    billing_zip: str | None = Field(default=None, alias="BillingZip")
+    billing_country: str | None = Field(default=None, alias="BillingCountry")
+
+
+class WireInvoice(_Wire):
+    """``GetInvoiceRecord``: the fields this server reads; the rest is ignored."""
+
+    invoice_id: int = Field(alias="invoiceId")
+    customer_id: int | None = Field(default=None, alias="customerId")
+    invoice_number: str | None = Field(default=None, alias="invoiceNumber")
+    invoice_date: str | None = Field(default=None, alias="invoiceDate")
+    invoice_due_date: str | None = Field(default=None, alias="invoiceDueDate")
+    last_payment_date: str | None = Field(default=None, alias="lastPaymentDate")
+    invoice_status: int = Field(alias="invoiceStatus")
+    tax: MajorUnits | None = None
+    discount: MajorUnits | None = None
+    invoice_amount: MajorUnits = Field(alias="invoiceAmount")
+    invoice_paid_amount: MajorUnits | None = Field(default=None, alias="invoicePaidAmount")
+    freight_amount: MajorUnits | None = Field(default=None, alias="freightAmount")
+    duty_amount: MajorUnits | None = Field(default=None, alias="dutyAmount")
+    first_name: str | None = Field(default=None, alias="firstName")
+    last_name: str | None = Field(default=None, alias="lastName")
+    company: str | None = None
+    shipping_email: str | None = Field(default=None, alias="shippingEmail")
+    items: list[WireItem] | None = None
+    customer: WireCustomer | None = Field(default=None, alias="Customer")
+    paypoint_legal_name: str | None = Field(default=None, alias="PaypointLegalname")
+    paypoint_dba_name: str | None = Field(default=None, alias="PaypointDbaname")
+    additional_data: dict[str, Any] | None = Field(default=None, alias="AdditionalData")
+
+    def owner_ids(self) -> set[int]:
+        """Every customer id the record names (top level and its ``Customer``)."""
+        named = {self.customer_id, self.customer.customer_id if self.customer else None}
+        return {customer_id for customer_id in named if customer_id is not None}
+
+
+class WireSummary(_Wire):
+    total_records: int | None = Field(default=None, alias="totalRecords")
+
+
+class WireQuery(_Wire):
+    records: list[WireInvoice] = Field(alias="Records")
+    summary: WireSummary | None = Field(default=None, alias="Summary")
+
+
+UNREADABLE_HINT = "Try again later; if it persists, check PAYABLI_BASE_URL points at the Payabli API."
+
+
+# --------------------------------------------------------------------------------------------
+# Normalization
+# --------------------------------------------------------------------------------------------
+
+
+def _text(value: str | None) -> str | None:
+    """Payabli writes "" for unset text; both mean unknown."""
+    if value is None:
+        return None
+    stripped = value.strip()
+    return stripped or None
+
+
+def _joined(*parts: str | None) -> str | None:
+    return " ".join(part for part in (_text(p) for p in parts) if part) or None
+
+
+def _date(value: str | None) -> date | None:
+    """A date, from ``2026-01-05`` or a date-time; unreadable is unknown, not an error."""
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _datetime(value: str | None) -> datetime | None:
+    """A moment; one without an offset is read as UTC (Payabli documents its event times in UTC)."""
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _currency(record: WireInvoice) -> str:
+    """``AdditionalData.currency`` when the merchant recorded one, otherwise US dollars."""
+    for key, value in (record.additional_data or {}).items():
+        if key.lower() in _CURRENCY_KEYS and isinstance(value, str):
+            try:
+                return normalize_currency(value)
+            except MoneyError:
+                break
+    return DEFAULT_CURRENCY
+
+
+def _status(code: int, total: Decimal, paid: Decimal | None) -> InvoiceStatus:
+    """The documented mapping; an undocumented code is read from what has been paid."""
+    return STATUSES.read(code, lambda: _undocumented_status(total, paid))
+
+
+def _undocumented_status(total: Decimal, paid: Decimal | None) -> InvoiceStatus:
+    if paid is not None and paid > 0:
+        return InvoiceStatus.PAID if paid >= total else InvoiceStatus.PARTIALLY_PAID
+    return InvoiceStatus.OPEN
+
+
+def _line_item(item: WireItem, currency: str) -> LineItem:
+    name, description = _text(item.product_name), _text(item.description)
+    if name and description and description != name:
+        label = f"{name} - {description}"
+    else:
+        label = name or description or "Item"
+    return LineItem(
+        description=label,
+        quantity=item.quantity,
+        unit_amount=_amount(item.cost, currency),
+        tax=_amount(item.tax_amount, currency),
+        total=_amount(item.total_amount, currency),
+    )
+
+
+def _amount(value: Decimal | None, currency: str) -> Decimal | None:
+    return None if value is None else parse_amount(value, currency)
+
+
+def _billing(record: WireInvoice, person: str | None) -> Billing:
+    """Billed to the company when there is one, else the person; address from the customer record."""
+    payor = record.customer
+    company = _text(payor.company_name if payor else None) or _text(record.company)
+    address = None
+    if payor is not None:
+        address = Address(
+            line1=_text(payor.billing_address1),
+            line2=_text(payor.billing_address2),
+            postal_code=_text(payor.billing_zip),
+            city=_text(payor.billing_city),
+            state=_text(payor.billing_state),
+            country=_text(payor.billing_country),
+        )
+        if not any(address.model_dump().values()):
+            address = None
+    return Billing(name=company or person, address=address)
+
+
+def normalize_invoice(record: WireInvoice) -> Invoice:
+    """One Payabli record as the normalized invoice of PRODUCT.md.
+
+    - ``total`` is ``invoiceAmount`` as stated (never recomputed); ``amount_paid`` is
+      ``invoicePaidAmount`` (when missing: the total on a paid invoice, else 0).
+    - ``amount_due`` is ``total - amount_paid`` (never below 0) on draft, open and partially paid
+      invoices, and 0 on paid and cancelled ones.
+    - ``subtotal`` is the sum of the items' stated ``itemTotalAmount`` (None if any is missing);
+      ``shipping`` is ``freightAmount``; ``tax`` is ``tax`` plus ``dutyAmount`` (customs duty is a
+      levy on the goods, not a delivery charge).
+    """
+    currency = _currency(record)
+    try:
+        total = parse_amount(record.invoice_amount, currency)
+        stated_paid = _amount(record.invoice_paid_amount, currency)
+        status = _status(record.invoice_status, total, stated_paid)
+        settled = settle(status, total, currency, paid=stated_paid)
+        items = [_line_item(item, currency) for item in record.items or []]
+        item_totals = [item.total for item in items]
+        subtotal = (
+            quantize(sum((t for t in item_totals if t is not None), ZERO), currency)
+            if items and all(t is not None for t in item_totals)
+            else None
+        )
+        tax, duty = _amount(record.tax, currency), _amount(record.duty_amount, currency)
+        if duty is not None and duty != 0:
+            tax = quantize((tax or ZERO) + duty, currency)
+        discount = _amount(record.discount, currency)
+        shipping = _amount(record.freight_amount, currency)
+    except MoneyError:
+        raise ProviderUnavailable(
+            "Payabli sent an invoice amount this server cannot read.",
+            hint="Try again later; if it persists, contact Payabli support.",
+        ) from None
+
+    payor = record.customer
+    person = _joined(payor.first_name, payor.last_name) if payor else None
+    person = person or _joined(record.first_name, record.last_name)
+    owner = payor.customer_id if payor and payor.customer_id is not None else record.customer_id
+    invoice_id = str(record.invoice_id)
+    return Invoice(
+        provider=PROVIDER_ID,
+        id=invoice_id,
+        number=_text(record.invoice_number),
+        status=status,
+        provider_status=str(record.invoice_status),
+        currency=currency,
+        issued_at=_date(record.invoice_date),
+        due_at=_date(record.invoice_due_date),
+        paid_at=_datetime(record.last_payment_date) if status is InvoiceStatus.PAID else None,
+        customer=Customer(
+            id=None if owner is None else str(owner),
+            name=person or _text(payor.company_name if payor else None) or _text(record.company),
+            email=_text(payor.billing_email if payor else None) or _text(record.shipping_email),
+        ),
+        billing=_billing(record, person),
+        line_items=items,
+        subtotal=subtotal,
+        discount=discount,
+        tax=tax,
+        shipping=shipping,
+        total=total,
+        amount_paid=settled.paid,
+        amount_due=settled.due,
+        # Payabli hosts no invoice page this server could link to without a credential.
+        documents=Documents(
+            json_uri=json_uri(PROVIDER_ID, invoice_id), pdf_uri=pdf_uri(PROVIDER_ID, invoice_id)
+        ),
+    )
+
+
+def seller_of(record: WireInvoice) -> Seller | None:
+    from mcp_invoices.documents.pdf import Seller  # fpdf2 loads on first use, not at start-up
+
+    name = _text(record.paypoint_dba_name) or _text(record.paypoint_legal_name)
+    return Seller(name=name) if name else None

@@ -1,0 +1,235 @@
+"""Polar's customer portal as the session's customer: authenticated requests and invoice documents.
+
+Every portal call carries one customer's session token, which is what scopes it. Over stdio that token is
+``POLAR_CUSTOMER_SESSION``; over HTTP a session is minted per customer with the organisation token
+(``POLAR_ACCESS_TOKEN``), which is only ever sent to ``POST /v1/customer-sessions/``, and kept in the
+shared state so that replicas do not each mint their own. Invoice documents are presigned URLs,
+downloaded with a separate client that carries no Polar credential.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import anyio
+import httpx2
+from pydantic import SecretStr
+
+from mcp_invoices.domain.errors import ProviderTimeout, ProviderUnavailable, Unauthorized
+from mcp_invoices.logs import add_secrets
+from mcp_invoices.principal import Scope
+from mcp_invoices.providers.http import ProviderHTTP
+from mcp_invoices.providers.polar_wire import DISPLAY_NAME, PROVIDER_ID, UNREADABLE_HINT, WireCustomerSession
+from mcp_invoices.providers.wire import read_body
+from mcp_invoices.shared.base import SharedState
+
+__all__ = ["ACCESS_TOKEN_HINT", "CUSTOMER_SESSION_HINT", "PolarPortal"]
+
+logger = logging.getLogger("mcp_invoices.polar")
+
+CUSTOMER_SESSION_HINT: Final = (
+    "Check POLAR_CUSTOMER_SESSION (a customer session token, polar_cst_…; they expire after an hour)."
+)
+ACCESS_TOKEN_HINT: Final = (
+    "Check POLAR_ACCESS_TOKEN (an organisation access token allowed to create customer sessions)."
+)
+_SCOPE_CREDENTIAL_HINT: Final = (
+    "The Polar customer session bound to this session's token was refused; issue a new token."
+)
+
+_CUSTOMER_SESSIONS: Final = "/v1/customer-sessions/"
+_SESSION_REFRESH_MARGIN: Final = 300.0
+"""A minted customer session is replaced this many seconds before Polar's ``expires_at``."""
+_MAX_PDF_BYTES: Final = 25 * 1024 * 1024
+_PDF_MAGIC: Final = b"%PDF-"
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class _MintedSession:
+    token: SecretStr
+    lifetime: float
+    """Seconds from now after which a new session is minted instead (shortly before Polar's expiry)."""
+
+
+class PolarPortal:
+    """Customer-portal requests as the scope's customer, and downloads of the documents they point at."""
+
+    def __init__(
+        self,
+        *,
+        http: ProviderHTTP,
+        downloads: httpx2.AsyncClient,
+        shared: SharedState,
+        customer_session: SecretStr | None,
+        access_token: SecretStr | None,
+    ) -> None:
+        self._http = http
+        self._downloads = downloads
+        self._shared = shared
+        self._customer_session = customer_session
+        self._access_token = access_token
+        self._mint_locks: dict[str, anyio.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"PolarPortal(http={self._http!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._downloads.aclose()
+
+    async def request(
+        self,
+        scope: Scope,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        expected: tuple[int, ...] = (200,),
+        idempotent: bool | None = None,
+    ) -> httpx2.Response:
+        """A customer-portal call as the scope's customer; a refused minted session is re-minted once."""
+
+        async def send(token: str) -> httpx2.Response:
+            return await self._http.request(
+                method,
+                path,
+                params=params,
+                json=json,
+                headers=_bearer(token),
+                expected=expected,
+                idempotent=idempotent,
+            )
+
+        token, minted, hint = await self._session_for(scope)
+        try:
+            return await send(token)
+        except Unauthorized as refused:
+            if not minted:
+                raise Unauthorized(refused.message, hint=hint) from None
+        token, _, _ = await self._session_for(scope, stale=token)
+        try:
+            return await send(token)
+        except Unauthorized:
+            raise Unauthorized(
+                "Polar refused the customer session this server opened for the session's customer.",
+                hint=ACCESS_TOKEN_HINT,
+            ) from None
+
+    async def _session_for(self, scope: Scope, *, stale: str | None = None) -> tuple[str, bool, str]:
+        """``(token, minted, hint)``: the customer session that scopes this call."""
+        if scope.credential is not None:
+            return scope.credential.get_secret_value(), False, _SCOPE_CREDENTIAL_HINT
+        if self._customer_session is not None:
+            return self._customer_session.get_secret_value(), False, CUSTOMER_SESSION_HINT
+        customer = scope.customer_id
+        if not customer:
+            raise Unauthorized(
+                "Polar needs a customer to open a session for, and this session names none.",
+                hint=CUSTOMER_SESSION_HINT,
+            )
+        lock = self._mint_locks.setdefault(customer, anyio.Lock())
+        # Concurrent first calls for one customer mint one session in this process; two replicas may
+        # each mint one at the same moment, which is harmless (the last one stored is shared).
+        async with lock:
+            cached = await self._shared.sessions.get(scope)
+            if cached is not None and cached.get_secret_value() != stale:
+                return cached.get_secret_value(), True, ACCESS_TOKEN_HINT
+            session = await self._mint(customer)
+            await self._shared.sessions.put(scope, session.token, session.lifetime)
+            return session.token.get_secret_value(), True, ACCESS_TOKEN_HINT
+
+    async def _mint(self, customer: str) -> _MintedSession:
+        """``POST /v1/customer-sessions/`` with the organisation token: the only call that carries it."""
+        assert self._access_token is not None
+        body = {"customer_id": customer} if _is_uuid(customer) else {"external_customer_id": customer}
+        try:
+            response = await self._http.request(
+                "POST",
+                _CUSTOMER_SESSIONS,
+                json=body,
+                headers=_bearer(self._access_token.get_secret_value()),
+                expected=(200, 201, 404, 422),
+                idempotent=True,  # a second session for the same customer is harmless
+            )
+        except Unauthorized:
+            raise Unauthorized(
+                "Polar refused the organisation access token.", hint=ACCESS_TOKEN_HINT
+            ) from None
+        if response.status_code in (404, 422):
+            raise Unauthorized(
+                "Polar has no customer in this organisation for this session's customer id.",
+                hint="Issue the session's token for a Polar customer id or external id of this organisation.",
+            )
+        session = read_body(
+            WireCustomerSession,
+            response,
+            provider=DISPLAY_NAME,
+            what="a customer session",
+            hint=UNREADABLE_HINT,
+        )
+        add_secrets([session.token])
+        expires_at = (
+            session.expires_at if session.expires_at.tzinfo else session.expires_at.replace(tzinfo=UTC)
+        )
+        lifetime = (expires_at - datetime.now(UTC)).total_seconds()
+        margin = min(_SESSION_REFRESH_MARGIN, max(lifetime, 0.0) / 2)
+        logger.info(
+            "opened a Polar customer session", extra={"provider": PROVIDER_ID, "lifetime": round(lifetime)}
+        )
+        return _MintedSession(token=SecretStr(session.token), lifetime=lifetime - margin)
+
+    async def download_pdf(self, url: str) -> bytes:
+        """The document behind a presigned URL, fetched with no Polar credential; it must be a PDF."""
+        unavailable = ProviderUnavailable(
+            "Polar's invoice document could not be downloaded.",
+            hint="Try again in a moment; the invoice itself is available with get_invoice.",
+        )
+        try:
+            target = httpx2.URL(url)
+        except (httpx2.InvalidURL, TypeError, ValueError):
+            raise unavailable from None
+        if target.scheme not in ("https", "http") or not target.host:
+            raise unavailable
+        try:
+            async with self._downloads.stream("GET", target) as response:
+                if response.status_code != 200:
+                    logger.warning(
+                        "invoice document download failed",
+                        extra={"provider": PROVIDER_ID, "status": response.status_code},
+                    )
+                    raise unavailable
+                document = bytearray()
+                async for chunk in response.aiter_bytes():
+                    document += chunk
+                    if len(document) > _MAX_PDF_BYTES:
+                        raise unavailable
+        except httpx2.TimeoutException:
+            raise ProviderTimeout(
+                "Polar's invoice document did not arrive in time.", hint="Try again in a moment."
+            ) from None
+        except httpx2.HTTPError:
+            raise unavailable from None
+        if not document.startswith(_PDF_MAGIC):
+            raise ProviderUnavailable(
+                "Polar's invoice document is not a PDF.",
+                hint="Try again in a moment; if it persists, check the invoice in Polar's customer portal.",
+            )
+        return bytes(document)

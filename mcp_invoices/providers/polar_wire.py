@@ -1,0 +1,278 @@
+"""Polar's customer-portal order as this server reads it, and the normalized invoice and order it becomes.
+
+Amounts are integer minor units and the currency is lower-case (``"usd"``). An invoice belongs to an order and
+shares its id; Polar dates it by the order and states neither a due date nor a payment time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Final
+
+from pydantic import field_validator
+
+from mcp_invoices.domain.models import (
+    Address,
+    Billing,
+    Customer,
+    Documents,
+    Invoice,
+    InvoiceStatus,
+    LineItem,
+    Order,
+    OrderInvoiceState,
+    OrderLine,
+)
+from mcp_invoices.domain.money import from_minor_units, normalize_currency
+from mcp_invoices.domain.rules import Settlement, settle
+from mcp_invoices.providers.base import json_uri, pdf_uri
+from mcp_invoices.providers.wire import MinorUnits, StatusTable, WireModel
+
+__all__ = [
+    "DISPLAY_NAME",
+    "PROVIDER_ID",
+    "STATUSES",
+    "UNREADABLE_HINT",
+    "WireCustomerSession",
+    "WireInvoiceURL",
+    "WireOrder",
+    "WireOrderPage",
+    "order_to_invoice",
+    "order_to_order",
+]
+
+PROVIDER_ID: Final = "polar"
+DISPLAY_NAME: Final = "Polar"
+
+UNREADABLE_HINT: Final = (
+    "Try again in a moment; if it persists, check Polar's status page and the configured base URL."
+)
+
+STATUSES: Final = StatusTable[str](
+    DISPLAY_NAME,
+    {
+        "paid": InvoiceStatus.PAID,
+        "refunded": InvoiceStatus.REFUNDED,
+        # The invoice was paid in full; the partial refund is a credit on top of it, not a balance
+        # still owed, so the invoice reads as paid and ``provider_status`` keeps the nuance.
+        "partially_refunded": InvoiceStatus.PAID,
+        "pending": InvoiceStatus.OPEN,
+        "void": InvoiceStatus.VOID,
+        "draft": InvoiceStatus.DRAFT,
+    },
+)
+"""Polar order status (of an order whose invoice exists) → normalized invoice status.
+
+``pending`` (generation scheduled, not ready) is not in Polar's vocabulary: it is this process's
+own knowledge that it asked Polar to generate the invoice.
+"""
+
+_PAID_ORDER_STATUSES: Final = frozenset({"paid", "refunded", "partially_refunded"})
+
+# ------------------------------------------------------------------------------------------------
+# Wire shapes: only what this module relies on is validated; extra fields are ignored.
+# ------------------------------------------------------------------------------------------------
+
+
+class WireAddress(WireModel):
+    line1: str | None = None
+    line2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+
+
+class WireItem(WireModel):
+    label: str | None = None
+    amount: MinorUnits
+    tax_amount: MinorUnits | None = None
+
+
+class WireCustomer(WireModel):
+    id: str | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+class WireOrder(WireModel):
+    """A ``CustomerOrder`` of the customer portal."""
+
+    id: str
+    created_at: datetime
+    status: str
+    paid: bool | None = None
+    currency: str
+    subtotal_amount: MinorUnits | None = None
+    discount_amount: MinorUnits | None = None
+    tax_amount: MinorUnits | None = None
+    total_amount: MinorUnits
+    due_amount: MinorUnits | None = None
+    billing_name: str | None = None
+    billing_address: WireAddress | None = None
+    invoice_number: str | None = None
+    is_invoice_generated: bool
+    customer_id: str | None = None
+    customer: WireCustomer | None = None
+    items: list[WireItem] = []
+
+    @field_validator("currency")
+    @classmethod
+    def _upper_currency(cls, value: str) -> str:
+        return normalize_currency(value)  # Polar sends "usd"
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+    @property
+    def created_on(self) -> date:
+        return self.created_at.astimezone(UTC).date()
+
+    @property
+    def was_paid(self) -> bool:
+        return self.paid if self.paid is not None else self.status in _PAID_ORDER_STATUSES
+
+
+class WirePagination(WireModel):
+    total_count: int
+    max_page: int
+
+
+class WireOrderPage(WireModel):
+    items: list[WireOrder]
+    pagination: WirePagination
+
+
+class WireInvoiceURL(WireModel):
+    url: str
+
+
+class WireCustomerSession(WireModel):
+    token: str
+    expires_at: datetime
+
+
+# ------------------------------------------------------------------------------------------------
+# Normalization
+# ------------------------------------------------------------------------------------------------
+
+
+def _invoice_status(order: WireOrder) -> InvoiceStatus:
+    # An order status Polar added after this table is read by whether money was received.
+    return STATUSES.read(order.status, lambda: InvoiceStatus.PAID if order.was_paid else InvoiceStatus.OPEN)
+
+
+def _billing(order: WireOrder) -> Billing:
+    address = order.billing_address
+    return Billing(
+        name=order.billing_name,
+        address=Address(**address.model_dump()) if address is not None else None,
+    )
+
+
+def _settlement(order: WireOrder, status: InvoiceStatus) -> Settlement:
+    """Polar states what is due (``due_amount``); when it does not, an order received in full owes nothing."""
+    currency = order.currency
+    total = from_minor_units(order.total_amount, currency)
+    if order.due_amount is not None:
+        due = from_minor_units(order.due_amount, currency)
+    else:
+        due = from_minor_units(
+            0 if order.was_paid or order.status == "void" else order.total_amount, currency
+        )
+    # A void order received nothing, whatever this invoice's status reads as (pending, say).
+    return settle(InvoiceStatus.VOID if order.status == "void" else status, total, currency, due=due)
+
+
+def order_to_invoice(order: WireOrder, *, pending: bool = False) -> Invoice:
+    """The normalized invoice of a Polar order (``pending``: generation asked for, document not ready)."""
+    currency = order.currency
+
+    def money(minor: int | None) -> Decimal | None:
+        return None if minor is None else from_minor_units(minor, currency)
+
+    status = InvoiceStatus.PENDING if pending else _invoice_status(order)
+    settled = _settlement(order, status)
+    customer = order.customer
+    return Invoice(
+        provider=PROVIDER_ID,
+        id=order.id,
+        # Polar reserves a number on the order; it is the invoice's only once the invoice exists.
+        number=None if pending else order.invoice_number,
+        status=status,
+        provider_status=order.status,
+        currency=currency,
+        # Polar's invoice is dated by its order; Polar sets no due date and no payment time on it.
+        issued_at=order.created_on,
+        due_at=None,
+        paid_at=None,
+        customer=Customer(
+            id=order.customer_id or (customer.id if customer else None),
+            name=customer.name if customer else None,
+            email=customer.email if customer else None,
+        ),
+        billing=_billing(order),
+        line_items=[
+            # Polar states each item's amount before tax and before order-level discounts, and its tax
+            # beside it; no quantity or unit price. The line totals therefore add up to the subtotal.
+            LineItem(
+                description=item.label or "(no description)",
+                tax=money(item.tax_amount),
+                total=money(item.amount),
+            )
+            for item in order.items
+        ],
+        subtotal=money(order.subtotal_amount),
+        discount=money(order.discount_amount),
+        tax=money(order.tax_amount),
+        shipping=None,  # Polar sells digital goods: no shipping on its orders
+        total=from_minor_units(order.total_amount, currency),
+        amount_paid=settled.paid,
+        amount_due=settled.due,
+        # The presigned document URL expires within the hour and lets anyone holding it read the
+        # invoice: it is not published; the PDF resource fetches a fresh one on each read instead.
+        documents=Documents(json_uri=json_uri(PROVIDER_ID, order.id), pdf_uri=pdf_uri(PROVIDER_ID, order.id)),
+    )
+
+
+def order_to_order(order: WireOrder, invoice: OrderInvoiceState) -> Order:
+    """A Polar order as a ``list_orders`` row source."""
+    currency = order.currency
+
+    def money(minor: int | None) -> Decimal:
+        return from_minor_units(minor or 0, currency)
+
+    subtotal = (
+        order.subtotal_amount
+        if order.subtotal_amount is not None
+        else sum(item.amount for item in order.items)
+    )
+    return Order(
+        provider=PROVIDER_ID,
+        id=order.id,
+        created_at=order.created_on,
+        status=order.status,
+        paid=order.was_paid,
+        currency=currency,
+        subtotal=money(subtotal),
+        discount=money(order.discount_amount),
+        tax=money(order.tax_amount),
+        shipping=money(0),
+        total=money(order.total_amount),
+        billing=_billing(order),
+        invoice=invoice,
+        lines=[
+            OrderLine(
+                description=item.label or "(no description)",
+                quantity=Decimal(1),
+                unit_amount=money(item.amount),
+                discount=money(0),
+                tax=money(item.tax_amount),
+                total=money(item.amount),
+            )
+            for item in order.items
+        ],
+    )
