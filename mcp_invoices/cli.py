@@ -67,9 +67,13 @@ def _parser() -> argparse.ArgumentParser:
         help="print a new token",
         description="Print a new bearer token bound to one provider and one customer. It is shown once.",
     )
-    issue.add_argument("--provider", required=True, help=f"{', '.join(PROVIDER_IDS[:-1])} or {PROVIDER_IDS[-1]}")
+    issue.add_argument(
+        "--provider", required=True, help=f"{', '.join(PROVIDER_IDS[:-1])} or {PROVIDER_IDS[-1]}"
+    )
     issue.add_argument("--customer", required=True, help="the customer id the token is bound to")
-    issue.add_argument("--ttl", default="30d", help="lifetime: seconds or 90m / 12h / 30d (default 30d); 'never' for none")
+    issue.add_argument(
+        "--ttl", default="30d", help="lifetime: seconds or 90m / 12h / 30d (default 30d); 'never' for none"
+    )
     issue.add_argument("--label", default=None, help="a note shown by `token list`")
     issue.add_argument(
         "--provider-credential-stdin",
@@ -77,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
         help="read this customer's own provider credential (a Bagisto customer token) from stdin and store it "
         "encrypted with MCP_INVOICES_SECRET_KEY",
     )
-    token_commands.add_parser("list", help="list tokens (never their secrets)", description="List issued tokens.")
+    token_commands.add_parser(
+        "list", help="list tokens (never their secrets)", description="List issued tokens."
+    )
     revoke = token_commands.add_parser(
         "revoke", help="withdraw a token", description="Withdraw a token: it fails on the next request."
     )
@@ -120,9 +126,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default=".", help="directory for the PDF (default: current directory)")
     demo.add_argument(
-        "--db", default=None, help="use this ledger file instead of a fresh temporary one (created if missing)"
+        "--db",
+        default=None,
+        help="use this ledger file instead of a fresh temporary one (created if missing)",
     )
-    demo.add_argument("--customer", default="cus_alice", help="customer the session is bound to (default: cus_alice)")
+    demo.add_argument(
+        "--customer", default="cus_alice", help="customer the session is bound to (default: cus_alice)"
+    )
     return parser
 
 
@@ -150,6 +160,7 @@ def _serve(args: argparse.Namespace) -> int:
                     "MCP_INVOICES_RESOURCE_URL to the public https URL of /mcp.",
                     file=sys.stderr,
                 )
+            assert auth is not None  # loaded above for the http transport
             anyio.run(serve_http, config, auth, args.host, args.port)
     except ConfigError as error:
         print(f"mcp-invoices: {error}", file=sys.stderr)
@@ -250,7 +261,9 @@ def _migrate(args: argparse.Namespace) -> int:
     if before == after:
         print(f"{where} is already up to date (revision {after}).")
     else:
-        print(f"{where} migrated from {f'revision {before}' if before else 'an empty database'} to revision {after}.")
+        print(
+            f"{where} migrated from {f'revision {before}' if before else 'an empty database'} to revision {after}."
+        )
     return 0
 
 
@@ -259,10 +272,14 @@ def _sandbox(args: argparse.Namespace) -> int:
 
     def ready(base_url: str) -> None:
         env = sandbox_environment(base_url, args.customer)
-        print(f"# mcp-invoices sandbox on {base_url} (fake data; customer {args.customer}). In another shell:")
+        print(
+            f"# mcp-invoices sandbox on {base_url} (fake data; customer {args.customer}). In another shell:"
+        )
         for name, value in env.items():
             print(f"export {name}={value}")
-        print("# then, for example:  mcp-invoices serve   (every provider above is enabled; pass provider=...)")
+        print(
+            "# then, for example:  mcp-invoices serve   (every provider above is enabled; pass provider=...)"
+        )
         print("# Ctrl-C stops the sandbox.", flush=True)
 
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client, StdioServerParameters
+from mcp_types import BlobResourceContents, ResourceLink
 
 __all__ = ["run_demo"]
 
@@ -52,7 +53,9 @@ async def run_demo(out_dir: str, db: str | None, customer: str) -> int:
     try:
         async with Client(params) as client:
             tools = await client.list_tools()
-            _say(f"  protocol: {client.protocol_version}; tools: {', '.join(tool.name for tool in tools.tools)}")
+            _say(
+                f"  protocol: {client.protocol_version}; tools: {', '.join(tool.name for tool in tools.tools)}"
+            )
 
             _step(1, "list_orders - the orders this customer can invoice")
             orders = _check(await client.call_tool("list_orders", {}), "list_orders")["orders"]
@@ -71,10 +74,14 @@ async def run_demo(out_dir: str, db: str | None, customer: str) -> int:
             _step(2, f"generate_invoice - order {target['id']} (progress notifications as they arrive)")
 
             async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-                _say(f"    progress {progress:g}/{total:g}: {message}" if total else f"    progress: {message}")
+                _say(
+                    f"    progress {progress:g}/{total:g}: {message}" if total else f"    progress: {message}"
+                )
 
             generated = _check(
-                await client.call_tool("generate_invoice", {"order_id": target["id"]}, progress_callback=on_progress),
+                await client.call_tool(
+                    "generate_invoice", {"order_id": target["id"]}, progress_callback=on_progress
+                ),
                 "generate_invoice",
             )
             _say(f"    {generated['outcome']}: {generated['number']} ({generated['status']})")
@@ -82,32 +89,44 @@ async def run_demo(out_dir: str, db: str | None, customer: str) -> int:
             _step(3, f"get_invoice - {generated['number']}")
             result = await client.call_tool("get_invoice", {"invoice_id": generated["id"]})
             invoice = _check(result, "get_invoice")
-            _say(f"    billed to: {invoice['billing']['name']}; issued {invoice['issued_at']}, due {invoice['due_at']}")
+            _say(
+                f"    billed to: {invoice['billing']['name']}; issued {invoice['issued_at']}, due {invoice['due_at']}"
+            )
             for line in invoice["line_items"]:
-                _say(f"    - {line['description']}: {line['quantity']} x {line['unit_amount']} = {line['total']}")
+                _say(
+                    f"    - {line['description']}: {line['quantity']} x {line['unit_amount']} = {line['total']}"
+                )
             _say(
                 f"    subtotal {invoice['subtotal']}, discount {invoice['discount']}, tax {invoice['tax']}, "
                 f"shipping {invoice['shipping']} -> total {invoice['total']} {invoice['currency']}, "
                 f"due {invoice['amount_due']}"
             )
-            links = [block for block in result.content if getattr(block, "type", None) == "resource_link"]
+            links = [block for block in result.content if isinstance(block, ResourceLink)]
             for link in links:
                 _say(f"    resource link: {link.uri} ({link.mime_type})")
 
             _step(4, "summarize_invoice")
-            _say("    " + _check(
-                await client.call_tool("summarize_invoice", {"invoice_id": generated["id"]}), "summarize_invoice"
-            )["summary"])
+            _say(
+                "    "
+                + _check(
+                    await client.call_tool("summarize_invoice", {"invoice_id": generated["id"]}),
+                    "summarize_invoice",
+                )["summary"]
+            )
 
             _step(5, "summarize_invoices - every invoice of this customer")
             summary = _check(await client.call_tool("summarize_invoices", {}), "summarize_invoices")
             _say("    " + summary["summary"])
             for totals in summary["currencies"]:
-                _say(f"    {totals['currency']}: {json.dumps({k: totals[k] for k in ('total', 'paid', 'due', 'overdue')})}")
+                _say(
+                    f"    {totals['currency']}: {json.dumps({k: totals[k] for k in ('total', 'paid', 'due', 'overdue')})}"
+                )
 
             pdf_uri = invoice["documents"]["pdf_uri"]
             _step(6, f"read_resource {pdf_uri}")
             contents = (await client.read_resource(pdf_uri)).contents[0]
+            if not isinstance(contents, BlobResourceContents):
+                raise RuntimeError(f"{pdf_uri} did not answer with a PDF document")
             pdf = base64.b64decode(contents.blob)
             out = Path(out_dir).expanduser()
             out.mkdir(parents=True, exist_ok=True)

@@ -28,10 +28,6 @@ class Scope:
     """A provider credential that belongs to this customer alone (a Bagisto customer token stored with an
     HTTP token); None where the provider's configured credentials serve the scope."""
 
-    @property
-    def is_owner(self) -> bool:
-        return self.customer_id is None
-
     def cache_key(self) -> str:
         """Key prefix for anything cached for this scope (caches are never shared across scopes)."""
         return f"{self.provider}\x1f{self.customer_id or '*owner*'}"

@@ -138,7 +138,7 @@ class Documents(_Model):
 
 
 class Invoice(_Model):
-    """The normalized invoice of PRODUCT.md, the same for every provider."""
+    """The normalized invoice, the same for every provider."""
 
     provider: str
     id: str
@@ -258,7 +258,9 @@ class InvoiceFilter(_Model):
     def matches(self, invoice: Invoice) -> bool:
         if self.status is not None and invoice.status != self.status:
             return False
-        if self.issued_after is not None and (invoice.issued_at is None or invoice.issued_at < self.issued_after):
+        if self.issued_after is not None and (
+            invoice.issued_at is None or invoice.issued_at < self.issued_after
+        ):
             return False
         if self.issued_before is not None and (
             invoice.issued_at is None or invoice.issued_at > self.issued_before

@@ -14,7 +14,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol, cast
+
+if TYPE_CHECKING:  # annotations only: the catalog sits below everything it describes
+    from mcp_invoices.config import RemoteProviderConfig
+    from mcp_invoices.providers.base import InvoiceProvider
+    from mcp_invoices.shared.base import Budget, SharedState
 
 __all__ = [
     "CATALOG",
@@ -24,6 +29,7 @@ __all__ = [
     "Environments",
     "ProviderInfo",
     "ProviderSpec",
+    "RemoteProviderClass",
     "Transport",
     "help_text",
     "markdown_table",
@@ -44,6 +50,14 @@ class ProviderInfo:
     """Talks to a service outside this process (the tools are then ``openWorld``)."""
     generates_invoices: bool
     """Invoices are generated from orders (``list_orders`` and ``generate_invoice`` work)."""
+
+
+class RemoteProviderClass(Protocol):
+    """What ``ProviderSpec.factory`` names: a provider class that builds itself from its configuration."""
+
+    def from_config(
+        self, config: RemoteProviderConfig, *, shared: SharedState | None = None, budget: Budget | None = None
+    ) -> InvoiceProvider: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +126,10 @@ class ProviderSpec:
         names += [self.base_url_variable, *self.options.values()] if self.info.remote else []
         return tuple(names)
 
-    def implementation(self) -> type:
+    def implementation(self) -> RemoteProviderClass:
         """The provider class, imported now (and not before: start-up pays only for what is configured)."""
         module, _, name = self.factory.partition(":")
-        implementation: type = getattr(importlib.import_module(module), name)
-        return implementation
+        return cast("RemoteProviderClass", getattr(importlib.import_module(module), name))
 
 
 CATALOG: tuple[ProviderSpec, ...] = (

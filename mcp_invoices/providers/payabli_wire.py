@@ -248,7 +248,7 @@ def _billing(record: WireInvoice, person: str | None) -> Billing:
 
 
 def normalize_invoice(record: WireInvoice) -> Invoice:
-    """One Payabli record as the normalized invoice of PRODUCT.md.
+    """One Payabli record as the normalized invoice.
 
     - ``total`` is ``invoiceAmount`` as stated (never recomputed); ``amount_paid`` is
       ``invoicePaidAmount`` (when missing: the total on a paid invoice, else 0).

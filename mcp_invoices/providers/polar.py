@@ -316,7 +316,7 @@ class PolarProvider(InvoiceProvider):
         )
         status = response.status_code
         if status in (200, 201, 202, 204):
-            return  # 202 with a JSON null (mid-2026) or {} (earlier): both mean scheduled
+            return  # 202 with a JSON null or with {}: both mean scheduled
         error = text_at(error_body(response), "error")
         if status == 404:
             raise not_found("order", order.id)
@@ -366,7 +366,7 @@ class PolarProvider(InvoiceProvider):
             )
             if response.status_code == 200:
                 break
-            # 404 (InvoiceDoesNotExist, or ResourceNotFound before mid-2026): not ready yet.
+            # 404 (InvoiceDoesNotExist, or ResourceNotFound from older deployments): not ready yet.
             remaining = deadline - self._clock()
             if remaining <= 0:
                 return order_to_invoice(order, pending=True)

@@ -101,7 +101,7 @@ def validated(shape: type[M] | TypeAdapter[M], data: Any, *, provider: str, what
         if isinstance(shape, TypeAdapter):
             return shape.validate_python(data)
         if issubclass(shape, BaseModel):
-            return shape.model_validate(data)  # type: ignore[return-value]  # M is that model
+            return shape.model_validate(data)
         return TypeAdapter(shape).validate_python(data)
     except ValidationError as error:
         locations = [

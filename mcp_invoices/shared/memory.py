@@ -1,7 +1,7 @@
 """The in-process backend: one server process is the whole deployment (stdio, or one HTTP replica).
 
-Behaves exactly as the server did before state could be shared: an LRU document cache, minted
-sessions in a dict, a per-order ``anyio.Lock`` and a dict of requested generations.
+An LRU document cache, minted sessions in a dict, a per-order ``anyio.Lock`` and a dict of
+requested generations: nothing leaves the process, which is all one process needs.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Invoice
 from mcp_invoices.principal import Scope
+from mcp_invoices.shared.base import Budget, DocumentStore, GenerationGuard, SessionStore, SharedState
 from mcp_invoices.shared.budget import RequestBudget
 from mcp_invoices.shared.documents import DocumentCache
-from mcp_invoices.shared.base import Budget, DocumentStore, GenerationGuard, SessionStore, SharedState
 
 __all__ = ["InProcessSharedState", "MemoryDocuments", "MemoryGenerations", "MemorySessions"]
 

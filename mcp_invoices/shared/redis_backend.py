@@ -34,7 +34,6 @@ from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Invoice
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared.budget import RequestBudget
 from mcp_invoices.shared.base import (
     Budget,
     DocumentStore,
@@ -43,6 +42,7 @@ from mcp_invoices.shared.base import (
     SharedState,
     SharedStateUnavailable,
 )
+from mcp_invoices.shared.budget import RequestBudget
 from mcp_invoices.shared.keys import KeySpace
 from mcp_invoices.shared.memory import MemorySessions
 
@@ -105,7 +105,9 @@ def redis_location(url: str) -> str:
 def _fernet(secret_key: SecretStr):  # type: ignore[no-untyped-def]
     from cryptography.fernet import Fernet
 
-    digest = hashlib.sha256(b"mcp-invoices shared provider sessions\x00" + secret_key.get_secret_value().encode())
+    digest = hashlib.sha256(
+        b"mcp-invoices shared provider sessions\x00" + secret_key.get_secret_value().encode()
+    )
     return Fernet(base64.urlsafe_b64encode(digest.digest()))
 
 
@@ -154,7 +156,13 @@ class _WarnOnce:
 
 class RedisDocuments(DocumentStore):
     def __init__(
-        self, redis: _Redis, keys: KeySpace, *, max_documents: int, max_document_bytes: int, document_ttl_seconds: float
+        self,
+        redis: _Redis,
+        keys: KeySpace,
+        *,
+        max_documents: int,
+        max_document_bytes: int,
+        document_ttl_seconds: float,
     ) -> None:
         self._redis, self._keys = redis, keys
         self.max_documents, self.max_document_bytes = max_documents, max_document_bytes
@@ -210,7 +218,11 @@ class RedisSessions(SessionStore):
             payload = json.loads(self._fernet.decrypt(sealed))
         except (InvalidToken, ValueError):  # another secret key, or a value that was not ours: never use it
             return None
-        if not isinstance(payload, dict) or payload.get("key") != key or not isinstance(payload.get("token"), str):
+        if (
+            not isinstance(payload, dict)
+            or payload.get("key") != key
+            or not isinstance(payload.get("token"), str)
+        ):
             return None  # sealed for another key (another customer): refused by construction
         return SecretStr(payload["token"])
 
@@ -222,12 +234,16 @@ class RedisSessions(SessionStore):
         except Exception as error:
             if not self._redis.is_failure(error):
                 raise
-            self._warn("session store unreachable: keeping the session in this process", store=self._redis.location)
+            self._warn(
+                "session store unreachable: keeping the session in this process", store=self._redis.location
+            )
             await self._fallback.put(scope, token, ttl_seconds)
 
 
 class RedisGenerations(GenerationGuard):
-    def __init__(self, redis: _Redis, keys: KeySpace, *, lock_ttl_seconds: float, lock_wait_seconds: float) -> None:
+    def __init__(
+        self, redis: _Redis, keys: KeySpace, *, lock_ttl_seconds: float, lock_wait_seconds: float
+    ) -> None:
         self._redis, self._keys = redis, keys
         self.lock_ttl_seconds, self.lock_wait_seconds = lock_ttl_seconds, lock_wait_seconds
         self._release = redis.client.register_script(_RELEASE_LOCK)
@@ -248,7 +264,9 @@ class RedisGenerations(GenerationGuard):
             delay = 0.01
             for _ in range(100_000):  # bounded by the deadline; the count is a second fence
                 try:
-                    if await self._redis.client.set(key, token, nx=True, px=int(self.lock_ttl_seconds * 1000)):
+                    if await self._redis.client.set(
+                        key, token, nx=True, px=int(self.lock_ttl_seconds * 1000)
+                    ):
                         break
                 except Exception as error:
                     if not self._redis.is_failure(error):
@@ -310,8 +328,10 @@ class RedisGenerations(GenerationGuard):
         except Exception as error:
             if not self._redis.is_failure(error):
                 raise
-            logger.warning("could not clear a generation record; it expires by itself",
-                           extra={"store": self._redis.location})
+            logger.warning(
+                "could not clear a generation record; it expires by itself",
+                extra={"store": self._redis.location},
+            )
 
 
 class RedisBudget:
@@ -334,7 +354,9 @@ class RedisBudget:
         except Exception as error:
             if not self._redis.is_failure(error):
                 raise
-            self._warn("request budget store unreachable: pacing this process alone", store=self._redis.location)
+            self._warn(
+                "request budget store unreachable: pacing this process alone", store=self._redis.location
+            )
             await self._fallback.acquire()
             return
         if wait_ms > 0:
@@ -357,20 +379,22 @@ class RedisSharedState(SharedState):
         self._redis = _Redis(url)
         self.keys = keys
         self.documents = RedisDocuments(
-            self._redis, keys, max_documents=max_documents, max_document_bytes=max_document_bytes,
+            self._redis,
+            keys,
+            max_documents=max_documents,
+            max_document_bytes=max_document_bytes,
             document_ttl_seconds=document_ttl_seconds,
         )
-        self.sessions_shared = secret_key is not None
-        self.sessions = RedisSessions(self._redis, keys, secret_key) if secret_key is not None else MemorySessions()
-        self.generations = RedisGenerations(self._redis, keys, lock_ttl_seconds=lock_ttl_seconds, lock_wait_seconds=lock_wait_seconds)
+        self.sessions = (
+            RedisSessions(self._redis, keys, secret_key) if secret_key is not None else MemorySessions()
+        )
+        self.generations = RedisGenerations(
+            self._redis, keys, lock_ttl_seconds=lock_ttl_seconds, lock_wait_seconds=lock_wait_seconds
+        )
 
     @property
     def description(self) -> str:
         return f"redis at {self._redis.location}"
-
-    @property
-    def location(self) -> str:
-        return self._redis.location
 
     def budget(self, provider: str, per_minute: int, *, burst: int | None = None) -> Budget:
         return RedisBudget(self._redis, self.keys.budget(provider), per_minute, burst=burst)

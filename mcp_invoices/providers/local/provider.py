@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -77,24 +77,21 @@ class LocalProvider(InvoiceProvider):
                 "The invoice ledger's database is unavailable right now.", hint="Try again in a moment."
             ) from None
 
-    async def _run(self, method: str, *args: object, **kwargs: object) -> Any:
-        """Call a ledger method in a worker thread (database drivers block)."""
-        ledger = await self._open()
-        return await self._call(getattr(ledger, method), *args, **kwargs)
-
     async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
-        return await self._run("get_invoice", scope.customer_id, invoice_id)
+        return await self._call((await self._open()).get_invoice, scope.customer_id, invoice_id)
 
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
-        return await self._run("list_invoices", scope.customer_id, query, limit=limit, cursor=cursor)
+        ledger = await self._open()
+        return await self._call(ledger.list_invoices, scope.customer_id, query, limit=limit, cursor=cursor)
 
     async def summarize(self, scope: Scope, query: InvoiceFilter, today: date) -> InvoicesSummary:
-        return await self._run("summarize", scope.customer_id, query, today)
+        return await self._call((await self._open()).summarize, scope.customer_id, query, today)
 
     async def list_orders(self, scope: Scope, *, limit: int, cursor: str | None) -> Page[Order]:
-        return await self._run("list_orders", scope.customer_id, limit=limit, cursor=cursor)
+        ledger = await self._open()
+        return await self._call(ledger.list_orders, scope.customer_id, limit=limit, cursor=cursor)
 
     async def generate_invoice(
         self,
@@ -107,14 +104,15 @@ class LocalProvider(InvoiceProvider):
     ) -> Invoice:
         # Local generation is one short transaction, so ``wait`` never leaves it pending.
         await progress(0, 2, f"Issuing the invoice of order {order_id}")
-        invoice = await self._run("generate_invoice", scope.customer_id, order_id, billing=billing)
+        ledger = await self._open()
+        invoice = await self._call(ledger.generate_invoice, scope.customer_id, order_id, billing=billing)
         await progress(2, 2, f"Invoice {invoice.number} is ready")
         return invoice
 
     async def render_pdf(self, invoice: Invoice) -> bytes:
         from mcp_invoices.documents.pdf import Seller, render_invoice_pdf  # fpdf2 loads on first use
 
-        profile = await self._run("seller")
+        profile = await self._call((await self._open()).seller)
         seller = (
             Seller(
                 name=profile.name,

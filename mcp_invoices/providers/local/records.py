@@ -163,10 +163,9 @@ def in_scope(table: Table, customer_id: str | None) -> ColumnElement[bool]:
 
 def dialect_insert(db: Connection) -> Callable[[Table], Any]:
     """INSERT with ON CONFLICT: both databases speak it, each through its own SQLAlchemy construct."""
-    if db.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Callable[[Table], Any] = postgresql.insert if db.dialect.name == "postgresql" else sqlite.insert
     return insert
 
 
