@@ -241,75 +241,96 @@ class ProviderHTTP:
             attempt += 1
             # With a real sleep the clock covers the waits; with an injected one, ``slept`` does.
             spent = max(self._clock() - started, slept)
-            response: httpx2.Response | None = None
-            failure: httpx2.TransportError | None = None
-            if self._budget is not None:
-                await self._budget.acquire()
-            try:
-                response = await self._client.request(
-                    method,
-                    path,
-                    params=params,
-                    json=json,
-                    headers=headers,
-                    timeout=self._attempt_timeout(policy.total_budget - spent),
-                )
-            except httpx2.TransportError as exc:
-                failure = exc
-            except httpx2.RequestError as exc:  # e.g. a body that cannot be decoded: not transient
-                raise self._fail(
-                    ProviderUnavailable(
-                        f"{self.provider_name} sent a response that could not be decoded.",
-                        hint="Try again in a moment; if it persists, check the provider's status page.",
-                    ),
-                    method,
-                    log_path,
-                    type(exc).__name__,
-                    attempt,
-                ) from None
-
-            if response is not None:
-                response.extensions[_PROVIDER_EXTENSION] = self.provider_name
-                if response.status_code in expected:
-                    return response
-                retryable = may_repeat and response.status_code in policy.retry_statuses
-                outcome = str(response.status_code)
-            else:
-                assert failure is not None
-                never_sent = isinstance(
-                    failure, (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
-                )
-                retryable = may_repeat or never_sent
-                outcome = type(failure).__name__
-
+            response, failure = await self._send_once(
+                method,
+                path,
+                log_path,
+                attempt,
+                timeout=self._attempt_timeout(policy.total_budget - spent),
+                params=params,
+                json=json,
+                headers=headers,
+            )
+            if response is not None and response.status_code in expected:
+                return response
+            retryable, outcome = self._retryable(response, failure, may_repeat)
             delay = self._delay(attempt, response) if retryable and attempt < policy.attempts else None
             spent = max(self._clock() - started, slept)
             if delay is None or spent + delay + _MIN_ATTEMPT_WINDOW > policy.total_budget:
                 error = self._map_status(response) if response is not None else self._map_transport(failure)
                 raise self._fail(error, method, log_path, outcome, attempt) from None
-
-            logger.info(
-                "Retrying %s %s %s after %s (attempt %d of %d) in %.2fs",
-                self.provider_name,
-                method,
-                log_path,
-                outcome,
-                attempt,
-                policy.attempts,
-                delay,
-                extra={
-                    "provider": self.provider_name,
-                    "method": method,
-                    "path": log_path,
-                    "status": outcome,
-                    "attempt": attempt,
-                    "delay": delay,
-                },
-            )
+            self._log_retry(method, log_path, outcome, attempt, delay)
             if response is not None:
                 await response.aclose()
             await self._sleep(delay)
             slept += delay
+
+    # -- sending, one attempt at a time ----------------------------------------------------------
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        log_path: str,
+        attempt: int,
+        *,
+        timeout: httpx2.Timeout,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[httpx2.Response | None, httpx2.TransportError | None]:
+        """One try, after drawing from the budget: the response, or the transport failure that stopped it."""
+        if self._budget is not None:
+            await self._budget.acquire()
+        try:
+            response = await self._client.request(
+                method, path, params=params, json=json, headers=headers, timeout=timeout
+            )
+        except httpx2.TransportError as exc:
+            return None, exc
+        except httpx2.RequestError as exc:  # e.g. a body that cannot be decoded: not transient
+            raise self._fail(
+                ProviderUnavailable(
+                    f"{self.provider_name} sent a response that could not be decoded.",
+                    hint="Try again in a moment; if it persists, check the provider's status page.",
+                ),
+                method,
+                log_path,
+                type(exc).__name__,
+                attempt,
+            ) from None
+        response.extensions[_PROVIDER_EXTENSION] = self.provider_name
+        return response, None
+
+    def _retryable(
+        self, response: httpx2.Response | None, failure: httpx2.TransportError | None, may_repeat: bool
+    ) -> tuple[bool, str]:
+        """Whether the outcome may be tried again, and its name for the logs (a status or an exception)."""
+        if response is not None:
+            return may_repeat and response.status_code in self.retry.retry_statuses, str(response.status_code)
+        assert failure is not None
+        never_sent = isinstance(failure, (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout))
+        return may_repeat or never_sent, type(failure).__name__
+
+    def _log_retry(self, method: str, path: str, outcome: str, attempt: int, delay: float) -> None:
+        logger.info(
+            "Retrying %s %s %s after %s (attempt %d of %d) in %.2fs",
+            self.provider_name,
+            method,
+            path,
+            outcome,
+            attempt,
+            self.retry.attempts,
+            delay,
+            extra={
+                "provider": self.provider_name,
+                "method": method,
+                "path": path,
+                "status": outcome,
+                "attempt": attempt,
+                "delay": delay,
+            },
+        )
 
     # -- internals -------------------------------------------------------------------------------
 

@@ -247,6 +247,38 @@ def _billing(record: WireInvoice, person: str | None) -> Billing:
     return Billing(name=company or person, address=address)
 
 
+def _subtotal(items: list[LineItem], currency: str) -> Decimal | None:
+    """The sum of the items' stated totals; None when there are none or one is missing."""
+    totals = [item.total for item in items]
+    if not items or any(total is None for total in totals):
+        return None
+    return quantize(sum((total for total in totals if total is not None), ZERO), currency)
+
+
+def _tax(record: WireInvoice, currency: str) -> Decimal | None:
+    """``tax`` plus ``dutyAmount``: customs duty is a levy on the goods, not a delivery charge."""
+    tax, duty = _amount(record.tax, currency), _amount(record.duty_amount, currency)
+    if duty is not None and duty != 0:
+        tax = quantize((tax or ZERO) + duty, currency)
+    return tax
+
+
+def _person(record: WireInvoice) -> str | None:
+    payor = record.customer
+    person = _joined(payor.first_name, payor.last_name) if payor else None
+    return person or _joined(record.first_name, record.last_name)
+
+
+def _customer(record: WireInvoice, person: str | None) -> Customer:
+    payor = record.customer
+    owner = payor.customer_id if payor and payor.customer_id is not None else record.customer_id
+    return Customer(
+        id=None if owner is None else str(owner),
+        name=person or _text(payor.company_name if payor else None) or _text(record.company),
+        email=_text(payor.billing_email if payor else None) or _text(record.shipping_email),
+    )
+
+
 def normalize_invoice(record: WireInvoice) -> Invoice:
     """One Payabli record as the normalized invoice.
 
@@ -265,15 +297,8 @@ def normalize_invoice(record: WireInvoice) -> Invoice:
         status = _status(record.invoice_status, total, stated_paid)
         settled = settle(status, total, currency, paid=stated_paid)
         items = [_line_item(item, currency) for item in record.items or []]
-        item_totals = [item.total for item in items]
-        subtotal = (
-            quantize(sum((t for t in item_totals if t is not None), ZERO), currency)
-            if items and all(t is not None for t in item_totals)
-            else None
-        )
-        tax, duty = _amount(record.tax, currency), _amount(record.duty_amount, currency)
-        if duty is not None and duty != 0:
-            tax = quantize((tax or ZERO) + duty, currency)
+        subtotal = _subtotal(items, currency)
+        tax = _tax(record, currency)
         discount = _amount(record.discount, currency)
         shipping = _amount(record.freight_amount, currency)
     except MoneyError:
@@ -282,10 +307,7 @@ def normalize_invoice(record: WireInvoice) -> Invoice:
             hint="Try again later; if it persists, contact Payabli support.",
         ) from None
 
-    payor = record.customer
-    person = _joined(payor.first_name, payor.last_name) if payor else None
-    person = person or _joined(record.first_name, record.last_name)
-    owner = payor.customer_id if payor and payor.customer_id is not None else record.customer_id
+    person = _person(record)
     invoice_id = str(record.invoice_id)
     return Invoice(
         provider=PROVIDER_ID,
@@ -297,11 +319,7 @@ def normalize_invoice(record: WireInvoice) -> Invoice:
         issued_at=_date(record.invoice_date),
         due_at=_date(record.invoice_due_date),
         paid_at=_datetime(record.last_payment_date) if status is InvoiceStatus.PAID else None,
-        customer=Customer(
-            id=None if owner is None else str(owner),
-            name=person or _text(payor.company_name if payor else None) or _text(record.company),
-            email=_text(payor.billing_email if payor else None) or _text(record.shipping_email),
-        ),
+        customer=_customer(record, person),
         billing=_billing(record, person),
         line_items=items,
         subtotal=subtotal,

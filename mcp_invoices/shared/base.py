@@ -113,5 +113,5 @@ class SharedState(abc.ABC):
     async def ping(self) -> None:
         """Return when the store answers; raise ``SharedStateUnavailable`` when it does not."""
 
-    async def aclose(self) -> None:  # optional: backends that hold nothing keep this one
+    async def aclose(self) -> None:  # noqa: B027 - optional: backends that hold nothing keep this one
         """Release connections."""

@@ -47,7 +47,7 @@ from mcp_invoices.domain.errors import (
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers import afternoon as afternoon_module
-from mcp_invoices.providers.afternoon import STATUSES, AUTH_HINT, AfternoonProvider
+from mcp_invoices.providers.afternoon import AUTH_HINT, STATUSES, AfternoonProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.sandbox.afternoon import (
