@@ -40,7 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mcp-invoices {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
+    for add_command in (_add_serve, _add_token, _add_migrate, _add_sandbox, _add_demo):
+        add_command(commands)
+    return parser
 
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve",
         help="run the MCP server (stdio by default)",
@@ -53,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000)")
 
+
+def _add_token(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     token = commands.add_parser(
         "token",
         help="issue, list and revoke the bearer tokens of the HTTP transport",
@@ -89,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("token_id", help="the token's id (from `token list`) or the token itself")
 
+
+def _add_migrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     migrate = commands.add_parser(
         "migrate",
         help="create or upgrade the database schema to this version's",
@@ -104,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
         help="only report whether the database is up to date (exit 1 if it is behind); change nothing",
     )
 
+
+def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sandbox = commands.add_parser(
         "sandbox",
         help="serve emulators of Polar, Afternoon, Bagisto and Payabli on 127.0.0.1",
@@ -118,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--latency-ms", type=float, default=0, help="added to every response (default: 0)")
 
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo",
         help="walk through generate -> get -> summarise -> PDF on a sample ledger",
@@ -133,7 +146,6 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--customer", default="cus_alice", help="customer the session is bound to (default: cus_alice)"
     )
-    return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
