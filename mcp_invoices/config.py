@@ -110,7 +110,9 @@ def _choice(env: Mapping[str, str], name: str, choices: Mapping[str, str], defau
     return value
 
 
-def _credentials(env: Mapping[str, str], spec: ProviderSpec, transport: Transport) -> dict[str, SecretStr] | None:
+def _credentials(
+    env: Mapping[str, str], spec: ProviderSpec, transport: Transport
+) -> dict[str, SecretStr] | None:
     """The credentials ``transport`` uses, or None when none of the provider's variables is set."""
     if not any(_get(env, credential.variable) for credential in spec.credentials):
         return None
@@ -128,7 +130,9 @@ def _credentials(env: Mapping[str, str], spec: ProviderSpec, transport: Transpor
         missing.append(f"{spec.base_url_variable} (the provider is self-hosted)")
     if missing:
         over = "stdio" if transport == "stdio" else "HTTP"
-        raise ConfigError(f"{spec.display_name} is partly configured: over {over}, set {' and '.join(missing)}.")
+        raise ConfigError(
+            f"{spec.display_name} is partly configured: over {over}, set {' and '.join(missing)}."
+        )
     return found
 
 
@@ -161,7 +165,9 @@ def _requests_per_minute(env: Mapping[str, str], spec: ProviderSpec, base_url: s
     return spec.requests_per_minute
 
 
-def _remote_provider(env: Mapping[str, str], spec: ProviderSpec, *, require_scope: bool) -> RemoteProviderConfig | None:
+def _remote_provider(
+    env: Mapping[str, str], spec: ProviderSpec, *, require_scope: bool
+) -> RemoteProviderConfig | None:
     credentials = _credentials(env, spec, "stdio" if require_scope else "http")
     if credentials is None:
         return None
@@ -169,7 +175,9 @@ def _remote_provider(env: Mapping[str, str], spec: ProviderSpec, *, require_scop
     base_url = _get(env, spec.base_url_variable)
     if base_url is None and spec.environments is not None:
         environments = spec.environments
-        base_url = environments.urls[_choice(env, environments.variable, environments.urls, environments.default)]
+        base_url = environments.urls[
+            _choice(env, environments.variable, environments.urls, environments.default)
+        ]
     base_url = base_url or spec.base_url
     assert base_url is not None  # _credentials required the variable of a self-hosted provider
     options = {key: value for key, variable in spec.options.items() if (value := _get(env, variable))}

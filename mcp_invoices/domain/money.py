@@ -27,6 +27,7 @@ __all__ = [
 ZERO = Decimal(0)
 
 # ISO 4217 currencies whose minor unit is not 2 (the default). Source: ISO 4217 list, 2026.
+# fmt: off
 _EXPONENTS: dict[str, int] = {
     # zero-decimal
     "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
@@ -36,6 +37,7 @@ _EXPONENTS: dict[str, int] = {
     # four-decimal
     "CLF": 4, "UYW": 4,
 }
+# fmt: on
 
 
 class MoneyError(ValueError):

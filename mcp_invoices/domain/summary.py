@@ -295,7 +295,6 @@ class SummaryGroup:
     due: Decimal
 
 
-
 @dataclass
 class _CurrencyAccumulator:
     count: int = 0
@@ -434,7 +433,9 @@ def summarize_invoices(invoices: Iterable[Invoice], today: date) -> InvoicesSumm
     return _assemble(count, status_counts, per_currency, oldest, today)
 
 
-def summarize_groups(groups: Iterable[SummaryGroup], oldest_unpaid: Invoice | None, today: date) -> InvoicesSummary:
+def summarize_groups(
+    groups: Iterable[SummaryGroup], oldest_unpaid: Invoice | None, today: date
+) -> InvoicesSummary:
     """The same summary as ``summarize_invoices``, from pre-aggregated groups (a database's GROUP BY).
 
     ``oldest_unpaid`` is found by the caller with the ordering documented on ``summarize_invoices``.

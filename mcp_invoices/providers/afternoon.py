@@ -122,7 +122,7 @@ class AfternoonProvider(InvoiceProvider):
     def from_config(
         cls, config: RemoteProviderConfig, *, shared: SharedState | None = None, budget: Budget | None = None
     ) -> AfternoonProvider:
-        """Built by the registry. The customer scope is not taken from here: it arrives with each call."""
+        """Built by the runtime from the catalog. The customer scope is not taken from here: it arrives with each call."""
         api_key = config.credentials.get("api_key")
         if api_key is None or not api_key.get_secret_value().strip():
             raise ConfigError(

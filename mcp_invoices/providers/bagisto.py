@@ -241,7 +241,9 @@ class BagistoProvider(InvoiceProvider):
                 if query.matches(invoice):
                     yield invoice
 
-    async def invoice_pdf(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
+    async def invoice_pdf(
+        self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None
+    ) -> bytes:
         """Bagisto's own PDF (``GET .../customer-invoices/{id}/pdf``)."""
         token = self._token(scope)
         self._check_id(invoice_id)

@@ -69,7 +69,9 @@ class InvoiceProvider(abc.ABC):
         """Aggregates over all matching invoices (not one page)."""
         return summarize_invoices([invoice async for invoice in self.iter_invoices(scope, query)], today)
 
-    async def invoice_pdf(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
+    async def invoice_pdf(
+        self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None
+    ) -> bytes:
         """The invoice's PDF. Providers that serve their own document override this; otherwise it is
         rendered here from the invoice as it is now (``documents`` caches renderings by that state)."""
         return await self.rendered_pdf(scope, await self.get_invoice(scope, invoice_id), documents)

@@ -234,7 +234,9 @@ class PayabliProvider(InvoiceProvider):
                     yield invoice
             offset = page.next_offset
 
-    async def invoice_pdf(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
+    async def invoice_pdf(
+        self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None
+    ) -> bytes:
         """Payabli's own PDF export; rendered here when the export does not give a PDF."""
         record = await self._owned_record(scope, invoice_id)  # scope first: never export another's PDF
         invoice = normalize_invoice(record)

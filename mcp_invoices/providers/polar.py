@@ -50,7 +50,6 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared.base import DocumentStore
 from mcp_invoices.providers.base import (
     InvoiceProvider,
     Progress,
@@ -72,6 +71,7 @@ from mcp_invoices.providers.polar_wire import (
 )
 from mcp_invoices.providers.wire import error_body, read_body, text_at
 from mcp_invoices.shared import Budget, SharedState, in_process_state
+from mcp_invoices.shared.base import DocumentStore
 
 __all__ = [
     "ACCESS_TOKEN_HINT",
@@ -229,7 +229,9 @@ class PolarProvider(InvoiceProvider):
             next_cursor=next_cursor,
         )
 
-    async def invoice_pdf(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
+    async def invoice_pdf(
+        self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None
+    ) -> bytes:
         # One request decides: Polar answers 404 alike for a missing order, another customer's and
         # one whose invoice does not exist yet.
         response = await self._portal.request(

@@ -68,14 +68,20 @@ def load_shared_settings(env: Mapping[str, str] | None = None) -> SharedSettings
     env = os.environ if env is None else env
     url = _get(env, "MCP_INVOICES_REDIS_URL")
     if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("MCP_INVOICES_REDIS_URL must be a redis://host:port/db (or rediss://, unix://) URL.")
+        raise ConfigError(
+            "MCP_INVOICES_REDIS_URL must be a redis://host:port/db (or rediss://, unix://) URL."
+        )
     prefix = _get(env, "MCP_INVOICES_REDIS_PREFIX") or "mcpi"
     if any(character in prefix for character in " {}:") or len(prefix) > 64:
-        raise ConfigError("MCP_INVOICES_REDIS_PREFIX must be one short word without spaces, braces or colons.")
+        raise ConfigError(
+            "MCP_INVOICES_REDIS_PREFIX must be one short word without spaces, braces or colons."
+        )
     secret = _get(env, "MCP_INVOICES_SECRET_KEY")
     if secret is not None and len(secret) < 32:
         raise ConfigError("MCP_INVOICES_SECRET_KEY must be at least 32 characters of random data.")
-    keys = tuple(key.strip() for key in (_get(env, "MCP_INVOICES_STATE_KEYS") or "").split(",") if key.strip())
+    keys = tuple(
+        key.strip() for key in (_get(env, "MCP_INVOICES_STATE_KEYS") or "").split(",") if key.strip()
+    )
     short = [index for index, key in enumerate(keys, start=1) if len(key.encode()) < 32]
     if short:
         raise ConfigError(
@@ -104,7 +110,9 @@ async def open_shared_state(settings: SharedSettings) -> AsyncIterator[SharedSta
 
     url = settings.redis_url.get_secret_value()
     add_secrets([url])
-    state = RedisSharedState(url, keys=KeySpace(settings.prefix, settings.secret_key), secret_key=settings.secret_key)
+    state = RedisSharedState(
+        url, keys=KeySpace(settings.prefix, settings.secret_key), secret_key=settings.secret_key
+    )
     try:
         try:
             await state.ping()

@@ -688,7 +688,7 @@ async def test_every_request_carries_the_key_as_a_bearer_header_and_nowhere_else
 # -- construction ---------------------------------------------------------------------------------
 
 
-async def test_the_registry_builds_the_provider_from_its_configuration() -> None:
+async def test_the_catalog_builds_the_provider_from_its_configuration() -> None:
     config = RemoteProviderConfig(
         "afternoon", "http://127.0.0.1:9/afternoon", {"api_key": SecretStr(KEY)}, "cus_alice"
     )
