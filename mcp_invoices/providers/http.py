@@ -322,14 +322,7 @@ class ProviderHTTP:
             attempt,
             self.retry.attempts,
             delay,
-            extra={
-                "provider": self.provider_name,
-                "method": method,
-                "path": path,
-                "status": outcome,
-                "attempt": attempt,
-                "delay": delay,
-            },
+            extra=self._log_fields(method, path, outcome, attempt, delay=delay),
         )
 
     # -- internals -------------------------------------------------------------------------------
@@ -406,6 +399,19 @@ class ProviderHTTP:
             hint=f"Try again later, or check {name}'s status page.",
         )
 
+    def _log_fields(
+        self, method: str, path: str, outcome: str, attempt: int, **more: object
+    ) -> dict[str, object]:
+        """A request's structured log fields: never a header, a query string or a body."""
+        fields: dict[str, object] = {
+            "provider": self.provider_name,
+            "method": method,
+            "path": path,
+            "status": outcome,
+            "attempt": attempt,
+        }
+        return fields | more
+
     def _fail(self, error: InvoiceError, method: str, path: str, outcome: str, attempt: int) -> InvoiceError:
         logger.warning(
             "%s %s %s failed with %s after %d attempt(s): %s",
@@ -415,14 +421,7 @@ class ProviderHTTP:
             outcome,
             attempt,
             error.code,
-            extra={
-                "provider": self.provider_name,
-                "method": method,
-                "path": path,
-                "status": outcome,
-                "attempt": attempt,
-                "code": error.code,
-            },
+            extra=self._log_fields(method, path, outcome, attempt, code=error.code),
         )
         return error
 
