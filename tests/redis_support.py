@@ -21,7 +21,9 @@ def require_redis() -> str:
     if not url:
         if os.environ.get("CI"):
             pytest.fail("CI must run the Redis tests: .ci/run exports MCP_INVOICES_TEST_REDIS_URL")
-        pytest.skip("needs Redis: export MCP_INVOICES_TEST_REDIS_URL=$(bash scripts/start-test-services.sh redis)")
+        pytest.skip(
+            "needs Redis: export MCP_INVOICES_TEST_REDIS_URL=$(bash scripts/start-test-services.sh redis)"
+        )
     return url
 
 

@@ -63,7 +63,9 @@ def test_a_tampered_token_does_not_verify(store: TokenStore) -> None:
 
 
 def test_an_expired_token_does_not_verify(store: TokenStore) -> None:
-    issued = store.issue("local", "cus_alice", ttl=timedelta(seconds=10), now=datetime.now(UTC) - timedelta(hours=1))
+    issued = store.issue(
+        "local", "cus_alice", ttl=timedelta(seconds=10), now=datetime.now(UTC) - timedelta(hours=1)
+    )
     assert store.verify(issued.token.get_secret_value()) is None
 
 
@@ -95,7 +97,9 @@ def test_a_provider_credential_needs_the_secret_key(database: Path | str) -> Non
         keyless.issue("bagisto", "42", ttl=None, provider_credential=SecretStr("t"))
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("3600", 3600), ("90m", 5400), ("12h", 43200), ("30d", 2592000)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("3600", 3600), ("90m", 5400), ("12h", 43200), ("30d", 2592000)]
+)
 def test_ttl_accepts_seconds_minutes_hours_and_days(text: str, seconds: int) -> None:
     assert parse_ttl(text).total_seconds() == seconds
 
@@ -186,8 +190,14 @@ async def test_revoked_expired_and_forged_tokens_are_401(database: Path | str) -
     async with authenticated_server(database) as (url, store):
         revoked = store.issue("local", "cus_alice", ttl=None)
         store.revoke(revoked.record.id)
-        expired = store.issue("local", "cus_alice", ttl=timedelta(seconds=1), now=datetime.now(UTC) - timedelta(days=1))
-        tokens = [revoked.token.get_secret_value(), expired.token.get_secret_value(), "mcpi_forged000000_" + "a" * 43]
+        expired = store.issue(
+            "local", "cus_alice", ttl=timedelta(seconds=1), now=datetime.now(UTC) - timedelta(days=1)
+        )
+        tokens = [
+            revoked.token.get_secret_value(),
+            expired.token.get_secret_value(),
+            "mcpi_forged000000_" + "a" * 43,
+        ]
         statuses = [(await anyio_to_thread(_post, url, token)).status_code for token in tokens]
     assert statuses == [401, 401, 401]
 
@@ -204,7 +214,9 @@ async def test_a_token_holder_sees_only_the_tokens_customer(database: Path | str
     assert resources.cache_scope == "private"
 
 
-async def test_a_token_for_a_provider_the_server_does_not_serve_is_an_invalid_argument(database: Path | str) -> None:
+async def test_a_token_for_a_provider_the_server_does_not_serve_is_an_invalid_argument(
+    database: Path | str,
+) -> None:
     async with authenticated_server(database) as (url, store):
         token = store.issue("afternoon", "cus_x", ttl=None).token.get_secret_value()
         async with bearer(url, token) as client:
@@ -257,7 +269,10 @@ def _jwt(key: rsa.RSAPrivateKey, audience: str, **claims: object) -> str:
 async def test_a_jwt_from_the_trusted_issuer_binds_the_request_to_its_customer(
     database: Path | str, signing_key: rsa.RSAPrivateKey
 ) -> None:
-    async with jwks_server(signing_key) as jwks_url, authenticated_server(database, jwks_url=jwks_url) as (url, _):
+    async with (
+        jwks_server(signing_key) as jwks_url,
+        authenticated_server(database, jwks_url=jwks_url) as (url, _),
+    ):
         async with bearer(url, _jwt(signing_key, url)) as client:
             rows = (await client.call_tool("list_invoices", {})).structured_content["invoices"]
     assert rows and all(row["id"].startswith("ord_3") for row in rows)
@@ -276,15 +291,23 @@ async def test_a_jwt_from_the_trusted_issuer_binds_the_request_to_its_customer(
 async def test_a_jwt_that_is_not_for_this_server_is_401(
     database: Path | str, signing_key: rsa.RSAPrivateKey, claims: dict[str, object]
 ) -> None:
-    async with jwks_server(signing_key) as jwks_url, authenticated_server(database, jwks_url=jwks_url) as (url, _):
+    async with (
+        jwks_server(signing_key) as jwks_url,
+        authenticated_server(database, jwks_url=jwks_url) as (url, _),
+    ):
         token = _jwt(signing_key, url, **claims)
         status = (await anyio_to_thread(_post, url, token)).status_code
     assert status == 401
 
 
-async def test_a_jwt_signed_by_another_key_is_401(database: Path | str, signing_key: rsa.RSAPrivateKey) -> None:
+async def test_a_jwt_signed_by_another_key_is_401(
+    database: Path | str, signing_key: rsa.RSAPrivateKey
+) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    async with jwks_server(signing_key) as jwks_url, authenticated_server(database, jwks_url=jwks_url) as (url, _):
+    async with (
+        jwks_server(signing_key) as jwks_url,
+        authenticated_server(database, jwks_url=jwks_url) as (url, _),
+    ):
         status = (await anyio_to_thread(_post, url, _jwt(other, url))).status_code
     assert status == 401
 

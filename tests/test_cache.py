@@ -13,9 +13,18 @@ from tests.conftest import local_client
 
 def _invoice(status: InvoiceStatus = InvoiceStatus.OPEN, paid: str = "0.00") -> Invoice:
     return Invoice(
-        provider="local", id="ord_1", number="INV-1", status=status, currency="USD", customer=Customer(),
-        billing=Billing(), line_items=[], total=Decimal("10.00"), amount_paid=Decimal(paid),
-        amount_due=Decimal("10.00") - Decimal(paid), documents=Documents(json_uri="a", pdf_uri="b"),
+        provider="local",
+        id="ord_1",
+        number="INV-1",
+        status=status,
+        currency="USD",
+        customer=Customer(),
+        billing=Billing(),
+        line_items=[],
+        total=Decimal("10.00"),
+        amount_paid=Decimal(paid),
+        amount_due=Decimal("10.00") - Decimal(paid),
+        documents=Documents(json_uri="a", pdf_uri="b"),
     )
 
 

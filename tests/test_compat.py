@@ -53,7 +53,9 @@ async def test_a_replaced_request_handler_answers_instead_of_the_sdks() -> None:
     assert [str(resource.uri) for resource in listed.resources] == ["invoice://x/1"]
 
 
-async def test_a_tool_whose_arguments_fail_validation_raises_a_tool_error_caused_by_the_validation_error() -> None:
+async def test_a_tool_whose_arguments_fail_validation_raises_a_tool_error_caused_by_the_validation_error() -> (
+    None
+):
     """``InvoiceServer.call_tool`` turns exactly this into a structured invalid_argument."""
     from mcp.server.mcpserver.exceptions import ToolError
 

@@ -122,23 +122,34 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     with serving_in_thread(create_sandbox_app(states)) as sandbox_url:
         provider_env = sandbox_environment(sandbox_url, "alice")
         # HTTP mode takes the scope from each token: the per-customer variables are not the server's.
-        for name in ("POLAR_CUSTOMER_SESSION", "AFTERNOON_CUSTOMER_ID", "BAGISTO_CUSTOMER_TOKEN", "PAYABLI_CUSTOMER_ID"):
+        for name in (
+            "POLAR_CUSTOMER_SESSION",
+            "AFTERNOON_CUSTOMER_ID",
+            "BAGISTO_CUSTOMER_TOKEN",
+            "PAYABLI_CUSTOMER_ID",
+        ):
             provider_env.pop(name)
         store = TokenStore(db, secret_key=SecretStr(SECRET_KEY))
         tokens: dict[tuple[str, str], str] = {}
         for case in CASES:
             for who, customer in (("alice", case.alice), ("bob", case.bob)):
                 credential = SecretStr(BAGISTO_CUSTOMER_TOKENS[who]) if case.provider == "bagisto" else None
-                issued = store.issue(case.provider, customer, ttl=timedelta(hours=1), provider_credential=credential)
+                issued = store.issue(
+                    case.provider, customer, ttl=timedelta(hours=1), provider_credential=credential
+                )
                 tokens[(case.provider, who)] = issued.token.get_secret_value()
         port = _free_port()
         stderr_path = workdir / "server.stderr"
-        env = os.environ | provider_env | {
-            "MCP_INVOICES_DB": str(db),
-            "MCP_INVOICES_LOCAL": "1",  # the local ledger beside the four remote providers
-            "MCP_INVOICES_SECRET_KEY": SECRET_KEY,
-            "MCP_INVOICES_LOG_LEVEL": "DEBUG",
-        }
+        env = (
+            os.environ
+            | provider_env
+            | {
+                "MCP_INVOICES_DB": str(db),
+                "MCP_INVOICES_LOCAL": "1",  # the local ledger beside the four remote providers
+                "MCP_INVOICES_SECRET_KEY": SECRET_KEY,
+                "MCP_INVOICES_LOG_LEVEL": "DEBUG",
+            }
+        )
         with stderr_path.open("wb") as stderr:
             process = subprocess.Popen(
                 [sys.executable, "-m", "mcp_invoices", "serve", "--transport", "http", "--port", str(port)],
@@ -156,11 +167,17 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                             break
                     assert time.monotonic() < deadline, "server did not start"
                     time.sleep(0.05)
-                secrets = list(tokens.values()) + [
-                    value for key, value in sandbox_environment(sandbox_url, "alice").items()
-                    if not key.endswith(("_URL", "_RATE_LIMIT_PER_MINUTE"))
-                    and key not in ("AFTERNOON_CUSTOMER_ID", "PAYABLI_CUSTOMER_ID", "PAYABLI_ENTRY")
-                ] + list(BAGISTO_CUSTOMER_TOKENS.values()) + [SECRET_KEY]
+                secrets = (
+                    list(tokens.values())
+                    + [
+                        value
+                        for key, value in sandbox_environment(sandbox_url, "alice").items()
+                        if not key.endswith(("_URL", "_RATE_LIMIT_PER_MINUTE"))
+                        and key not in ("AFTERNOON_CUSTOMER_ID", "PAYABLI_CUSTOMER_ID", "PAYABLI_ENTRY")
+                    ]
+                    + list(BAGISTO_CUSTOMER_TOKENS.values())
+                    + [SECRET_KEY]
+                )
                 yield Deployment(f"http://127.0.0.1:{port}/mcp", tokens, states, stderr_path, secrets)
             finally:
                 process.terminate()
@@ -172,7 +189,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 
 @contextlib.asynccontextmanager
-async def session(deployment: Deployment, provider: str, who: str, mode: str = "auto") -> AsyncIterator[Client]:
+async def session(
+    deployment: Deployment, provider: str, who: str, mode: str = "auto"
+) -> AsyncIterator[Client]:
     token = deployment.tokens[(provider, who)]
     async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
         async with Client(streamable_http_client(deployment.url, http_client=http), mode=mode) as client:
@@ -240,14 +259,19 @@ async def test_resources_serve_own_and_answer_others_exactly_as_missing(
     assert own.contents
     theirs, missing = errors
     assert theirs.error.code == missing.error.code
-    assert str(theirs).replace(case.others_invoice, "<id>") == str(missing).replace(case.missing_invoice, "<id>")
+    assert str(theirs).replace(case.others_invoice, "<id>") == str(missing).replace(
+        case.missing_invoice, "<id>"
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 async def test_lists_summaries_and_resource_lists_hold_only_the_sessions_invoices(
     deployment: Deployment, case: Case
 ) -> None:
-    async with session(deployment, case.provider, "alice") as alice, session(deployment, case.provider, "bob") as bob:
+    async with (
+        session(deployment, case.provider, "alice") as alice,
+        session(deployment, case.provider, "bob") as bob,
+    ):
         alice_rows = (await alice.call_tool("list_invoices", {"limit": 100})).structured_content["invoices"]
         bob_rows = (await bob.call_tool("list_invoices", {"limit": 100})).structured_content["invoices"]
         alice_summary = (await alice.call_tool("summarize_invoices", {})).structured_content
@@ -265,13 +289,17 @@ async def test_lists_summaries_and_resource_lists_hold_only_the_sessions_invoice
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_interleaved_principals_never_receive_each_others_data(deployment: Deployment, mode: str) -> None:
+async def test_interleaved_principals_never_receive_each_others_data(
+    deployment: Deployment, mode: str
+) -> None:
     """Alice and Bob, on every provider at once, 20 rounds each: every answer is exactly their own."""
     expected: dict[tuple[str, str], tuple[set[str], int]] = {}
     for case in CASES:  # what each principal's own answers are, asked one at a time first
         for who in ("alice", "bob"):
             async with session(deployment, case.provider, who) as client:
-                rows = (await client.call_tool("list_invoices", {"limit": 100})).structured_content["invoices"]
+                rows = (await client.call_tool("list_invoices", {"limit": 100})).structured_content[
+                    "invoices"
+                ]
             expected[(case.provider, who)] = ({row["id"] for row in rows}, len(rows))
     failures: list[str] = []
 
@@ -281,9 +309,13 @@ async def test_interleaved_principals_never_receive_each_others_data(deployment:
         own_customer = case.alice if who == "alice" else case.bob
         async with session(deployment, case.provider, who, mode) as client:
             for _ in range(20):  # bounded
-                rows = (await client.call_tool("list_invoices", {"limit": 100})).structured_content["invoices"]
+                rows = (await client.call_tool("list_invoices", {"limit": 100})).structured_content[
+                    "invoices"
+                ]
                 if {row["id"] for row in rows} != own_ids:
-                    failures.append(f"{case.provider}/{who}: list_invoices {sorted(row['id'] for row in rows)}")
+                    failures.append(
+                        f"{case.provider}/{who}: list_invoices {sorted(row['id'] for row in rows)}"
+                    )
                 summary = (await client.call_tool("summarize_invoices", {})).structured_content
                 if summary["count"] != own_count:
                     failures.append(f"{case.provider}/{who}: summarize_invoices count {summary['count']}")

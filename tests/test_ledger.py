@@ -219,7 +219,9 @@ def test_seeded_invoice_numbers_are_gapless_and_rise_with_issue_dates(ledger: Le
     assert [invoice.number for invoice in by_date] == [f"INV-2026-{n:04d}" for n in range(1, 8)]
 
 
-def test_seeded_numbers_restart_in_the_new_year_when_the_sample_spans_two_years(ledger_file: Path | str) -> None:
+def test_seeded_numbers_restart_in_the_new_year_when_the_sample_spans_two_years(
+    ledger_file: Path | str,
+) -> None:
     ledger = Ledger(ledger_file)
     try:
         seed_sample_data(ledger, date(2026, 1, 20))
@@ -582,7 +584,9 @@ def test_concurrent_generation_for_n_orders_gives_n_consecutive_numbers(
         "lines_json = '[]'",
     ],
 )
-def test_updating_an_issued_invoice_is_refused(ledger: Ledger, ledger_file: Path | str, assignment: str) -> None:
+def test_updating_an_issued_invoice_is_refused(
+    ledger: Ledger, ledger_file: Path | str, assignment: str
+) -> None:
     before = ledger.get_invoice(None, "ord_1001")
     with pytest.raises(DBAPIError, match="immutable"):
         rows(ledger_file, f"UPDATE invoices SET {assignment} WHERE order_id = 'ord_1001'")

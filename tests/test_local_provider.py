@@ -304,7 +304,9 @@ async def test_the_pdf_of_a_jpy_invoice_shows_its_number_and_the_seller(local: L
     assert "Northwind Studio Ltd" in text
 
 
-async def test_sql_aggregation_gives_exactly_the_summary_of_every_invoice_one_by_one(database: Path | str) -> None:
+async def test_sql_aggregation_gives_exactly_the_summary_of_every_invoice_one_by_one(
+    database: Path | str,
+) -> None:
     """The ledger's GROUP BY and the pure domain function agree, for every filter and scope."""
     from datetime import UTC, datetime, timedelta
 
@@ -353,7 +355,9 @@ async def test_a_real_ledger_can_start_empty_with_seeding_turned_off(tmp_path) -
     assert page.items == []
 
 
-async def test_a_lazily_made_provider_opens_the_ledger_on_first_use_in_a_worker_thread(tmp_path: Path) -> None:
+async def test_a_lazily_made_provider_opens_the_ledger_on_first_use_in_a_worker_thread(
+    tmp_path: Path,
+) -> None:
     from mcp_invoices.domain.models import InvoiceFilter
     from mcp_invoices.principal import Scope
 
@@ -361,7 +365,9 @@ async def test_a_lazily_made_provider_opens_the_ledger_on_first_use_in_a_worker_
     provider = await open_local_provider(path, lazy=True)
     try:
         assert provider.ledger is None and not path.exists()
-        page = await provider.list_invoices(Scope("local", "cus_alice"), InvoiceFilter(), limit=5, cursor=None)
+        page = await provider.list_invoices(
+            Scope("local", "cus_alice"), InvoiceFilter(), limit=5, cursor=None
+        )
         assert page.items and provider.ledger is not None
     finally:
         await provider.aclose()

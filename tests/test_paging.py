@@ -105,9 +105,17 @@ async def test_every_request_to_a_provider_draws_from_its_budget() -> None:
 def test_a_rate_limit_can_be_set_per_provider_from_the_environment() -> None:
     from mcp_invoices.config import ConfigError, load_config
 
-    config = load_config({"AFTERNOON_API_KEY": "ak_test_x", "AFTERNOON_CUSTOMER_ID": "c", "AFTERNOON_RATE_LIMIT_PER_MINUTE": "42"})
+    config = load_config(
+        {
+            "AFTERNOON_API_KEY": "ak_test_x",
+            "AFTERNOON_CUSTOMER_ID": "c",
+            "AFTERNOON_RATE_LIMIT_PER_MINUTE": "42",
+        }
+    )
     assert config.remote[0].options["rate_limit_per_minute"] == "42"
     defaults = load_config({"AFTERNOON_API_KEY": "ak_test_x", "AFTERNOON_CUSTOMER_ID": "c"})
     assert defaults.remote[0].options["rate_limit_per_minute"] == "1000"
     with pytest.raises(ConfigError, match="AFTERNOON_RATE_LIMIT_PER_MINUTE"):
-        load_config({"AFTERNOON_API_KEY": "k", "AFTERNOON_CUSTOMER_ID": "c", "AFTERNOON_RATE_LIMIT_PER_MINUTE": "-1"})
+        load_config(
+            {"AFTERNOON_API_KEY": "k", "AFTERNOON_CUSTOMER_ID": "c", "AFTERNOON_RATE_LIMIT_PER_MINUTE": "-1"}
+        )

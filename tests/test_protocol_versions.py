@@ -42,7 +42,11 @@ class RawStdioSession:
             stderr=subprocess.DEVNULL,
             cwd=REPO,
             env=os.environ
-            | {"MCP_INVOICES_DB": str(ledger_path), "MCP_INVOICES_CUSTOMER": "cus_alice", "MCP_INVOICES_LOG_LEVEL": "ERROR"},
+            | {
+                "MCP_INVOICES_DB": str(ledger_path),
+                "MCP_INVOICES_CUSTOMER": "cus_alice",
+                "MCP_INVOICES_LOG_LEVEL": "ERROR",
+            },
         )
         self.next_id = 0
 
@@ -93,9 +97,15 @@ def _content_types(result: dict[str, Any]) -> set[str]:
 def test_each_handshake_version_is_accepted_and_gets_only_content_types_it_defines(handshake) -> None:
     version, initialized, session = handshake
     assert initialized["protocolVersion"] == version
-    got = session.request("tools/call", {"name": "get_invoice", "arguments": {"invoice_id": "ord_1001"}})["result"]
-    summarised = session.request("tools/call", {"name": "summarize_invoice", "arguments": {"invoice_id": "ord_1001"}})
-    generated = session.request("tools/call", {"name": "generate_invoice", "arguments": {"order_id": "ord_1003"}})
+    got = session.request("tools/call", {"name": "get_invoice", "arguments": {"invoice_id": "ord_1001"}})[
+        "result"
+    ]
+    summarised = session.request(
+        "tools/call", {"name": "summarize_invoice", "arguments": {"invoice_id": "ord_1001"}}
+    )
+    generated = session.request(
+        "tools/call", {"name": "generate_invoice", "arguments": {"order_id": "ord_1003"}}
+    )
     for result in (got, summarised["result"], generated["result"]):
         assert not result.get("isError"), result
         assert _content_types(result) <= CONTENT_TYPES[version]
@@ -104,7 +114,9 @@ def test_each_handshake_version_is_accepted_and_gets_only_content_types_it_defin
 @pytest.mark.parametrize("handshake", BEFORE_RESOURCE_LINKS, indirect=True)
 def test_before_resource_links_the_documents_are_named_in_text_and_readable(handshake) -> None:
     _, _, session = handshake
-    result = session.request("tools/call", {"name": "get_invoice", "arguments": {"invoice_id": "ord_1001"}})["result"]
+    result = session.request("tools/call", {"name": "get_invoice", "arguments": {"invoice_id": "ord_1001"}})[
+        "result"
+    ]
     assert "structuredContent" not in result
     texts = [block["text"] for block in result["content"]]
     summary, _, data = texts[0].partition("\n")
@@ -117,7 +129,9 @@ def test_before_resource_links_the_documents_are_named_in_text_and_readable(hand
 @pytest.mark.parametrize("handshake", BEFORE_RESOURCE_LINKS, indirect=True)
 def test_before_resource_links_a_generation_is_answered_in_a_form_the_client_parses(handshake) -> None:
     _, _, session = handshake
-    result = session.request("tools/call", {"name": "generate_invoice", "arguments": {"order_id": "ord_1003"}})["result"]
+    result = session.request(
+        "tools/call", {"name": "generate_invoice", "arguments": {"order_id": "ord_1003"}}
+    )["result"]
     assert _content_types(result) == {"text"}
     generated = json.loads(result["content"][0]["text"].partition("\n")[2])
     assert generated["outcome"] == "generated" and generated["number"]
@@ -126,7 +140,9 @@ def test_before_resource_links_a_generation_is_answered_in_a_form_the_client_par
 @pytest.mark.parametrize("handshake", ["2025-06-18", "2025-11-25"], indirect=True)
 def test_from_2025_06_18_results_carry_structured_content_and_resource_links(handshake) -> None:
     _, _, session = handshake
-    result = session.request("tools/call", {"name": "get_invoice", "arguments": {"invoice_id": "ord_1001"}})["result"]
+    result = session.request("tools/call", {"name": "get_invoice", "arguments": {"invoice_id": "ord_1001"}})[
+        "result"
+    ]
     assert result["structuredContent"]["id"] == "ord_1001"
     links = [block["uri"] for block in result["content"] if block["type"] == "resource_link"]
     assert links == ["invoice://local/ord_1001", "invoice://local/ord_1001/pdf"]
@@ -135,7 +151,9 @@ def test_from_2025_06_18_results_carry_structured_content_and_resource_links(han
 @pytest.mark.parametrize("handshake", list(CONTENT_TYPES), indirect=True)
 def test_an_error_reads_the_same_in_every_handshake_version(handshake) -> None:
     _, _, session = handshake
-    result = session.request("tools/call", {"name": "get_invoice", "arguments": {"invoice_id": "inv_made_up"}})["result"]
+    result = session.request(
+        "tools/call", {"name": "get_invoice", "arguments": {"invoice_id": "inv_made_up"}}
+    )["result"]
     assert result["isError"] is True and "structuredContent" not in result
     assert json.loads(result["content"][0]["text"])["code"] == "not_found"
 

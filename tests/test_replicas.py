@@ -47,8 +47,8 @@ from mcp_invoices.sandbox.payabli import PAYABLI_CUSTOMER_IDS, PAYABLI_INVOICE_I
 from mcp_invoices.sandbox.polar import PolarItem, PolarOrder
 from tests.conftest import REPO
 from tests.redis_support import closed_port_url, require_redis, unique_prefix
-from tests.test_transports import _free_port, bearer_client, issue_token
 from tests.results import error_of
+from tests.test_transports import _free_port, bearer_client, issue_token
 
 # Run again on PostgreSQL by CI's database pass (`pytest -m database`, MCP_INVOICES_TEST_DATABASE_URL set).
 pytestmark = pytest.mark.database
@@ -132,7 +132,9 @@ def _add_local_orders(location: str | Path, customer: str, count: int, prefix: s
                     status="paid",
                     lines=[NewOrderLine(f"Replica item {n}", Decimal(1), Decimal("10.00") + n)],
                     paid_at=datetime(2026, 1, 2, tzinfo=UTC),
-                    billing=Billing(name="Replica Test Ltd", address=Address(line1="1 Main St", country="DE")),
+                    billing=Billing(
+                        name="Replica Test Ltd", address=Address(line1="1 Main St", country="DE")
+                    ),
                 )
             )
             ids.append(order_id)
@@ -142,12 +144,25 @@ def _add_local_orders(location: str | Path, customer: str, count: int, prefix: s
 
 
 def _add_polar_orders(states: SandboxStates) -> None:
-    address = {"line1": "1 Sandbox Street", "line2": None, "postal_code": "10115", "city": "Berlin",
-               "state": None, "country": "DE"}
+    address = {
+        "line1": "1 Sandbox Street",
+        "line2": None,
+        "postal_code": "10115",
+        "city": "Berlin",
+        "state": None,
+        "country": "DE",
+    }
     for n, order_id in enumerate(POLAR_ORDERS):
         states.polar.orders[order_id] = PolarOrder(
-            order_id, "alice", datetime(2026, 6, 1 + n, tzinfo=UTC), "paid", "usd",
-            [PolarItem(f"Replica seat {n}", 1000 + n, 0)], "Alice Anders", address, f"SBX-REPL-{n:04d}",
+            order_id,
+            "alice",
+            datetime(2026, 6, 1 + n, tzinfo=UTC),
+            "paid",
+            "usd",
+            [PolarItem(f"Replica seat {n}", 1000 + n, 0)],
+            "Alice Anders",
+            address,
+            f"SBX-REPL-{n:04d}",
         )
 
 
@@ -159,7 +174,9 @@ def _wait_healthy(replica: Replica, deadline: float) -> None:
             if httpx2.get(replica.health_url, timeout=1).status_code == 200:
                 return
         if time.monotonic() > deadline:
-            raise AssertionError(f"replica on {replica.port} not healthy: {replica.stderr_path.read_text()[-2000:]}")
+            raise AssertionError(
+                f"replica on {replica.port} not healthy: {replica.stderr_path.read_text()[-2000:]}"
+            )
         time.sleep(0.05)
 
 
@@ -172,8 +189,20 @@ def running_replicas(env: dict[str, str], workdir: Path, count: int = 2) -> Iter
             stderr_path = workdir / f"replica-{n}.stderr"
             with stderr_path.open("wb") as stderr:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "mcp_invoices", "serve", "--transport", "http", "--port", str(port)],
-                    env=os.environ | env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
+                    [
+                        sys.executable,
+                        "-m",
+                        "mcp_invoices",
+                        "serve",
+                        "--transport",
+                        "http",
+                        "--port",
+                        str(port),
+                    ],
+                    env=os.environ | env,
+                    cwd=REPO,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
                 )
             replicas.append(Replica(port, process, stderr_path))
         deadline = time.monotonic() + 60
@@ -194,20 +223,26 @@ def running_replicas(env: dict[str, str], workdir: Path, count: int = 2) -> Iter
 
 def _server_env(sandbox_url: str, database_env: dict[str, str], redis_url: str) -> dict[str, str]:
     provider_env = {
-        name: value for name, value in sandbox_environment(sandbox_url, "alice").items()
-        if name.startswith(("POLAR_", "PAYABLI_")) and name not in ("POLAR_CUSTOMER_SESSION", "PAYABLI_CUSTOMER_ID")
+        name: value
+        for name, value in sandbox_environment(sandbox_url, "alice").items()
+        if name.startswith(("POLAR_", "PAYABLI_"))
+        and name not in ("POLAR_CUSTOMER_SESSION", "PAYABLI_CUSTOMER_ID")
     }
-    return provider_env | database_env | {
-        "MCP_INVOICES_LOCAL": "1",
-        "MCP_INVOICES_REDIS_URL": redis_url,
-        "MCP_INVOICES_REDIS_PREFIX": unique_prefix(),
-        "MCP_INVOICES_SECRET_KEY": SECRET_KEY,
-        "MCP_INVOICES_STATE_KEYS": STATE_KEY,
-        # The load balancer's public URL, the same on every replica: the audience of every token.
-        "MCP_INVOICES_RESOURCE_URL": "http://127.0.0.1:8000/mcp",
-        "MCP_INVOICES_LOG_LEVEL": "WARNING",
-        "PAYABLI_RATE_LIMIT_PER_MINUTE": str(PAYABLI_LIMIT_PER_MINUTE),
-    }
+    return (
+        provider_env
+        | database_env
+        | {
+            "MCP_INVOICES_LOCAL": "1",
+            "MCP_INVOICES_REDIS_URL": redis_url,
+            "MCP_INVOICES_REDIS_PREFIX": unique_prefix(),
+            "MCP_INVOICES_SECRET_KEY": SECRET_KEY,
+            "MCP_INVOICES_STATE_KEYS": STATE_KEY,
+            # The load balancer's public URL, the same on every replica: the audience of every token.
+            "MCP_INVOICES_RESOURCE_URL": "http://127.0.0.1:8000/mcp",
+            "MCP_INVOICES_LOG_LEVEL": "WARNING",
+            "PAYABLI_RATE_LIMIT_PER_MINUTE": str(PAYABLI_LIMIT_PER_MINUTE),
+        }
+    )
 
 
 def _issue(location: str | Path, provider: str, customer: str) -> str:
@@ -250,7 +285,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         _add_local_orders(location, "cus_balanced", 2, "ord_b")
         _add_local_orders(location, "cus_outage", 1, "ord_o")
         env = _server_env(sandbox_url, database_env, redis_url)
-        with forgetting_keys(redis_url, env["MCP_INVOICES_REDIS_PREFIX"]), running_replicas(env, workdir) as replicas:
+        with (
+            forgetting_keys(redis_url, env["MCP_INVOICES_REDIS_PREFIX"]),
+            running_replicas(env, workdir) as replicas,
+        ):
             deployment = Deployment(replicas, env, location, states)
             deployment.tokens = {
                 "local": _issue(location, "local", LOCAL_CUSTOMER),
@@ -281,7 +319,9 @@ class RoundRobin(httpx2.AsyncBaseTransport):
 
 
 @contextlib.asynccontextmanager
-async def balanced_client(deployment: Deployment, token: str, mode: str) -> AsyncIterator[tuple[Client, RoundRobin]]:
+async def balanced_client(
+    deployment: Deployment, token: str, mode: str
+) -> AsyncIterator[tuple[Client, RoundRobin]]:
     transport = RoundRobin([replica.port for replica in deployment.replicas])
     headers = {"Authorization": f"Bearer {token}"}
     async with (
@@ -298,14 +338,20 @@ def _sequence(number: str) -> int:
 # -- 1. tokens ---------------------------------------------------------------------------------------
 
 
-async def test_a_token_issued_once_works_on_both_replicas_and_revoked_fails_on_both(deployment: Deployment) -> None:
+async def test_a_token_issued_once_works_on_both_replicas_and_revoked_fails_on_both(
+    deployment: Deployment,
+) -> None:
     token = issue_token(deployment.env, "local", LOCAL_CUSTOMER, "--label", "replicas")  # the CLI, once
 
     def raw_request(replica: Replica) -> httpx2.Response:
         return httpx2.post(
-            replica.url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream",
-                     "MCP-Protocol-Version": "2025-11-25"},
+            replica.url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json, text/event-stream",
+                "MCP-Protocol-Version": "2025-11-25",
+            },
             timeout=10,
         )
 
@@ -316,8 +362,10 @@ async def test_a_token_issued_once_works_on_both_replicas_and_revoked_fails_on_b
         assert raw_request(replica).status_code != 401
     with anyio.fail_after(60):  # the CLI, as an operator runs it
         await anyio.run_process(
-            [sys.executable, "-m", "mcp_invoices", "token", "revoke", token], env=os.environ | deployment.env,
-            cwd=REPO, check=True,
+            [sys.executable, "-m", "mcp_invoices", "token", "revoke", token],
+            env=os.environ | deployment.env,
+            cwd=REPO,
+            check=True,
         )
     for replica in deployment.replicas:
         response = raw_request(replica)
@@ -345,7 +393,9 @@ async def test_one_client_spread_over_both_replicas_is_served_as_by_one_server(
         )
         tools = await client.list_tools()
     async with balanced_client(deployment, deployment.tokens["balanced"], mode) as (client, _):
-        generated = await client.call_tool("generate_invoice", {"order_id": order_id}, progress_callback=on_progress)
+        generated = await client.call_tool(
+            "generate_invoice", {"order_id": order_id}, progress_callback=on_progress
+        )
         pdf = await client.read_resource(f"invoice://local/{order_id}/pdf")
     assert not first.is_error and not second.is_error, (first.content, second.content)
     ids = [row["id"] for row in first.structured_content["orders"] + second.structured_content["orders"]]
@@ -389,7 +439,9 @@ async def test_fifty_concurrent_generations_over_both_replicas_get_fifty_consecu
     for replica, share in ((deployment.replicas[1], orders[0::2]), (deployment.replicas[0], orders[1::2])):
         async with bearer_client(replica.url, token) as client:
             for order_id in share[:5]:
-                again[order_id] = (await client.call_tool("generate_invoice", {"order_id": order_id})).structured_content
+                again[order_id] = (
+                    await client.call_tool("generate_invoice", {"order_id": order_id})
+                ).structured_content
     assert all(
         result["outcome"] == "already_generated" and result["number"] == results[order_id]["number"]
         for order_id, result in again.items()
@@ -421,8 +473,12 @@ async def test_concurrent_generation_of_polar_orders_through_both_replicas_asks_
             for replica in deployment.replicas:
                 group.start_soon(through, replica)
     assert len(results) == 4 * len(POLAR_ORDERS)
-    assert all(result["number"] == f"SBX-REPL-{POLAR_ORDERS.index(order_id):04d}" for order_id, result in results)
-    assert {order_id: polar.generation_requests[order_id] for order_id in POLAR_ORDERS} == dict.fromkeys(POLAR_ORDERS, 1)
+    assert all(
+        result["number"] == f"SBX-REPL-{POLAR_ORDERS.index(order_id):04d}" for order_id, result in results
+    )
+    assert {order_id: polar.generation_requests[order_id] for order_id in POLAR_ORDERS} == dict.fromkeys(
+        POLAR_ORDERS, 1
+    )
     # The session minted through the first replica served the second one too (shared, encrypted).
     assert polar.controls.counters["customer_sessions_minted"] == minted
 
@@ -461,7 +517,10 @@ async def test_a_replica_killed_mid_run_loses_nothing_it_acknowledged(
     with cleanup:
         orders = _add_local_orders(location, "cus_kill", count, "ord_k")
         env = deployment.env | database_env | {"MCP_INVOICES_REDIS_PREFIX": unique_prefix()}
-        env.pop("MCP_INVOICES_DB" if "MCP_INVOICES_DATABASE_URL" in database_env else "MCP_INVOICES_DATABASE_URL", None)
+        env.pop(
+            "MCP_INVOICES_DB" if "MCP_INVOICES_DATABASE_URL" in database_env else "MCP_INVOICES_DATABASE_URL",
+            None,
+        )
         token = _issue(location, "local", "cus_kill")
         with (
             forgetting_keys(env["MCP_INVOICES_REDIS_URL"], env["MCP_INVOICES_REDIS_PREFIX"]),
@@ -524,14 +583,23 @@ def test_health_reports_the_database_and_the_shared_store(deployment: Deployment
         assert body["shared_store"].startswith("redis at ")
 
 
-def test_start_up_fails_naming_the_variable_when_redis_does_not_answer(deployment: Deployment, tmp_path: Path) -> None:
+def test_start_up_fails_naming_the_variable_when_redis_does_not_answer(
+    deployment: Deployment, tmp_path: Path
+) -> None:
     env = deployment.env | {"MCP_INVOICES_REDIS_URL": closed_port_url().replace("//", "//:hunter2-pass@")}
     completed = subprocess.run(
         [sys.executable, "-m", "mcp_invoices", "serve", "--transport", "http", "--port", str(_free_port())],
-        env=os.environ | env, cwd=REPO, capture_output=True, timeout=60, check=False,
+        env=os.environ | env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert completed.returncode == 2
-    assert b"MCP_INVOICES_REDIS_URL" in completed.stderr and b"cannot connect to Redis at 127.0.0.1:" in completed.stderr
+    assert (
+        b"MCP_INVOICES_REDIS_URL" in completed.stderr
+        and b"cannot connect to Redis at 127.0.0.1:" in completed.stderr
+    )
     assert b"hunter2" not in completed.stderr
 
 
@@ -539,13 +607,30 @@ def test_start_up_fails_naming_the_variable_when_redis_does_not_answer(deploymen
 def private_redis(port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A Redis of this test's own (it gets stopped), in the foreground, without persistence."""
     process = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 10
-        while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, check=False).stdout.strip() != b"PONG":
+        while (
+            subprocess.run(
+                ["redis-cli", "-p", str(port), "ping"], capture_output=True, check=False
+            ).stdout.strip()
+            != b"PONG"
+        ):
             assert process.poll() is None and time.monotonic() < deadline, "private Redis did not start"
             time.sleep(0.05)
         yield process
@@ -562,19 +647,32 @@ async def test_a_redis_outage_fails_generation_closed_and_health_says_so(
         pytest.skip("needs redis-server and redis-cli on PATH (scripts/start-test-services.sh installs them)")
     port = _free_port()
     polar = deployment.states.polar
-    order_id = next(order for order in polar.orders.values() if order.customer == "bob" and order.status == "paid"
-                    and order.invoice_ready_at is None and order.billing_address).id
+    order_id = next(
+        order
+        for order in polar.orders.values()
+        if order.customer == "bob"
+        and order.status == "paid"
+        and order.invoice_ready_at is None
+        and order.billing_address
+    ).id
     env = deployment.env | {"MCP_INVOICES_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
     bob = _issue(deployment.location, "polar", "bob")
-    with private_redis(port, tmp_path) as redis_process, running_replicas(env, tmp_path, count=1) as (replica,):
+    with (
+        private_redis(port, tmp_path) as redis_process,
+        running_replicas(env, tmp_path, count=1) as (replica,),
+    ):
         redis_process.kill()
         redis_process.wait()
         health = httpx2.get(replica.health_url, timeout=10)
         async with bearer_client(replica.url, bob) as client:
             refused = await client.call_tool("generate_invoice", {"order_id": order_id})
         async with bearer_client(replica.url, deployment.tokens["outage"]) as client:
-            local = await client.call_tool("generate_invoice", {"order_id": "ord_o000"})  # the database serializes
-            pdf = await client.read_resource("invoice://local/ord_o000/pdf")  # the cache misses; it is rendered
+            local = await client.call_tool(
+                "generate_invoice", {"order_id": "ord_o000"}
+            )  # the database serializes
+            pdf = await client.read_resource(
+                "invoice://local/ord_o000/pdf"
+            )  # the cache misses; it is rendered
     assert health.status_code == 503 and health.json()["shared_state"] == "unreachable"
     assert health.json()["database"] == "ok"
     assert refused.is_error and error_of(refused)["code"] == "provider_unavailable"

@@ -39,11 +39,22 @@ BOB = Scope("local", "cus_bob")
 POLAR_ALICE = Scope("polar", "alice")
 
 
-def _invoice(invoice_id: str = "ord_1", status: InvoiceStatus = InvoiceStatus.OPEN, paid: str = "0.00") -> Invoice:
+def _invoice(
+    invoice_id: str = "ord_1", status: InvoiceStatus = InvoiceStatus.OPEN, paid: str = "0.00"
+) -> Invoice:
     return Invoice(
-        provider="local", id=invoice_id, number="INV-1", status=status, currency="USD", customer=Customer(),
-        billing=Billing(), line_items=[], total=Decimal("10.00"), amount_paid=Decimal(paid),
-        amount_due=Decimal("10.00") - Decimal(paid), documents=Documents(json_uri="a", pdf_uri="b"),
+        provider="local",
+        id=invoice_id,
+        number="INV-1",
+        status=status,
+        currency="USD",
+        customer=Customer(),
+        billing=Billing(),
+        line_items=[],
+        total=Decimal("10.00"),
+        amount_paid=Decimal(paid),
+        amount_due=Decimal("10.00") - Decimal(paid),
+        documents=Documents(json_uri="a", pdf_uri="b"),
     )
 
 
@@ -109,7 +120,9 @@ async def test_another_customers_scope_never_reads_an_entry(backend: SharedState
 
 async def test_a_changed_invoice_misses_the_document_cache(backend: SharedState) -> None:
     await backend.documents.put(ALICE, "pdf", _invoice(), b"open")
-    assert await backend.documents.get(ALICE, "pdf", _invoice(status=InvoiceStatus.PAID, paid="10.00")) is None
+    assert (
+        await backend.documents.get(ALICE, "pdf", _invoice(status=InvoiceStatus.PAID, paid="10.00")) is None
+    )
     assert await backend.documents.get(ALICE, "pdf", _invoice()) == b"open"
 
 
@@ -126,7 +139,9 @@ async def test_the_redis_document_cache_is_bounded_by_entries_size_and_time(
     for n in range(5):
         await state.documents.put(ALICE, "pdf", _invoice(f"ord_{n}"), b"x" * 50)
     await state.documents.put(ALICE, "pdf", _invoice("ord_big"), b"x" * 101)  # over the per-entry cap
-    present = [n for n in range(5) if await state.documents.get(ALICE, "pdf", _invoice(f"ord_{n}")) is not None]
+    present = [
+        n for n in range(5) if await state.documents.get(ALICE, "pdf", _invoice(f"ord_{n}")) is not None
+    ]
     index = state.keys.document_index
     assert present == [2, 3, 4]  # the oldest went first
     assert await state.documents.get(ALICE, "pdf", _invoice("ord_big")) is None
@@ -273,7 +288,9 @@ async def test_an_unreachable_store_refuses_to_start_a_generation(unreachable: R
         await unreachable.generations.requested(POLAR_ALICE, ["order-1"])
 
 
-async def test_an_unreachable_store_keeps_sessions_and_budgets_in_the_process(unreachable: RedisSharedState) -> None:
+async def test_an_unreachable_store_keeps_sessions_and_budgets_in_the_process(
+    unreachable: RedisSharedState,
+) -> None:
     await unreachable.sessions.put(POLAR_ALICE, SecretStr("polar_cst_alicesession"), 30)
     kept = await unreachable.sessions.get(POLAR_ALICE)
     assert kept is not None and kept.get_secret_value() == "polar_cst_alicesession"
@@ -332,8 +349,12 @@ async def test_two_polar_replicas_post_each_generation_once_and_mint_one_session
     async with running_app(create_app(emulator)) as base_url:
         providers = [
             PolarProvider(
-                base_url=base_url, access_token=SecretStr(POLAR_ORGANIZATION_TOKEN), shared=replicas(),
-                retry=RetryPolicy(base_delay=0.001, max_delay=0.01), poll_interval=0.02, max_poll_interval=0.05,
+                base_url=base_url,
+                access_token=SecretStr(POLAR_ORGANIZATION_TOKEN),
+                shared=replicas(),
+                retry=RetryPolicy(base_delay=0.001, max_delay=0.01),
+                poll_interval=0.02,
+                max_poll_interval=0.05,
             )
             for _ in range(2)
         ]
@@ -368,11 +389,15 @@ async def test_a_polar_generation_is_refused_not_risked_when_the_lock_store_is_d
     order_id = POLAR_ORDER_IDS["alice_paid_not_generated"]
     async with running_app(create_app(emulator)) as base_url:
         provider = PolarProvider(
-            base_url=base_url, customer_session=SecretStr(POLAR_CUSTOMER_SESSIONS["alice"]), shared=unreachable
+            base_url=base_url,
+            customer_session=SecretStr(POLAR_CUSTOMER_SESSIONS["alice"]),
+            shared=unreachable,
         )
         try:
             with pytest.raises(SharedStateUnavailable):
-                await provider.generate_invoice(Scope("polar", TOKEN_SCOPED), order_id, billing=None, wait=True)
+                await provider.generate_invoice(
+                    Scope("polar", TOKEN_SCOPED), order_id, billing=None, wait=True
+                )
         finally:
             await provider.aclose()
     assert sum(emulator.generation_requests.values()) == 0

@@ -87,7 +87,12 @@ def replicas(database: Path | str) -> Iterator[tuple[Ledger, Ledger]]:
 def add_paid_order(ledger: Ledger, order_id: str) -> None:
     ledger.add_order(
         NewOrder(
-            order_id, "cus_r", TODAY, "EUR", "paid", [NewOrderLine("Work", Decimal(1), Decimal("10.00"))],
+            order_id,
+            "cus_r",
+            TODAY,
+            "EUR",
+            "paid",
+            [NewOrderLine("Work", Decimal(1), Decimal("10.00"))],
             billing=BILLING,
         )
     )
@@ -145,8 +150,11 @@ def test_fifty_concurrent_generations_on_two_replicas_number_1_to_50_without_gap
         add_paid_order(first, order_id)
     invoices = all_at_once(
         [
-            (lambda ledger=(first, second)[n % 2], order_id=order_id: ledger.generate_invoice(
-                None, order_id, billing=None, today=TODAY))
+            (
+                lambda ledger=(first, second)[n % 2], order_id=order_id: ledger.generate_invoice(
+                    None, order_id, billing=None, today=TODAY
+                )
+            )
             for n, order_id in enumerate(order_ids)
         ]
     )
@@ -163,8 +171,11 @@ def test_concurrent_generations_of_one_order_on_two_replicas_issue_one_invoice(
     add_paid_order(first, "ord_once")
     invoices: list[Invoice] = all_at_once(
         [
-            (lambda ledger=(first, second)[n % 2]: ledger.generate_invoice(
-                None, "ord_once", billing=None, today=TODAY))
+            (
+                lambda ledger=(first, second)[n % 2]: ledger.generate_invoice(
+                    None, "ord_once", billing=None, today=TODAY
+                )
+            )
             for n in range(16)
         ]
     )
@@ -274,7 +285,10 @@ def test_a_ledger_from_before_migrations_is_adopted_with_its_data_and_completed(
         assert "access_tokens" in tables(path)  # what was missing is added
         invoice = ledger.get_invoice(None, "ord_old1")
         assert (invoice.number, invoice.status, invoice.total, invoice.issued_at) == (
-            "INV-2026-0001", InvoiceStatus.PAID, Decimal("302.50"), date(2026, 3, 2)
+            "INV-2026-0001",
+            InvoiceStatus.PAID,
+            Decimal("302.50"),
+            date(2026, 3, 2),
         )
         assert invoice.paid_at == datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
         assert invoice.line_items[0].quantity == Decimal("2.5")
@@ -343,9 +357,17 @@ def test_the_server_refuses_to_start_on_a_postgresql_database_that_is_behind(
     try:
         finished = subprocess.run(
             [sys.executable, "-m", "mcp_invoices", "serve", "--transport", transport, "--port", "0"],
-            env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(sys.path),
-                 "HOME": os.environ.get("HOME", "/tmp"), "MCP_INVOICES_DATABASE_URL": url},
-            cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "PYTHONPATH": os.pathsep.join(sys.path),
+                "HOME": os.environ.get("HOME", "/tmp"),
+                "MCP_INVOICES_DATABASE_URL": url,
+            },
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     finally:
         postgres_only.drop(url)
@@ -425,6 +447,7 @@ async def test_a_database_outage_while_serving_is_provider_unavailable_without_d
 
     provider = await open_local_provider(database, seed=False)
     try:
+
         def outage(*args: object, **kwargs: object) -> None:
             closed = Exception("server closed the connection")
             raise OperationalError("SELECT secret_sha256 FROM access_tokens", {}, closed)

@@ -24,23 +24,35 @@ def structured(result) -> dict:
     return result.structured_content
 
 
-
-
 # -- list_invoices ---------------------------------------------------------------------------------
 
 
-async def test_list_invoices_returns_only_the_session_customers_invoices_most_recent_first(ledger_path: Path) -> None:
+async def test_list_invoices_returns_only_the_session_customers_invoices_most_recent_first(
+    ledger_path: Path,
+) -> None:
     async with local_client(ledger_path, "cus_alice") as client:
         rows = structured(await client.call_tool("list_invoices", {}))["invoices"]
     assert {row["id"] for row in rows} == {"ord_1001", "ord_1002"}
     assert [row["issued_at"] for row in rows] == sorted((row["issued_at"] for row in rows), reverse=True)
 
 
-async def test_list_invoices_rows_are_compact_with_decimal_string_amounts_and_a_resource_uri(ledger_path: Path) -> None:
+async def test_list_invoices_rows_are_compact_with_decimal_string_amounts_and_a_resource_uri(
+    ledger_path: Path,
+) -> None:
     async with local_client(ledger_path, "cus_hana") as client:
         rows = structured(await client.call_tool("list_invoices", {}))["invoices"]
     row = next(row for row in rows if row["id"] == "ord_3001")
-    assert set(row) == {"id", "number", "status", "issued_at", "due_at", "currency", "total", "amount_due", "uri"}
+    assert set(row) == {
+        "id",
+        "number",
+        "status",
+        "issued_at",
+        "due_at",
+        "currency",
+        "total",
+        "amount_due",
+        "uri",
+    }
     assert row["currency"] == "JPY" and row["total"] == "113500" and row["amount_due"] == "0"
     assert row["uri"] == "invoice://local/ord_3001"
 
@@ -62,7 +74,9 @@ async def test_list_invoices_filters_by_issue_dates(ledger_path: Path) -> None:
     assert len(after) + len(before) == len(every) + 1  # the middle one is in both
 
 
-async def test_list_invoices_pages_with_an_opaque_cursor_through_every_invoice_once(ledger_path: Path) -> None:
+async def test_list_invoices_pages_with_an_opaque_cursor_through_every_invoice_once(
+    ledger_path: Path,
+) -> None:
     async with local_client(ledger_path, None) as client:
         seen, cursor = [], None
         for _ in range(20):  # bounded: the owner has fewer than 20 invoices
@@ -80,7 +94,9 @@ async def test_a_cursor_from_other_filters_is_an_invalid_argument(ledger_path: P
     async with local_client(ledger_path, None) as client:
         page = structured(await client.call_tool("list_invoices", {"limit": 1}))
         error = error_of(
-            await client.call_tool("list_invoices", {"limit": 1, "status": "paid", "cursor": page["next_cursor"]})
+            await client.call_tool(
+                "list_invoices", {"limit": 1, "status": "paid", "cursor": page["next_cursor"]}
+            )
         )
     assert error["code"] == "invalid_argument"
 
@@ -105,7 +121,9 @@ async def test_a_malformed_date_is_an_invalid_argument_naming_the_field(ledger_p
     assert "last march" not in error["message"]  # values sent are not echoed back
 
 
-async def test_a_customer_argument_is_refused_because_the_session_decides_the_customer(ledger_path: Path) -> None:
+async def test_a_customer_argument_is_refused_because_the_session_decides_the_customer(
+    ledger_path: Path,
+) -> None:
     async with local_client(ledger_path, "cus_alice") as client:
         error = error_of(await client.call_tool("list_invoices", {"customer_id": "cus_bob"}))
     assert error["code"] == "invalid_argument" and "session" in error["hint"]
@@ -139,7 +157,9 @@ async def test_list_orders_shows_invoice_state_and_billing_completeness(ledger_p
 async def test_list_orders_pages_with_a_cursor(ledger_path: Path) -> None:
     async with local_client(ledger_path, "cus_alice") as client:
         first = structured(await client.call_tool("list_orders", {"limit": 3}))
-        second = structured(await client.call_tool("list_orders", {"limit": 3, "cursor": first["next_cursor"]}))
+        second = structured(
+            await client.call_tool("list_orders", {"limit": 3, "cursor": first["next_cursor"]})
+        )
     ids = [row["id"] for row in first["orders"] + second["orders"]]
     assert len(ids) == len(set(ids)) == 5 and second["next_cursor"] is None
 
@@ -147,7 +167,9 @@ async def test_list_orders_pages_with_a_cursor(ledger_path: Path) -> None:
 # -- get_invoice -----------------------------------------------------------------------------------
 
 
-async def test_get_invoice_returns_the_normalized_invoice_with_links_to_its_documents(ledger_path: Path) -> None:
+async def test_get_invoice_returns_the_normalized_invoice_with_links_to_its_documents(
+    ledger_path: Path,
+) -> None:
     async with local_client(ledger_path, "cus_alice") as client:
         result = await client.call_tool("get_invoice", {"invoice_id": "ord_1002"})
     invoice = structured(result)
@@ -158,7 +180,10 @@ async def test_get_invoice_returns_the_normalized_invoice_with_links_to_its_docu
         "url": None,
     }
     links = {block.uri: block.mime_type for block in result.content if block.type == "resource_link"}
-    assert links == {"invoice://local/ord_1002": "application/json", "invoice://local/ord_1002/pdf": "application/pdf"}
+    assert links == {
+        "invoice://local/ord_1002": "application/json",
+        "invoice://local/ord_1002/pdf": "application/pdf",
+    }
     assert not any(block.type == "resource" for block in result.content)  # never an inlined PDF
 
 
@@ -167,9 +192,17 @@ async def test_invoice_amounts_add_up_exactly(ledger_path: Path) -> None:
         rows = structured(await client.call_tool("list_invoices", {"limit": 100}))["invoices"]
         for row in rows:
             invoice = structured(await client.call_tool("get_invoice", {"invoice_id": row["id"]}))
-            amounts = {key: Decimal(invoice[key]) for key in ("subtotal", "discount", "tax", "shipping", "total")}
-            assert amounts["subtotal"] - amounts["discount"] + amounts["tax"] + amounts["shipping"] == amounts["total"]
-            assert sum(Decimal(line["total"]) for line in invoice["line_items"]) + amounts["shipping"] == amounts["total"]
+            amounts = {
+                key: Decimal(invoice[key]) for key in ("subtotal", "discount", "tax", "shipping", "total")
+            }
+            assert (
+                amounts["subtotal"] - amounts["discount"] + amounts["tax"] + amounts["shipping"]
+                == amounts["total"]
+            )
+            assert (
+                sum(Decimal(line["total"]) for line in invoice["line_items"]) + amounts["shipping"]
+                == amounts["total"]
+            )
             if invoice["status"] in ("open", "partially_paid", "paid"):
                 assert Decimal(invoice["amount_paid"]) + Decimal(invoice["amount_due"]) == amounts["total"]
 
@@ -193,7 +226,9 @@ async def test_generate_invoice_issues_the_next_number_and_reports_progress(ledg
 
     async with local_client(ledger_path, "cus_alice") as client:
         before = structured(await client.call_tool("list_invoices", {}))["invoices"]
-        result = await client.call_tool("generate_invoice", {"order_id": "ord_1003"}, progress_callback=on_progress)
+        result = await client.call_tool(
+            "generate_invoice", {"order_id": "ord_1003"}, progress_callback=on_progress
+        )
     invoice = structured(result)
     assert invoice["outcome"] == "generated" and invoice["status"] == "paid"
     assert invoice["number"] == "INV-{}-{:04d}".format(invoice["issued_at"][:4], 8)
@@ -217,7 +252,9 @@ async def test_concurrent_generate_calls_for_one_order_produce_one_invoice(ledge
     async with local_client(ledger_path, "cus_alice") as client:
 
         async def generate() -> None:
-            numbers.append(structured(await client.call_tool("generate_invoice", {"order_id": "ord_1003"}))["number"])
+            numbers.append(
+                structured(await client.call_tool("generate_invoice", {"order_id": "ord_1003"}))["number"]
+            )
 
         async with anyio.create_task_group() as group:
             for _ in range(5):
@@ -257,7 +294,9 @@ async def test_billing_details_given_with_the_call_complete_the_order_and_appear
 async def test_a_billing_address_without_country_is_an_invalid_argument(ledger_path: Path) -> None:
     async with local_client(ledger_path, "cus_alice") as client:
         error = error_of(
-            await client.call_tool("generate_invoice", {"order_id": "ord_1005", "billing_address": {"line1": "x"}})
+            await client.call_tool(
+                "generate_invoice", {"order_id": "ord_1005", "billing_address": {"line1": "x"}}
+            )
         )
     assert error["code"] == "invalid_argument" and "country" in error["message"]
 
@@ -309,13 +348,18 @@ async def test_summarize_invoices_respects_filters(ledger_path: Path) -> None:
 async def test_resources_list_shows_only_the_sessions_invoices(ledger_path: Path) -> None:
     async with local_client(ledger_path, "cus_bob") as client:
         resources = (await client.list_resources()).resources
-    assert {resource.uri for resource in resources} == {"invoice://local/ord_2001", "invoice://local/ord_2002"}
+    assert {resource.uri for resource in resources} == {
+        "invoice://local/ord_2001",
+        "invoice://local/ord_2002",
+    }
     assert all(resource.mime_type == "application/json" for resource in resources)
 
 
 async def test_resource_templates_are_the_json_and_pdf_documents(ledger_path: Path) -> None:
     async with local_client(ledger_path) as client:
-        templates = {t.uri_template: t.mime_type for t in (await client.list_resource_templates()).resource_templates}
+        templates = {
+            t.uri_template: t.mime_type for t in (await client.list_resource_templates()).resource_templates
+        }
     assert templates == {
         "invoice://{provider}/{invoice_id}": "application/json",
         "invoice://{provider}/{invoice_id}/pdf": "application/pdf",
@@ -340,7 +384,9 @@ async def test_reading_the_pdf_resource_gives_a_pdf_with_the_number_and_totals(l
     assert "1,210.70" in text
 
 
-async def test_reading_another_customers_invoice_is_the_same_error_as_a_missing_one(ledger_path: Path) -> None:
+async def test_reading_another_customers_invoice_is_the_same_error_as_a_missing_one(
+    ledger_path: Path,
+) -> None:
     async with local_client(ledger_path, "cus_alice") as client:
         with pytest.raises(MCPError) as theirs:
             await client.read_resource("invoice://local/ord_2001")

@@ -71,7 +71,12 @@ async def test_stdio_session_lists_tools_and_calls_one(ledger_path: Path) -> Non
         names = {tool.name for tool in (await client.list_tools()).tools}
         result = await client.call_tool("list_invoices", {})
     assert names == {
-        "list_invoices", "list_orders", "get_invoice", "generate_invoice", "summarize_invoice", "summarize_invoices"
+        "list_invoices",
+        "list_orders",
+        "get_invoice",
+        "generate_invoice",
+        "summarize_invoice",
+        "summarize_invoices",
     }
     assert {row["id"] for row in result.structured_content["invoices"]} == {"ord_1001", "ord_1002"}
 
@@ -151,7 +156,18 @@ def test_stdio_refuses_an_organisation_key_without_a_customer_scope(ledger_path:
 def issue_token(env: dict[str, str], provider: str, customer: str, *extra: str) -> str:
     """`mcp-invoices token issue`, as an operator runs it."""
     completed = subprocess.run(
-        [sys.executable, "-m", "mcp_invoices", "token", "issue", "--provider", provider, "--customer", customer, *extra],
+        [
+            sys.executable,
+            "-m",
+            "mcp_invoices",
+            "token",
+            "issue",
+            "--provider",
+            provider,
+            "--customer",
+            customer,
+            *extra,
+        ],
         capture_output=True,
         timeout=60,
         cwd=REPO,

@@ -149,7 +149,9 @@ class TokenStore:
         if not customer_id.strip():
             raise TokenError("--customer must name the one customer the token is bound to.")
         now = now or datetime.now(UTC)
-        token_id = "".join(secrets.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(12))
+        token_id = "".join(
+            secrets.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(12)
+        )
         secret = secrets.token_urlsafe(32)
         sealed = (
             _fernet(self._secret_key).encrypt(provider_credential.get_secret_value().encode())

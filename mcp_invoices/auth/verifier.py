@@ -94,7 +94,9 @@ class _JwksCache:
 class InvoiceTokenVerifier:
     """The SDK's ``TokenVerifier``: our own tokens, and optionally an external issuer's JWTs."""
 
-    def __init__(self, store: TokenStore, *, resource_url: str, jwt_settings: JwtSettings | None = None) -> None:
+    def __init__(
+        self, store: TokenStore, *, resource_url: str, jwt_settings: JwtSettings | None = None
+    ) -> None:
         self._store = store
         self._resource_url = resource_url
         self._jwt = jwt_settings

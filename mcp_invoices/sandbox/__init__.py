@@ -69,24 +69,28 @@ def create_sandbox_app(states: SandboxStates | None = None) -> Starlette:
 
     async def index(request: Request) -> JSONResponse:
         base = str(request.base_url).rstrip("/")
-        return JSONResponse({
-            "sandbox": "mcp-invoices provider emulators (fake data, fake credentials)",
-            "providers": {
-                "polar": f"{base}/polar",
-                "afternoon": f"{base}/afternoon",
-                "bagisto": f"{base}/bagisto",
-                "payabli": f"{base}/payabli/api",
-            },
-            "customers": list(SANDBOX_CUSTOMERS),
-        })
+        return JSONResponse(
+            {
+                "sandbox": "mcp-invoices provider emulators (fake data, fake credentials)",
+                "providers": {
+                    "polar": f"{base}/polar",
+                    "afternoon": f"{base}/afternoon",
+                    "bagisto": f"{base}/bagisto",
+                    "payabli": f"{base}/payabli/api",
+                },
+                "customers": list(SANDBOX_CUSTOMERS),
+            }
+        )
 
-    app = Starlette(routes=[
-        Route("/", index, methods=["GET"]),
-        Mount("/polar", app=polar.create_app(states.polar)),
-        Mount("/afternoon", app=afternoon.create_app(states.afternoon)),
-        Mount("/bagisto", app=bagisto.create_app(states.bagisto)),
-        Mount("/payabli", app=payabli.create_app(states.payabli)),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Mount("/polar", app=polar.create_app(states.polar)),
+            Mount("/afternoon", app=afternoon.create_app(states.afternoon)),
+            Mount("/bagisto", app=bagisto.create_app(states.bagisto)),
+            Mount("/payabli", app=payabli.create_app(states.payabli)),
+        ]
+    )
     app.state.sandbox = states
     return app
 
@@ -98,7 +102,9 @@ def sandbox_environment(base_url: str, customer: str = "alice") -> dict[str, str
     customer sessions itself.
     """
     if customer not in SANDBOX_CUSTOMERS:
-        raise ValueError(f"unknown sandbox customer {customer!r}; choose one of {', '.join(SANDBOX_CUSTOMERS)}")
+        raise ValueError(
+            f"unknown sandbox customer {customer!r}; choose one of {', '.join(SANDBOX_CUSTOMERS)}"
+        )
     base = base_url.rstrip("/")
     return {
         "POLAR_BASE_URL": f"{base}/polar",

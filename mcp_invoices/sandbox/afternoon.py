@@ -128,57 +128,141 @@ def _seed_invoices() -> list[AfternoonInvoice]:
     ids = AFTERNOON_INVOICE_IDS
     return [
         AfternoonInvoice(
-            ids["alice_paid"], "cus_alice", "paid", "usd", "2026-01-01T08:00:00.000Z",
-            [AfternoonLineItem("li_alice_0001", "Pro plan (January 2026)", 1, 10000, 1000,
-                               "2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z")],
-            invoice_number="AFT-ALICE-0001", collection_method="charge_automatically",
-            subscription_id="sub_alice_pro", due_date="2026-01-01T08:00:00.000Z", days_until_due=0,
-            description="Pro plan", finalized_at="2026-01-01T08:00:05.000Z", paid_at="2026-01-01T08:01:00.000Z",
-            period_start="2026-01-01T00:00:00.000Z", period_end="2026-02-01T00:00:00.000Z"),
+            ids["alice_paid"],
+            "cus_alice",
+            "paid",
+            "usd",
+            "2026-01-01T08:00:00.000Z",
+            [
+                AfternoonLineItem(
+                    "li_alice_0001",
+                    "Pro plan (January 2026)",
+                    1,
+                    10000,
+                    1000,
+                    "2026-01-01T00:00:00.000Z",
+                    "2026-02-01T00:00:00.000Z",
+                )
+            ],
+            invoice_number="AFT-ALICE-0001",
+            collection_method="charge_automatically",
+            subscription_id="sub_alice_pro",
+            due_date="2026-01-01T08:00:00.000Z",
+            days_until_due=0,
+            description="Pro plan",
+            finalized_at="2026-01-01T08:00:05.000Z",
+            paid_at="2026-01-01T08:01:00.000Z",
+            period_start="2026-01-01T00:00:00.000Z",
+            period_end="2026-02-01T00:00:00.000Z",
+        ),
         AfternoonInvoice(
-            ids["alice_open_overdue"], "cus_alice", "open", "usd", "2026-01-16T08:00:00.000Z",
+            ids["alice_open_overdue"],
+            "cus_alice",
+            "open",
+            "usd",
+            "2026-01-16T08:00:00.000Z",
             [AfternoonLineItem("li_alice_0002", "Event tickets", 3, 1999, 0)],
-            invoice_number="AFT-ALICE-0002", due_date="2026-02-15T00:00:00.000Z", days_until_due=30,
-            customer_memo="Thanks for coming!", finalized_at="2026-01-16T08:00:05.000Z"),
+            invoice_number="AFT-ALICE-0002",
+            due_date="2026-02-15T00:00:00.000Z",
+            days_until_due=30,
+            customer_memo="Thanks for coming!",
+            finalized_at="2026-01-16T08:00:05.000Z",
+        ),
         AfternoonInvoice(
-            ids["alice_open_eur"], "cus_alice", "open", "eur", "2026-03-01T08:00:00.000Z",
-            [AfternoonLineItem("li_alice_0003", "Workshop (Berlin)", 1, 23600, 0),
-             AfternoonLineItem("li_alice_0004", "Catering", 2, 1000, 1900)],
-            invoice_number="AFT-ALICE-0003", due_date="2030-01-31T00:00:00.000Z", days_until_due=30,
-            discount_cents=2500, footer="VAT reverse charge where applicable.",
-            finalized_at="2026-03-01T08:00:05.000Z"),
+            ids["alice_open_eur"],
+            "cus_alice",
+            "open",
+            "eur",
+            "2026-03-01T08:00:00.000Z",
+            [
+                AfternoonLineItem("li_alice_0003", "Workshop (Berlin)", 1, 23600, 0),
+                AfternoonLineItem("li_alice_0004", "Catering", 2, 1000, 1900),
+            ],
+            invoice_number="AFT-ALICE-0003",
+            due_date="2030-01-31T00:00:00.000Z",
+            days_until_due=30,
+            discount_cents=2500,
+            footer="VAT reverse charge where applicable.",
+            finalized_at="2026-03-01T08:00:05.000Z",
+        ),
         AfternoonInvoice(
-            ids["alice_draft"], "cus_alice", "draft", "usd", "2026-04-01T08:00:00.000Z",
-            [AfternoonLineItem("li_alice_0005", "Consulting", 2, 15000, 0)]),
+            ids["alice_draft"],
+            "cus_alice",
+            "draft",
+            "usd",
+            "2026-04-01T08:00:00.000Z",
+            [AfternoonLineItem("li_alice_0005", "Consulting", 2, 15000, 0)],
+        ),
         AfternoonInvoice(
-            ids["alice_void"], "cus_alice", "void", "usd", "2026-04-10T08:00:00.000Z",
+            ids["alice_void"],
+            "cus_alice",
+            "void",
+            "usd",
+            "2026-04-10T08:00:00.000Z",
             [AfternoonLineItem("li_alice_0006", "Cancelled booking", 1, 4900, 0)],
-            invoice_number="AFT-ALICE-0004", due_date="2026-05-10T00:00:00.000Z", days_until_due=30,
-            finalized_at="2026-04-10T08:00:05.000Z"),
+            invoice_number="AFT-ALICE-0004",
+            due_date="2026-05-10T00:00:00.000Z",
+            days_until_due=30,
+            finalized_at="2026-04-10T08:00:05.000Z",
+        ),
         AfternoonInvoice(
-            ids["alice_uncollectible_jpy"], "cus_alice", "uncollectible", "jpy", "2026-04-20T08:00:00.000Z",
+            ids["alice_uncollectible_jpy"],
+            "cus_alice",
+            "uncollectible",
+            "jpy",
+            "2026-04-20T08:00:00.000Z",
             [AfternoonLineItem("li_alice_0007", "Sticker pack", 1, 1500, 0)],
-            invoice_number="AFT-ALICE-0005", due_date="2026-05-20T00:00:00.000Z", days_until_due=30,
-            finalized_at="2026-04-20T08:00:05.000Z"),
+            invoice_number="AFT-ALICE-0005",
+            due_date="2026-05-20T00:00:00.000Z",
+            days_until_due=30,
+            finalized_at="2026-04-20T08:00:05.000Z",
+        ),
         AfternoonInvoice(
-            ids["bob_paid_jpy"], "cus_bob", "paid", "jpy", "2026-01-03T10:00:00.000Z",
+            ids["bob_paid_jpy"],
+            "cus_bob",
+            "paid",
+            "jpy",
+            "2026-01-03T10:00:00.000Z",
             [AfternoonLineItem("li_bob_0001", "Pro plan (January 2026)", 1, 4980, 0)],
-            invoice_number="AFT-BOB-0001", collection_method="charge_automatically",
-            subscription_id="sub_bob_pro", finalized_at="2026-01-03T10:00:05.000Z",
-            paid_at="2026-01-03T10:01:00.000Z"),
+            invoice_number="AFT-BOB-0001",
+            collection_method="charge_automatically",
+            subscription_id="sub_bob_pro",
+            finalized_at="2026-01-03T10:00:05.000Z",
+            paid_at="2026-01-03T10:01:00.000Z",
+        ),
         AfternoonInvoice(
-            ids["bob_open"], "cus_bob", "open", "usd", "2026-02-03T10:00:00.000Z",
+            ids["bob_open"],
+            "cus_bob",
+            "open",
+            "usd",
+            "2026-02-03T10:00:00.000Z",
             [AfternoonLineItem("li_bob_0002", "Ticket", 1, 1999, 0)],
-            invoice_number="AFT-BOB-0002", due_date="2030-03-05T00:00:00.000Z", days_until_due=30,
-            finalized_at="2026-02-03T10:00:05.000Z"),
+            invoice_number="AFT-BOB-0002",
+            due_date="2030-03-05T00:00:00.000Z",
+            days_until_due=30,
+            finalized_at="2026-02-03T10:00:05.000Z",
+        ),
         AfternoonInvoice(
-            ids["bob_paid_gbp"], "cus_bob", "paid", "gbp", "2026-03-03T10:00:00.000Z",
+            ids["bob_paid_gbp"],
+            "cus_bob",
+            "paid",
+            "gbp",
+            "2026-03-03T10:00:00.000Z",
             [AfternoonLineItem("li_bob_0003", "Meetup venue", 1, 3500, 700)],
-            invoice_number="AFT-BOB-0003", due_date="2026-04-02T00:00:00.000Z", days_until_due=30,
-            finalized_at="2026-03-03T10:00:05.000Z", paid_at="2026-03-20T12:00:00.000Z"),
+            invoice_number="AFT-BOB-0003",
+            due_date="2026-04-02T00:00:00.000Z",
+            days_until_due=30,
+            finalized_at="2026-03-03T10:00:05.000Z",
+            paid_at="2026-03-20T12:00:00.000Z",
+        ),
         AfternoonInvoice(
-            ids["bob_draft"], "cus_bob", "draft", "usd", "2026-04-03T10:00:00.000Z",
-            [AfternoonLineItem("li_bob_0004", None, 1, 500, 0)]),
+            ids["bob_draft"],
+            "cus_bob",
+            "draft",
+            "usd",
+            "2026-04-03T10:00:00.000Z",
+            [AfternoonLineItem("li_bob_0004", None, 1, 500, 0)],
+        ),
     ]
 
 
@@ -191,14 +275,24 @@ def _extra_invoices(customer_id: str, count: int) -> list[AfternoonInvoice]:
         created = datetime(2024, 1, 1, tzinfo=UTC).timestamp() + n * 3600
         stamp = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         status = statuses[n % len(statuses)]
-        invoices.append(AfternoonInvoice(
-            f"cmbulk{customer_id[4:9]:0>5}{n:013d}", customer_id, status, currencies[n % 3], stamp,
-            [AfternoonLineItem(f"li_bulk_{n:06d}", f"Bulk item {n}", 1 + n % 3, 1000 + (n % 89) * 7, (n % 5) * 10)],
-            invoice_number=None if status == "draft" else f"AFT-BULK-{n:05d}",
-            due_date=None if status == "draft" else stamp,
-            finalized_at=None if status == "draft" else stamp,
-            paid_at=stamp if status == "paid" else None,
-        ))
+        invoices.append(
+            AfternoonInvoice(
+                f"cmbulk{customer_id[4:9]:0>5}{n:013d}",
+                customer_id,
+                status,
+                currencies[n % 3],
+                stamp,
+                [
+                    AfternoonLineItem(
+                        f"li_bulk_{n:06d}", f"Bulk item {n}", 1 + n % 3, 1000 + (n % 89) * 7, (n % 5) * 10
+                    )
+                ],
+                invoice_number=None if status == "draft" else f"AFT-BULK-{n:05d}",
+                due_date=None if status == "draft" else stamp,
+                finalized_at=None if status == "draft" else stamp,
+                paid_at=stamp if status == "paid" else None,
+            )
+        )
     return invoices
 
 
@@ -243,7 +337,9 @@ def invoice_json(invoice: AfternoonInvoice) -> dict[str, Any]:
         "currency": invoice.currency,
         "collection_method": invoice.collection_method,
         "invoice_number": invoice.invoice_number,
-        "public_invoice_url": (f"https://pay.afternoon.co/i/{invoice.id}" if invoice.status != "draft" else None),
+        "public_invoice_url": (
+            f"https://pay.afternoon.co/i/{invoice.id}" if invoice.status != "draft" else None
+        ),
         "due_date": invoice.due_date,
         "days_until_due": invoice.days_until_due,
         "description": invoice.description,
@@ -277,9 +373,17 @@ def invoice_json(invoice: AfternoonInvoice) -> dict[str, Any]:
     }
 
 
-_ERROR_CODES = {400: "VALIDATION_ERROR", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-                429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE",
-                504: "GATEWAY_TIMEOUT"}
+_ERROR_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+    504: "GATEWAY_TIMEOUT",
+}
 
 
 class _AfternoonFaults:
@@ -287,15 +391,28 @@ class _AfternoonFaults:
         self.state = state
 
     def error(self, status: int) -> Response:
-        return _error(self.state, status, _ERROR_CODES.get(status, "INTERNAL_ERROR"), f"Sandbox injected {status}.")
+        return _error(
+            self.state, status, _ERROR_CODES.get(status, "INTERNAL_ERROR"), f"Sandbox injected {status}."
+        )
 
     def rate_limited(self, retry_after: int) -> Response:
-        return _error(self.state, 429, "RATE_LIMITED", "Too many requests; retry later.",
-                      {"Retry-After": str(retry_after)})
+        return _error(
+            self.state,
+            429,
+            "RATE_LIMITED",
+            "Too many requests; retry later.",
+            {"Retry-After": str(retry_after)},
+        )
 
 
-def _error(state: AfternoonState, status: int, code: str, message: str,
-           headers: dict[str, str] | None = None, details: Any = None) -> Response:
+def _error(
+    state: AfternoonState,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: Any = None,
+) -> Response:
     request_id = state.next_request_id()
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
@@ -308,7 +425,9 @@ def _error(state: AfternoonState, status: int, code: str, message: str,
 
 def _ok(state: AfternoonState, body: dict[str, Any]) -> Response:
     request_id = state.next_request_id()
-    return json_response({"success": True, **body, "request_id": request_id}, 200, {"X-Request-Id": request_id})
+    return json_response(
+        {"success": True, **body, "request_id": request_id}, 200, {"X-Request-Id": request_id}
+    )
 
 
 def _encode_cursor(invoice_id: str) -> str:
@@ -320,7 +439,7 @@ def _decode_cursor(cursor: str) -> str | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    return raw[len("after:"):] if raw.startswith("after:") else None
+    return raw[len("after:") :] if raw.startswith("after:") else None
 
 
 _STATUSES = ("draft", "open", "paid", "void", "uncollectible")
@@ -355,17 +474,33 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
         params = request.query_params
         limit = query_int(request, "limit", 10)
         if limit is None or not 1 <= limit <= 100:
-            return _error(state, 400, "VALIDATION_ERROR", "limit must be an integer between 1 and 100.",
-                          details={"field": "limit"})
+            return _error(
+                state,
+                400,
+                "VALIDATION_ERROR",
+                "limit must be an integer between 1 and 100.",
+                details={"field": "limit"},
+            )
         status = params.get("status") or None
         if status is not None and status not in _STATUSES:
-            return _error(state, 400, "VALIDATION_ERROR", f"status must be one of {', '.join(_STATUSES)}.",
-                          details={"field": "status"})
+            return _error(
+                state,
+                400,
+                "VALIDATION_ERROR",
+                f"status must be one of {', '.join(_STATUSES)}.",
+                details={"field": "status"},
+            )
         customer_id = params.get("customer_id") or None
         matching = sorted(
-            (i for i in state.invoices.values()
-             if (customer_id is None or i.customer_id == customer_id) and (status is None or i.status == status)),
-            key=lambda i: (i.created_at, i.id), reverse=True)
+            (
+                i
+                for i in state.invoices.values()
+                if (customer_id is None or i.customer_id == customer_id)
+                and (status is None or i.status == status)
+            ),
+            key=lambda i: (i.created_at, i.id),
+            reverse=True,
+        )
         start = 0
         cursor = params.get("cursor") or None
         if cursor is not None:
@@ -374,29 +509,40 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
             if position is None:
                 return _error(state, 400, "VALIDATION_ERROR", "Invalid cursor.", details={"field": "cursor"})
             start = position + 1
-        page = matching[start:start + limit]
+        page = matching[start : start + limit]
         has_more = start + limit < len(matching)
-        return _ok(state, {
-            "invoices": [invoice_json(i) for i in page],
-            "has_more": has_more,
-            "next_cursor": _encode_cursor(page[-1].id) if has_more and page else None,
-        })
+        return _ok(
+            state,
+            {
+                "invoices": [invoice_json(i) for i in page],
+                "has_more": has_more,
+                "next_cursor": _encode_cursor(page[-1].id) if has_more and page else None,
+            },
+        )
 
     def rate_limit_headers() -> dict[str, str]:
         snapshot = state.controls.rate_limit_snapshot()
         if snapshot is None:
             return {}
         limit, remaining, reset = snapshot
-        return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Reset": str(reset)}
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(reset),
+        }
 
     routes = [
         Route("/v1/invoices", list_invoices, methods=["GET"]),
         Route("/v1/invoices/{invoice_id}", get_invoice, methods=["GET"]),
     ]
-    middleware = [Middleware(ControlsMiddleware, controls=state.controls, faults=_AfternoonFaults(state),
-                             extra_headers=rate_limit_headers)]
+    middleware = [
+        Middleware(
+            ControlsMiddleware,
+            controls=state.controls,
+            faults=_AfternoonFaults(state),
+            extra_headers=rate_limit_headers,
+        )
+    ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = state
     return app
-

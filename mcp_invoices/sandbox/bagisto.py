@@ -135,43 +135,129 @@ class BagistoInvoice:
         return self.sub_total + self.shipping_amount + self.tax_amount - self.discount_amount
 
 
-def _invoice(id_: int, customer: str, state: str, currency: str, created_at: str,
-             items: list[tuple[str, str, int, str, str, str]], shipping: str = "0", **extra: Any) -> BagistoInvoice:
-    built = [BagistoItem(id_ * 10 + n, sku, name, qty, _money(price), _money(tax), _money(discount))
-             for n, (sku, name, qty, price, tax, discount) in enumerate(items, start=1)]
+def _invoice(
+    id_: int,
+    customer: str,
+    state: str,
+    currency: str,
+    created_at: str,
+    items: list[tuple[str, str, int, str, str, str]],
+    shipping: str = "0",
+    **extra: Any,
+) -> BagistoInvoice:
+    built = [
+        BagistoItem(id_ * 10 + n, sku, name, qty, _money(price), _money(tax), _money(discount))
+        for n, (sku, name, qty, price, tax, discount) in enumerate(items, start=1)
+    ]
     extra.setdefault("transaction_id", f"TXN-{10000 + id_}")
-    return BagistoInvoice(id_, customer, f"INV-{id_:03d}", state, currency, built, created_at,
-                          shipping_amount=_money(shipping), order_id=id_, **extra)
+    return BagistoInvoice(
+        id_,
+        customer,
+        f"INV-{id_:03d}",
+        state,
+        currency,
+        built,
+        created_at,
+        shipping_amount=_money(shipping),
+        order_id=id_,
+        **extra,
+    )
 
 
 def _seed_invoices() -> list[BagistoInvoice]:
-    seed_example = _invoice(1, "alice", "paid", "USD", "2025-02-10T10:30:00.000000Z",
-                            [("SKU-TEE", "T-shirt", 1, "60", "3", "0"), ("SKU-CAP", "Cap", 1, "40", "2", "0")],
-                            shipping="5", transaction_id="TXN-12345")
+    seed_example = _invoice(
+        1,
+        "alice",
+        "paid",
+        "USD",
+        "2025-02-10T10:30:00.000000Z",
+        [("SKU-TEE", "T-shirt", 1, "60", "3", "0"), ("SKU-CAP", "Cap", 1, "40", "2", "0")],
+        shipping="5",
+        transaction_id="TXN-12345",
+    )
     # Seed 003's example names its items /api/shop/invoice-items/1 and /2.
     seed_example.items[0].id, seed_example.items[1].id = 1, 2
     return [
         seed_example,
-        _invoice(2, "alice", "pending", "EUR", "2025-03-01T09:00:00.000000Z",
-                 [("SKU-STICKER", "Sticker", 1, "0.10", "0", "0"), ("SKU-BADGE", "Badge", 1, "0.20", "0", "0")],
-                 email_sent=False),
-        _invoice(3, "alice", "paid", "USD", "2025-04-01T09:00:00.000000Z",
-                 [("SKU-HOODIE", "Hoodie", 3, "19.99", "4.80", "6.00")], shipping="7.50"),
-        _invoice(4, "bob", "paid", "USD", "2025-04-02T09:00:00.000000Z",
-                 [("SKU-MUG", "Mug", 2, "35.25", "0", "0")], shipping="5.00"),
-        _invoice(5, "bob", "paid", "GBP", "2025-04-03T09:00:00.000000Z",
-                 [("SKU-TOTE", "Tote bag", 1, "35.00", "7.00", "0")]),
-        _invoice(6, "alice", "refunded", "USD", "2025-05-01T09:00:00.000000Z",
-                 [("SKU-MUG", "Mug", 1, "12.50", "0", "0")], shipping="4.99"),
-        _invoice(7, "alice", "overdue", "JPY", "2025-06-01T09:00:00.000000Z",
-                 [("SKU-TEA", "Tea set", 1, "1500", "0", "0")], reminders=2,
-                 next_reminder_at="2030-01-01T09:00:00.000000Z"),
-        _invoice(8, "bob", "pending", "USD", "2025-06-02T09:00:00.000000Z",
-                 [("SKU-CASE", "Phone case", 1, "19.99", "0", "0")], email_sent=False),
-        _invoice(9, "bob", "paid", "JPY", "2025-06-03T09:00:00.000000Z",
-                 [("SKU-BENTO", "Bento box", 2, "2490", "0", "0")]),
-        _invoice(10, "alice", "pending_payment", "USD", "2025-07-01T09:00:00.000000Z",
-                 [("SKU-DESK", "Standing desk", 1, "1234.56", "0", "0")]),
+        _invoice(
+            2,
+            "alice",
+            "pending",
+            "EUR",
+            "2025-03-01T09:00:00.000000Z",
+            [("SKU-STICKER", "Sticker", 1, "0.10", "0", "0"), ("SKU-BADGE", "Badge", 1, "0.20", "0", "0")],
+            email_sent=False,
+        ),
+        _invoice(
+            3,
+            "alice",
+            "paid",
+            "USD",
+            "2025-04-01T09:00:00.000000Z",
+            [("SKU-HOODIE", "Hoodie", 3, "19.99", "4.80", "6.00")],
+            shipping="7.50",
+        ),
+        _invoice(
+            4,
+            "bob",
+            "paid",
+            "USD",
+            "2025-04-02T09:00:00.000000Z",
+            [("SKU-MUG", "Mug", 2, "35.25", "0", "0")],
+            shipping="5.00",
+        ),
+        _invoice(
+            5,
+            "bob",
+            "paid",
+            "GBP",
+            "2025-04-03T09:00:00.000000Z",
+            [("SKU-TOTE", "Tote bag", 1, "35.00", "7.00", "0")],
+        ),
+        _invoice(
+            6,
+            "alice",
+            "refunded",
+            "USD",
+            "2025-05-01T09:00:00.000000Z",
+            [("SKU-MUG", "Mug", 1, "12.50", "0", "0")],
+            shipping="4.99",
+        ),
+        _invoice(
+            7,
+            "alice",
+            "overdue",
+            "JPY",
+            "2025-06-01T09:00:00.000000Z",
+            [("SKU-TEA", "Tea set", 1, "1500", "0", "0")],
+            reminders=2,
+            next_reminder_at="2030-01-01T09:00:00.000000Z",
+        ),
+        _invoice(
+            8,
+            "bob",
+            "pending",
+            "USD",
+            "2025-06-02T09:00:00.000000Z",
+            [("SKU-CASE", "Phone case", 1, "19.99", "0", "0")],
+            email_sent=False,
+        ),
+        _invoice(
+            9,
+            "bob",
+            "paid",
+            "JPY",
+            "2025-06-03T09:00:00.000000Z",
+            [("SKU-BENTO", "Bento box", 2, "2490", "0", "0")],
+        ),
+        _invoice(
+            10,
+            "alice",
+            "pending_payment",
+            "USD",
+            "2025-07-01T09:00:00.000000Z",
+            [("SKU-DESK", "Standing desk", 1, "1234.56", "0", "0")],
+        ),
     ]
 
 
@@ -184,8 +270,16 @@ def _extra_invoices(customer: str, count: int, first_id: int) -> list[BagistoInv
     for n in range(count):
         created = (start + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
         price = f"{10 + n % 90}.{n % 100:02d}" if currencies[n % 3] != "JPY" else str(1000 + n % 50)
-        invoices.append(_invoice(first_id + n, customer, states[n % len(states)], currencies[n % 3], created,
-                                 [(f"SKU-BULK-{n}", f"Bulk item {n}", 1 + n % 2, price, "0", "0")]))
+        invoices.append(
+            _invoice(
+                first_id + n,
+                customer,
+                states[n % len(states)],
+                currencies[n % 3],
+                created,
+                [(f"SKU-BULK-{n}", f"Bulk item {n}", 1 + n % 2, price, "0", "0")],
+            )
+        )
     return invoices
 
 
@@ -223,8 +317,16 @@ class BagistoState:
 
 
 def item_json(item: BagistoItem) -> dict[str, Any]:
-    return {"id": item.id, "sku": item.sku, "name": item.name, "qty": item.qty, "price": item.price,
-            "total": item.total, "taxAmount": item.tax_amount, "discountAmount": item.discount_amount}
+    return {
+        "id": item.id,
+        "sku": item.sku,
+        "name": item.name,
+        "qty": item.qty,
+        "price": item.price,
+        "total": item.total,
+        "taxAmount": item.tax_amount,
+        "discountAmount": item.discount_amount,
+    }
 
 
 def invoice_json(invoice: BagistoInvoice, embed_items: bool = False) -> dict[str, Any]:
@@ -260,8 +362,9 @@ def invoice_json(invoice: BagistoInvoice, embed_items: bool = False) -> dict[str
         "reminders": invoice.reminders,
         "nextReminderAt": invoice.next_reminder_at,
         "order": f"/api/shop/customer-orders/{invoice.order_id}",
-        "items": [item_json(item) if embed_items else f"/api/shop/invoice-items/{item.id}"
-                  for item in invoice.items],
+        "items": [
+            item_json(item) if embed_items else f"/api/shop/invoice-items/{item.id}" for item in invoice.items
+        ],
         "createdAt": invoice.created_at,
         "updatedAt": invoice.created_at,
     }
@@ -269,16 +372,26 @@ def invoice_json(invoice: BagistoInvoice, embed_items: bool = False) -> dict[str
 
 def invoice_pdf(invoice: BagistoInvoice) -> bytes:
     lines = [f"{item.qty} x {item.name} @ {item.price} = {item.total}" for item in invoice.items]
-    lines += [f"Shipping: {invoice.shipping_amount}", f"Tax: {invoice.tax_amount}",
-              f"Discount: {invoice.discount_amount}", f"Grand total: {invoice.grand_total} {invoice.currency}"]
+    lines += [
+        f"Shipping: {invoice.shipping_amount}",
+        f"Tax: {invoice.tax_amount}",
+        f"Discount: {invoice.discount_amount}",
+        f"Grand total: {invoice.grand_total} {invoice.currency}",
+    ]
     return render_pdf(f"Invoice {invoice.increment_id}", lines)
 
 
-def _error(state: BagistoState, status: int, message: str, headers: dict[str, str] | None = None,
-           **extra: Any) -> Response:
+def _error(
+    state: BagistoState, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     if state.problem_json:
-        body = {"type": f"/errors/{status}", "title": HTTPStatus(status).phrase, "detail": message,
-                "status": status, **extra}
+        body = {
+            "type": f"/errors/{status}",
+            "title": HTTPStatus(status).phrase,
+            "detail": message,
+            "status": status,
+            **extra,
+        }
         return json_response(body, status, headers, media_type="application/problem+json")
     return json_response({"message": message, **extra}, status, headers)
 
@@ -291,8 +404,9 @@ class _BagistoFaults:
         return _error(self.state, status, "Server Error" if status >= 500 else HTTPStatus(status).phrase)
 
     def rate_limited(self, retry_after: int) -> Response:
-        return _error(self.state, 429, "Too Many Attempts.", {"Retry-After": str(retry_after)},
-                      retry_after=retry_after)
+        return _error(
+            self.state, 429, "Too Many Attempts.", {"Retry-After": str(retry_after)}, retry_after=retry_after
+        )
 
 
 def create_app(state: BagistoState | None = None) -> Starlette:
@@ -337,22 +451,37 @@ def create_app(state: BagistoState | None = None) -> Starlette:
         except ValueError:
             body = None
         body = body if isinstance(body, dict) else {}
-        missing = {name: [f"The {name} field is required."] for name in ("email", "password") if not body.get(name)}
+        missing = {
+            name: [f"The {name} field is required."] for name in ("email", "password") if not body.get(name)
+        }
         if missing:
             first = next(iter(missing.values()))[0]
             return _error(state, 422, first, errors=missing)
-        customer = next((name for name, (email, password) in BAGISTO_CREDENTIALS.items()
-                         if email == str(body["email"]).lower() and hmac.compare_digest(password, str(body["password"]))),
-                        None)
+        customer = next(
+            (
+                name
+                for name, (email, password) in BAGISTO_CREDENTIALS.items()
+                if email == str(body["email"]).lower()
+                and hmac.compare_digest(password, str(body["password"]))
+            ),
+            None,
+        )
         if customer is None:
             return _error(state, 401, "Invalid email or password.")
         first_name, last_name = _NAMES[customer]
-        return json_response({
-            "message": "Logged in successfully.",
-            "token": BAGISTO_CUSTOMER_TOKENS[customer],
-            "data": {"id": BAGISTO_CUSTOMER_IDS[customer], "email": BAGISTO_CREDENTIALS[customer][0],
-                     "firstName": first_name, "lastName": last_name, "name": f"{first_name} {last_name}"},
-        })
+        return json_response(
+            {
+                "message": "Logged in successfully.",
+                "token": BAGISTO_CUSTOMER_TOKENS[customer],
+                "data": {
+                    "id": BAGISTO_CUSTOMER_IDS[customer],
+                    "email": BAGISTO_CREDENTIALS[customer][0],
+                    "firstName": first_name,
+                    "lastName": last_name,
+                    "name": f"{first_name} {last_name}",
+                },
+            }
+        )
 
     async def list_invoices(request: Request) -> Response:
         customer, failure = authenticate(request)
@@ -365,14 +494,24 @@ def create_app(state: BagistoState | None = None) -> Starlette:
         if per_page is None or not 1 <= per_page <= 100:
             return _error(state, 400, "per_page must be between 1 and 100")
         wanted_state = request.query_params.get("state") or None
-        mine = sorted((i for i in state.invoices.values()
-                       if i.customer == customer and (wanted_state is None or i.state == wanted_state)),
-                      key=lambda i: i.id)
+        mine = sorted(
+            (
+                i
+                for i in state.invoices.values()
+                if i.customer == customer and (wanted_state is None or i.state == wanted_state)
+            ),
+            key=lambda i: i.id,
+        )
         start = (page - 1) * per_page
-        headers = {"X-Total-Count": str(len(mine)), "X-Page": str(page), "X-Per-Page": str(per_page),
-                   "X-Total-Pages": str(math.ceil(len(mine) / per_page))}
-        return json_response([invoice_json(i, state.embed_items) for i in mine[start:start + per_page]],
-                             headers=headers)
+        headers = {
+            "X-Total-Count": str(len(mine)),
+            "X-Page": str(page),
+            "X-Per-Page": str(per_page),
+            "X-Total-Pages": str(math.ceil(len(mine) / per_page)),
+        }
+        return json_response(
+            [invoice_json(i, state.embed_items) for i in mine[start : start + per_page]], headers=headers
+        )
 
     async def get_invoice(request: Request) -> Response:
         customer, failure = authenticate(request)
@@ -392,8 +531,11 @@ def create_app(state: BagistoState | None = None) -> Starlette:
         invoice = own_invoice(customer, raw_id)
         if invoice is None:
             return not_found(raw_id)
-        return Response(invoice_pdf(invoice), media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="invoice-{invoice.increment_id}.pdf"'})
+        return Response(
+            invoice_pdf(invoice),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="invoice-{invoice.increment_id}.pdf"'},
+        )
 
     async def get_item(request: Request) -> Response:
         customer, failure = authenticate(request)

@@ -430,7 +430,9 @@ async def serve_app(
 
 
 @contextlib.asynccontextmanager
-async def running_app(app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0) -> AsyncIterator[str]:
+async def running_app(
+    app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0
+) -> AsyncIterator[str]:
     """Serve ``app`` on ``host`` with a free port for the duration of the block; yields the base URL.
 
     Uses plain asyncio tasks (no task group), so it may be entered and exited from different
@@ -449,7 +451,9 @@ async def running_app(app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout:
 
 
 @contextlib.contextmanager
-def serving_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0) -> Iterator[str]:
+def serving_in_thread(
+    app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0
+) -> Iterator[str]:
     """Like :func:`running_app`, for synchronous code: uvicorn runs its own loop in a thread."""
     sock = _bind(host, 0)
     server = _server(app)

@@ -80,8 +80,26 @@ partially paid 1234.56 (paid 234.56), draft 59.97 (3 x 19.99), cancelled 49, ope
 2026-01-31 (overdue). Bob: paid 75.5, open 19.99, partially paid 300 (paid 100), cancelled 12.5."""
 
 _PEOPLE = {
-    "alice": ("Alice", "Anders", "Anders Studio", "1 Sandbox Street", "Austin", "TX", "78701", "512-555-0101"),
-    "bob": ("Bob", "Brown", "Brown & Co", "22 Example Avenue", "San Francisco", "CA", "94103", "415-555-0102"),
+    "alice": (
+        "Alice",
+        "Anders",
+        "Anders Studio",
+        "1 Sandbox Street",
+        "Austin",
+        "TX",
+        "78701",
+        "512-555-0101",
+    ),
+    "bob": (
+        "Bob",
+        "Brown",
+        "Brown & Co",
+        "22 Example Avenue",
+        "San Francisco",
+        "CA",
+        "94103",
+        "415-555-0102",
+    ),
     "carol": ("Carol", "Chen", "", "3 Test Lane", "Denver", "CO", "80202", "303-555-0103"),
 }
 
@@ -129,39 +147,135 @@ def _d(value: str) -> Decimal:
 def _seed_invoices() -> list[PayabliInvoice]:
     ids = PAYABLI_INVOICE_IDS
     return [
-        PayabliInvoice(ids["alice_paid"], "alice", "INV-1001-0001", 4, "2026-01-05", "2026-02-04",
-                       [PayabliItem("Pro plan", _d("101.12"), 1, _d("8.875"), _d("8.88"), "Monthly plan", "PRO")],
-                       _d("110.00"), _d("110.00"), tax=_d("8.88"), sent_at="2026-01-05T10:00:00Z",
-                       last_payment_at="2026-01-10T16:20:00Z", created_at="2026-01-05T09:59:00Z"),
-        PayabliInvoice(ids["alice_open_float_trap"], "alice", "INV-1001-0002", 1, "2026-02-05", "2030-03-07",
-                       [PayabliItem("Sticker", _d("0.1")), PayabliItem("Badge", _d("0.2"))],
-                       _d("0.3"), notes="Tiny amounts on purpose.", sent_at="2026-02-05T10:00:00Z",
-                       created_at="2026-02-05T09:59:00Z"),
-        PayabliInvoice(ids["alice_partially_paid"], "alice", "INV-1001-0003", 2, "2026-03-05", "2030-04-04",
-                       [PayabliItem("Standing desk", _d("1234.56"))], _d("1234.56"), _d("234.56"),
-                       sent_at="2026-03-05T10:00:00Z", last_payment_at="2026-03-20T12:00:00Z",
-                       created_at="2026-03-05T09:59:00Z"),
-        PayabliInvoice(ids["alice_draft"], "alice", "INV-1001-0004", 0, "2026-04-05", None,
-                       [PayabliItem("Hoodie", _d("19.99"), 3)], _d("59.97"), created_at="2026-04-05T09:59:00Z"),
-        PayabliInvoice(ids["alice_cancelled"], "alice", "INV-1001-0005", 99, "2026-04-15", "2026-05-15",
-                       [PayabliItem("Cancelled booking", _d("49"))], _d("49"), sent_at="2026-04-15T10:00:00Z",
-                       created_at="2026-04-15T09:59:00Z"),
-        PayabliInvoice(ids["alice_open_overdue"], "alice", "INV-1001-0006", 1, "2026-01-01", "2026-01-31",
-                       [PayabliItem("Consulting", _d("125.00"), 2)], _d("250.00"),
-                       sent_at="2026-01-01T10:00:00Z", created_at="2026-01-01T09:59:00Z"),
-        PayabliInvoice(ids["bob_paid"], "bob", "INV-1002-0001", 4, "2026-01-12", "2026-02-11",
-                       [PayabliItem("Mug", _d("35.25"), 2)], _d("75.5"), _d("75.5"), freight=_d("5"),
-                       sent_at="2026-01-12T10:00:00Z", last_payment_at="2026-01-13T08:00:00Z",
-                       created_at="2026-01-12T09:59:00Z"),
-        PayabliInvoice(ids["bob_open"], "bob", "INV-1002-0002", 1, "2026-02-12", "2030-03-14",
-                       [PayabliItem("Phone case", _d("19.99"))], _d("19.99"), sent_at="2026-02-12T10:00:00Z",
-                       created_at="2026-02-12T09:59:00Z"),
-        PayabliInvoice(ids["bob_partially_paid"], "bob", "INV-1002-0003", 2, "2026-03-12", "2026-04-11",
-                       [PayabliItem("Workshop", _d("300"))], _d("300"), _d("100"),
-                       sent_at="2026-03-12T10:00:00Z", last_payment_at="2026-03-15T09:00:00Z",
-                       created_at="2026-03-12T09:59:00Z"),
-        PayabliInvoice(ids["bob_cancelled"], "bob", "INV-1002-0004", 99, "2026-04-12", "2026-05-12",
-                       [PayabliItem("Tea", _d("12.5"))], _d("12.5"), created_at="2026-04-12T09:59:00Z"),
+        PayabliInvoice(
+            ids["alice_paid"],
+            "alice",
+            "INV-1001-0001",
+            4,
+            "2026-01-05",
+            "2026-02-04",
+            [PayabliItem("Pro plan", _d("101.12"), 1, _d("8.875"), _d("8.88"), "Monthly plan", "PRO")],
+            _d("110.00"),
+            _d("110.00"),
+            tax=_d("8.88"),
+            sent_at="2026-01-05T10:00:00Z",
+            last_payment_at="2026-01-10T16:20:00Z",
+            created_at="2026-01-05T09:59:00Z",
+        ),
+        PayabliInvoice(
+            ids["alice_open_float_trap"],
+            "alice",
+            "INV-1001-0002",
+            1,
+            "2026-02-05",
+            "2030-03-07",
+            [PayabliItem("Sticker", _d("0.1")), PayabliItem("Badge", _d("0.2"))],
+            _d("0.3"),
+            notes="Tiny amounts on purpose.",
+            sent_at="2026-02-05T10:00:00Z",
+            created_at="2026-02-05T09:59:00Z",
+        ),
+        PayabliInvoice(
+            ids["alice_partially_paid"],
+            "alice",
+            "INV-1001-0003",
+            2,
+            "2026-03-05",
+            "2030-04-04",
+            [PayabliItem("Standing desk", _d("1234.56"))],
+            _d("1234.56"),
+            _d("234.56"),
+            sent_at="2026-03-05T10:00:00Z",
+            last_payment_at="2026-03-20T12:00:00Z",
+            created_at="2026-03-05T09:59:00Z",
+        ),
+        PayabliInvoice(
+            ids["alice_draft"],
+            "alice",
+            "INV-1001-0004",
+            0,
+            "2026-04-05",
+            None,
+            [PayabliItem("Hoodie", _d("19.99"), 3)],
+            _d("59.97"),
+            created_at="2026-04-05T09:59:00Z",
+        ),
+        PayabliInvoice(
+            ids["alice_cancelled"],
+            "alice",
+            "INV-1001-0005",
+            99,
+            "2026-04-15",
+            "2026-05-15",
+            [PayabliItem("Cancelled booking", _d("49"))],
+            _d("49"),
+            sent_at="2026-04-15T10:00:00Z",
+            created_at="2026-04-15T09:59:00Z",
+        ),
+        PayabliInvoice(
+            ids["alice_open_overdue"],
+            "alice",
+            "INV-1001-0006",
+            1,
+            "2026-01-01",
+            "2026-01-31",
+            [PayabliItem("Consulting", _d("125.00"), 2)],
+            _d("250.00"),
+            sent_at="2026-01-01T10:00:00Z",
+            created_at="2026-01-01T09:59:00Z",
+        ),
+        PayabliInvoice(
+            ids["bob_paid"],
+            "bob",
+            "INV-1002-0001",
+            4,
+            "2026-01-12",
+            "2026-02-11",
+            [PayabliItem("Mug", _d("35.25"), 2)],
+            _d("75.5"),
+            _d("75.5"),
+            freight=_d("5"),
+            sent_at="2026-01-12T10:00:00Z",
+            last_payment_at="2026-01-13T08:00:00Z",
+            created_at="2026-01-12T09:59:00Z",
+        ),
+        PayabliInvoice(
+            ids["bob_open"],
+            "bob",
+            "INV-1002-0002",
+            1,
+            "2026-02-12",
+            "2030-03-14",
+            [PayabliItem("Phone case", _d("19.99"))],
+            _d("19.99"),
+            sent_at="2026-02-12T10:00:00Z",
+            created_at="2026-02-12T09:59:00Z",
+        ),
+        PayabliInvoice(
+            ids["bob_partially_paid"],
+            "bob",
+            "INV-1002-0003",
+            2,
+            "2026-03-12",
+            "2026-04-11",
+            [PayabliItem("Workshop", _d("300"))],
+            _d("300"),
+            _d("100"),
+            sent_at="2026-03-12T10:00:00Z",
+            last_payment_at="2026-03-15T09:00:00Z",
+            created_at="2026-03-12T09:59:00Z",
+        ),
+        PayabliInvoice(
+            ids["bob_cancelled"],
+            "bob",
+            "INV-1002-0004",
+            99,
+            "2026-04-12",
+            "2026-05-12",
+            [PayabliItem("Tea", _d("12.5"))],
+            _d("12.5"),
+            created_at="2026-04-12T09:59:00Z",
+        ),
     ]
 
 
@@ -175,10 +289,20 @@ def _extra_invoices(customer: str, count: int, first_id: int) -> list[PayabliInv
         cost = Decimal(f"{10 + n % 90}.{n % 100:02d}")
         status = statuses[n % len(statuses)]
         paid = cost if status == 4 else (cost / 2).quantize(Decimal("0.01")) if status == 2 else Decimal(0)
-        invoices.append(PayabliInvoice(
-            first_id + n, customer, f"INV-BULK-{n:05d}", status, day.isoformat(),
-            (day + timedelta(days=30)).isoformat(), [PayabliItem(f"Bulk item {n}", cost)], cost, paid,
-            created_at=f"{day.isoformat()}T09:00:00Z"))
+        invoices.append(
+            PayabliInvoice(
+                first_id + n,
+                customer,
+                f"INV-BULK-{n:05d}",
+                status,
+                day.isoformat(),
+                (day + timedelta(days=30)).isoformat(),
+                [PayabliItem(f"Bulk item {n}", cost)],
+                cost,
+                paid,
+                created_at=f"{day.isoformat()}T09:00:00Z",
+            )
+        )
     return invoices
 
 
@@ -247,11 +371,25 @@ def _customer_json(customer: str) -> dict[str, Any]:
 def invoice_json(invoice: PayabliInvoice) -> dict[str, Any]:
     """Seed 004's ``GetInvoiceRecord``: every required property, in the seed's order."""
     first, last, company, address, city, state, zip_code, phone = _PEOPLE[invoice.customer]
-    events = [{"description": "Invoice created", "eventTime": invoice.created_at, "extraData": {},
-               "refData": "", "source": "api"}]
+    events = [
+        {
+            "description": "Invoice created",
+            "eventTime": invoice.created_at,
+            "extraData": {},
+            "refData": "",
+            "source": "api",
+        }
+    ]
     if invoice.sent_at:
-        events.append({"description": "Invoice sent", "eventTime": invoice.sent_at, "extraData": {},
-                       "refData": "", "source": "api"})
+        events.append(
+            {
+                "description": "Invoice sent",
+                "eventTime": invoice.sent_at,
+                "extraData": {},
+                "refData": "",
+                "source": "api",
+            }
+        )
     return {
         "invoiceId": invoice.id,
         "customerId": PAYABLI_CUSTOMER_IDS[invoice.customer],
@@ -322,12 +460,23 @@ def invoice_json(invoice: PayabliInvoice) -> dict[str, Any]:
 
 def invoice_pdf(invoice: PayabliInvoice) -> bytes:
     lines = [f"{item.qty} x {item.name} @ {item.cost} = {item.total}" for item in invoice.items]
-    lines += [f"Tax: {invoice.tax}", f"Invoice amount: {invoice.amount} USD", f"Paid: {invoice.paid_amount} USD"]
+    lines += [
+        f"Tax: {invoice.tax}",
+        f"Invoice amount: {invoice.amount} USD",
+        f"Paid: {invoice.paid_amount} USD",
+    ]
     return render_pdf(f"Invoice {invoice.number}", lines)
 
 
-_TEXTS = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-          500: "Internal API Error", 502: "Bad gateway", 503: "Database connection error"}
+_TEXTS = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    500: "Internal API Error",
+    502: "Bad gateway",
+    503: "Database connection error",
+}
 
 
 def _error(status: int, text: str, data: Any = None, headers: dict[str, str] | None = None) -> Response:
@@ -335,7 +484,9 @@ def _error(status: int, text: str, data: Any = None, headers: dict[str, str] | N
 
 
 def _bad_request(explanation: str) -> Response:
-    return _error(400, "Bad request", {"explanation": explanation, "todoAction": "Check the request and retry."})
+    return _error(
+        400, "Bad request", {"explanation": explanation, "todoAction": "Check the request and retry."}
+    )
 
 
 class _PayabliFaults:
@@ -391,8 +542,13 @@ def _parse_filters(params: Any) -> list[tuple[Any, str, Any]] | str:
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt,
-    "le": operator.le, "in": lambda actual, wanted: actual in wanted,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+    "in": lambda actual, wanted: actual in wanted,
 }
 
 
@@ -420,8 +576,11 @@ def create_app(state: PayabliState | None = None) -> Starlette:
             return None, _bad_request(f"idInvoice must be an integer, got {raw_id!r}.")
         invoice = state.invoices.get(invoice_id)
         if invoice is None:
-            return None, _error(state.not_found_status, "Invoice not found",
-                                {"explanation": f"Invoice {invoice_id} not found.", "todoAction": "Check the id."})
+            return None, _error(
+                state.not_found_status,
+                "Invoice not found",
+                {"explanation": f"Invoice {invoice_id} not found.", "todoAction": "Check the id."},
+            )
         return invoice, None
 
     async def get_invoice(request: Request) -> Response:
@@ -450,23 +609,32 @@ def create_app(state: PayabliState | None = None) -> Starlette:
         filters = _parse_filters(params)
         if isinstance(filters, str):
             return _bad_request(filters)
-        matching = sorted((i for i in state.invoices.values() if _matches(i, filters)),
-                          key=lambda i: (i.invoice_date, i.id), reverse=True)
-        page = matching[from_record:] if limit_record <= 0 else matching[from_record:from_record + limit_record]
+        matching = sorted(
+            (i for i in state.invoices.values() if _matches(i, filters)),
+            key=lambda i: (i.invoice_date, i.id),
+            reverse=True,
+        )
+        page = (
+            matching[from_record:]
+            if limit_record <= 0
+            else matching[from_record : from_record + limit_record]
+        )
         page_size = limit_record if limit_record > 0 else max(1, len(matching))
         total_amount = sum((i.amount for i in matching), Decimal(0))
         total_net = sum((i.amount - i.tax for i in matching), Decimal(0))
-        return json_response({
-            "Records": [invoice_json(i) for i in page],
-            "Summary": {
-                "totalRecords": len(matching),
-                "totalAmount": total_amount,
-                "totalNetAmount": total_net,
-                "totalPages": math.ceil(len(matching) / page_size),
-                "pageSize": page_size,
-                "pageIdentifier": None,
-            },
-        })
+        return json_response(
+            {
+                "Records": [invoice_json(i) for i in page],
+                "Summary": {
+                    "totalRecords": len(matching),
+                    "totalAmount": total_amount,
+                    "totalNetAmount": total_net,
+                    "totalPages": math.ceil(len(matching) / page_size),
+                    "pageSize": page_size,
+                    "pageIdentifier": None,
+                },
+            }
+        )
 
     async def export_pdf(request: Request) -> Response:
         failure = auth_failure(request)
@@ -478,10 +646,15 @@ def create_app(state: PayabliState | None = None) -> Starlette:
         if state.pdf_export == "json":
             return json_response({"isSuccess": True, "responseText": "Success", "responseData": None})
         if state.pdf_export == "html":
-            return Response(b"<!DOCTYPE html><html><body>Please sign in to continue.</body></html>",
-                            media_type="text/html")
-        return Response(invoice_pdf(invoice), media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{invoice.number}.pdf"'})
+            return Response(
+                b"<!DOCTYPE html><html><body>Please sign in to continue.</body></html>",
+                media_type="text/html",
+            )
+        return Response(
+            invoice_pdf(invoice),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{invoice.number}.pdf"'},
+        )
 
     routes = [
         Route("/api/Invoice/{invoice_id}", get_invoice, methods=["GET"]),

@@ -155,8 +155,17 @@ class PolarOrder:
         return 0 if self.paid or self.status == "void" else self.total_amount
 
 
-def _address(line1: str, city: str, postal_code: str, country: str, state: str | None = None) -> dict[str, str | None]:
-    return {"line1": line1, "line2": None, "postal_code": postal_code, "city": city, "state": state, "country": country}
+def _address(
+    line1: str, city: str, postal_code: str, country: str, state: str | None = None
+) -> dict[str, str | None]:
+    return {
+        "line1": line1,
+        "line2": None,
+        "postal_code": postal_code,
+        "city": city,
+        "state": state,
+        "country": country,
+    }
 
 
 _ALICE_ADDRESS = _address("1 Sandbox Street", "Berlin", "10115", "DE")
@@ -172,35 +181,145 @@ def _seed_orders() -> list[PolarOrder]:
     ids = POLAR_ORDER_IDS
     alice, bob = "Alice Anders", "Bob Brown"
     return [
-        PolarOrder(ids["alice_paid_generated"], "alice", _at("2026-01-05T09:30:00"), "paid", "usd",
-                   [PolarItem("Pro plan (monthly)", 10000, 1000)], alice, _ALICE_ADDRESS,
-                   "SBX-ALICE-0001", invoice_ready_at=_ALREADY),
-        PolarOrder(ids["alice_paid_not_generated"], "alice", _at("2026-02-05T09:30:00"), "paid", "eur",
-                   [PolarItem("Team seats x 3", 5997, 1139)], alice, _ALICE_ADDRESS, "SBX-ALICE-0002"),
-        PolarOrder(ids["alice_paid_missing_billing"], "alice", _at("2026-03-05T09:30:00"), "paid", "usd",
-                   [PolarItem("Storage add-on", 1999, 0)], None, None, "SBX-ALICE-0003"),
-        PolarOrder(ids["alice_pending"], "alice", _at("2026-04-05T09:30:00"), "pending", "jpy",
-                   [PolarItem("Sticker pack", 1500, 0)], alice, _ALICE_ADDRESS, "SBX-ALICE-0004"),
-        PolarOrder(ids["alice_draft"], "alice", _at("2026-05-05T09:30:00"), "draft", "usd",
-                   [PolarItem("Consulting hour", 15000, 0)], alice, _ALICE_ADDRESS, None),
-        PolarOrder(ids["alice_void"], "alice", _at("2026-05-10T09:30:00"), "void", "usd",
-                   [PolarItem("Cancelled upgrade", 4900, 0)], alice, _ALICE_ADDRESS, "SBX-ALICE-0005"),
-        PolarOrder(ids["alice_refunded"], "alice", _at("2026-05-20T09:30:00"), "refunded", "usd",
-                   [PolarItem("Annual plan", 120000, 12000)], alice, _ALICE_ADDRESS, "SBX-ALICE-0006",
-                   refunded_amount=120000, refunded_tax_amount=12000),
-        PolarOrder(ids["bob_paid_generated_jpy"], "bob", _at("2026-01-12T14:00:00"), "paid", "jpy",
-                   [PolarItem("Pro plan (monthly)", 4980, 498)], bob, _BOB_ADDRESS, "SBX-BOB-0001",
-                   invoice_ready_at=_ALREADY),
-        PolarOrder(ids["bob_paid_discounted"], "bob", _at("2026-02-12T14:00:00"), "paid", "usd",
-                   [PolarItem("Pro plan (monthly)", 10000, 900)], bob, _BOB_ADDRESS, "SBX-BOB-0002",
-                   discount_amount=1000),
-        PolarOrder(ids["bob_partially_refunded"], "bob", _at("2026-03-12T14:00:00"), "partially_refunded", "usd",
-                   [PolarItem("Seat", 1999, 0), PolarItem("Seat", 1999, 0)], bob, _BOB_ADDRESS, "SBX-BOB-0003",
-                   refunded_amount=1999, invoice_ready_at=_ALREADY),
-        PolarOrder(ids["bob_pending"], "bob", _at("2026-04-12T14:00:00"), "pending", "usd",
-                   [PolarItem("Pro plan (monthly)", 10000, 1000)], bob, _BOB_ADDRESS, "SBX-BOB-0004"),
-        PolarOrder(ids["bob_paid_missing_address"], "bob", _at("2026-05-12T14:00:00"), "paid", "usd",
-                   [PolarItem("Workshop ticket", 2500, 0)], bob, None, "SBX-BOB-0005"),
+        PolarOrder(
+            ids["alice_paid_generated"],
+            "alice",
+            _at("2026-01-05T09:30:00"),
+            "paid",
+            "usd",
+            [PolarItem("Pro plan (monthly)", 10000, 1000)],
+            alice,
+            _ALICE_ADDRESS,
+            "SBX-ALICE-0001",
+            invoice_ready_at=_ALREADY,
+        ),
+        PolarOrder(
+            ids["alice_paid_not_generated"],
+            "alice",
+            _at("2026-02-05T09:30:00"),
+            "paid",
+            "eur",
+            [PolarItem("Team seats x 3", 5997, 1139)],
+            alice,
+            _ALICE_ADDRESS,
+            "SBX-ALICE-0002",
+        ),
+        PolarOrder(
+            ids["alice_paid_missing_billing"],
+            "alice",
+            _at("2026-03-05T09:30:00"),
+            "paid",
+            "usd",
+            [PolarItem("Storage add-on", 1999, 0)],
+            None,
+            None,
+            "SBX-ALICE-0003",
+        ),
+        PolarOrder(
+            ids["alice_pending"],
+            "alice",
+            _at("2026-04-05T09:30:00"),
+            "pending",
+            "jpy",
+            [PolarItem("Sticker pack", 1500, 0)],
+            alice,
+            _ALICE_ADDRESS,
+            "SBX-ALICE-0004",
+        ),
+        PolarOrder(
+            ids["alice_draft"],
+            "alice",
+            _at("2026-05-05T09:30:00"),
+            "draft",
+            "usd",
+            [PolarItem("Consulting hour", 15000, 0)],
+            alice,
+            _ALICE_ADDRESS,
+            None,
+        ),
+        PolarOrder(
+            ids["alice_void"],
+            "alice",
+            _at("2026-05-10T09:30:00"),
+            "void",
+            "usd",
+            [PolarItem("Cancelled upgrade", 4900, 0)],
+            alice,
+            _ALICE_ADDRESS,
+            "SBX-ALICE-0005",
+        ),
+        PolarOrder(
+            ids["alice_refunded"],
+            "alice",
+            _at("2026-05-20T09:30:00"),
+            "refunded",
+            "usd",
+            [PolarItem("Annual plan", 120000, 12000)],
+            alice,
+            _ALICE_ADDRESS,
+            "SBX-ALICE-0006",
+            refunded_amount=120000,
+            refunded_tax_amount=12000,
+        ),
+        PolarOrder(
+            ids["bob_paid_generated_jpy"],
+            "bob",
+            _at("2026-01-12T14:00:00"),
+            "paid",
+            "jpy",
+            [PolarItem("Pro plan (monthly)", 4980, 498)],
+            bob,
+            _BOB_ADDRESS,
+            "SBX-BOB-0001",
+            invoice_ready_at=_ALREADY,
+        ),
+        PolarOrder(
+            ids["bob_paid_discounted"],
+            "bob",
+            _at("2026-02-12T14:00:00"),
+            "paid",
+            "usd",
+            [PolarItem("Pro plan (monthly)", 10000, 900)],
+            bob,
+            _BOB_ADDRESS,
+            "SBX-BOB-0002",
+            discount_amount=1000,
+        ),
+        PolarOrder(
+            ids["bob_partially_refunded"],
+            "bob",
+            _at("2026-03-12T14:00:00"),
+            "partially_refunded",
+            "usd",
+            [PolarItem("Seat", 1999, 0), PolarItem("Seat", 1999, 0)],
+            bob,
+            _BOB_ADDRESS,
+            "SBX-BOB-0003",
+            refunded_amount=1999,
+            invoice_ready_at=_ALREADY,
+        ),
+        PolarOrder(
+            ids["bob_pending"],
+            "bob",
+            _at("2026-04-12T14:00:00"),
+            "pending",
+            "usd",
+            [PolarItem("Pro plan (monthly)", 10000, 1000)],
+            bob,
+            _BOB_ADDRESS,
+            "SBX-BOB-0004",
+        ),
+        PolarOrder(
+            ids["bob_paid_missing_address"],
+            "bob",
+            _at("2026-05-12T14:00:00"),
+            "paid",
+            "usd",
+            [PolarItem("Workshop ticket", 2500, 0)],
+            bob,
+            None,
+            "SBX-BOB-0005",
+        ),
     ]
 
 
@@ -300,11 +419,21 @@ def _unauthorized() -> Response:
 
 
 def _validation_error(loc: list[str | int], msg: str, error_type: str, value: Any) -> Response:
-    return _error(422, "RequestValidationError", [{"type": error_type, "loc": loc, "msg": msg, "input": value}])
+    return _error(
+        422, "RequestValidationError", [{"type": error_type, "loc": loc, "msg": msg, "input": value}]
+    )
 
 
-_FAULT_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "NotPermitted", 404: "ResourceNotFound",
-                500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
+_FAULT_NAMES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "NotPermitted",
+    404: "ResourceNotFound",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
 
 
 class _PolarFaults:
@@ -371,8 +500,10 @@ def invoice_pdf(order: PolarOrder) -> bytes:
     lines = [
         f"Invoice number: {order.invoice_number or order.id}",
         f"Billed to: {order.billing_name or ''}",
-        *(f"{item.label}: {item.amount} + tax {item.tax_amount} ({order.currency.upper()} minor units)"
-          for item in order.items),
+        *(
+            f"{item.label}: {item.amount} + tax {item.tax_amount} ({order.currency.upper()} minor units)"
+            for item in order.items
+        ),
         f"Total: {order.total_amount} {order.currency.upper()} (minor units)",
     ]
     return render_pdf("Polar sandbox invoice", lines)
@@ -408,8 +539,12 @@ def create_app(state: PolarState | None = None) -> Starlette:
 
     def invalid_uuid(raw: str) -> Response:
         return _validation_error(
-            ["path", "id"], "Input should be a valid UUID, invalid character: expected an optional prefix of "
-            "`urn:uuid:` followed by [0-9a-fA-F-]", "uuid_parsing", raw)
+            ["path", "id"],
+            "Input should be a valid UUID, invalid character: expected an optional prefix of "
+            "`urn:uuid:` followed by [0-9a-fA-F-]",
+            "uuid_parsing",
+            raw,
+        )
 
     async def list_orders(request: Request) -> Response:
         customer = customer_or_none(request)
@@ -418,20 +553,33 @@ def create_app(state: PolarState | None = None) -> Starlette:
         page = query_int(request, "page", 1)
         limit = query_int(request, "limit", 10)
         if page is None or page < 1:
-            return _validation_error(["query", "page"], "Input should be greater than 0", "greater_than",
-                                     request.query_params.get("page"))
+            return _validation_error(
+                ["query", "page"],
+                "Input should be greater than 0",
+                "greater_than",
+                request.query_params.get("page"),
+            )
         if limit is None or limit < 1 or limit > 100:
-            return _validation_error(["query", "limit"], "Input should be less than or equal to 100"
-                                     if limit is not None and limit > 100 else "Input should be greater than 0",
-                                     "less_than_equal" if limit is not None and limit > 100 else "greater_than",
-                                     request.query_params.get("limit"))
-        mine = sorted((o for o in state.orders.values() if o.customer == customer),
-                      key=lambda o: (o.created_at, o.id), reverse=True)
+            return _validation_error(
+                ["query", "limit"],
+                "Input should be less than or equal to 100"
+                if limit is not None and limit > 100
+                else "Input should be greater than 0",
+                "less_than_equal" if limit is not None and limit > 100 else "greater_than",
+                request.query_params.get("limit"),
+            )
+        mine = sorted(
+            (o for o in state.orders.values() if o.customer == customer),
+            key=lambda o: (o.created_at, o.id),
+            reverse=True,
+        )
         start = (page - 1) * limit
-        return json_response({
-            "items": [order_json(state, o) for o in mine[start:start + limit]],
-            "pagination": {"total_count": len(mine), "max_page": math.ceil(len(mine) / limit)},
-        })
+        return json_response(
+            {
+                "items": [order_json(state, o) for o in mine[start : start + limit]],
+                "pagination": {"total_count": len(mine), "max_page": math.ceil(len(mine) / limit)},
+            }
+        )
 
     async def order_endpoint(request: Request) -> Response:
         customer = customer_or_none(request)
@@ -465,7 +613,8 @@ def create_app(state: PolarState | None = None) -> Starlette:
             return _error(404, "InvoiceDoesNotExist", "No invoice exists for this order yet.")
         expires = int(time.time()) + 3600
         url = request.url_for("polar_invoice_file", order_id=order.id).include_query_params(
-            expires=expires, signature=_signature(order.id, expires))
+            expires=expires, signature=_signature(order.id, expires)
+        )
         return json_response({"url": str(url)})
 
     async def invoice_file(request: Request) -> Response:
@@ -475,15 +624,23 @@ def create_app(state: PolarState | None = None) -> Starlette:
         except ValueError:
             expires = 0
         signature = request.query_params.get("signature", "")
-        valid = (order is not None and expires > time.time()
-                 and hmac.compare_digest(signature, _signature(order.id, expires)))
+        valid = (
+            order is not None
+            and expires > time.time()
+            and hmac.compare_digest(signature, _signature(order.id, expires))
+        )
         if not valid or order is None or not state.is_invoice_generated(order):
             return Response(
-                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>"
+                b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
                 b"<Message>Request has expired or the signature does not match</Message></Error>",
-                status_code=403, media_type="application/xml")
-        return Response(invoice_pdf(order), media_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{order.invoice_number}.pdf"'})
+                status_code=403,
+                media_type="application/xml",
+            )
+        return Response(
+            invoice_pdf(order),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{order.invoice_number}.pdf"'},
+        )
 
     async def create_customer_session(request: Request) -> Response:
         header = request.headers.get("authorization", "")
@@ -512,18 +669,25 @@ def create_app(state: PolarState | None = None) -> Starlette:
         state.controls.counters["customer_sessions_minted"] += 1
         now = datetime.now(UTC)
         customer_id = POLAR_CUSTOMER_IDS[customer]
-        return json_response({
-            "created_at": iso_z(now),
-            "modified_at": None,
-            "id": str(uuid.uuid4()),
-            "token": token,
-            "expires_at": iso_z(now + timedelta(seconds=state.session_ttl)),
-            "return_url": None,
-            "customer_portal_url": "https://sandbox.polar.sh/sandbox/portal",
-            "customer_id": customer_id,
-            "customer": {"id": customer_id, "external_id": customer, "email": _CUSTOMER_EMAILS[customer],
-                         "name": _CUSTOMER_NAMES[customer]},
-        }, 201)
+        return json_response(
+            {
+                "created_at": iso_z(now),
+                "modified_at": None,
+                "id": str(uuid.uuid4()),
+                "token": token,
+                "expires_at": iso_z(now + timedelta(seconds=state.session_ttl)),
+                "return_url": None,
+                "customer_portal_url": "https://sandbox.polar.sh/sandbox/portal",
+                "customer_id": customer_id,
+                "customer": {
+                    "id": customer_id,
+                    "external_id": customer,
+                    "email": _CUSTOMER_EMAILS[customer],
+                    "name": _CUSTOMER_NAMES[customer],
+                },
+            },
+            201,
+        )
 
     routes = [
         Route("/v1/customer-portal/orders/", list_orders, methods=["GET"]),
@@ -532,8 +696,11 @@ def create_app(state: PolarState | None = None) -> Starlette:
         Route("/v1/customer-sessions/", create_customer_session, methods=["POST"]),
         Route("/_files/invoices/{order_id}.pdf", invoice_file, methods=["GET"], name="polar_invoice_file"),
     ]
-    middleware = [Middleware(ControlsMiddleware, controls=state.controls, faults=_PolarFaults(),
-                             exempt_prefixes=("/_files/",))]
+    middleware = [
+        Middleware(
+            ControlsMiddleware, controls=state.controls, faults=_PolarFaults(), exempt_prefixes=("/_files/",)
+        )
+    ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = state
     return app
@@ -543,10 +710,15 @@ def _generate(state: PolarState, order: PolarOrder) -> Response:
     if order.status in ("draft", "void", "pending"):
         if state.legacy_not_paid_422:
             return _error(422, "NotPaidOrder", "Order is not paid.")
-        return _error(409, "OrderNotEligibleForInvoice", f"Order is {order.status}: not eligible for an invoice.")
+        return _error(
+            409, "OrderNotEligibleForInvoice", f"Order is {order.status}: not eligible for an invoice."
+        )
     if not order.billing_name or not order.billing_address or not order.billing_address.get("country"):
-        return _error(422, "MissingInvoiceBillingDetails",
-                      "Billing name and address are required to generate an invoice.")
+        return _error(
+            422,
+            "MissingInvoiceBillingDetails",
+            "Billing name and address are required to generate an invoice.",
+        )
     state.generation_requests[order.id] += 1
     if order.invoice_ready_at is None:
         order.invoice_ready_at = state.now() + state.generation_delay
@@ -567,7 +739,9 @@ async def _patch_order(request: Request, state: PolarState, order: PolarOrder) -
         return _error(409, "InvoiceAlreadyExists", "An invoice already exists for this order.")
     name = body.get("billing_name", order.billing_name)
     if name is not None and not isinstance(name, str):
-        return _validation_error(["body", "billing_name"], "Input should be a valid string", "string_type", name)
+        return _validation_error(
+            ["body", "billing_name"], "Input should be a valid string", "string_type", name
+        )
     address = order.billing_address
     if "billing_address" in body:
         raw = body["billing_address"]

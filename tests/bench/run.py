@@ -511,7 +511,8 @@ async def row_3(
     per_phase = settings.row3_calls_per_client * CONCURRENT_CLIENTS
     echo_cpu, subject_cpu = median(server_cpu["echo"]), median(server_cpu["get_invoice"])
     client_cpu = {
-        tool: median([share / rate for share, rate in zip(driver_cpu[tool], rates[tool], strict=False)]) for tool in calls
+        tool: median([share / rate for share, rate in zip(driver_cpu[tool], rates[tool], strict=False)])
+        for tool in calls
     }
     notes = [
         (

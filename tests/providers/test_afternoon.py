@@ -93,7 +93,9 @@ def state() -> AfternoonState:
 
 
 @contextlib.asynccontextmanager
-async def provider_for(app: ASGIApp, sleep: RecordingSleep, api_key: str = KEY) -> AsyncIterator[AfternoonProvider]:
+async def provider_for(
+    app: ASGIApp, sleep: RecordingSleep, api_key: str = KEY
+) -> AsyncIterator[AfternoonProvider]:
     """An ``AfternoonProvider`` talking to ``app`` served by uvicorn on 127.0.0.1."""
     async with running_app(app) as base_url:
         provider = AfternoonProvider(api_key=SecretStr(api_key), base_url=base_url, sleep=sleep)
@@ -142,76 +144,156 @@ def alices_ids_newest_first(state: AfternoonState) -> list[str]:
 # precision; paid/due follow from the status; total as Afternoon states it.
 EXPECTED: dict[str, dict[str, Any]] = {
     "alice_paid": {
-        "currency": "USD", "status": "paid", "number": "AFT-ALICE-0001",
-        "issued_at": "2026-01-01", "due_at": "2026-01-01", "paid_at": "2026-01-01T08:01:00Z",
-        "subtotal": "100.00", "discount": "0.00", "tax": "10.00", "total": "110.00",
-        "amount_paid": "110.00", "amount_due": "0.00",
+        "currency": "USD",
+        "status": "paid",
+        "number": "AFT-ALICE-0001",
+        "issued_at": "2026-01-01",
+        "due_at": "2026-01-01",
+        "paid_at": "2026-01-01T08:01:00Z",
+        "subtotal": "100.00",
+        "discount": "0.00",
+        "tax": "10.00",
+        "total": "110.00",
+        "amount_paid": "110.00",
+        "amount_due": "0.00",
         "lines": [("Pro plan (January 2026)", "1", "100.00", "10.00", "110.00", "2026-01-01", "2026-02-01")],
     },
     "alice_open_overdue": {
-        "currency": "USD", "status": "open", "number": "AFT-ALICE-0002",
-        "issued_at": "2026-01-16", "due_at": "2026-02-15", "paid_at": None,
-        "subtotal": "59.97", "discount": "0.00", "tax": "0.00", "total": "59.97",
-        "amount_paid": "0.00", "amount_due": "59.97",
+        "currency": "USD",
+        "status": "open",
+        "number": "AFT-ALICE-0002",
+        "issued_at": "2026-01-16",
+        "due_at": "2026-02-15",
+        "paid_at": None,
+        "subtotal": "59.97",
+        "discount": "0.00",
+        "tax": "0.00",
+        "total": "59.97",
+        "amount_paid": "0.00",
+        "amount_due": "59.97",
         "lines": [("Event tickets", "3", "19.99", "0.00", "59.97", None, None)],
     },
     "alice_open_eur": {
-        "currency": "EUR", "status": "open", "number": "AFT-ALICE-0003",
-        "issued_at": "2026-03-01", "due_at": "2030-01-31", "paid_at": None,
-        "subtotal": "256.00", "discount": "25.00", "tax": "19.00", "total": "250.00",
-        "amount_paid": "0.00", "amount_due": "250.00",
+        "currency": "EUR",
+        "status": "open",
+        "number": "AFT-ALICE-0003",
+        "issued_at": "2026-03-01",
+        "due_at": "2030-01-31",
+        "paid_at": None,
+        "subtotal": "256.00",
+        "discount": "25.00",
+        "tax": "19.00",
+        "total": "250.00",
+        "amount_paid": "0.00",
+        "amount_due": "250.00",
         "lines": [
             ("Workshop (Berlin)", "1", "236.00", "0.00", "236.00", None, None),
             ("Catering", "2", "10.00", "19.00", "39.00", None, None),
         ],
     },
     "alice_draft": {
-        "currency": "USD", "status": "draft", "number": None,
-        "issued_at": "2026-04-01", "due_at": None, "paid_at": None,
-        "subtotal": "300.00", "discount": "0.00", "tax": "0.00", "total": "300.00",
-        "amount_paid": "0.00", "amount_due": "300.00",
+        "currency": "USD",
+        "status": "draft",
+        "number": None,
+        "issued_at": "2026-04-01",
+        "due_at": None,
+        "paid_at": None,
+        "subtotal": "300.00",
+        "discount": "0.00",
+        "tax": "0.00",
+        "total": "300.00",
+        "amount_paid": "0.00",
+        "amount_due": "300.00",
         "lines": [("Consulting", "2", "150.00", "0.00", "300.00", None, None)],
     },
     "alice_void": {
-        "currency": "USD", "status": "void", "number": "AFT-ALICE-0004",
-        "issued_at": "2026-04-10", "due_at": "2026-05-10", "paid_at": None,
-        "subtotal": "49.00", "discount": "0.00", "tax": "0.00", "total": "49.00",
-        "amount_paid": "0.00", "amount_due": "0.00",
+        "currency": "USD",
+        "status": "void",
+        "number": "AFT-ALICE-0004",
+        "issued_at": "2026-04-10",
+        "due_at": "2026-05-10",
+        "paid_at": None,
+        "subtotal": "49.00",
+        "discount": "0.00",
+        "tax": "0.00",
+        "total": "49.00",
+        "amount_paid": "0.00",
+        "amount_due": "0.00",
         "lines": [("Cancelled booking", "1", "49.00", "0.00", "49.00", None, None)],
     },
     "alice_uncollectible_jpy": {
-        "currency": "JPY", "status": "uncollectible", "number": "AFT-ALICE-0005",
-        "issued_at": "2026-04-20", "due_at": "2026-05-20", "paid_at": None,
-        "subtotal": "1500", "discount": "0", "tax": "0", "total": "1500",
-        "amount_paid": "0", "amount_due": "1500",
+        "currency": "JPY",
+        "status": "uncollectible",
+        "number": "AFT-ALICE-0005",
+        "issued_at": "2026-04-20",
+        "due_at": "2026-05-20",
+        "paid_at": None,
+        "subtotal": "1500",
+        "discount": "0",
+        "tax": "0",
+        "total": "1500",
+        "amount_paid": "0",
+        "amount_due": "1500",
         "lines": [("Sticker pack", "1", "1500", "0", "1500", None, None)],
     },
     "bob_paid_jpy": {
-        "currency": "JPY", "status": "paid", "number": "AFT-BOB-0001",
-        "issued_at": "2026-01-03", "due_at": None, "paid_at": "2026-01-03T10:01:00Z",
-        "subtotal": "4980", "discount": "0", "tax": "0", "total": "4980",
-        "amount_paid": "4980", "amount_due": "0",
+        "currency": "JPY",
+        "status": "paid",
+        "number": "AFT-BOB-0001",
+        "issued_at": "2026-01-03",
+        "due_at": None,
+        "paid_at": "2026-01-03T10:01:00Z",
+        "subtotal": "4980",
+        "discount": "0",
+        "tax": "0",
+        "total": "4980",
+        "amount_paid": "4980",
+        "amount_due": "0",
         "lines": [("Pro plan (January 2026)", "1", "4980", "0", "4980", None, None)],
     },
     "bob_open": {
-        "currency": "USD", "status": "open", "number": "AFT-BOB-0002",
-        "issued_at": "2026-02-03", "due_at": "2030-03-05", "paid_at": None,
-        "subtotal": "19.99", "discount": "0.00", "tax": "0.00", "total": "19.99",
-        "amount_paid": "0.00", "amount_due": "19.99",
+        "currency": "USD",
+        "status": "open",
+        "number": "AFT-BOB-0002",
+        "issued_at": "2026-02-03",
+        "due_at": "2030-03-05",
+        "paid_at": None,
+        "subtotal": "19.99",
+        "discount": "0.00",
+        "tax": "0.00",
+        "total": "19.99",
+        "amount_paid": "0.00",
+        "amount_due": "19.99",
         "lines": [("Ticket", "1", "19.99", "0.00", "19.99", None, None)],
     },
     "bob_paid_gbp": {
-        "currency": "GBP", "status": "paid", "number": "AFT-BOB-0003",
-        "issued_at": "2026-03-03", "due_at": "2026-04-02", "paid_at": "2026-03-20T12:00:00Z",
-        "subtotal": "35.00", "discount": "0.00", "tax": "7.00", "total": "42.00",
-        "amount_paid": "42.00", "amount_due": "0.00",
+        "currency": "GBP",
+        "status": "paid",
+        "number": "AFT-BOB-0003",
+        "issued_at": "2026-03-03",
+        "due_at": "2026-04-02",
+        "paid_at": "2026-03-20T12:00:00Z",
+        "subtotal": "35.00",
+        "discount": "0.00",
+        "tax": "7.00",
+        "total": "42.00",
+        "amount_paid": "42.00",
+        "amount_due": "0.00",
         "lines": [("Meetup venue", "1", "35.00", "7.00", "42.00", None, None)],
     },
     "bob_draft": {
-        "currency": "USD", "status": "draft", "number": None,
-        "issued_at": "2026-04-03", "due_at": None, "paid_at": None,
-        "subtotal": "5.00", "discount": "0.00", "tax": "0.00", "total": "5.00",
-        "amount_paid": "0.00", "amount_due": "5.00",
+        "currency": "USD",
+        "status": "draft",
+        "number": None,
+        "issued_at": "2026-04-03",
+        "due_at": None,
+        "paid_at": None,
+        "subtotal": "5.00",
+        "discount": "0.00",
+        "tax": "0.00",
+        "total": "5.00",
+        "amount_paid": "0.00",
+        "amount_due": "5.00",
         "lines": [("(no description)", "1", "5.00", "0.00", "5.00", None, None)],
     },
 }
@@ -231,13 +313,32 @@ async def test_every_seeded_invoice_normalizes_exactly(afternoon: AfternoonProvi
     assert invoice["provider"] == "afternoon" and invoice["id"] == IDS[role]
     assert invoice["customer"] == {"id": scope.customer_id, "name": None, "email": None}
     assert invoice["provider_status"] == expected["status"]
-    for key in ("currency", "status", "number", "issued_at", "due_at", "paid_at", "subtotal", "discount", "tax",
-                "total", "amount_paid", "amount_due"):
+    for key in (
+        "currency",
+        "status",
+        "number",
+        "issued_at",
+        "due_at",
+        "paid_at",
+        "subtotal",
+        "discount",
+        "tax",
+        "total",
+        "amount_paid",
+        "amount_due",
+    ):
         assert invoice[key] == expected[key], key
     assert invoice["shipping"] is None
     lines = [
-        (line["description"], line["quantity"], line["unit_amount"], line["tax"], line["total"],
-         line["period_start"], line["period_end"])
+        (
+            line["description"],
+            line["quantity"],
+            line["unit_amount"],
+            line["tax"],
+            line["total"],
+            line["period_start"],
+            line["period_end"],
+        )
         for line in invoice["line_items"]
     ]
     assert lines == expected["lines"]
@@ -246,7 +347,14 @@ async def test_every_seeded_invoice_normalizes_exactly(afternoon: AfternoonProvi
 
 async def test_amounts_are_decimals_never_floats(afternoon: AfternoonProvider) -> None:
     invoice = await afternoon.get_invoice(ALICE, IDS["alice_open_overdue"])
-    amounts = [invoice.subtotal, invoice.discount, invoice.tax, invoice.total, invoice.amount_paid, invoice.amount_due]
+    amounts = [
+        invoice.subtotal,
+        invoice.discount,
+        invoice.tax,
+        invoice.total,
+        invoice.amount_paid,
+        invoice.amount_due,
+    ]
     amounts += [line.unit_amount for line in invoice.line_items] + [line.total for line in invoice.line_items]
     assert all(isinstance(amount, Decimal) for amount in amounts)
     assert invoice.total == Decimal("59.97") and invoice.line_items[0].unit_amount == Decimal("19.99")
@@ -255,7 +363,9 @@ async def test_amounts_are_decimals_never_floats(afternoon: AfternoonProvider) -
 async def test_the_stated_total_is_kept_even_when_the_lines_do_not_add_up_to_it(
     afternoon: AfternoonProvider, state: AfternoonState
 ) -> None:
-    state.invoices[IDS["alice_open_eur"]].discount_cents = 2499  # the emulator states total = 256 - 24.99 + 19
+    state.invoices[
+        IDS["alice_open_eur"]
+    ].discount_cents = 2499  # the emulator states total = 256 - 24.99 + 19
 
     invoice = await afternoon.get_invoice(ALICE, IDS["alice_open_eur"])
 
@@ -263,7 +373,9 @@ async def test_the_stated_total_is_kept_even_when_the_lines_do_not_add_up_to_it(
     assert sum(line.total for line in invoice.line_items if line.total) == Decimal("275.00")
 
 
-async def test_documents_point_at_the_resources_and_afternoons_hosted_page(afternoon: AfternoonProvider) -> None:
+async def test_documents_point_at_the_resources_and_afternoons_hosted_page(
+    afternoon: AfternoonProvider,
+) -> None:
     paid = await afternoon.get_invoice(ALICE, IDS["alice_paid"])
     draft = await afternoon.get_invoice(ALICE, IDS["alice_draft"])
 
@@ -314,7 +426,10 @@ async def test_each_afternoon_status_maps_to_its_normalized_status(
     ],
 )
 async def test_an_unknown_status_is_kept_and_derived_from_the_invoices_dates(
-    afternoon: AfternoonProvider, state: AfternoonState, finalized: str | None, paid: str | None,
+    afternoon: AfternoonProvider,
+    state: AfternoonState,
+    finalized: str | None,
+    paid: str | None,
     normalized: InvoiceStatus,
 ) -> None:
     seeded = state.invoices[IDS["alice_open_overdue"]]
@@ -371,14 +486,20 @@ async def test_a_cursor_afternoon_rejects_is_an_invalid_argument(afternoon: Afte
 # -- filters --------------------------------------------------------------------------------------
 
 
-async def test_the_status_filter_is_sent_to_afternoon(afternoon: AfternoonProvider, state: AfternoonState) -> None:
-    page = await afternoon.list_invoices(ALICE, InvoiceFilter(status=InvoiceStatus.OPEN), limit=20, cursor=None)
+async def test_the_status_filter_is_sent_to_afternoon(
+    afternoon: AfternoonProvider, state: AfternoonState
+) -> None:
+    page = await afternoon.list_invoices(
+        ALICE, InvoiceFilter(status=InvoiceStatus.OPEN), limit=20, cursor=None
+    )
 
     assert {invoice.id for invoice in page.items} == {IDS["alice_open_overdue"], IDS["alice_open_eur"]}
     assert query_of(requests_of(state)[0])["status"] == ["open"]
 
 
-@pytest.mark.parametrize("status", [InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.REFUNDED, InvoiceStatus.PENDING])
+@pytest.mark.parametrize(
+    "status", [InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.REFUNDED, InvoiceStatus.PENDING]
+)
 async def test_a_status_afternoon_does_not_have_is_an_empty_page_without_a_request(
     afternoon: AfternoonProvider, state: AfternoonState, status: InvoiceStatus
 ) -> None:
@@ -395,14 +516,20 @@ async def test_issue_date_filters_are_applied_here_because_afternoon_has_none(
 
     page = await afternoon.list_invoices(ALICE, query, limit=20, cursor=None)
 
-    assert [invoice.id for invoice in page.items] == [IDS["alice_void"], IDS["alice_draft"], IDS["alice_open_eur"]]
+    assert [invoice.id for invoice in page.items] == [
+        IDS["alice_void"],
+        IDS["alice_draft"],
+        IDS["alice_open_eur"],
+    ]
     assert set(query_of(requests_of(state)[0])) == {"customer_id", "limit"}
 
 
 async def test_date_filtered_pages_still_walk_every_match_once(sleep: RecordingSleep) -> None:
     state = AfternoonState(extra_invoices=230)  # hourly from 2024-01-01: 72 of them issued by 2024-01-03
     query = InvoiceFilter(issued_before=date(2024, 1, 3))
-    expected = [invoice_id for invoice_id in alices_ids_newest_first(state) if invoice_id.startswith("cmbulk")][-72:]
+    expected = [
+        invoice_id for invoice_id in alices_ids_newest_first(state) if invoice_id.startswith("cmbulk")
+    ][-72:]
     seen: list[str] = []
     async with provider_for(create_app(state), sleep) as provider:
         cursor: str | None = None
@@ -417,7 +544,9 @@ async def test_date_filtered_pages_still_walk_every_match_once(sleep: RecordingS
     assert seen == expected
 
 
-async def test_summaries_aggregate_every_matching_invoice_of_the_customer(afternoon: AfternoonProvider) -> None:
+async def test_summaries_aggregate_every_matching_invoice_of_the_customer(
+    afternoon: AfternoonProvider,
+) -> None:
     summary = await afternoon.summarize(ALICE, InvoiceFilter(), date(2026, 6, 1))
 
     assert summary.count == 6
@@ -480,7 +609,9 @@ async def test_rows_of_other_customers_are_dropped_even_when_afternoon_ignores_t
                 break
         summary = await provider.summarize(ALICE, InvoiceFilter(), date(2026, 6, 1))
 
-    assert any(entry.query and "cus_alice" not in entry.query for entry in requests_of(state))  # it misbehaved
+    assert any(
+        entry.query and "cus_alice" not in entry.query for entry in requests_of(state)
+    )  # it misbehaved
     assert {invoice.customer.id for invoice in page.items} == {"cus_alice"} and len(page.items) == 6
     assert walked == small_pages == alices_ids_newest_first(state)
     assert summary.count == 6
@@ -543,7 +674,9 @@ async def test_the_pdf_of_another_customers_invoice_is_the_not_found_of_a_missin
 # -- not supported --------------------------------------------------------------------------------
 
 
-async def test_orders_and_generation_are_not_supported(afternoon: AfternoonProvider, state: AfternoonState) -> None:
+async def test_orders_and_generation_are_not_supported(
+    afternoon: AfternoonProvider, state: AfternoonState
+) -> None:
     with pytest.raises(NotSupported):
         await afternoon.list_orders(ALICE, limit=10, cursor=None)
     with pytest.raises(NotSupported):
@@ -714,13 +847,29 @@ def test_a_configuration_without_an_api_key_is_a_config_error_naming_the_variabl
 def afternoon_invoice(**overrides: Any) -> dict[str, Any]:
     """A seed-002 invoice of alice's (JSON-ready), with overrides."""
     invoice: dict[str, Any] = {
-        "id": "cmmock000000000000000001", "customer_id": "cus_alice", "subscription_id": None, "status": "open",
-        "currency": "usd", "collection_method": "send_invoice", "invoice_number": "AFT-MOCK-1",
+        "id": "cmmock000000000000000001",
+        "customer_id": "cus_alice",
+        "subscription_id": None,
+        "status": "open",
+        "currency": "usd",
+        "collection_method": "send_invoice",
+        "invoice_number": "AFT-MOCK-1",
         "public_invoice_url": "https://pay.afternoon.co/i/cmmock000000000000000001",
-        "due_date": "2026-02-01T00:00:00.000Z", "days_until_due": 30, "description": None,
-        "customer_memo": None, "footer": None, "subtotal_cents": 11000, "discount_cents": 0, "tax_cents": 0,
-        "total_cents": 11000, "finalized_at": "2026-01-02T00:00:00.000Z", "paid_at": None,
-        "period_start": None, "period_end": None, "line_items": [], "created_at": "2026-01-01T00:00:00.000Z",
+        "due_date": "2026-02-01T00:00:00.000Z",
+        "days_until_due": 30,
+        "description": None,
+        "customer_memo": None,
+        "footer": None,
+        "subtotal_cents": 11000,
+        "discount_cents": 0,
+        "tax_cents": 0,
+        "total_cents": 11000,
+        "finalized_at": "2026-01-02T00:00:00.000Z",
+        "paid_at": None,
+        "period_start": None,
+        "period_end": None,
+        "line_items": [],
+        "created_at": "2026-01-01T00:00:00.000Z",
         "updated_at": "2026-01-02T00:00:00.000Z",
     }
     return invoice | overrides
@@ -729,7 +878,9 @@ def afternoon_invoice(**overrides: Any) -> dict[str, Any]:
 @contextlib.asynccontextmanager
 async def mocked(handler: Callable[[httpx2.Request], httpx2.Response]) -> AsyncIterator[AfternoonProvider]:
     provider = AfternoonProvider(
-        api_key=SecretStr(KEY), base_url="http://127.0.0.1:9/afternoon", transport=httpx2.MockTransport(handler),
+        api_key=SecretStr(KEY),
+        base_url="http://127.0.0.1:9/afternoon",
+        transport=httpx2.MockTransport(handler),
         sleep=RecordingSleep(),
     )
     try:
@@ -741,11 +892,17 @@ async def mocked(handler: Callable[[httpx2.Request], httpx2.Response]) -> AsyncI
 def answer(status: int, body: object) -> Callable[[httpx2.Request], httpx2.Response]:
     """A handler that always answers ``body``, serialized as-is (``content``, so Decimal-free JSON text)."""
     text = body if isinstance(body, str) else json.dumps(body)
-    return lambda request: httpx2.Response(status, content=text.encode(), headers={"content-type": "application/json"})
+    return lambda request: httpx2.Response(
+        status, content=text.encode(), headers={"content-type": "application/json"}
+    )
 
 
 async def test_an_unauthenticated_refusal_says_the_key_is_missing_or_malformed() -> None:
-    body = {"success": False, "error": {"code": "UNAUTHORIZED", "message": "Missing header"}, "request_id": "r"}
+    body = {
+        "success": False,
+        "error": {"code": "UNAUTHORIZED", "message": "Missing header"},
+        "request_id": "r",
+    }
     async with mocked(answer(401, body)) as provider:
         with pytest.raises(Unauthorized) as caught:
             await provider.get_invoice(ALICE, "cmx")
@@ -766,7 +923,9 @@ async def test_a_malformed_id_rejected_with_400_is_the_one_not_found() -> None:
     async with mocked(answer(400, body)) as provider:
         with pytest.raises(NotFound) as malformed:
             await provider.get_invoice(ALICE, "not a cuid")
-    async with mocked(answer(404, {"success": False, "error": {"code": "NOT_FOUND", "message": "x"}})) as provider:
+    async with mocked(
+        answer(404, {"success": False, "error": {"code": "NOT_FOUND", "message": "x"}})
+    ) as provider:
         with pytest.raises(NotFound) as missing:
             await provider.get_invoice(ALICE, "not a cuid")
 
@@ -803,20 +962,34 @@ async def test_cents_that_are_not_a_whole_number_are_provider_unavailable(total_
 
 
 async def test_unknown_fields_are_ignored_and_missing_optional_ones_are_null() -> None:
-    minimal = {"id": "cmmock1", "customer_id": "cus_alice", "status": "paid", "currency": "eur",
-               "total_cents": 500, "brand_new_field": {"nested": [1, 2]}}
+    minimal = {
+        "id": "cmmock1",
+        "customer_id": "cus_alice",
+        "status": "paid",
+        "currency": "eur",
+        "total_cents": 500,
+        "brand_new_field": {"nested": [1, 2]},
+    }
     async with mocked(answer(200, {"success": True, "invoice": minimal, "request_id": "r"})) as provider:
         invoice = await provider.get_invoice(ALICE, "cmmock1")
 
     assert invoice.total == invoice.amount_paid == Decimal("5.00") and invoice.amount_due == Decimal("0.00")
     assert (invoice.number, invoice.issued_at, invoice.due_at, invoice.subtotal, invoice.documents.url) == (
-        None, None, None, None, None
+        None,
+        None,
+        None,
+        None,
+        None,
     )
 
 
 @pytest.mark.parametrize(
     "url",
-    ["https://user:pass@pay.afternoon.co/i/x", f"https://pay.afternoon.co/i/x?key={KEY}", "javascript:alert(1)"],
+    [
+        "https://user:pass@pay.afternoon.co/i/x",
+        f"https://pay.afternoon.co/i/x?key={KEY}",
+        "javascript:alert(1)",
+    ],
 )
 async def test_a_hosted_url_that_could_carry_a_credential_is_not_passed_on(url: str) -> None:
     body = {"success": True, "invoice": afternoon_invoice(public_invoice_url=url), "request_id": "r"}
@@ -854,8 +1027,12 @@ async def test_a_cursor_chain_that_loops_is_provider_unavailable_not_an_endless_
 
 
 async def test_a_foreign_row_in_a_list_is_dropped_unread() -> None:
-    body = {"success": True, "invoices": [afternoon_invoice(customer_id="cus_bob", currency="???"),
-                                          afternoon_invoice()], "has_more": False, "next_cursor": None}
+    body = {
+        "success": True,
+        "invoices": [afternoon_invoice(customer_id="cus_bob", currency="???"), afternoon_invoice()],
+        "has_more": False,
+        "next_cursor": None,
+    }
     async with mocked(answer(200, body)) as provider:
         page = await provider.list_invoices(ALICE, InvoiceFilter(), limit=5, cursor=None)
 
@@ -885,8 +1062,11 @@ async def stdio_session(tmp_path: Path, customer: str = "alice") -> AsyncIterato
     """The emulators over real HTTP and `mcp-invoices serve` with only Afternoon's variables; stderr captured."""
     states = SandboxStates()
     async with running_app(create_sandbox_app(states)) as base_url:
-        env = {name: value for name, value in sandbox_environment(base_url, customer).items()
-               if name.startswith("AFTERNOON_")}
+        env = {
+            name: value
+            for name, value in sandbox_environment(base_url, customer).items()
+            if name.startswith("AFTERNOON_")
+        }
         env |= {"MCP_INVOICES_DB": str(tmp_path / "ledger.sqlite3"), "MCP_INVOICES_LOG_LEVEL": "DEBUG"}
         stderr_path = tmp_path / "server-stderr.log"
         with stderr_path.open("w", encoding="utf-8") as errlog:
@@ -899,9 +1079,9 @@ def structured(result: Any) -> dict[str, Any]:
     return result.structured_content
 
 
-
-
-async def test_stdio_list_invoices_pages_through_alices_afternoon_invoices_newest_first(tmp_path: Path) -> None:
+async def test_stdio_list_invoices_pages_through_alices_afternoon_invoices_newest_first(
+    tmp_path: Path,
+) -> None:
     async with stdio_session(tmp_path) as session:
         first = structured(await session.call("list_invoices", {"limit": 4}))
         second = structured(await session.call("list_invoices", {"limit": 4, "cursor": first["next_cursor"]}))
@@ -916,7 +1096,9 @@ async def test_stdio_list_invoices_pages_through_alices_afternoon_invoices_newes
     assert jpy["uri"] == f"invoice://afternoon/{IDS['alice_uncollectible_jpy']}"
 
 
-async def test_stdio_get_invoice_returns_the_normalized_invoice_with_links_to_its_documents(tmp_path: Path) -> None:
+async def test_stdio_get_invoice_returns_the_normalized_invoice_with_links_to_its_documents(
+    tmp_path: Path,
+) -> None:
     invoice_id = IDS["alice_open_eur"]
     async with stdio_session(tmp_path) as session:
         result = await session.call("get_invoice", {"invoice_id": invoice_id})
@@ -925,7 +1107,9 @@ async def test_stdio_get_invoice_returns_the_normalized_invoice_with_links_to_it
     expected = EXPECTED["alice_open_eur"]
     assert (invoice["provider"], invoice["status"], invoice["currency"]) == ("afternoon", "open", "EUR")
     assert (invoice["total"], invoice["discount"], invoice["amount_due"]) == (
-        expected["total"], expected["discount"], expected["amount_due"]
+        expected["total"],
+        expected["discount"],
+        expected["amount_due"],
     )
     links = {block.uri: block.mime_type for block in result.content if block.type == "resource_link"}
     assert links == {
@@ -964,7 +1148,9 @@ async def test_stdio_serves_the_json_and_pdf_resources_and_lists_only_alices_inv
     pdf = base64.b64decode(as_pdf.blob)
     assert as_pdf.mime_type == "application/pdf" and pdf.startswith(PDF_MAGIC)
     assert "AFT-ALICE-0001" in "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
-    afternoon_uris = {str(resource.uri) for resource in listed if str(resource.uri).startswith("invoice://afternoon/")}
+    afternoon_uris = {
+        str(resource.uri) for resource in listed if str(resource.uri).startswith("invoice://afternoon/")
+    }
     assert afternoon_uris == {f"invoice://afternoon/{i}" for i in alices_ids_newest_first(AfternoonState())}
 
 
@@ -987,7 +1173,9 @@ async def test_stdio_bobs_invoice_is_exactly_the_not_found_of_a_missing_one(tmp_
             with pytest.raises(MCPError) as resource_missing:
                 await session.client.read_resource(f"invoice://afternoon/{missing}{suffix}")
             assert resource_theirs.value.error.code == resource_missing.value.error.code
-            assert str(resource_theirs.value).replace(theirs, "X") == str(resource_missing.value).replace(missing, "X")
+            assert str(resource_theirs.value).replace(theirs, "X") == str(resource_missing.value).replace(
+                missing, "X"
+            )
 
 
 async def test_stdio_no_credential_reaches_a_result_an_error_or_the_servers_stderr(tmp_path: Path) -> None:
@@ -1009,8 +1197,11 @@ async def test_stdio_no_credential_reaches_a_result_an_error_or_the_servers_stde
         refused = await session.call("list_invoices", {})
         with pytest.raises(MCPError) as refused_resource:
             await session.client.read_resource(f"invoice://afternoon/{IDS['alice_paid']}")
-        outputs += [json.dumps(failed.model_dump(mode="json")), json.dumps(refused.model_dump(mode="json")),
-                    str(refused_resource.value)]
+        outputs += [
+            json.dumps(failed.model_dump(mode="json")),
+            json.dumps(refused.model_dump(mode="json")),
+            str(refused_resource.value),
+        ]
         log = list(session.log)
     stderr = session.stderr_path.read_text(encoding="utf-8")
 
@@ -1021,7 +1212,9 @@ async def test_stdio_no_credential_reaches_a_result_an_error_or_the_servers_stde
     for text in [*outputs, stderr]:
         assert KEY not in text and "Bearer ak" not in text
     assert log and all(entry.headers["authorization"] == f"Bearer {KEY}" for entry in log)
-    assert all(query_of(entry)["customer_id"] == ["cus_alice"] for entry in log if entry.path == "/v1/invoices")
+    assert all(
+        query_of(entry)["customer_id"] == ["cus_alice"] for entry in log if entry.path == "/v1/invoices"
+    )
     assert not any(KEY in entry.path + entry.query for entry in log)
 
 
@@ -1031,4 +1224,3 @@ async def test_stdio_a_session_for_carol_sees_no_afternoon_invoices(tmp_path: Pa
         bobs = error_of(await session.call("get_invoice", {"invoice_id": IDS["bob_open"]}))
 
     assert rows == [] and bobs["code"] == "not_found"
-

@@ -157,13 +157,35 @@ SEEDED = [
 
 
 @pytest.mark.parametrize(
-    ("customer", "invoice_id", "currency", "subtotal", "tax", "discount", "shipping", "total", "status", "paid", "due"),
+    (
+        "customer",
+        "invoice_id",
+        "currency",
+        "subtotal",
+        "tax",
+        "discount",
+        "shipping",
+        "total",
+        "status",
+        "paid",
+        "due",
+    ),
     SEEDED,
     ids=[f"{row[0]}-{row[1]}" for row in SEEDED],
 )
 async def test_every_seeded_invoice_keeps_its_amounts_exactly(
-    emulator: Emulator, customer: str, invoice_id: str, currency: str, subtotal: str, tax: str, discount: str,
-    shipping: str, total: str, status: str, paid: str, due: str,
+    emulator: Emulator,
+    customer: str,
+    invoice_id: str,
+    currency: str,
+    subtotal: str,
+    tax: str,
+    discount: str,
+    shipping: str,
+    total: str,
+    status: str,
+    paid: str,
+    due: str,
 ) -> None:
     provider = emulator.provider(token=BAGISTO_CUSTOMER_TOKENS[customer])
     try:
@@ -171,8 +193,14 @@ async def test_every_seeded_invoice_keeps_its_amounts_exactly(
     finally:
         await provider.aclose()
     amounts = {key: invoice[key] for key in ("currency", "subtotal", "tax", "discount", "shipping", "total")}
-    assert amounts == {"currency": currency, "subtotal": subtotal, "tax": tax, "discount": discount,
-                       "shipping": shipping, "total": total}
+    assert amounts == {
+        "currency": currency,
+        "subtotal": subtotal,
+        "tax": tax,
+        "discount": discount,
+        "shipping": shipping,
+        "total": total,
+    }
     assert (invoice["status"], invoice["amount_paid"], invoice["amount_due"]) == (status, paid, due)
 
 
@@ -191,10 +219,26 @@ async def test_seed_003_example_is_normalized_field_by_field(alice: BagistoProvi
         "customer": {"id": None, "name": None, "email": None},
         "billing": {"name": None, "address": None},
         "line_items": [
-            {"description": "T-shirt", "quantity": "1", "unit_amount": "60.00", "discount": "0.00", "tax": "3.00",
-             "total": "60.00", "period_start": None, "period_end": None},
-            {"description": "Cap", "quantity": "1", "unit_amount": "40.00", "discount": "0.00", "tax": "2.00",
-             "total": "40.00", "period_start": None, "period_end": None},
+            {
+                "description": "T-shirt",
+                "quantity": "1",
+                "unit_amount": "60.00",
+                "discount": "0.00",
+                "tax": "3.00",
+                "total": "60.00",
+                "period_start": None,
+                "period_end": None,
+            },
+            {
+                "description": "Cap",
+                "quantity": "1",
+                "unit_amount": "40.00",
+                "discount": "0.00",
+                "tax": "2.00",
+                "total": "40.00",
+                "period_start": None,
+                "period_end": None,
+            },
         ],
         "subtotal": "100.00",
         "discount": "0.00",
@@ -207,11 +251,18 @@ async def test_seed_003_example_is_normalized_field_by_field(alice: BagistoProvi
     }
 
 
-async def test_item_links_are_resolved_with_the_same_customer_token(emulator: Emulator, alice: BagistoProvider) -> None:
+async def test_item_links_are_resolved_with_the_same_customer_token(
+    emulator: Emulator, alice: BagistoProvider
+) -> None:
     invoice = await alice.get_invoice(TOKEN_SCOPED, "3")
     [line] = invoice.line_items
     assert (line.description, line.quantity, line.unit_amount, line.tax, line.discount, line.total) == (
-        "Hoodie", Decimal(3), Decimal("19.99"), Decimal("4.80"), Decimal("6.00"), Decimal("59.97")
+        "Hoodie",
+        Decimal(3),
+        Decimal("19.99"),
+        Decimal("4.80"),
+        Decimal("6.00"),
+        Decimal("59.97"),
     )
     item_requests = [entry for entry in emulator.log if entry.path.startswith("/api/shop/invoice-items/")]
     assert [entry.path for entry in item_requests] == ["/api/shop/invoice-items/31"]
@@ -259,7 +310,9 @@ def test_the_status_table_covers_every_state_the_seeds_document() -> None:
     assert {"pending", "pending_payment", "paid", "overdue", "refunded"} <= set(STATUSES)
 
 
-async def test_a_canceled_invoice_is_void_and_owes_nothing(emulator: Emulator, alice: BagistoProvider) -> None:
+async def test_a_canceled_invoice_is_void_and_owes_nothing(
+    emulator: Emulator, alice: BagistoProvider
+) -> None:
     emulator.state.invoices[10].state = "canceled"
     invoice = await alice.get_invoice(TOKEN_SCOPED, "10")
     assert (invoice.status, invoice.amount_paid, invoice.amount_due) == (InvoiceStatus.VOID, 0, 0)
@@ -321,8 +374,15 @@ async def test_pagination_stays_exact_when_an_invoice_is_created_between_pages(
     emulator: Emulator, alice: BagistoProvider
 ) -> None:
     first = await alice.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=3, cursor=None)
-    new_invoice = BagistoInvoice(11, "alice", "INV-011", "paid", "USD", [BagistoItem(111, "SKU-NEW", "New", 1,
-                                 Decimal("1.00"))], "2025-08-01T09:00:00.000000Z")
+    new_invoice = BagistoInvoice(
+        11,
+        "alice",
+        "INV-011",
+        "paid",
+        "USD",
+        [BagistoItem(111, "SKU-NEW", "New", 1, Decimal("1.00"))],
+        "2025-08-01T09:00:00.000000Z",
+    )
     emulator.state.invoices[11] = new_invoice
     rest = await alice.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=10, cursor=first.next_cursor)
     assert [invoice.id for invoice in first.items + rest.items] == ["10", "7", "6", "3", "2", "1"]
@@ -345,16 +405,26 @@ async def test_a_customer_without_invoices_lists_nothing(emulator: Emulator) -> 
 # -- filters ---------------------------------------------------------------------------------------
 
 
-async def test_a_status_with_one_bagisto_state_is_asked_of_bagisto(emulator: Emulator, alice: BagistoProvider) -> None:
-    page = await alice.list_invoices(TOKEN_SCOPED, InvoiceFilter(status=InvoiceStatus.PAID), limit=20, cursor=None)
+async def test_a_status_with_one_bagisto_state_is_asked_of_bagisto(
+    emulator: Emulator, alice: BagistoProvider
+) -> None:
+    page = await alice.list_invoices(
+        TOKEN_SCOPED, InvoiceFilter(status=InvoiceStatus.PAID), limit=20, cursor=None
+    )
     assert [invoice.id for invoice in page.items] == ["3", "1"]
     assert all("state=paid" in entry.query for entry in emulator.log)
 
 
-async def test_open_gathers_pending_pending_payment_and_overdue(emulator: Emulator, alice: BagistoProvider) -> None:
-    page = await alice.list_invoices(TOKEN_SCOPED, InvoiceFilter(status=InvoiceStatus.OPEN), limit=20, cursor=None)
+async def test_open_gathers_pending_pending_payment_and_overdue(
+    emulator: Emulator, alice: BagistoProvider
+) -> None:
+    page = await alice.list_invoices(
+        TOKEN_SCOPED, InvoiceFilter(status=InvoiceStatus.OPEN), limit=20, cursor=None
+    )
     assert [(invoice.id, invoice.provider_status) for invoice in page.items] == [
-        ("10", "pending_payment"), ("7", "overdue"), ("2", "pending")
+        ("10", "pending_payment"),
+        ("7", "overdue"),
+        ("2", "pending"),
     ]
     assert not any("state=" in entry.query for entry in emulator.log)
 
@@ -362,7 +432,9 @@ async def test_open_gathers_pending_pending_payment_and_overdue(emulator: Emulat
 async def test_a_status_bagisto_never_has_lists_nothing_without_a_request(
     emulator: Emulator, alice: BagistoProvider
 ) -> None:
-    page = await alice.list_invoices(TOKEN_SCOPED, InvoiceFilter(status=InvoiceStatus.DRAFT), limit=20, cursor=None)
+    page = await alice.list_invoices(
+        TOKEN_SCOPED, InvoiceFilter(status=InvoiceStatus.DRAFT), limit=20, cursor=None
+    )
     assert page.items == [] and emulator.log == []
 
 
@@ -380,8 +452,10 @@ async def test_a_filtered_listing_fills_its_pages_across_provider_pages() -> Non
             seen = await every_invoice(provider, InvoiceFilter(status=InvoiceStatus.REFUNDED), limit=9)
         finally:
             await provider.aclose()
-    expected = sorted((i.id for i in state.invoices.values() if i.customer == "alice" and i.state == "refunded"),
-                      reverse=True)
+    expected = sorted(
+        (i.id for i in state.invoices.values() if i.customer == "alice" and i.state == "refunded"),
+        reverse=True,
+    )
     assert [int(invoice.id) for invoice in seen] == expected and len(expected) > 9
 
 
@@ -394,9 +468,12 @@ async def test_another_customers_invoice_is_exactly_the_not_found_of_a_missing_o
     theirs = await failure_of(alice.get_invoice(TOKEN_SCOPED, "4"))  # bob's
     missing = await failure_of(alice.get_invoice(TOKEN_SCOPED, "999"))
     assert isinstance(theirs, NotFound) and isinstance(missing, NotFound)
-    assert json.dumps(theirs.to_dict()).replace("'4'", "'X'") == json.dumps(missing.to_dict()).replace("'999'", "'X'")
+    assert json.dumps(theirs.to_dict()).replace("'4'", "'X'") == json.dumps(missing.to_dict()).replace(
+        "'999'", "'X'"
+    )
     assert [(entry.path, entry.status) for entry in emulator.log] == [
-        ("/api/shop/customer-invoices/4", 404), ("/api/shop/customer-invoices/999", 404)
+        ("/api/shop/customer-invoices/4", 404),
+        ("/api/shop/customer-invoices/999", 404),
     ]
 
 
@@ -436,10 +513,14 @@ async def test_the_pdf_is_bagistos_own_document(emulator: Emulator, alice: Bagis
     pdf = await alice.invoice_pdf(TOKEN_SCOPED, "3")
     assert pdf == invoice_pdf(emulator.state.invoices[3])
     [request] = emulator.log
-    assert request.path == "/api/shop/customer-invoices/3/pdf" and "application/pdf" in request.headers["accept"]
+    assert (
+        request.path == "/api/shop/customer-invoices/3/pdf" and "application/pdf" in request.headers["accept"]
+    )
 
 
-async def test_a_pdf_endpoint_answering_json_is_provider_unavailable(emulator: Emulator, alice: BagistoProvider) -> None:
+async def test_a_pdf_endpoint_answering_json_is_provider_unavailable(
+    emulator: Emulator, alice: BagistoProvider
+) -> None:
     emulator.state.controls.malformed_next, emulator.state.controls.malformed_kind = 1, "wrong_shape"
     assert isinstance(await failure_of(alice.invoice_pdf(TOKEN_SCOPED, "3")), ProviderUnavailable)
 
@@ -518,7 +599,9 @@ async def test_a_transient_429_is_retried_after_the_wait_bagisto_asked_for(emula
     assert invoice.total == Decimal("110.00") and sleep.delays == [3]
 
 
-async def test_503_beyond_the_retries_is_provider_unavailable(emulator: Emulator, alice: BagistoProvider) -> None:
+async def test_503_beyond_the_retries_is_provider_unavailable(
+    emulator: Emulator, alice: BagistoProvider
+) -> None:
     emulator.state.controls.fail_next = [503] * 10
     error = await failure_of(alice.get_invoice(TOKEN_SCOPED, "1"))
     assert isinstance(error, ProviderUnavailable)
@@ -559,16 +642,22 @@ async def test_requests_carry_the_storefront_key_and_the_bearer_token_and_nothin
         assert entry.headers["authorization"] == f"Bearer {ALICE_TOKEN}"
         assert "cookie" not in entry.headers
         assert_no_secret(entry.path + entry.query)
-        others = {name: value for name, value in entry.headers.items() if name not in ("x-storefront-key",
-                                                                                          "authorization")}
+        others = {
+            name: value
+            for name, value in entry.headers.items()
+            if name not in ("x-storefront-key", "authorization")
+        }
         assert_no_secret(json.dumps(others))
 
 
 # -- wire variants the emulator does not produce (MockTransport) -----------------------------------
 
 
-def mock_provider(handler: Callable[[httpx2.Request], httpx2.Response], sleep: RecordingSleep | None = None,
-                  token: str = ALICE_TOKEN) -> BagistoProvider:
+def mock_provider(
+    handler: Callable[[httpx2.Request], httpx2.Response],
+    sleep: RecordingSleep | None = None,
+    token: str = ALICE_TOKEN,
+) -> BagistoProvider:
     return BagistoProvider(
         base_url="http://bagisto.test/shop",
         storefront_key=SecretStr(KEY),
@@ -580,9 +669,16 @@ def mock_provider(handler: Callable[[httpx2.Request], httpx2.Response], sleep: R
 
 def seed_body(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": 1, "incrementId": "INV-001", "state": "paid", "subTotal": Decimal("100.00"),
-        "grandTotal": Decimal("110.00"), "shippingAmount": Decimal("5.00"), "taxAmount": Decimal("5.00"),
-        "discountAmount": Decimal("0.00"), "orderCurrencyCode": "USD", "createdAt": "2025-02-10T10:30:00.000000Z",
+        "id": 1,
+        "incrementId": "INV-001",
+        "state": "paid",
+        "subTotal": Decimal("100.00"),
+        "grandTotal": Decimal("110.00"),
+        "shippingAmount": Decimal("5.00"),
+        "taxAmount": Decimal("5.00"),
+        "discountAmount": Decimal("0.00"),
+        "orderCurrencyCode": "USD",
+        "createdAt": "2025-02-10T10:30:00.000000Z",
         "items": [],
     }
     return {**body, **changes}
@@ -594,8 +690,11 @@ async def test_a_retry_after_only_in_the_429_body_sets_the_wait(problem_json: bo
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         if next(answers) == 429:
-            body = ({"title": "Too Many Requests", "detail": "Slow down.", "status": 429, "retry_after": 4}
-                    if problem_json else {"message": "Too Many Attempts.", "retry_after": 4})
+            body = (
+                {"title": "Too Many Requests", "detail": "Slow down.", "status": 429, "retry_after": 4}
+                if problem_json
+                else {"message": "Too Many Attempts.", "retry_after": 4}
+            )
             return httpx2.Response(429, json=body)
         return httpx2.Response(200, content=dumps_json(seed_body()))
 
@@ -625,8 +724,11 @@ async def test_cookies_set_by_bagisto_are_never_sent_back() -> None:
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         seen_cookies.append(request.headers.get("cookie"))
-        return httpx2.Response(200, content=dumps_json(seed_body()),
-                               headers={"Set-Cookie": "laravel_session=alice-session; Path=/"})
+        return httpx2.Response(
+            200,
+            content=dumps_json(seed_body()),
+            headers={"Set-Cookie": "laravel_session=alice-session; Path=/"},
+        )
 
     provider = mock_provider(handler)
     try:
@@ -639,8 +741,16 @@ async def test_cookies_set_by_bagisto_are_never_sent_back() -> None:
 
 async def test_string_amounts_and_missing_optional_fields_normalize() -> None:
     item = {"id": 5, "name": "Mug", "qty": "2.0000", "price": "3.5000", "total": "7.0000", "taxAmount": None}
-    body = seed_body(subTotal=None, taxAmount="5.0000", grandTotal="110.0000", createdAt="not a date",
-                     incrementId=None, orderCurrencyCode=None, channelCurrencyCode="eur", items=[item])
+    body = seed_body(
+        subTotal=None,
+        taxAmount="5.0000",
+        grandTotal="110.0000",
+        createdAt="not a date",
+        incrementId=None,
+        orderCurrencyCode=None,
+        channelCurrencyCode="eur",
+        items=[item],
+    )
     del body["shippingAmount"]
 
     def handler(request: httpx2.Request) -> httpx2.Response:
@@ -654,14 +764,30 @@ async def test_string_amounts_and_missing_optional_fields_normalize() -> None:
     assert (invoice["currency"], invoice["total"], invoice["tax"]) == ("EUR", "110.00", "5.00")
     assert invoice["subtotal"] is None and invoice["shipping"] is None
     assert invoice["issued_at"] is None and invoice["number"] is None
-    assert invoice["line_items"] == [{"description": "Mug", "quantity": "2", "unit_amount": "3.50", "discount": None,
-                                      "tax": None, "total": "7.00", "period_start": None, "period_end": None}]
+    assert invoice["line_items"] == [
+        {
+            "description": "Mug",
+            "quantity": "2",
+            "unit_amount": "3.50",
+            "discount": None,
+            "tax": None,
+            "total": "7.00",
+            "period_start": None,
+            "period_end": None,
+        }
+    ]
 
 
 @pytest.mark.parametrize(
     "change",
-    [{"grandTotal": True}, {"grandTotal": "lots"}, {"orderCurrencyCode": None}, {"state": None},
-     {"items": [{"name": "no id"}]}, {"id": 2}],
+    [
+        {"grandTotal": True},
+        {"grandTotal": "lots"},
+        {"orderCurrencyCode": None},
+        {"state": None},
+        {"items": [{"name": "no id"}]},
+        {"id": 2},
+    ],
     ids=["boolean-total", "text-total", "no-currency", "no-state", "item-without-id", "another-invoice"],
 )
 async def test_an_invoice_of_the_wrong_shape_is_provider_unavailable(change: dict[str, Any]) -> None:
@@ -693,8 +819,16 @@ async def test_an_item_link_elsewhere_is_provider_unavailable_and_never_followed
 
 
 def item_body(item_id: int) -> dict[str, Any]:
-    return {"id": item_id, "sku": f"SKU-{item_id}", "name": f"Item {item_id}", "qty": 1, "price": "1.00",
-            "total": "1.00", "taxAmount": "0.00", "discountAmount": "0.00"}
+    return {
+        "id": item_id,
+        "sku": f"SKU-{item_id}",
+        "name": f"Item {item_id}",
+        "qty": 1,
+        "price": "1.00",
+        "total": "1.00",
+        "taxAmount": "0.00",
+        "discountAmount": "0.00",
+    }
 
 
 async def test_item_links_are_fetched_a_few_at_a_time_and_kept_in_order() -> None:
@@ -755,7 +889,11 @@ async def test_a_list_without_pagination_headers_is_provider_unavailable() -> No
     ("status", "body", "names"),
     [
         (403, {"message": "Customer is not logged in."}, ["BAGISTO_CUSTOMER_TOKEN"]),
-        (401, {"title": "Unauthorized", "detail": "Unauthenticated.", "status": 401}, ["BAGISTO_CUSTOMER_TOKEN"]),
+        (
+            401,
+            {"title": "Unauthorized", "detail": "Unauthenticated.", "status": 401},
+            ["BAGISTO_CUSTOMER_TOKEN"],
+        ),
         (401, {"message": "Storefront key is missing."}, ["BAGISTO_STOREFRONT_KEY"]),
         (403, {"message": "Forbidden"}, ["BAGISTO_STOREFRONT_KEY", "BAGISTO_CUSTOMER_TOKEN"]),
         (401, None, ["BAGISTO_STOREFRONT_KEY", "BAGISTO_CUSTOMER_TOKEN"]),
@@ -774,7 +912,9 @@ async def test_a_refusal_names_the_credential_its_body_points_at(
     finally:
         await provider.aclose()
     assert isinstance(error, Unauthorized)
-    assert [name for name in ("BAGISTO_STOREFRONT_KEY", "BAGISTO_CUSTOMER_TOKEN") if name in str(error.hint)] == names
+    assert [
+        name for name in ("BAGISTO_STOREFRONT_KEY", "BAGISTO_CUSTOMER_TOKEN") if name in str(error.hint)
+    ] == names
 
 
 # -- end to end: mcp-invoices serve over stdio -----------------------------------------------------
@@ -792,8 +932,13 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     """The sandbox on 127.0.0.1 and the environment of a stdio session as alice (Bagisto variables only)."""
     states = SandboxStates()
     async with running_app(create_sandbox_app(states)) as base_url:
-        bagisto_only = {k: v for k, v in sandbox_environment(base_url, "alice").items() if k.startswith("BAGISTO_")}
-        env = bagisto_only | {"MCP_INVOICES_DB": str(tmp_path / "ledger.sqlite3"), "MCP_INVOICES_LOG_LEVEL": "DEBUG"}
+        bagisto_only = {
+            k: v for k, v in sandbox_environment(base_url, "alice").items() if k.startswith("BAGISTO_")
+        }
+        env = bagisto_only | {
+            "MCP_INVOICES_DB": str(tmp_path / "ledger.sqlite3"),
+            "MCP_INVOICES_LOG_LEVEL": "DEBUG",
+        }
         yield Served(states, env, tmp_path / "stderr.log")
 
 
@@ -810,17 +955,20 @@ def structured(result: Any) -> dict[str, Any]:
     return result.structured_content
 
 
-
-
 BAGISTO = {"provider": "bagisto"}
 
 
-async def test_stdio_get_invoice_returns_the_normalized_invoice_with_links_to_its_documents(served: Served) -> None:
+async def test_stdio_get_invoice_returns_the_normalized_invoice_with_links_to_its_documents(
+    served: Served,
+) -> None:
     async with session(served) as client:
         result = await client.call_tool("get_invoice", {"invoice_id": "3"} | BAGISTO)
     invoice = structured(result)
     assert (invoice["number"], invoice["status"], invoice["total"], invoice["amount_due"]) == (
-        "INV-003", "paid", "66.27", "0.00"
+        "INV-003",
+        "paid",
+        "66.27",
+        "0.00",
     )
     assert invoice["line_items"][0]["total"] == "59.97"
     links = [block.uri for block in result.content if block.type == "resource_link"]
@@ -831,15 +979,24 @@ async def test_stdio_list_invoices_pages_newest_first_and_filters(served: Served
     async with session(served) as client:
         seen, cursor = [], None
         for _ in range(10):
-            page = structured(await client.call_tool("list_invoices", BAGISTO | {"limit": 4}
-                                                     | ({"cursor": cursor} if cursor else {})))
+            page = structured(
+                await client.call_tool(
+                    "list_invoices", BAGISTO | {"limit": 4} | ({"cursor": cursor} if cursor else {})
+                )
+            )
             seen += [row["id"] for row in page["invoices"]]
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        open_rows = structured(await client.call_tool("list_invoices", BAGISTO | {"status": "open"}))["invoices"]
+        open_rows = structured(await client.call_tool("list_invoices", BAGISTO | {"status": "open"}))[
+            "invoices"
+        ]
     assert seen == ["10", "7", "6", "3", "2", "1"]
-    assert [(row["id"], row["total"]) for row in open_rows] == [("10", "1234.56"), ("7", "1500"), ("2", "0.30")]
+    assert [(row["id"], row["total"]) for row in open_rows] == [
+        ("10", "1234.56"),
+        ("7", "1500"),
+        ("2", "0.30"),
+    ]
 
 
 async def test_stdio_summaries_cover_one_invoice_and_all_of_them(served: Served) -> None:
@@ -847,12 +1004,23 @@ async def test_stdio_summaries_cover_one_invoice_and_all_of_them(served: Served)
         one = structured(await client.call_tool("summarize_invoice", {"invoice_id": "7"} | BAGISTO))
         every = structured(await client.call_tool("summarize_invoices", BAGISTO))
     assert (one["status"], one["amount_due"], one["currency"], one["largest_line"]["description"]) == (
-        "open", "1500", "JPY", "Tea set"
+        "open",
+        "1500",
+        "JPY",
+        "Tea set",
     )
     assert every["count"] == 6
-    assert {entry["status"]: entry["count"] for entry in every["by_status"]} == {"open": 3, "paid": 2, "refunded": 1}
+    assert {entry["status"]: entry["count"] for entry in every["by_status"]} == {
+        "open": 3,
+        "paid": 2,
+        "refunded": 1,
+    }
     usd = next(entry for entry in every["currencies"] if entry["currency"] == "USD")
-    assert (usd["count"], usd["total"], usd["due"]) == (4, "1428.32", "1234.56")  # 110.00 + 66.27 + 17.49 + 1234.56
+    assert (usd["count"], usd["total"], usd["due"]) == (
+        4,
+        "1428.32",
+        "1234.56",
+    )  # 110.00 + 66.27 + 17.49 + 1234.56
 
 
 async def test_stdio_order_tools_are_not_supported_for_bagisto(served: Served) -> None:
@@ -875,7 +1043,9 @@ async def test_stdio_resources_serve_the_json_and_bagistos_pdf(served: Served) -
     assert bagisto_uris == {f"invoice://bagisto/{i}" for i in BAGISTO_INVOICE_IDS["alice"]}
 
 
-async def test_stdio_another_customers_invoice_is_exactly_the_not_found_of_a_missing_one(served: Served) -> None:
+async def test_stdio_another_customers_invoice_is_exactly_the_not_found_of_a_missing_one(
+    served: Served,
+) -> None:
     async with session(served) as client:
         theirs = error_of(await client.call_tool("get_invoice", {"invoice_id": "4"} | BAGISTO))
         missing = error_of(await client.call_tool("get_invoice", {"invoice_id": "999"} | BAGISTO))
@@ -893,13 +1063,19 @@ async def test_stdio_no_credential_reaches_a_result_an_error_or_stderr(served: S
     controls = served.states.bagisto.controls
     outputs: list[str] = []
     async with session(served) as client:
-        outputs.append((await client.call_tool("get_invoice", {"invoice_id": "1"} | BAGISTO)).model_dump_json())
+        outputs.append(
+            (await client.call_tool("get_invoice", {"invoice_id": "1"} | BAGISTO)).model_dump_json()
+        )
         controls.force_429_next, controls.retry_after = 1, 0
         outputs.append((await client.call_tool("list_invoices", BAGISTO)).model_dump_json())
         controls.fail_next = [503] * 4
-        outputs.append((await client.call_tool("get_invoice", {"invoice_id": "2"} | BAGISTO)).model_dump_json())
+        outputs.append(
+            (await client.call_tool("get_invoice", {"invoice_id": "2"} | BAGISTO)).model_dump_json()
+        )
         controls.malformed_next, controls.malformed_kind = 1, "wrong_shape"
-        outputs.append((await client.call_tool("summarize_invoice", {"invoice_id": "3"} | BAGISTO)).model_dump_json())
+        outputs.append(
+            (await client.call_tool("summarize_invoice", {"invoice_id": "3"} | BAGISTO)).model_dump_json()
+        )
         outputs.append((await client.read_resource("invoice://bagisto/1")).model_dump_json())
     async with session(served, BAGISTO_CUSTOMER_TOKEN="bagisto_token_wrong_one") as client:
         refused = await client.call_tool("get_invoice", {"invoice_id": "1"} | BAGISTO)

@@ -902,8 +902,6 @@ def structured(result: Any) -> dict[str, Any]:
     return result.structured_content
 
 
-
-
 async def test_stdio_tools_read_summarise_and_list_alices_payabli_invoices(
     sandbox: Any, tmp_path: Path
 ) -> None:

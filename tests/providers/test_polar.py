@@ -163,31 +163,174 @@ class Expected:
 
 # The emulator's seeded minor units, converted by hand.
 SEEDED = {
-    "alice_paid_generated": Expected("USD", "100.00", "0.00", "10.00", "110.00", "0.00", "110.00", "paid", "paid",
-                                     "SBX-ALICE-0001", "2026-01-05", [("Pro plan (monthly)", "100.00", "10.00")]),
-    "alice_paid_not_generated": Expected("EUR", "59.97", "0.00", "11.39", "71.36", "0.00", "71.36", "paid", "paid",
-                                         "SBX-ALICE-0002", "2026-02-05", [("Team seats x 3", "59.97", "11.39")]),
-    "alice_paid_missing_billing": Expected("USD", "19.99", "0.00", "0.00", "19.99", "0.00", "19.99", "paid", "paid",
-                                           "SBX-ALICE-0003", "2026-03-05", [("Storage add-on", "19.99", "0.00")]),
-    "alice_pending": Expected("JPY", "1500", "0", "0", "1500", "1500", "0", "open", "pending",
-                              "SBX-ALICE-0004", "2026-04-05", [("Sticker pack", "1500", "0")]),
-    "alice_draft": Expected("USD", "150.00", "0.00", "0.00", "150.00", "150.00", "0.00", "draft", "draft",
-                            None, "2026-05-05", [("Consulting hour", "150.00", "0.00")]),
-    "alice_void": Expected("USD", "49.00", "0.00", "0.00", "49.00", "0.00", "0.00", "void", "void",
-                           "SBX-ALICE-0005", "2026-05-10", [("Cancelled upgrade", "49.00", "0.00")]),
-    "alice_refunded": Expected("USD", "1200.00", "0.00", "120.00", "1320.00", "0.00", "1320.00", "refunded",
-                               "refunded", "SBX-ALICE-0006", "2026-05-20", [("Annual plan", "1200.00", "120.00")]),
-    "bob_paid_generated_jpy": Expected("JPY", "4980", "0", "498", "5478", "0", "5478", "paid", "paid",
-                                       "SBX-BOB-0001", "2026-01-12", [("Pro plan (monthly)", "4980", "498")]),
-    "bob_paid_discounted": Expected("USD", "100.00", "10.00", "9.00", "99.00", "0.00", "99.00", "paid", "paid",
-                                    "SBX-BOB-0002", "2026-02-12", [("Pro plan (monthly)", "100.00", "9.00")]),
-    "bob_partially_refunded": Expected("USD", "39.98", "0.00", "0.00", "39.98", "0.00", "39.98", "paid",
-                                       "partially_refunded", "SBX-BOB-0003", "2026-03-12",
-                                       [("Seat", "19.99", "0.00"), ("Seat", "19.99", "0.00")]),
-    "bob_pending": Expected("USD", "100.00", "0.00", "10.00", "110.00", "110.00", "0.00", "open", "pending",
-                            "SBX-BOB-0004", "2026-04-12", [("Pro plan (monthly)", "100.00", "10.00")]),
-    "bob_paid_missing_address": Expected("USD", "25.00", "0.00", "0.00", "25.00", "0.00", "25.00", "paid", "paid",
-                                         "SBX-BOB-0005", "2026-05-12", [("Workshop ticket", "25.00", "0.00")]),
+    "alice_paid_generated": Expected(
+        "USD",
+        "100.00",
+        "0.00",
+        "10.00",
+        "110.00",
+        "0.00",
+        "110.00",
+        "paid",
+        "paid",
+        "SBX-ALICE-0001",
+        "2026-01-05",
+        [("Pro plan (monthly)", "100.00", "10.00")],
+    ),
+    "alice_paid_not_generated": Expected(
+        "EUR",
+        "59.97",
+        "0.00",
+        "11.39",
+        "71.36",
+        "0.00",
+        "71.36",
+        "paid",
+        "paid",
+        "SBX-ALICE-0002",
+        "2026-02-05",
+        [("Team seats x 3", "59.97", "11.39")],
+    ),
+    "alice_paid_missing_billing": Expected(
+        "USD",
+        "19.99",
+        "0.00",
+        "0.00",
+        "19.99",
+        "0.00",
+        "19.99",
+        "paid",
+        "paid",
+        "SBX-ALICE-0003",
+        "2026-03-05",
+        [("Storage add-on", "19.99", "0.00")],
+    ),
+    "alice_pending": Expected(
+        "JPY",
+        "1500",
+        "0",
+        "0",
+        "1500",
+        "1500",
+        "0",
+        "open",
+        "pending",
+        "SBX-ALICE-0004",
+        "2026-04-05",
+        [("Sticker pack", "1500", "0")],
+    ),
+    "alice_draft": Expected(
+        "USD",
+        "150.00",
+        "0.00",
+        "0.00",
+        "150.00",
+        "150.00",
+        "0.00",
+        "draft",
+        "draft",
+        None,
+        "2026-05-05",
+        [("Consulting hour", "150.00", "0.00")],
+    ),
+    "alice_void": Expected(
+        "USD",
+        "49.00",
+        "0.00",
+        "0.00",
+        "49.00",
+        "0.00",
+        "0.00",
+        "void",
+        "void",
+        "SBX-ALICE-0005",
+        "2026-05-10",
+        [("Cancelled upgrade", "49.00", "0.00")],
+    ),
+    "alice_refunded": Expected(
+        "USD",
+        "1200.00",
+        "0.00",
+        "120.00",
+        "1320.00",
+        "0.00",
+        "1320.00",
+        "refunded",
+        "refunded",
+        "SBX-ALICE-0006",
+        "2026-05-20",
+        [("Annual plan", "1200.00", "120.00")],
+    ),
+    "bob_paid_generated_jpy": Expected(
+        "JPY",
+        "4980",
+        "0",
+        "498",
+        "5478",
+        "0",
+        "5478",
+        "paid",
+        "paid",
+        "SBX-BOB-0001",
+        "2026-01-12",
+        [("Pro plan (monthly)", "4980", "498")],
+    ),
+    "bob_paid_discounted": Expected(
+        "USD",
+        "100.00",
+        "10.00",
+        "9.00",
+        "99.00",
+        "0.00",
+        "99.00",
+        "paid",
+        "paid",
+        "SBX-BOB-0002",
+        "2026-02-12",
+        [("Pro plan (monthly)", "100.00", "9.00")],
+    ),
+    "bob_partially_refunded": Expected(
+        "USD",
+        "39.98",
+        "0.00",
+        "0.00",
+        "39.98",
+        "0.00",
+        "39.98",
+        "paid",
+        "partially_refunded",
+        "SBX-BOB-0003",
+        "2026-03-12",
+        [("Seat", "19.99", "0.00"), ("Seat", "19.99", "0.00")],
+    ),
+    "bob_pending": Expected(
+        "USD",
+        "100.00",
+        "0.00",
+        "10.00",
+        "110.00",
+        "110.00",
+        "0.00",
+        "open",
+        "pending",
+        "SBX-BOB-0004",
+        "2026-04-12",
+        [("Pro plan (monthly)", "100.00", "10.00")],
+    ),
+    "bob_paid_missing_address": Expected(
+        "USD",
+        "25.00",
+        "0.00",
+        "0.00",
+        "25.00",
+        "0.00",
+        "25.00",
+        "paid",
+        "paid",
+        "SBX-BOB-0005",
+        "2026-05-12",
+        [("Workshop ticket", "25.00", "0.00")],
+    ),
 }
 
 
@@ -204,13 +347,37 @@ async def test_every_seeded_order_normalizes_to_its_exact_amounts_and_status(
     provider = alice if role.startswith("alice") else bob
     invoice = (await provider.get_invoice(SESSION, oid(role))).model_dump(mode="json")
     want = SEEDED[role]
-    assert {key: invoice[key] for key in (
-        "currency", "subtotal", "discount", "tax", "total", "amount_due", "amount_paid", "status",
-        "provider_status", "number", "issued_at")} == {
-        "currency": want.currency, "subtotal": want.subtotal, "discount": want.discount, "tax": want.tax,
-        "total": want.total, "amount_due": want.amount_due, "amount_paid": want.amount_paid, "status": want.status,
-        "provider_status": want.provider_status, "number": want.number, "issued_at": want.issued_at}
-    assert [(line["description"], line["total"], line["tax"]) for line in invoice["line_items"]] == want.line_items
+    assert {
+        key: invoice[key]
+        for key in (
+            "currency",
+            "subtotal",
+            "discount",
+            "tax",
+            "total",
+            "amount_due",
+            "amount_paid",
+            "status",
+            "provider_status",
+            "number",
+            "issued_at",
+        )
+    } == {
+        "currency": want.currency,
+        "subtotal": want.subtotal,
+        "discount": want.discount,
+        "tax": want.tax,
+        "total": want.total,
+        "amount_due": want.amount_due,
+        "amount_paid": want.amount_paid,
+        "status": want.status,
+        "provider_status": want.provider_status,
+        "number": want.number,
+        "issued_at": want.issued_at,
+    }
+    assert [
+        (line["description"], line["total"], line["tax"]) for line in invoice["line_items"]
+    ] == want.line_items
     assert invoice["shipping"] is None and invoice["due_at"] is None and invoice["paid_at"] is None
 
 
@@ -220,7 +387,9 @@ async def test_amounts_are_exact_decimals_never_floats(alice: PolarProvider) -> 
     assert str(invoice.total) == "110.00" and str(invoice.tax) == "10.00"
 
 
-async def test_invoice_carries_customer_billing_and_documents_without_a_hosted_url(alice: PolarProvider) -> None:
+async def test_invoice_carries_customer_billing_and_documents_without_a_hosted_url(
+    alice: PolarProvider,
+) -> None:
     invoice = await alice.get_invoice(SESSION, oid("alice_paid_generated"))
     order_id = oid("alice_paid_generated")
     assert invoice.provider == "polar" and invoice.id == order_id
@@ -250,7 +419,9 @@ async def test_an_order_without_an_invoice_is_not_found_like_a_missing_one(alice
     assert same_not_found(own.value, "invoice", oid("alice_paid_not_generated"))
 
 
-async def test_another_customers_invoice_is_exactly_a_missing_one(state: PolarState, alice: PolarProvider) -> None:
+async def test_another_customers_invoice_is_exactly_a_missing_one(
+    state: PolarState, alice: PolarProvider
+) -> None:
     with pytest.raises(NotFound) as theirs:
         await alice.get_invoice(SESSION, oid("bob_paid_generated_jpy"))
     requests_for_theirs = len(state.controls.request_log)
@@ -284,7 +455,10 @@ async def test_each_session_sees_only_its_own_invoices(alice: PolarProvider, bob
     alices = await alice.list_invoices(SESSION, InvoiceFilter(), limit=100, cursor=None)
     bobs = await bob.list_invoices(SESSION, InvoiceFilter(), limit=100, cursor=None)
     assert [invoice.id for invoice in alices.items] == [oid("alice_paid_generated")]
-    assert [invoice.id for invoice in bobs.items] == [oid("bob_partially_refunded"), oid("bob_paid_generated_jpy")]
+    assert [invoice.id for invoice in bobs.items] == [
+        oid("bob_partially_refunded"),
+        oid("bob_paid_generated_jpy"),
+    ]
 
 
 # -- listing ---------------------------------------------------------------------------------------
@@ -296,16 +470,22 @@ async def test_list_invoices_keeps_only_generated_invoices_most_recent_first(bob
     assert page.next_cursor is None
 
 
-async def test_list_invoices_asks_polar_for_full_pages_newest_first(state: PolarState, alice: PolarProvider) -> None:
+async def test_list_invoices_asks_polar_for_full_pages_newest_first(
+    state: PolarState, alice: PolarProvider
+) -> None:
     await alice.list_invoices(SESSION, InvoiceFilter(), limit=5, cursor=None)
     [entry] = state.controls.request_log
     assert (entry.method, entry.path) == ("GET", ORDERS)
     assert dict(part.split("=") for part in entry.query.split("&")) == {
-        "page": "1", "limit": "100", "sorting": "-created_at"}
+        "page": "1",
+        "limit": "100",
+        "sorting": "-created_at",
+    }
 
 
-async def test_list_invoices_pages_through_every_invoice_exactly_once(make_provider: ProviderFactory,
-                                                                      state: PolarState) -> None:
+async def test_list_invoices_pages_through_every_invoice_exactly_once(
+    make_provider: ProviderFactory, state: PolarState
+) -> None:
     state.orders.update(PolarState(extra_invoices=230).orders)
     provider = make_provider()
     every = [invoice async for invoice in provider.iter_invoices(SESSION, InvoiceFilter())]
@@ -317,7 +497,9 @@ async def test_list_invoices_pages_through_every_invoice_exactly_once(make_provi
         cursor = page.next_cursor
         if cursor is None:
             break
-    generated = [order for order in state.orders.values() if order.customer == "alice" and order.invoice_ready_at]
+    generated = [
+        order for order in state.orders.values() if order.customer == "alice" and order.invoice_ready_at
+    ]
     assert cursor is None
     assert len(seen) == len(set(seen)) == len(generated) == len(every) == 185
     assert seen == [invoice.id for invoice in every]
@@ -343,7 +525,10 @@ async def test_list_invoices_filters_by_issue_dates(bob: PolarProvider, state: P
     generate_everything(state)
     query = InvoiceFilter(issued_after=date(2026, 2, 12), issued_before=date(2026, 4, 11))
     page = await bob.list_invoices(SESSION, query, limit=20, cursor=None)
-    assert [invoice.id for invoice in page.items] == [oid("bob_partially_refunded"), oid("bob_paid_discounted")]
+    assert [invoice.id for invoice in page.items] == [
+        oid("bob_partially_refunded"),
+        oid("bob_paid_discounted"),
+    ]
 
 
 async def test_listing_stops_reading_pages_once_orders_are_older_than_issued_after(
@@ -351,7 +536,9 @@ async def test_listing_stops_reading_pages_once_orders_are_older_than_issued_aft
 ) -> None:
     state.orders.update(PolarState(extra_invoices=450).orders)  # hourly from 2024-01-01, under the seeds
     provider = make_provider()
-    page = await provider.list_invoices(SESSION, InvoiceFilter(issued_after=date(2026, 1, 1)), limit=50, cursor=None)
+    page = await provider.list_invoices(
+        SESSION, InvoiceFilter(issued_after=date(2026, 1, 1)), limit=50, cursor=None
+    )
     assert [invoice.id for invoice in page.items] == [oid("alice_paid_generated")]
     assert page.next_cursor is None
     assert len(state.controls.request_log) == 1
@@ -372,7 +559,9 @@ async def test_list_orders_shows_invoice_state_and_billing_completeness(alice: P
     assert rows[oid("alice_paid_not_generated")].billing_complete is True
     assert rows[oid("alice_pending")].paid is False and rows[oid("alice_pending")].total == Decimal(1500)
     assert rows[oid("alice_refunded")].paid is True and rows[oid("alice_refunded")].status == "refunded"
-    assert [order.created_at for order in page.items] == sorted((o.created_at for o in page.items), reverse=True)
+    assert [order.created_at for order in page.items] == sorted(
+        (o.created_at for o in page.items), reverse=True
+    )
 
 
 async def test_list_orders_pages_through_every_order_exactly_once(alice: PolarProvider) -> None:
@@ -399,7 +588,9 @@ class ProgressLog:
         self.events.append((progress, total, message))
 
 
-async def test_generate_waits_with_progress_and_returns_the_invoice(alice: PolarProvider, state: PolarState) -> None:
+async def test_generate_waits_with_progress_and_returns_the_invoice(
+    alice: PolarProvider, state: PolarState
+) -> None:
     progress = ProgressLog()
     invoice = await alice.generate_invoice(
         SESSION, oid("alice_paid_not_generated"), billing=None, wait=True, progress=progress
@@ -431,7 +622,9 @@ async def test_generate_without_wait_is_pending_until_polar_has_made_it(
     assert pending.status is InvoiceStatus.PENDING and pending.number is None
     assert pending.total == Decimal("71.36") and pending.provider_status == "paid"
     assert (await alice.get_invoice(SESSION, order_id)).status is InvoiceStatus.PENDING
-    rows = {order.id: order.row() for order in (await alice.list_orders(SESSION, limit=20, cursor=None)).items}
+    rows = {
+        order.id: order.row() for order in (await alice.list_orders(SESSION, limit=20, cursor=None)).items
+    }
     assert rows[order_id].invoice == "pending"
     polar_time.now += 5
     ready = await alice.get_invoice(SESSION, order_id)
@@ -439,8 +632,9 @@ async def test_generate_without_wait_is_pending_until_polar_has_made_it(
     assert state.generation_requests[order_id] == 1
 
 
-async def test_generation_past_the_time_limit_returns_pending(make_provider: ProviderFactory,
-                                                              state: PolarState) -> None:
+async def test_generation_past_the_time_limit_returns_pending(
+    make_provider: ProviderFactory, state: PolarState
+) -> None:
     state.generation_delay = 60
     provider = make_provider(generation_timeout=0.2)
     progress = ProgressLog()
@@ -451,8 +645,9 @@ async def test_generation_past_the_time_limit_returns_pending(make_provider: Pro
     assert len(progress.events) >= 2
 
 
-async def test_generating_again_while_in_flight_never_posts_twice(make_provider: ProviderFactory,
-                                                                  state: PolarState) -> None:
+async def test_generating_again_while_in_flight_never_posts_twice(
+    make_provider: ProviderFactory, state: PolarState
+) -> None:
     state.generation_delay = 60
     provider = make_provider(generation_timeout=0.1)
     order_id = oid("alice_paid_not_generated")
@@ -479,16 +674,22 @@ async def test_concurrent_generations_of_one_order_post_once(alice: PolarProvide
 async def test_billing_details_are_saved_on_the_order_before_generating(
     alice: PolarProvider, state: PolarState
 ) -> None:
-    billing = Billing(name="Alice GmbH", address=Address(line1="2 Invoice Way", postal_code="10117",
-                                                         city="Berlin", country="DE"))
-    invoice = await alice.generate_invoice(SESSION, oid("alice_paid_missing_billing"), billing=billing, wait=True)
+    billing = Billing(
+        name="Alice GmbH",
+        address=Address(line1="2 Invoice Way", postal_code="10117", city="Berlin", country="DE"),
+    )
+    invoice = await alice.generate_invoice(
+        SESSION, oid("alice_paid_missing_billing"), billing=billing, wait=True
+    )
     assert invoice.billing.name == "Alice GmbH" and invoice.billing.address is not None
     assert invoice.billing.address.line1 == "2 Invoice Way" and invoice.billing.address.country == "DE"
     methods = [entry.method for entry in state.controls.request_log]
     assert methods.index("PATCH") < methods.index("POST")
 
 
-async def test_missing_billing_details_is_missing_billing_details(alice: PolarProvider, state: PolarState) -> None:
+async def test_missing_billing_details_is_missing_billing_details(
+    alice: PolarProvider, state: PolarState
+) -> None:
     with pytest.raises(MissingBillingDetails) as error:
         await alice.generate_invoice(SESSION, oid("alice_paid_missing_billing"), billing=None, wait=True)
     assert "billing_name" in (error.value.hint or "") and "billing_address" in (error.value.hint or "")
@@ -589,7 +790,9 @@ async def test_a_transient_503_is_retried_and_succeeds(alice: PolarProvider, sta
 
 
 @pytest.mark.parametrize("kind", ["truncated_json", "html", "wrong_shape"])
-async def test_a_malformed_body_is_provider_unavailable(kind: str, alice: PolarProvider, state: PolarState) -> None:
+async def test_a_malformed_body_is_provider_unavailable(
+    kind: str, alice: PolarProvider, state: PolarState
+) -> None:
     state.controls.malformed_next = 1
     state.controls.malformed_kind = kind  # type: ignore[assignment]
     with pytest.raises(ProviderUnavailable) as error:
@@ -597,7 +800,9 @@ async def test_a_malformed_body_is_provider_unavailable(kind: str, alice: PolarP
     assert "Polar" in error.value.message and "{" not in error.value.message
 
 
-async def test_requests_carry_only_the_customer_session_bearer(alice: PolarProvider, state: PolarState) -> None:
+async def test_requests_carry_only_the_customer_session_bearer(
+    alice: PolarProvider, state: PolarState
+) -> None:
     await alice.list_invoices(SESSION, InvoiceFilter(), limit=5, cursor=None)
     await alice.generate_invoice(SESSION, oid("alice_paid_not_generated"), billing=None, wait=True)
     await alice.invoice_pdf(SESSION, oid("alice_paid_generated"))
@@ -644,7 +849,9 @@ async def test_a_minted_session_serves_only_its_customer(make_provider: Provider
     provider = org_provider(make_provider)
     with pytest.raises(NotFound):
         await provider.get_invoice(Scope("polar", "bob"), oid("alice_paid_generated"))
-    by_uuid = await provider.get_invoice(Scope("polar", POLAR_CUSTOMER_IDS["alice"]), oid("alice_paid_generated"))
+    by_uuid = await provider.get_invoice(
+        Scope("polar", POLAR_CUSTOMER_IDS["alice"]), oid("alice_paid_generated")
+    )
     assert by_uuid.number == "SBX-ALICE-0001"
 
 
@@ -763,8 +970,13 @@ async def test_missing_optional_fields_are_null_and_unknown_fields_ignored() -> 
 
 
 async def test_an_unknown_polar_status_is_read_by_whether_it_was_paid() -> None:
-    fake = FakePolar({("GET", MISSING_ID): httpx2.Response(
-        200, json=order_body(status="disputed", paid=False, due_amount=1234))})
+    fake = FakePolar(
+        {
+            ("GET", MISSING_ID): httpx2.Response(
+                200, json=order_body(status="disputed", paid=False, due_amount=1234)
+            )
+        }
+    )
     provider = mock_provider(fake)
     invoice = await provider.get_invoice(SESSION, MISSING_ID)
     await provider.aclose()
@@ -772,8 +984,13 @@ async def test_an_unknown_polar_status_is_read_by_whether_it_was_paid() -> None:
 
 
 async def test_fractional_minor_units_are_provider_unavailable() -> None:
-    fake = FakePolar({("GET", MISSING_ID): httpx2.Response(
-        200, content=json.dumps(order_body(total_amount="__")).replace('"__"', "12.5"))})
+    fake = FakePolar(
+        {
+            ("GET", MISSING_ID): httpx2.Response(
+                200, content=json.dumps(order_body(total_amount="__")).replace('"__"', "12.5")
+            )
+        }
+    )
     provider = mock_provider(fake)
     with pytest.raises(ProviderUnavailable):
         await provider.get_invoice(SESSION, MISSING_ID)
@@ -782,11 +999,13 @@ async def test_fractional_minor_units_are_provider_unavailable() -> None:
 
 @pytest.mark.parametrize("accepted", [b"null", b"{}", b""])
 async def test_generation_accepts_any_202_body(accepted: bytes) -> None:
-    fake = FakePolar({
-        ("POST", "/invoice"): httpx2.Response(202, content=accepted),
-        ("GET", "/invoice"): httpx2.Response(200, json={"url": "https://files.test/invoice.pdf"}),
-        ("GET", MISSING_ID): httpx2.Response(200, json=order_body(is_invoice_generated=False)),
-    })
+    fake = FakePolar(
+        {
+            ("POST", "/invoice"): httpx2.Response(202, content=accepted),
+            ("GET", "/invoice"): httpx2.Response(200, json={"url": "https://files.test/invoice.pdf"}),
+            ("GET", MISSING_ID): httpx2.Response(200, json=order_body(is_invoice_generated=False)),
+        }
+    )
     provider = mock_provider(fake)
     invoice = await provider.generate_invoice(SESSION, MISSING_ID, billing=None, wait=False)
     await provider.aclose()
@@ -794,10 +1013,12 @@ async def test_generation_accepts_any_202_body(accepted: bytes) -> None:
 
 
 async def test_a_generation_post_is_never_repeated_after_a_503() -> None:
-    fake = FakePolar({
-        ("POST", "/invoice"): httpx2.Response(503, json={"error": "ServiceUnavailable", "detail": "x"}),
-        ("GET", MISSING_ID): httpx2.Response(200, json=order_body(is_invoice_generated=False)),
-    })
+    fake = FakePolar(
+        {
+            ("POST", "/invoice"): httpx2.Response(503, json={"error": "ServiceUnavailable", "detail": "x"}),
+            ("GET", MISSING_ID): httpx2.Response(200, json=order_body(is_invoice_generated=False)),
+        }
+    )
     provider = mock_provider(fake)
     with pytest.raises(ProviderUnavailable):
         await provider.generate_invoice(SESSION, MISSING_ID, billing=None, wait=True)
@@ -806,7 +1027,9 @@ async def test_a_generation_post_is_never_repeated_after_a_503() -> None:
 
 
 async def test_a_document_that_is_not_a_pdf_is_provider_unavailable() -> None:
-    fake = FakePolar({("GET", "/invoice"): httpx2.Response(200, json={"url": "https://files.test/x.pdf?sig=1"})})
+    fake = FakePolar(
+        {("GET", "/invoice"): httpx2.Response(200, json={"url": "https://files.test/x.pdf?sig=1"})}
+    )
     files = FakePolar({("GET", "/x.pdf"): httpx2.Response(200, content=b"<html>login</html>")})
     provider = mock_provider(fake, files)
     with pytest.raises(ProviderUnavailable):
@@ -835,9 +1058,15 @@ async def sandbox_url(state: PolarState) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def stdio_env(sandbox_url: str, tmp_path: Path) -> dict[str, str]:
-    polar_only = {key: value for key, value in sandbox_environment(sandbox_url, "alice").items()
-                  if key.startswith("POLAR_")}
-    return polar_only | {"MCP_INVOICES_DB": str(tmp_path / "ledger.sqlite3"), "MCP_INVOICES_LOG_LEVEL": "DEBUG"}
+    polar_only = {
+        key: value
+        for key, value in sandbox_environment(sandbox_url, "alice").items()
+        if key.startswith("POLAR_")
+    }
+    return polar_only | {
+        "MCP_INVOICES_DB": str(tmp_path / "ledger.sqlite3"),
+        "MCP_INVOICES_LOG_LEVEL": "DEBUG",
+    }
 
 
 @pytest.fixture
@@ -858,23 +1087,34 @@ def ok(result: Any) -> dict[str, Any]:
 POLAR = {"provider": "polar"}
 
 
-async def test_stdio_lists_reads_and_summarises_polar_invoices(stdio_env: dict[str, str], errlog: Any) -> None:
+async def test_stdio_lists_reads_and_summarises_polar_invoices(
+    stdio_env: dict[str, str], errlog: Any
+) -> None:
     async with polar_client(stdio_env, errlog) as client:
         invoices = ok(await client.call_tool("list_invoices", POLAR))
         orders = ok(await client.call_tool("list_orders", POLAR))
-        invoice = ok(await client.call_tool("get_invoice", POLAR | {"invoice_id": oid("alice_paid_generated")}))
-        one = ok(await client.call_tool("summarize_invoice", POLAR | {"invoice_id": oid("alice_paid_generated")}))
+        invoice = ok(
+            await client.call_tool("get_invoice", POLAR | {"invoice_id": oid("alice_paid_generated")})
+        )
+        one = ok(
+            await client.call_tool("summarize_invoice", POLAR | {"invoice_id": oid("alice_paid_generated")})
+        )
         every = ok(await client.call_tool("summarize_invoices", POLAR))
     assert [row["id"] for row in invoices["invoices"]] == [oid("alice_paid_generated")]
     assert invoices["invoices"][0]["total"] == "110.00" and invoices["next_cursor"] is None
     assert len(orders["orders"]) == 7
-    assert invoice["total"] == "110.00" and invoice["currency"] == "USD" and invoice["number"] == "SBX-ALICE-0001"
+    assert (
+        invoice["total"] == "110.00"
+        and invoice["currency"] == "USD"
+        and invoice["number"] == "SBX-ALICE-0001"
+    )
     assert "110.00" in one["summary"]
     assert every["count"] == 1
 
 
-async def test_stdio_generates_an_invoice_with_progress(stdio_env: dict[str, str], errlog: Any,
-                                                        state: PolarState) -> None:
+async def test_stdio_generates_an_invoice_with_progress(
+    stdio_env: dict[str, str], errlog: Any, state: PolarState
+) -> None:
     state.generation_delay = 0.3
     reported: list[float] = []
 
@@ -883,10 +1123,16 @@ async def test_stdio_generates_an_invoice_with_progress(stdio_env: dict[str, str
 
     async with polar_client(stdio_env, errlog) as client:
         result = await client.call_tool(
-            "generate_invoice", POLAR | {"order_id": oid("alice_paid_not_generated")}, progress_callback=on_progress
+            "generate_invoice",
+            POLAR | {"order_id": oid("alice_paid_not_generated")},
+            progress_callback=on_progress,
         )
-        again = await client.call_tool("generate_invoice", POLAR | {"order_id": oid("alice_paid_not_generated")})
-        missing = await client.call_tool("generate_invoice", POLAR | {"order_id": oid("alice_paid_missing_billing")})
+        again = await client.call_tool(
+            "generate_invoice", POLAR | {"order_id": oid("alice_paid_not_generated")}
+        )
+        missing = await client.call_tool(
+            "generate_invoice", POLAR | {"order_id": oid("alice_paid_missing_billing")}
+        )
     generated = ok(result)
     assert generated["outcome"] == "generated" and generated["number"] == "SBX-ALICE-0002"
     assert generated["total"] == "71.36" and reported
@@ -903,7 +1149,9 @@ async def test_stdio_serves_the_json_and_pdf_resources_and_lists_only_own_invoic
         listed = (await client.list_resources()).resources
         document = (await client.read_resource(f"invoice://polar/{order_id}")).contents[0]
         pdf = (await client.read_resource(f"invoice://polar/{order_id}/pdf")).contents[0]
-    polar_uris = {str(resource.uri) for resource in listed if str(resource.uri).startswith("invoice://polar/")}
+    polar_uris = {
+        str(resource.uri) for resource in listed if str(resource.uri).startswith("invoice://polar/")
+    }
     assert polar_uris == {f"invoice://polar/{order_id}"}
     assert isinstance(document, TextResourceContents) and isinstance(pdf, BlobResourceContents)
     assert document.mime_type == "application/json" and json.loads(document.text)["total"] == "110.00"
@@ -923,8 +1171,9 @@ async def test_stdio_another_customers_invoice_is_exactly_a_missing_one(
             await client.read_resource(f"invoice://polar/{MISSING_ID}/pdf")
     assert theirs.is_error and missing.is_error
     assert error_of(theirs)["code"] == "not_found"
-    assert json.dumps(error_of(theirs)).replace(bobs, "X") == json.dumps(
-        error_of(missing)).replace(MISSING_ID, "X")
+    assert json.dumps(error_of(theirs)).replace(bobs, "X") == json.dumps(error_of(missing)).replace(
+        MISSING_ID, "X"
+    )
     assert their_pdf.value.error.code == missing_pdf.value.error.code
     assert str(their_pdf.value).replace(bobs, "X") == str(missing_pdf.value).replace(MISSING_ID, "X")
 

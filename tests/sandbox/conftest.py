@@ -78,7 +78,13 @@ def decimal_json(response: httpx2.Response) -> Any:
 # Bagisto (seed 003 is a Markdown page: a field table, a JSON example and error examples)
 # ----------------------------------------------------------------------------------------------
 
-_TABLE_TYPES = {"integer": "integer", "string": "string", "boolean": "boolean", "float": "number", "array": "array"}
+_TABLE_TYPES = {
+    "integer": "integer",
+    "string": "string",
+    "boolean": "boolean",
+    "float": "number",
+    "array": "array",
+}
 
 
 def bagisto_seed_example() -> dict[str, Any]:
@@ -95,7 +101,7 @@ def bagisto_invoice_schema() -> dict[str, Any]:
     ``null`` in the example are allowed to be ``null``. ``items`` may hold IRIs or embedded objects.
     """
     text = seed_text(BAGISTO_GET_INVOICE)
-    table = text[text.index("## Response Fields"):text.index("## Error Responses")]
+    table = text[text.index("## Response Fields") : text.index("## Error Responses")]
     rows = re.findall(r"^\| `(\w+)` \| (\w+) \|", table, re.MULTILINE)
     assert len(rows) == 31, rows
     example = bagisto_seed_example()
@@ -105,8 +111,12 @@ def bagisto_invoice_schema() -> dict[str, Any]:
         if example.get(field_name, "") is None:
             json_type = [json_type, "null"]
         properties[field_name] = {"type": json_type}
-    properties["items"]["items"] = {"anyOf": [{"type": "string", "pattern": "^/api/shop/invoice-items/\\d+$"},
-                                              BAGISTO_EMBEDDED_ITEM_SCHEMA]}
+    properties["items"]["items"] = {
+        "anyOf": [
+            {"type": "string", "pattern": "^/api/shop/invoice-items/\\d+$"},
+            BAGISTO_EMBEDDED_ITEM_SCHEMA,
+        ]
+    }
     return {"type": "object", "properties": properties, "required": [name for name, _ in rows]}
 
 
@@ -115,9 +125,14 @@ BAGISTO_EMBEDDED_ITEM_SCHEMA: dict[str, Any] = {
     # total, taxAmount, discountAmount})".
     "type": "object",
     "properties": {
-        "id": {"type": "integer"}, "sku": {"type": "string"}, "name": {"type": "string"},
-        "qty": {"type": "integer"}, "price": {"type": "number"}, "total": {"type": "number"},
-        "taxAmount": {"type": "number"}, "discountAmount": {"type": "number"},
+        "id": {"type": "integer"},
+        "sku": {"type": "string"},
+        "name": {"type": "string"},
+        "qty": {"type": "integer"},
+        "price": {"type": "number"},
+        "total": {"type": "number"},
+        "taxAmount": {"type": "number"},
+        "discountAmount": {"type": "number"},
     },
     "required": ["id", "sku", "name", "qty", "price", "total", "taxAmount", "discountAmount"],
 }
@@ -154,7 +169,7 @@ def payabli_required_list(schema_name: str) -> list[str]:
     flat = payabli_flat_yaml()
     start = flat.index(f"{schema_name}: type: object properties:")
     segment = flat[start:]
-    after = segment[segment.index(" required: ") + len(" required: "):]
+    after = segment[segment.index(" required: ") + len(" required: ") :]
     tokens = after.split(" ")
     names = []
     while len(tokens) >= 2 and tokens[0] == "-":
@@ -167,14 +182,15 @@ def payabli_property_refs(schema_name: str) -> dict[str, str]:
     """``property -> referenced type`` for properties declared as a bare ``$ref`` in the flat text."""
     flat = payabli_flat_yaml()
     start = flat.index(f"{schema_name}: type: object properties:")
-    segment = flat[start:start + flat[start:].index(" required: ")]
+    segment = flat[start : start + flat[start:].index(" required: ")]
     return dict(re.findall(r"(\w+): \$ref: '#/components/schemas/([^']+)'", segment))
 
 
 def payabli_scalar_types() -> dict[str, tuple[str, str | None]]:
     """``type name -> (type, format)`` for the flat text's scalar component types."""
-    found = re.findall(r"(type_[\w]*:\w+): type: (string|integer|number|boolean)(?: format: ([\w-]+))?",
-                       payabli_flat_yaml())
+    found = re.findall(
+        r"(type_[\w]*:\w+): type: (string|integer|number|boolean)(?: format: ([\w-]+))?", payabli_flat_yaml()
+    )
     return {name: (json_type, fmt or None) for name, json_type, fmt in found}
 
 
@@ -183,9 +199,24 @@ def _nullable(json_type: str) -> dict[str, Any]:
 
 
 _PAYOR_NULLABLE_STRINGS = [
-    "BillingAddress1", "BillingAddress2", "BillingCity", "BillingCountry", "BillingEmail", "BillingPhone",
-    "BillingState", "BillingZip", "CompanyName", "CustomerNumber", "FirstName", "LastName",
-    "ShippingAddress1", "ShippingAddress2", "ShippingCity", "ShippingCountry", "ShippingState", "ShippingZip",
+    "BillingAddress1",
+    "BillingAddress2",
+    "BillingCity",
+    "BillingCountry",
+    "BillingEmail",
+    "BillingPhone",
+    "BillingState",
+    "BillingZip",
+    "CompanyName",
+    "CustomerNumber",
+    "FirstName",
+    "LastName",
+    "ShippingAddress1",
+    "ShippingAddress2",
+    "ShippingCity",
+    "ShippingCountry",
+    "ShippingState",
+    "ShippingZip",
 ]
 
 # Hand transcription of seed 004's `type_invoice:GetInvoiceRecord` (and the types it refers to),
@@ -209,9 +240,18 @@ PAYABLI_GET_INVOICE_RECORD_SCHEMA: dict[str, Any] = {
         "invoiceStatus": {"type": "integer"},
         "invoiceType": {"type": "integer"},
         # The seed's enum is garbled (`enum: - value: onetime ...`); these are its values.
-        "frequency": {"type": "string",
-                      "enum": ["onetime", "weekly", "every2weeks", "every6months", "monthly", "every3months",
-                               "annually"]},
+        "frequency": {
+            "type": "string",
+            "enum": [
+                "onetime",
+                "weekly",
+                "every2weeks",
+                "every6months",
+                "monthly",
+                "every3months",
+                "annually",
+            ],
+        },
         "paymentTerms": {"type": "string"},
         "termsConditions": _nullable("string"),
         "notes": _nullable("string"),
@@ -259,18 +299,40 @@ PAYABLI_GET_INVOICE_RECORD_SCHEMA: dict[str, Any] = {
         "Customer": {
             "type": "object",
             "properties": {
-                "AdditionalData": {"oneOf": [{"type": "object", "additionalProperties": {"type": "string"}},
-                                             {"type": "null"}]},
+                "AdditionalData": {
+                    "oneOf": [
+                        {"type": "object", "additionalProperties": {"type": "string"}},
+                        {"type": "null"},
+                    ]
+                },
                 **{name: _nullable("string") for name in _PAYOR_NULLABLE_STRINGS},
                 "customerId": _nullable("integer"),
                 "customerStatus": _nullable("integer"),
                 "Identifiers": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
             },
             "required": [
-                "AdditionalData", "BillingAddress1", "BillingAddress2", "BillingCity", "BillingCountry",
-                "BillingEmail", "BillingPhone", "BillingState", "BillingZip", "CompanyName", "customerId",
-                "CustomerNumber", "customerStatus", "FirstName", "Identifiers", "LastName", "ShippingAddress1",
-                "ShippingAddress2", "ShippingCity", "ShippingCountry", "ShippingState", "ShippingZip",
+                "AdditionalData",
+                "BillingAddress1",
+                "BillingAddress2",
+                "BillingCity",
+                "BillingCountry",
+                "BillingEmail",
+                "BillingPhone",
+                "BillingState",
+                "BillingZip",
+                "CompanyName",
+                "customerId",
+                "CustomerNumber",
+                "customerStatus",
+                "FirstName",
+                "Identifiers",
+                "LastName",
+                "ShippingAddress1",
+                "ShippingAddress2",
+                "ShippingCity",
+                "ShippingCountry",
+                "ShippingState",
+                "ShippingZip",
             ],
         },
         "paylinkId": {"type": "string"},
@@ -303,8 +365,11 @@ PAYABLI_GET_INVOICE_RECORD_SCHEMA: dict[str, Any] = {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "properties": {"originalName": {"type": "string"}, "zipName": {"type": "string"},
-                                       "descriptor": {"type": "string"}},
+                        "properties": {
+                            "originalName": {"type": "string"},
+                            "zipName": {"type": "string"},
+                            "descriptor": {"type": "string"},
+                        },
                     },
                 },
                 "zipfile": {"type": "string"},
@@ -313,13 +378,48 @@ PAYABLI_GET_INVOICE_RECORD_SCHEMA: dict[str, Any] = {
         "externalPaypointID": {"type": "string"},
     },
     "required": [
-        "invoiceId", "customerId", "paypointId", "invoiceNumber", "invoiceDate", "invoiceDueDate",
-        "invoiceSentDate", "invoiceEndDate", "lastPaymentDate", "createdAt", "invoiceStatus", "invoiceType",
-        "frequency", "paymentTerms", "termsConditions", "notes", "tax", "discount", "invoiceAmount",
-        "invoicePaidAmount", "freightAmount", "dutyAmount", "purchaseOrder", "shippingAddress1",
-        "shippingAddress2", "shippingCity", "shippingState", "shippingZip", "shippingFromZip", "shippingCountry",
-        "shippingEmail", "shippingPhone", "summaryCommodityCode", "items", "Customer", "paylinkId", "billEvents",
-        "scheduledOptions", "PaypointLegalname", "PaypointDbaname", "PaypointEntryname", "ParentOrgName",
+        "invoiceId",
+        "customerId",
+        "paypointId",
+        "invoiceNumber",
+        "invoiceDate",
+        "invoiceDueDate",
+        "invoiceSentDate",
+        "invoiceEndDate",
+        "lastPaymentDate",
+        "createdAt",
+        "invoiceStatus",
+        "invoiceType",
+        "frequency",
+        "paymentTerms",
+        "termsConditions",
+        "notes",
+        "tax",
+        "discount",
+        "invoiceAmount",
+        "invoicePaidAmount",
+        "freightAmount",
+        "dutyAmount",
+        "purchaseOrder",
+        "shippingAddress1",
+        "shippingAddress2",
+        "shippingCity",
+        "shippingState",
+        "shippingZip",
+        "shippingFromZip",
+        "shippingCountry",
+        "shippingEmail",
+        "shippingPhone",
+        "summaryCommodityCode",
+        "items",
+        "Customer",
+        "paylinkId",
+        "billEvents",
+        "scheduledOptions",
+        "PaypointLegalname",
+        "PaypointDbaname",
+        "PaypointEntryname",
+        "ParentOrgName",
         "DocumentsRef",
     ],
 }

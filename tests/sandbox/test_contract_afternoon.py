@@ -60,8 +60,13 @@ async def test_invoice_fields_are_exactly_the_seeds(client: httpx2.AsyncClient, 
 
 async def test_amounts_are_integer_cents_and_the_total_is_as_stated(client: httpx2.AsyncClient) -> None:
     invoice = (await client.get(invoice_url("alice_open_eur"), headers=KEY)).json()["invoice"]
-    assert (invoice["currency"], invoice["subtotal_cents"], invoice["discount_cents"], invoice["tax_cents"],
-            invoice["total_cents"]) == ("eur", 25600, 2500, 1900, 25000)
+    assert (
+        invoice["currency"],
+        invoice["subtotal_cents"],
+        invoice["discount_cents"],
+        invoice["tax_cents"],
+        invoice["total_cents"],
+    ) == ("eur", 25600, 2500, 1900, 25000)
     jpy = (await client.get(invoice_url("alice_uncollectible_jpy"), headers=KEY)).json()["invoice"]
     assert (jpy["currency"], jpy["total_cents"]) == ("jpy", 1500)
 
@@ -129,8 +134,9 @@ async def test_list_pages_with_an_opaque_cursor(client: httpx2.AsyncClient, seed
 
 
 async def test_list_filters_by_status(client: httpx2.AsyncClient) -> None:
-    body = (await client.get("/v1/invoices", params={"customer_id": "cus_alice", "status": "open"},
-                             headers=KEY)).json()
+    body = (
+        await client.get("/v1/invoices", params={"customer_id": "cus_alice", "status": "open"}, headers=KEY)
+    ).json()
     assert {i["status"] for i in body["invoices"]} == {"open"} and len(body["invoices"]) == 2
 
 
@@ -216,7 +222,9 @@ async def test_over_http_with_the_sandbox_environment() -> None:
         env = sandbox_environment(base_url, "bob")
         async with httpx2.AsyncClient(base_url=env["AFTERNOON_BASE_URL"]) as client:
             response = await client.get(
-                "/v1/invoices", params={"customer_id": env["AFTERNOON_CUSTOMER_ID"]},
-                headers={"Authorization": f"Bearer {env['AFTERNOON_API_KEY']}"})
+                "/v1/invoices",
+                params={"customer_id": env["AFTERNOON_CUSTOMER_ID"]},
+                headers={"Authorization": f"Bearer {env['AFTERNOON_API_KEY']}"},
+            )
     assert response.status_code == 200
     assert {i["customer_id"] for i in response.json()["invoices"]} == {"cus_bob"}

@@ -41,7 +41,9 @@ async def client(state: BagistoState) -> AsyncIterator[httpx2.AsyncClient]:
 # -- seed shape ------------------------------------------------------------------------------
 
 
-async def test_alices_first_invoice_is_the_seed_example_verbatim(client: httpx2.AsyncClient, seeds: Any) -> None:
+async def test_alices_first_invoice_is_the_seed_example_verbatim(
+    client: httpx2.AsyncClient, seeds: Any
+) -> None:
     response = await client.get(f"{INVOICES}/1", headers=ALICE)
     assert response.status_code == 200
     assert seeds.decimal_json(response) == seeds.bagisto_seed_example()
@@ -63,7 +65,10 @@ async def test_every_invoice_matches_the_seed_field_table(
 async def test_float_amounts_keep_their_exact_digits(client: httpx2.AsyncClient, seeds: Any) -> None:
     invoice = seeds.decimal_json(await client.get(f"{INVOICES}/2", headers=ALICE))
     assert (invoice["subTotal"], invoice["grandTotal"], invoice["orderCurrencyCode"]) == (
-        Decimal("0.30"), Decimal("0.30"), "EUR")
+        Decimal("0.30"),
+        Decimal("0.30"),
+        "EUR",
+    )
     hoodies = seeds.decimal_json(await client.get(f"{INVOICES}/3", headers=ALICE))
     assert hoodies["subTotal"] == Decimal("59.97") and hoodies["grandTotal"] == Decimal("66.27")
     yen = seeds.decimal_json(await client.get(f"{INVOICES}/7", headers=ALICE))
@@ -136,12 +141,14 @@ async def test_missing_customer_token_may_be_403(client: httpx2.AsyncClient, sta
 
 async def test_login_returns_the_customer_token(client: httpx2.AsyncClient) -> None:
     email, password = BAGISTO_CREDENTIALS["alice"]
-    response = await client.post("/api/shop/customer/login", headers=STOREFRONT,
-                                 json={"email": email, "password": password})
+    response = await client.post(
+        "/api/shop/customer/login", headers=STOREFRONT, json={"email": email, "password": password}
+    )
     assert response.status_code == 200
     assert response.json()["token"] == BAGISTO_CUSTOMER_TOKENS["alice"]
-    wrong = await client.post("/api/shop/customer/login", headers=STOREFRONT,
-                              json={"email": email, "password": "nope"})
+    wrong = await client.post(
+        "/api/shop/customer/login", headers=STOREFRONT, json={"email": email, "password": "nope"}
+    )
     assert wrong.status_code == 401
     incomplete = await client.post("/api/shop/customer/login", headers=STOREFRONT, json={"email": email})
     assert incomplete.status_code == 422 and "password" in incomplete.json()["errors"]
@@ -155,7 +162,11 @@ async def test_list_is_a_plain_array_with_pagination_headers(client: httpx2.Asyn
     second = await client.get(INVOICES, params={"page": 2, "per_page": 4}, headers=ALICE)
     assert isinstance(first.json(), list)
     assert {k: first.headers[k] for k in ("x-total-count", "x-page", "x-per-page", "x-total-pages")} == {
-        "x-total-count": "6", "x-page": "1", "x-per-page": "4", "x-total-pages": "2"}
+        "x-total-count": "6",
+        "x-page": "1",
+        "x-per-page": "4",
+        "x-total-pages": "2",
+    }
     assert second.headers["x-page"] == "2"
     ids = [i["id"] for i in first.json() + second.json()]
     assert ids == BAGISTO_INVOICE_IDS["alice"]
@@ -225,9 +236,12 @@ async def test_over_http_login_then_read_an_invoice() -> None:
         storefront = {"X-STOREFRONT-KEY": env["BAGISTO_STOREFRONT_KEY"]}
         async with httpx2.AsyncClient(base_url=env["BAGISTO_BASE_URL"]) as client:
             email, password = BAGISTO_CREDENTIALS["alice"]
-            login = await client.post("/api/shop/customer/login", headers=storefront,
-                                      json={"email": email, "password": password})
+            login = await client.post(
+                "/api/shop/customer/login", headers=storefront, json={"email": email, "password": password}
+            )
             token = login.json()["token"]
             assert token == env["BAGISTO_CUSTOMER_TOKEN"]
-            response = await client.get(f"{INVOICES}/1", headers={**storefront, "Authorization": f"Bearer {token}"})
+            response = await client.get(
+                f"{INVOICES}/1", headers={**storefront, "Authorization": f"Bearer {token}"}
+            )
     assert response.status_code == 200 and response.json()["incrementId"] == "INV-001"

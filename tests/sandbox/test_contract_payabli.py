@@ -55,7 +55,9 @@ def test_flattened_seed_yaml_does_not_parse_so_a_transcription_is_used(seeds: An
 def test_payabli_transcription_matches_flattened_seed(seeds: Any) -> None:
     schema = seeds.payabli_invoice_record
     assert schema["required"] == seeds.payabli_required_list("type_invoice:GetInvoiceRecord")
-    assert schema["properties"]["Customer"]["required"] == seeds.payabli_required_list("type_:PayorDataResponse")
+    assert schema["properties"]["Customer"]["required"] == seeds.payabli_required_list(
+        "type_:PayorDataResponse"
+    )
     scalar_types = seeds.payabli_scalar_types()
     checked = 0
     for name, ref in seeds.payabli_property_refs("type_invoice:GetInvoiceRecord").items():
@@ -77,20 +79,27 @@ async def test_every_seeded_invoice_is_a_get_invoice_record(
     seeds.assert_valid(seeds.payabli_invoice_record, seeds.decimal_json(response))
 
 
-async def test_amounts_are_major_unit_numbers_with_their_digits(client: httpx2.AsyncClient, seeds: Any) -> None:
+async def test_amounts_are_major_unit_numbers_with_their_digits(
+    client: httpx2.AsyncClient, seeds: Any
+) -> None:
     trap = await client.get(invoice_url("alice_open_float_trap"), headers=TOKEN)
     record = seeds.decimal_json(trap)
     assert [i["itemCost"] for i in record["items"]] == [Decimal("0.1"), Decimal("0.2")]
     assert record["invoiceAmount"] == Decimal("0.3") and b'"invoiceAmount": 0.3,' in trap.content
     paid = seeds.decimal_json(await client.get(invoice_url("alice_paid"), headers=TOKEN))
     assert (paid["invoiceStatus"], paid["invoiceAmount"], paid["invoicePaidAmount"]) == (
-        4, Decimal("110.00"), Decimal("110.00"))
+        4,
+        Decimal("110.00"),
+        Decimal("110.00"),
+    )
     assert paid["items"][0]["itemTaxRate"] == Decimal("8.875")
 
 
 async def test_statuses_cover_the_documented_codes(client: httpx2.AsyncClient) -> None:
-    statuses = {(await client.get(f"/api/Invoice/{i}", headers=TOKEN)).json()["invoiceStatus"]
-                for i in PAYABLI_INVOICE_IDS.values()}
+    statuses = {
+        (await client.get(f"/api/Invoice/{i}", headers=TOKEN)).json()["invoiceStatus"]
+        for i in PAYABLI_INVOICE_IDS.values()
+    }
     assert statuses == {0, 1, 2, 4, 99}
 
 
@@ -103,8 +112,12 @@ async def test_the_token_is_organisation_wide(client: httpx2.AsyncClient) -> Non
 # -- errors ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("headers", [{}, {"requestToken": "wrong"}, {"Authorization": f"Bearer {PAYABLI_API_TOKEN}"}])
-async def test_missing_or_wrong_request_token_is_401(client: httpx2.AsyncClient, headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "headers", [{}, {"requestToken": "wrong"}, {"Authorization": f"Bearer {PAYABLI_API_TOKEN}"}]
+)
+async def test_missing_or_wrong_request_token_is_401(
+    client: httpx2.AsyncClient, headers: dict[str, str]
+) -> None:
     response = await client.get(invoice_url("alice_paid"), headers=headers)
     assert response.status_code == 401
     assert_error_shape(response.json())
@@ -173,11 +186,17 @@ async def test_query_pages_with_from_and_limit_record(client: httpx2.AsyncClient
 
 
 async def test_query_filters_by_status_and_date(client: httpx2.AsyncClient) -> None:
-    open_ones = (await client.get(QUERY, params={"customerId(eq)": 1001, "invoiceStatus(eq)": 1},
-                                  headers=TOKEN)).json()
+    open_ones = (
+        await client.get(QUERY, params={"customerId(eq)": 1001, "invoiceStatus(eq)": 1}, headers=TOKEN)
+    ).json()
     assert {r["invoiceStatus"] for r in open_ones["Records"]} == {1} and len(open_ones["Records"]) == 2
-    in_range = (await client.get(QUERY, params={"customerId(eq)": 1001, "invoiceDate(ge)": "2026-02-01",
-                                                "invoiceDate(le)": "2026-03-31"}, headers=TOKEN)).json()
+    in_range = (
+        await client.get(
+            QUERY,
+            params={"customerId(eq)": 1001, "invoiceDate(ge)": "2026-02-01", "invoiceDate(le)": "2026-03-31"},
+            headers=TOKEN,
+        )
+    ).json()
     assert sorted(r["invoiceDate"] for r in in_range["Records"]) == ["2026-02-05", "2026-03-05"]
 
 
@@ -200,8 +219,11 @@ async def test_extra_invoices_sum_exactly() -> None:
         records: list[Any] = []
         summary: Any = None
         while summary is None or len(records) < summary["totalRecords"]:
-            response = await client.get(QUERY, params={"customerId(eq)": 1001, "fromRecord": len(records),
-                                                       "limitRecord": 100}, headers=TOKEN)
+            response = await client.get(
+                QUERY,
+                params={"customerId(eq)": 1001, "fromRecord": len(records), "limitRecord": 100},
+                headers=TOKEN,
+            )
             body = response.json(parse_float=Decimal)
             summary = body["Summary"]
             records += body["Records"]
@@ -240,6 +262,7 @@ async def test_over_http_the_base_url_ends_in_api() -> None:
             response = await client.get(
                 f"{env['PAYABLI_BASE_URL']}/Query/invoices/{env['PAYABLI_ENTRY']}",
                 params={"customerId(eq)": env["PAYABLI_CUSTOMER_ID"]},
-                headers={"requestToken": env["PAYABLI_API_TOKEN"]})
+                headers={"requestToken": env["PAYABLI_API_TOKEN"]},
+            )
     assert response.status_code == 200
     assert {r["customerId"] for r in response.json()["Records"]} == {1002}

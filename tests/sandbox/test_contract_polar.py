@@ -62,13 +62,17 @@ def order_url(role: str, suffix: str = "") -> str:
 # -- seed schemas ----------------------------------------------------------------------------
 
 
-async def test_invoice_url_matches_seed_customer_order_invoice(client: httpx2.AsyncClient, seeds: Any) -> None:
+async def test_invoice_url_matches_seed_customer_order_invoice(
+    client: httpx2.AsyncClient, seeds: Any
+) -> None:
     response = await client.get(order_url("alice_paid_generated", "/invoice"), headers=ALICE)
     assert response.status_code == 200
     seeds.assert_valid(seeds.polar["CustomerOrderInvoice"], response.json())
 
 
-async def test_invoice_url_serves_a_pdf_without_credentials(client: httpx2.AsyncClient, state: PolarState) -> None:
+async def test_invoice_url_serves_a_pdf_without_credentials(
+    client: httpx2.AsyncClient, state: PolarState
+) -> None:
     url = (await client.get(order_url("alice_paid_generated", "/invoice"), headers=ALICE)).json()["url"]
     assert "/_files/invoices/" in url and "signature=" in url
     document = await client.get(url)
@@ -92,14 +96,21 @@ async def test_missing_order_is_seed_resource_not_found(client: httpx2.AsyncClie
 
 
 @pytest.mark.parametrize("suffix", ["", "/invoice"])
-async def test_another_customers_order_is_exactly_a_missing_one(client: httpx2.AsyncClient, suffix: str) -> None:
+async def test_another_customers_order_is_exactly_a_missing_one(
+    client: httpx2.AsyncClient, suffix: str
+) -> None:
     missing = await client.get(f"{ORDERS}/00000000-0000-4000-8000-000000000000{suffix}", headers=ALICE)
     bobs = await client.get(order_url("bob_paid_generated_jpy", suffix), headers=ALICE)
     assert (bobs.status_code, bobs.content, dict(bobs.headers)) == (
-        missing.status_code, missing.content, dict(missing.headers))
+        missing.status_code,
+        missing.content,
+        dict(missing.headers),
+    )
 
 
-async def test_generating_another_customers_order_is_a_404(client: httpx2.AsyncClient, state: PolarState) -> None:
+async def test_generating_another_customers_order_is_a_404(
+    client: httpx2.AsyncClient, state: PolarState
+) -> None:
     response = await client.post(order_url("bob_paid_discounted", "/invoice"), headers=ALICE)
     assert response.status_code == 404
     assert state.generation_requests[POLAR_ORDER_IDS["bob_paid_discounted"]] == 0
@@ -116,8 +127,9 @@ async def test_missing_billing_details_is_seed_422(client: httpx2.AsyncClient, s
 # -- auth ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer polar_cst_nope"}, {"Authorization": "Basic x"},
-                                     ORG])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer polar_cst_nope"}, {"Authorization": "Basic x"}, ORG]
+)
 async def test_missing_or_invalid_session_is_401_with_bearer_challenge(
     client: httpx2.AsyncClient, headers: dict[str, str]
 ) -> None:
@@ -137,7 +149,9 @@ async def test_order_has_the_documented_fields_in_minor_units(client: httpx2.Asy
         assert isinstance(order[name], int)
     assert order["currency"] == "eur"
     assert order["total_amount"] == 7136 and order["due_amount"] == 0
-    assert order["items"] == [{**order["items"][0], "label": "Team seats x 3", "amount": 5997, "tax_amount": 1139}]
+    assert order["items"] == [
+        {**order["items"][0], "label": "Team seats x 3", "amount": 5997, "tax_amount": 1139}
+    ]
     assert set(order["billing_address"]) == {"line1", "line2", "postal_code", "city", "state", "country"}
     assert order["is_invoice_generated"] is False
     assert order["customer_id"] == POLAR_CUSTOMER_IDS["alice"]
@@ -146,7 +160,12 @@ async def test_order_has_the_documented_fields_in_minor_units(client: httpx2.Asy
 
 async def test_pending_jpy_order_is_due_in_whole_yen(client: httpx2.AsyncClient) -> None:
     order = (await client.get(order_url("alice_pending"), headers=ALICE)).json()
-    assert (order["currency"], order["total_amount"], order["due_amount"], order["paid"]) == ("jpy", 1500, 1500, False)
+    assert (order["currency"], order["total_amount"], order["due_amount"], order["paid"]) == (
+        "jpy",
+        1500,
+        1500,
+        False,
+    )
 
 
 async def test_list_is_the_sessions_orders_paginated(client: httpx2.AsyncClient) -> None:
@@ -177,8 +196,10 @@ async def test_extra_invoices_page_through_in_hundreds(clock: FakeClock) -> None
     state = PolarState(extra_invoices=250)
     transport = httpx2.ASGITransport(app=create_app(state))
     async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        pages = [(await client.get(f"{ORDERS}/", params={"page": p, "limit": 100}, headers=ALICE)).json()
-                 for p in (1, 2, 3)]
+        pages = [
+            (await client.get(f"{ORDERS}/", params={"page": p, "limit": 100}, headers=ALICE)).json()
+            for p in (1, 2, 3)
+        ]
     assert pages[0]["pagination"] == {"total_count": 257, "max_page": 3}
     assert [len(p["items"]) for p in pages] == [100, 100, 57]
     assert len({o["id"] for p in pages for o in p["items"]}) == 257
@@ -207,12 +228,16 @@ async def test_generate_is_202_with_null_and_ready_after_the_delay(
     assert accepted.content == b"null"
 
     clock.advance(state.generation_delay - 0.01)
-    assert (await client.get(order_url("alice_paid_not_generated", "/invoice"), headers=ALICE)).status_code == 404
+    assert (
+        await client.get(order_url("alice_paid_not_generated", "/invoice"), headers=ALICE)
+    ).status_code == 404
     order = (await client.get(order_url("alice_paid_not_generated"), headers=ALICE)).json()
     assert order["is_invoice_generated"] is False
 
     clock.advance(0.02)
-    assert (await client.get(order_url("alice_paid_not_generated", "/invoice"), headers=ALICE)).status_code == 200
+    assert (
+        await client.get(order_url("alice_paid_not_generated", "/invoice"), headers=ALICE)
+    ).status_code == 200
     order = (await client.get(order_url("alice_paid_not_generated"), headers=ALICE)).json()
     assert order["is_invoice_generated"] is True
 
@@ -225,7 +250,9 @@ async def test_zero_generation_delay_makes_the_invoice_exist_at_once(
     assert (await client.get(order_url("alice_refunded", "/invoice"), headers=ALICE)).status_code == 200
 
 
-async def test_generation_requests_are_counted_per_order(client: httpx2.AsyncClient, state: PolarState) -> None:
+async def test_generation_requests_are_counted_per_order(
+    client: httpx2.AsyncClient, state: PolarState
+) -> None:
     await client.post(order_url("alice_paid_not_generated", "/invoice"), headers=ALICE)
     await client.post(order_url("alice_paid_not_generated", "/invoice"), headers=ALICE)
     assert state.generation_requests[POLAR_ORDER_IDS["alice_paid_not_generated"]] == 2
@@ -265,17 +292,30 @@ async def test_patching_billing_details_makes_the_order_eligible(
     client: httpx2.AsyncClient, state: PolarState
 ) -> None:
     state.generation_delay = 0
-    address = {"line1": "9 Patch Road", "line2": None, "postal_code": "1010", "city": "Vienna", "state": None,
-               "country": "AT"}
-    patched = await client.patch(order_url("alice_paid_missing_billing"), headers=ALICE,
-                                 json={"billing_name": "Alice A.", "billing_address": address})
+    address = {
+        "line1": "9 Patch Road",
+        "line2": None,
+        "postal_code": "1010",
+        "city": "Vienna",
+        "state": None,
+        "country": "AT",
+    }
+    patched = await client.patch(
+        order_url("alice_paid_missing_billing"),
+        headers=ALICE,
+        json={"billing_name": "Alice A.", "billing_address": address},
+    )
     assert patched.status_code == 200
     assert patched.json()["billing_name"] == "Alice A." and patched.json()["billing_address"] == address
-    assert (await client.post(order_url("alice_paid_missing_billing", "/invoice"), headers=ALICE)).status_code == 202
+    assert (
+        await client.post(order_url("alice_paid_missing_billing", "/invoice"), headers=ALICE)
+    ).status_code == 202
 
 
 async def test_billing_details_are_frozen_once_the_invoice_exists(client: httpx2.AsyncClient) -> None:
-    response = await client.patch(order_url("alice_paid_generated"), headers=ALICE, json={"billing_name": "X"})
+    response = await client.patch(
+        order_url("alice_paid_generated"), headers=ALICE, json={"billing_name": "X"}
+    )
     assert response.status_code == 409
     assert response.json()["error"] == "InvoiceAlreadyExists"
 
@@ -286,8 +326,9 @@ async def test_billing_details_are_frozen_once_the_invoice_exists(client: httpx2
 async def test_organisation_token_mints_a_customer_session(
     client: httpx2.AsyncClient, state: PolarState, clock: FakeClock
 ) -> None:
-    response = await client.post("/v1/customer-sessions/", headers=ORG,
-                                 json={"customer_id": POLAR_CUSTOMER_IDS["bob"]})
+    response = await client.post(
+        "/v1/customer-sessions/", headers=ORG, json={"customer_id": POLAR_CUSTOMER_IDS["bob"]}
+    )
     assert response.status_code == 201
     session = response.json()
     assert session["token"].startswith("polar_cst_")
@@ -301,16 +342,18 @@ async def test_organisation_token_mints_a_customer_session(
 
 
 async def test_minting_for_an_unknown_customer_is_a_422(client: httpx2.AsyncClient) -> None:
-    response = await client.post("/v1/customer-sessions/", headers=ORG,
-                                 json={"customer_id": "00000000-0000-4000-8000-000000000000"})
+    response = await client.post(
+        "/v1/customer-sessions/", headers=ORG, json={"customer_id": "00000000-0000-4000-8000-000000000000"}
+    )
     assert response.status_code == 422
     assert response.json()["error"] == "RequestValidationError"
     assert response.json()["detail"][0]["loc"] == ["body", "customer_id"]
 
 
 async def test_minting_needs_the_organisation_token(client: httpx2.AsyncClient) -> None:
-    response = await client.post("/v1/customer-sessions/", headers=ALICE,
-                                 json={"customer_id": POLAR_CUSTOMER_IDS["alice"]})
+    response = await client.post(
+        "/v1/customer-sessions/", headers=ALICE, json={"customer_id": POLAR_CUSTOMER_IDS["alice"]}
+    )
     assert response.status_code == 401
 
 
@@ -349,7 +392,9 @@ async def test_rate_limit_refuses_past_the_bucket_and_refills_with_time(
     assert (await client.get(order_url("alice_pending"), headers=ALICE)).status_code == 200
 
 
-async def test_malformed_next_sends_an_unparseable_body(client: httpx2.AsyncClient, state: PolarState) -> None:
+async def test_malformed_next_sends_an_unparseable_body(
+    client: httpx2.AsyncClient, state: PolarState
+) -> None:
     state.controls.malformed_next = 1
     response = await client.get(order_url("alice_pending"), headers=ALICE)
     assert response.status_code == 200
@@ -358,7 +403,9 @@ async def test_malformed_next_sends_an_unparseable_body(client: httpx2.AsyncClie
     assert (await client.get(order_url("alice_pending"), headers=ALICE)).json()["id"]
 
 
-async def test_request_log_records_the_headers_received(client: httpx2.AsyncClient, state: PolarState) -> None:
+async def test_request_log_records_the_headers_received(
+    client: httpx2.AsyncClient, state: PolarState
+) -> None:
     await client.get(order_url("alice_pending"), headers={**ALICE, "X-Trace": "t1"})
     entry = state.controls.request_log[-1]
     assert (entry.method, entry.path, entry.status) == ("GET", order_url("alice_pending"), 200)
@@ -374,7 +421,9 @@ async def test_over_http_the_invoice_url_carries_the_mount_prefix() -> None:
         env = sandbox_environment(base_url, "alice")
         headers = {"Authorization": f"Bearer {env['POLAR_CUSTOMER_SESSION']}"}
         async with httpx2.AsyncClient(base_url=env["POLAR_BASE_URL"]) as client:
-            url = (await client.get(order_url("alice_paid_generated", "/invoice"), headers=headers)).json()["url"]
+            url = (await client.get(order_url("alice_paid_generated", "/invoice"), headers=headers)).json()[
+                "url"
+            ]
             assert url.startswith(f"{base_url}/polar/_files/invoices/")
             document = await client.get(url)
     assert document.status_code == 200 and document.content.startswith(b"%PDF-")

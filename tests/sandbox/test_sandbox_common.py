@@ -19,16 +19,28 @@ from mcp_invoices.sandbox import (
 from mcp_invoices.sandbox.common import dumps_json, running_app, serving_in_thread
 
 ENVIRONMENT_NAMES = {
-    "POLAR_BASE_URL", "POLAR_CUSTOMER_SESSION", "POLAR_ACCESS_TOKEN", "AFTERNOON_BASE_URL", "AFTERNOON_API_KEY",
-    "AFTERNOON_CUSTOMER_ID", "BAGISTO_BASE_URL", "BAGISTO_STOREFRONT_KEY", "BAGISTO_CUSTOMER_TOKEN",
-    "PAYABLI_BASE_URL", "PAYABLI_API_TOKEN", "PAYABLI_CUSTOMER_ID", "PAYABLI_ENTRY",
-    "POLAR_RATE_LIMIT_PER_MINUTE", "AFTERNOON_RATE_LIMIT_PER_MINUTE", "BAGISTO_RATE_LIMIT_PER_MINUTE",
+    "POLAR_BASE_URL",
+    "POLAR_CUSTOMER_SESSION",
+    "POLAR_ACCESS_TOKEN",
+    "AFTERNOON_BASE_URL",
+    "AFTERNOON_API_KEY",
+    "AFTERNOON_CUSTOMER_ID",
+    "BAGISTO_BASE_URL",
+    "BAGISTO_STOREFRONT_KEY",
+    "BAGISTO_CUSTOMER_TOKEN",
+    "PAYABLI_BASE_URL",
+    "PAYABLI_API_TOKEN",
+    "PAYABLI_CUSTOMER_ID",
+    "PAYABLI_ENTRY",
+    "POLAR_RATE_LIMIT_PER_MINUTE",
+    "AFTERNOON_RATE_LIMIT_PER_MINUTE",
+    "BAGISTO_RATE_LIMIT_PER_MINUTE",
     "PAYABLI_RATE_LIMIT_PER_MINUTE",
 }
 
 
 def test_decimals_are_written_digit_for_digit() -> None:
-    body = dumps_json({"a": Decimal("110.00"), "b": Decimal("0.3"), "c": [1, None, True, "é\""], "d": 0.1})
+    body = dumps_json({"a": Decimal("110.00"), "b": Decimal("0.3"), "c": [1, None, True, 'é"'], "d": 0.1})
     assert body == '{"a": 110.00, "b": 0.3, "c": [1, null, true, "é\\""], "d": 0.1}'.encode()
 
 
@@ -48,13 +60,18 @@ def test_sandbox_environment_refuses_unknown_customers() -> None:
 async def test_sandbox_environments_differ_only_in_the_customer() -> None:
     alice, bob = sandbox_environment("http://x", "alice"), sandbox_environment("http://x", "bob")
     differing = {name for name in ENVIRONMENT_NAMES if alice[name] != bob[name]}
-    assert differing == {"POLAR_CUSTOMER_SESSION", "AFTERNOON_CUSTOMER_ID", "BAGISTO_CUSTOMER_TOKEN",
-                         "PAYABLI_CUSTOMER_ID"}
+    assert differing == {
+        "POLAR_CUSTOMER_SESSION",
+        "AFTERNOON_CUSTOMER_ID",
+        "BAGISTO_CUSTOMER_TOKEN",
+        "PAYABLI_CUSTOMER_ID",
+    }
 
 
 async def test_index_lists_the_providers() -> None:
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=create_sandbox_app()),
-                                  base_url="http://127.0.0.1") as client:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=create_sandbox_app()), base_url="http://127.0.0.1"
+    ) as client:
         body = (await client.get("/")).json()
     assert body["providers"]["payabli"] == "http://127.0.0.1/payabli/api"
 
@@ -84,8 +101,10 @@ async def test_serve_sandbox_reports_its_url_and_applies_latency() -> None:
         env = sandbox_environment(base_url)
         async with httpx2.AsyncClient() as client:
             started = time.monotonic()
-            response = await client.get(f"{env['PAYABLI_BASE_URL']}/Invoice/23548801",
-                                        headers={"requestToken": env["PAYABLI_API_TOKEN"]})
+            response = await client.get(
+                f"{env['PAYABLI_BASE_URL']}/Invoice/23548801",
+                headers={"requestToken": env["PAYABLI_API_TOKEN"]},
+            )
             elapsed = time.monotonic() - started
         assert response.status_code == 200
         assert elapsed >= 0.03
@@ -98,8 +117,9 @@ async def test_serve_sandbox_reports_its_url_and_applies_latency() -> None:
 
 async def test_request_log_proves_which_headers_reached_each_provider() -> None:
     states = SandboxStates()
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=create_sandbox_app(states)),
-                                  base_url="http://127.0.0.1") as client:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=create_sandbox_app(states)), base_url="http://127.0.0.1"
+    ) as client:
         await client.get("/afternoon/v1/invoices", headers={"Authorization": "Bearer ak_test_sandbox"})
     [entry] = states.afternoon.controls.request_log
     assert entry.path == "/v1/invoices" and entry.status == 200
