@@ -372,6 +372,7 @@ def host_app(results: ServerResults, bundle: Path) -> Starlette:
         Route("/view.html", view),
         Route("/scenario/{name}", scenario),
         Route("/resource", resource),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),  # the browser asks; nothing to give
     ])
 
 

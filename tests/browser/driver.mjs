@@ -76,6 +76,10 @@ function readView() {
     })),
     text: document.body.innerText,
     scrollWidth: document.documentElement.scrollWidth,
+    // Elements that stick out of the frame sideways (a table may scroll inside its own wrapper).
+    overflowing: [...document.querySelectorAll("body *")]
+      .filter((node) => !node.closest(".table-wrap") && node.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+      .map((node) => `${node.tagName.toLowerCase()}${node.id ? "#" + node.id : ""}.${node.className}`),
     clientWidth: document.documentElement.clientWidth,
   };
 }
@@ -90,6 +94,9 @@ const commands = {
     page.on("request", (request) => record.requests.push({ url: request.url(), frame: request.frame().url() }));
     page.on("console", (message) => {
       if (message.type() === "error" || message.type() === "warning") record.console.push(`${message.type()}: ${message.text()}`);
+    });
+    page.on("response", (response) => {
+      if (response.status() >= 400) record.console.push(`http ${response.status()}: ${response.url()}`);
     });
     page.on("pageerror", (error) => record.pageErrors.push(String(error)));
     await page.goto(url, { timeout: TIMEOUT_MS });

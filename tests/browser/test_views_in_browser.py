@@ -28,7 +28,8 @@ BUCKETS = ["current", "days_1_30", "days_31_60", "days_61_90", "days_over_90"]
 async def show(
     browser: Browser, host: Host, scenario: str, theme: str, screenshots: Path | None = None, width: int = 720
 ) -> dict[str, Any]:
-    name = f"{scenario}-{host.results.provider}-{theme}.png"
+    narrow = "" if width == 720 else f"-{width}px"
+    name = f"{scenario}-{host.results.provider}-{theme}{narrow}.png"
     shot = str(screenshots / name) if screenshots else None
     return await browser.run(op="render", url=host.page(scenario, theme, width), screenshot=shot)
 
@@ -65,6 +66,8 @@ async def test_the_invoice_view_shows_number_every_line_totals_and_amount_due_as
     assert view["kind"] == "invoice"
     assert view["number"] == invoice["number"]
     assert view["seller"] == PROVIDER_NAMES[host.results.provider]
+    billed_to = invoice["billing"]["name"] or invoice["customer"]["name"]
+    assert billed_to and view["billedTo"].startswith(billed_to) and "[object" not in view["billedTo"]
     lines = table(view, "lines")
     assert len(lines["body"]) == len(invoice["line_items"])
     assert all(row["cells"][0]["text"].startswith(line["description"]) for row, line in zip(lines["body"], invoice["line_items"]))
@@ -229,14 +232,19 @@ async def test_the_view_follows_the_hosts_theme_not_the_systems(browser: Browser
 async def test_the_view_loads_nothing_but_itself_under_a_strict_csp(browser: Browser, host: Host, scenario: str) -> None:
     answer = await show(browser, host, scenario, "light")
 
-    from_view = [request["url"] for request in answer["record"]["requests"] if request["frame"].endswith("/view.html")]
-    assert [url.rsplit("/", 1)[-1] for url in from_view] == ["view.html"]
+    requests = answer["record"]["requests"]
+    assert [request["url"] for request in requests if request["frame"].endswith("/view.html")] == []
+    assert [request["url"].removeprefix(host.url) for request in requests] == [
+        f"/host.html?scenario={scenario}&theme=light&width=720", "/host.bundle.js", f"/scenario/{scenario}", "/view.html"
+    ]
     assert answer["record"]["console"] == [] and answer["record"]["pageErrors"] == []
     assert answer["host"]["failures"] == []
 
 
 @pytest.mark.parametrize("scenario", ["invoice", "summary", "comparison"])
-async def test_the_view_fits_a_narrow_host_without_sideways_scrolling(browser: Browser, local_host: Host, scenario: str) -> None:
-    view = (await show(browser, local_host, scenario, "light", width=360))["view"]
+async def test_the_view_fits_a_narrow_host_without_sideways_scrolling(
+    browser: Browser, local_host: Host, scenario: str, screenshots: Path
+) -> None:
+    view = (await show(browser, local_host, scenario, "light", screenshots, width=360))["view"]
 
-    assert view["scrollWidth"] <= view["clientWidth"]
+    assert view["scrollWidth"] <= view["clientWidth"], view["overflowing"]
