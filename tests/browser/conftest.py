@@ -46,6 +46,7 @@ from mcp_invoices.sandbox.common import running_app
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
 from mcp_invoices.views import VIEW_URI
+from tests.apps_host import AppsHost
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
@@ -148,10 +149,13 @@ SCREENSHOTS_USED: list[Path] = []
 
 
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where each view's screenshot goes: MCP_INVOICES_SCREENSHOTS, or a fresh directory (printed at the end)."""
+def screenshots() -> Path:
+    """Where each view's screenshot goes (printed at the end): MCP_INVOICES_SCREENSHOTS, else build/screenshots here.
+
+    Not under pytest's temporary directories: those are pruned by the next runs, and an artifact must stay.
+    """
     chosen = os.environ.get("MCP_INVOICES_SCREENSHOTS")
-    directory = Path(chosen).resolve() if chosen else tmp_path_factory.mktemp("view-screenshots")
+    directory = Path(chosen).resolve() if chosen else HERE / "build" / "screenshots"
     directory.mkdir(parents=True, exist_ok=True)
     SCREENSHOTS_USED.append(directory)
     return directory
@@ -287,7 +291,7 @@ async def _server_client(env: dict[str, str]) -> AsyncIterator[Client]:
     config = load_config(env)
     principal = environment_principal(config)
     async with open_runtime(config) as runtime:
-        async with Client(build_server(runtime, lambda ctx: principal)) as client:
+        async with Client(build_server(runtime, lambda ctx: principal), extensions=[AppsHost()]) as client:
             yield client
 
 

@@ -105,7 +105,11 @@ const commands = {
     await frame.waitForSelector("main[data-kind]", { timeout: TIMEOUT_MS });
     const height = await frame.evaluate(() => Math.ceil(document.documentElement.getBoundingClientRect().height));
     await page.waitForFunction((wanted) => window.__host.sizes.at(-1) === wanted, height, { timeout: TIMEOUT_MS });
-    if (screenshot) await (await frame.frameElement()).screenshot({ path: screenshot, timeout: TIMEOUT_MS });
+    if (screenshot) {
+      // A frame is painted only where the viewport reaches: make it tall enough for the whole view.
+      await page.setViewportSize({ width: 800, height: Math.max(900, height + 60) });
+      await (await frame.frameElement()).screenshot({ path: screenshot, timeout: TIMEOUT_MS });
+    }
     return { view: await frame.evaluate(readView), host: await page.evaluate(() => window.__host), record };
   },
   // Click a control of the view, then wait until the host has recorded `until` (a key of __host).
