@@ -34,6 +34,7 @@ import anyio
 import pytest
 import pytest_asyncio
 from mcp import Client
+from mcp_types import TextResourceContents
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -45,7 +46,7 @@ from mcp_invoices.sandbox import payabli as payabli_emulator
 from mcp_invoices.sandbox.common import running_app
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
-from mcp_invoices.views import VIEW_URI
+from mcp_invoices.views import APP_MIME_TYPE, VIEW_URI
 from tests.apps_host import AppsHost
 
 HERE = Path(__file__).resolve().parent
@@ -260,7 +261,8 @@ def comparison_of(newer: dict[str, Any], older: dict[str, Any]) -> dict[str, Any
 
 async def _read_everything(client: Client, provider: str) -> ServerResults:
     view = (await client.read_resource(VIEW_URI)).contents[0]
-    results = ServerResults(provider=provider, view_html=view.text, view_mime_type=view.mime_type)  # type: ignore[union-attr]
+    assert isinstance(view, TextResourceContents) and view.mime_type == APP_MIME_TYPE
+    results = ServerResults(provider=provider, view_html=view.text, view_mime_type=view.mime_type)
     tools = {tool.name: _wire(tool) for tool in (await client.list_tools()).tools}
     results.scenarios["summary"] = await _call(client, tools, "summarize_invoices", {})
     listing = (await client.call_tool("list_invoices", {"limit": 100})).structured_content or {}
@@ -290,9 +292,11 @@ async def _read_everything(client: Client, provider: str) -> ServerResults:
 async def _server_client(env: dict[str, str]) -> AsyncIterator[Client]:
     config = load_config(env)
     principal = environment_principal(config)
-    async with open_runtime(config) as runtime:
-        async with Client(build_server(runtime, lambda ctx: principal), extensions=[AppsHost()]) as client:
-            yield client
+    async with (
+        open_runtime(config) as runtime,
+        Client(build_server(runtime, lambda ctx: principal), extensions=[AppsHost()]) as client,
+    ):
+        yield client
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -330,7 +334,7 @@ def strict_csp(html: str) -> str:
     """Only the document's own inline script and style (by hash), and nothing from anywhere."""
 
     def hashes(tag: str) -> str:
-        bodies = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.S)
+        bodies = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
         assert bodies, f"the view has an inline <{tag}>"
         return " ".join(
             f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'" for body in bodies
