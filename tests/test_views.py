@@ -37,15 +37,15 @@ async def client_of(ledger: Path, *, views: bool, host_renders_apps: bool) -> As
     async with open_runtime(config) as runtime:
         with pytest.MonkeyPatch.context() as patch:
             if not views:  # the server as it was before the views: no extension, no links
-                patch.setattr(app_module, "MCPServer", _without_extensions(app_module.MCPServer))
-                patch.setattr(app_module, "link_views", lambda server: None)
+                patch.setattr(app_module, "InvoiceServer", _without_extensions(app_module.InvoiceServer))
+                patch.setattr(app_module, "view_meta", lambda tool_name: None)
             server = build_server(runtime, lambda ctx: principal)
         async with Client(server, extensions=extensions) as client:
             yield client
 
 
 def _without_extensions(server_class: Any) -> Any:
-    """``MCPServer`` that ignores the extensions it is given."""
+    """The server class, ignoring the extensions it is given."""
 
     def build(*args: Any, extensions: Any = None, **kwargs: Any) -> Any:
         return server_class(*args, **kwargs)
