@@ -29,7 +29,8 @@ function readView() {
     const node = document.querySelector(selector);
     return node ? node.textContent.replace(/\s+/g, " ").trim() : null;
   };
-  const cell = (node) => node.textContent.replace(/\s+/g, " ").trim();
+  // innerText: what is rendered (a column hidden on a narrow frame is not read as if it were shown).
+  const cell = (node) => node.innerText.replace(/\s+/g, " ").trim();
   const tables = [...document.querySelectorAll("table")].map((table) => ({
     id: table.id || null,
     className: table.className,
@@ -76,6 +77,9 @@ function readView() {
     })),
     text: document.body.innerText,
     scrollWidth: document.documentElement.scrollWidth,
+    // Tables wider than their scrolling wrapper: a person would have to scroll sideways to see them whole.
+    cutOffTables: [...document.querySelectorAll(".table-wrap")]
+      .filter((wrap) => wrap.scrollWidth > wrap.clientWidth + 1).map((wrap) => wrap.querySelector("table").id),
     // Elements that stick out of the frame sideways (a table may scroll inside its own wrapper).
     overflowing: [...document.querySelectorAll("body *")]
       .filter((node) => !node.closest(".table-wrap") && node.getBoundingClientRect().right > document.documentElement.clientWidth + 1)

@@ -248,3 +248,4 @@ async def test_the_view_fits_a_narrow_host_without_sideways_scrolling(
     view = (await show(browser, local_host, scenario, "light", screenshots, width=360))["view"]
 
     assert view["scrollWidth"] <= view["clientWidth"], view["overflowing"]
+    assert view["cutOffTables"] == []
