@@ -180,7 +180,7 @@ class Scenario:
 
     @property
     def data(self) -> dict[str, Any]:
-        structured: dict[str, Any] = self.result["structuredContent"]
+        structured: dict[str, Any] = self.result.get("structuredContent") or {}  # none on an error
         return structured
 
 
@@ -265,6 +265,10 @@ async def _read_everything(client: Client, provider: str) -> ServerResults:
     results = ServerResults(provider=provider, view_html=view.text, view_mime_type=view.mime_type)
     tools = {tool.name: _wire(tool) for tool in (await client.list_tools()).tools}
     results.scenarios["summary"] = await _call(client, tools, "summarize_invoices", {})
+    missing = {"invoice_id": "no-such-invoice"}
+    error = await client.call_tool("get_invoice", missing)
+    assert error.is_error
+    results.scenarios["error"] = Scenario(tool=tools["get_invoice"], arguments=missing, result=_wire(error))
     listing = (await client.call_tool("list_invoices", {"limit": 100})).structured_content or {}
     rows = listing["invoices"]
     # The invoice a person most needs to look at: unpaid and past due, else the most recent one.

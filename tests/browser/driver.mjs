@@ -122,6 +122,13 @@ const commands = {
     await page.waitForFunction((key) => window.__host[key].length > 0, until, { timeout: TIMEOUT_MS });
     return { host: await page.evaluate(() => window.__host), view: await viewFrame().evaluate(readView) };
   },
+  // The host switches its theme; wait until the view has followed, and read it.
+  async theme({ theme }) {
+    await page.evaluate((next) => window.__setTheme(next), theme);
+    const frame = viewFrame();
+    await frame.waitForFunction((next) => document.documentElement.dataset.theme === next, theme, { timeout: TIMEOUT_MS });
+    return { view: await frame.evaluate(readView) };
+  },
   // Wait until the host has recorded `until` (a key of __host).
   async wait_host({ until }) {
     await page.waitForFunction((key) => window.__host[key].length > 0, until, { timeout: TIMEOUT_MS });

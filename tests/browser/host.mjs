@@ -69,6 +69,8 @@ async function main() {
     await bridge.sendToolResult(scenario.result);
     state.delivered = true;
   };
+  // The person switches the host's theme while the view is shown.
+  window.__setTheme = (next) => bridge.sendHostContextChange({ theme: next });
   await bridge.connect(new PostMessageTransport(frame.contentWindow, frame.contentWindow));
   frame.src = "/view.html";
 }

@@ -7,6 +7,7 @@ keeps a screenshot of the view (the directory is printed at the end of the run).
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -215,6 +216,14 @@ async def test_the_comparison_view_highlights_each_change_and_shows_each_differe
     assert [row["cells"][-1]["text"].split(" (")[0] for row in lines["body"]] == [line["difference"] for line in comparison["lines"]]
 
 
+async def test_a_tool_error_is_shown_with_its_message_and_hint(browser: Browser, local_host: Host) -> None:
+    error = json.loads(local_host.results.scenarios["error"].result["content"][0]["text"])
+    view = (await show(browser, local_host, "error", "light"))["view"]
+
+    assert view["kind"] == "error"
+    assert error["message"] in view["error"] and error["hint"] in view["error"] and error["code"] in view["error"]
+
+
 # -- made for a sandboxed frame --------------------------------------------------------------------
 
 
@@ -226,6 +235,15 @@ async def test_the_view_follows_the_hosts_theme_not_the_systems(browser: Browser
     assert (light["theme"], dark["theme"]) == ("light", "dark")
     assert luminance(light["background"]) > 200 and luminance(dark["background"]) < 60
     assert luminance(dark["color"]) > 150 > luminance(light["color"])
+
+
+async def test_the_view_follows_the_host_when_it_switches_theme(browser: Browser, local_host: Host) -> None:
+    light = (await show(browser, local_host, "summary", "light"))["view"]
+
+    dark = (await browser.run(op="theme", theme="dark"))["view"]
+
+    assert luminance(dark["background"]) < 60 and luminance(light["background"]) > 200
+    assert dark["bars"] == light["bars"]  # the same view, only its colours changed
 
 
 @pytest.mark.parametrize("scenario", ["invoice", "summary", "comparison"])
