@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp
 
-__all__ = ["VIEW_URI", "VIEWED_TOOLS", "APP_MIME_TYPE", "views_extension", "view_meta", "view_html"]
+__all__ = ["APP_MIME_TYPE", "VIEWED_TOOLS", "VIEW_URI", "view_html", "view_meta", "views_extension"]
 
 VIEW_URI: Final = "ui://mcp-invoices/invoice-view.html"
 """The one document behind every view; it picks the layout from the shape of the result it receives."""
