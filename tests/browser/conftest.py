@@ -210,35 +210,26 @@ async def _call(client: Client, tools: dict[str, dict[str, Any]], name: str, arg
     return Scenario(tool=tools[name], arguments=arguments, result=_wire(result))
 
 
-def comparison_of(newer: dict[str, Any], older: dict[str, Any]) -> dict[str, Any]:
-    """A ``compare_invoices`` result in the product contract's shape, computed exactly from two real invoices.
+def comparison_of(newer: dict[str, Any], older: dict[str, Any], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A ``compare_invoices`` result in the tool's shape, computed exactly from two real invoices.
 
-    Stands in for the tool until it is on this branch: the view is tested against the documented shape,
-    filled with the server's own invoices (differences by Decimal, as strings at the currency's scale).
+    Stands in for the tool until it is on this branch: the shape is the product contract's (and that of
+    the tool's branch: the two invoices as list rows, nullable differences, where the total's difference
+    comes from), filled with the server's own invoices and list rows, differences by Decimal.
     """
 
-    def amount(value: str | None) -> Decimal:
-        return Decimal(value) if value is not None else Decimal(0)
-
     def difference(after: str | None, before: str | None) -> str:
-        scale = max(-Decimal(after or "0").as_tuple().exponent, -Decimal(before or "0").as_tuple().exponent)  # type: ignore[operator]
-        return str((amount(after) - amount(before)).quantize(Decimal(1).scaleb(-scale)))
+        scale = max(_scale(after), _scale(before))
+        return str((Decimal(after or "0") - Decimal(before or "0")).quantize(Decimal(1).scaleb(-scale)))
 
     lines: list[dict[str, Any]] = []
     before_lines = {line["description"]: line for line in older["line_items"]}
     after_lines = {line["description"]: line for line in newer["line_items"]}
     for description in [*after_lines, *(name for name in before_lines if name not in after_lines)]:
         before, after = before_lines.get(description), after_lines.get(description)
-        if before is None:
-            change = "added"
-        elif after is None:
-            change = "removed"
-        elif (before["quantity"], before["unit_amount"], before["total"]) == (after["quantity"], after["unit_amount"], after["total"]):
-            change = "unchanged"
-        else:
-            change = "changed"
+        same = before and after and all(before[key] == after[key] for key in ("quantity", "unit_amount", "total"))
         lines.append({
-            "change": change,
+            "change": "added" if before is None else "removed" if after is None else "unchanged" if same else "changed",
             "description": description,
             "quantity_before": before and before["quantity"],
             "quantity_after": after and after["quantity"],
@@ -248,15 +239,31 @@ def comparison_of(newer: dict[str, Any], older: dict[str, Any]) -> dict[str, Any
             "total_after": after and after["total"],
             "difference": difference(after and after["total"], before and before["total"]),
         })
-    differences = {key: difference(newer[key], older[key]) for key in ("subtotal", "discount", "tax", "shipping", "total")}
+    differences: dict[str, str | None] = {
+        key: None if newer[key] is None and older[key] is None else difference(newer[key], older[key])
+        for key in ("subtotal", "discount", "tax", "shipping", "total")
+    }
+    total = Decimal(differences["total"] or "0")
+    from_lines = sum((Decimal(line["difference"]) for line in lines), Decimal(0))
+    from_shipping = Decimal(differences["shipping"] or "0")
+    breakdown = {"lines": from_lines, "discount": Decimal(0), "tax": Decimal(0), "shipping": from_shipping,
+                 "other": total - from_lines - from_shipping}
+    exponent = Decimal(1).scaleb(-_scale(newer["total"]))
     return {
-        "summary": f"Invoice {newer['number']} differs from {older['number']} by {differences['total']} {newer['currency']} in total.",
-        "invoice": newer,
-        "other": older,
+        "summary": f"Invoice {newer['number']} differs from {older['number']} by {differences['total']} "
+        f"{newer['currency']} in total.",
+        "invoice": rows[newer["id"]],
+        "other": rows[older["id"]],
         "currency": newer["currency"],
         "differences": differences,
+        "breakdown": {key: str(value.quantize(exponent)) for key, value in breakdown.items()},
         "lines": lines,
     }
+
+
+def _scale(amount: str | None) -> int:
+    exponent = Decimal(amount or "0").as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 async def _read_everything(client: Client, provider: str) -> ServerResults:
@@ -279,8 +286,8 @@ async def _read_everything(client: Client, provider: str) -> ServerResults:
     same_currency = [row for row in rows if row["currency"] == chosen["currency"] and row["id"] != chosen["id"]]
     if same_currency:
         older = (await client.call_tool("get_invoice", {"invoice_id": same_currency[0]["id"]})).structured_content or {}
-        result = {"content": [{"type": "text", "text": "comparison"}],
-                  "structuredContent": comparison_of(results.scenarios["invoice"].data, older)}
+        comparison = comparison_of(results.scenarios["invoice"].data, older, {row["id"]: row for row in rows})
+        result = {"content": [{"type": "text", "text": comparison["summary"]}], "structuredContent": comparison}
         compare_tool = tools.get("compare_invoices") or {"name": "compare_invoices", "inputSchema": {"type": "object"}}
         results.scenarios["comparison"] = Scenario(
             tool=compare_tool, arguments={"invoice_id": chosen["id"], "other_invoice_id": older["id"]}, result=result)

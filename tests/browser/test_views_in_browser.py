@@ -201,14 +201,27 @@ async def test_the_comparison_view_highlights_each_change_and_shows_each_differe
 
     assert view["kind"] == "comparison"
     assert (view["number"], view["otherNumber"]) == (comparison["invoice"]["number"], comparison["other"]["number"])
+    def with_direction(amount: str | None) -> str:
+        if amount is None:
+            return "—"
+        return amount + ("" if Decimal(amount) == 0 else " (more)" if Decimal(amount) > 0 else " (less)")
+
     amounts = table(view, "amounts")
     assert [[cell["text"] for cell in row["cells"]] for row in amounts["body"]] == [
-        [name, shown(comparison["other"][key]), shown(comparison["invoice"][key]),
-         comparison["differences"][key] + ("" if Decimal(comparison["differences"][key]) == 0
-                                           else " (more)" if Decimal(comparison["differences"][key]) > 0 else " (less)")]
+        [name, with_direction(comparison["differences"][key])]
         for key, name in [("subtotal", "Subtotal"), ("discount", "Discount"), ("tax", "Tax"), ("shipping", "Shipping"),
                           ("total", "Total")]
     ]
+    assert [row["className"] == "is-changed" for row in amounts["body"]] == [
+        Decimal(comparison["differences"][key] or 0) != 0 for key in ("subtotal", "discount", "tax", "shipping", "total")
+    ]
+    breakdown = table(view, "breakdown")
+    assert [row["cells"][1]["text"] for row in breakdown["body"]] == [
+        with_direction(comparison["breakdown"][key]) for key in ("lines", "discount", "tax", "shipping", "other")
+    ]
+    for side, invoice in (("Before", comparison["other"]), ("After", comparison["invoice"])):
+        assert f"{side} {invoice['number']}" in view["text"].replace("\n", " ")
+        assert f"Total {invoice['total']} {comparison['currency']}" in view["text"].replace("\n", " ")
     lines = table(view, "lines")
     assert [(row["cells"][1]["text"], row["className"]) for row in lines["body"]] == [
         (line["description"], "" if line["change"] == "unchanged" else f"is-{line['change']}") for line in comparison["lines"]
