@@ -28,7 +28,9 @@ async def test_tools_list_matches_the_snapshot(ledger_path: Path) -> None:
         tools = (await client.list_tools()).tools
     current = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
     if not SNAPSHOT.exists() and IN_CI:
-        pytest.fail(f"{SNAPSHOT.name} is missing: run UPDATE_SNAPSHOTS=1 pytest tests/test_surface.py and commit it.")
+        pytest.fail(
+            f"{SNAPSHOT.name} is missing: run UPDATE_SNAPSHOTS=1 pytest tests/test_surface.py and commit it."
+        )
     if UPDATE or not SNAPSHOT.exists():
         SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     assert current == json.loads(SNAPSHOT.read_text())
@@ -41,7 +43,11 @@ async def test_tool_annotations_are_those_of_the_product_contract(ledger_path: P
         assert tools[name].annotations.read_only_hint is True
         assert tools[name].annotations.open_world_hint is False  # local only: nothing outside the process
     generate = tools["generate_invoice"].annotations
-    assert (generate.read_only_hint, generate.destructive_hint, generate.idempotent_hint) == (False, False, True)
+    assert (generate.read_only_hint, generate.destructive_hint, generate.idempotent_hint) == (
+        False,
+        False,
+        True,
+    )
     assert all(tool.output_schema and tool.output_schema["type"] == "object" for tool in tools.values())
 
 
@@ -49,7 +55,9 @@ async def test_no_tool_takes_a_customer_or_account_argument(ledger_path: Path) -
     async with local_client(ledger_path) as client:
         tools = (await client.list_tools()).tools
     for tool in tools:
-        assert not {"customer", "customer_id", "account", "tenant"} & set(tool.input_schema.get("properties", {}))
+        assert not {"customer", "customer_id", "account", "tenant"} & set(
+            tool.input_schema.get("properties", {})
+        )
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["serve", "--help"], ["demo", "--help"]])

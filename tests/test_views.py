@@ -79,7 +79,9 @@ async def test_tools_with_a_view_name_it_in_their_meta_and_the_others_do_not(led
             assert tool.meta == {"ui": {"resourceUri": VIEW_URI}, "ui/resourceUri": VIEW_URI}
         else:
             assert tool.meta is None, tool.name
-    assert {"get_invoice", "generate_invoice", "summarize_invoices"} <= {tool.name for tool in tools if tool.meta}
+    assert {"get_invoice", "generate_invoice", "summarize_invoices"} <= {
+        tool.name for tool in tools if tool.meta
+    }
 
 
 async def test_the_view_is_served_as_an_mcp_app_that_asks_for_no_network(ledger_path: Path) -> None:
@@ -119,12 +121,21 @@ async def test_a_host_that_renders_views_gets_the_very_same_results(tmp_path: Pa
 def test_the_view_is_one_small_document_that_loads_nothing_from_outside() -> None:
     html = view_html()
     assert len(html.encode()) < VIEW_BUDGET_BYTES
-    assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/|@import|url\(|<link|<img|<iframe|\bsrc=", html, re.IGNORECASE)
+    assert not re.search(
+        r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/|@import|url\(|<link|<img|<iframe|\bsrc=", html, re.IGNORECASE
+    )
     assert not re.search(r"\sstyle=\"", html)  # no inline style attributes: a strict CSP would refuse them
     assert html.count("<script>") == 1 and html.count("<style>") == 1
 
 
 def test_the_view_never_turns_money_into_a_binary_float() -> None:
     script = view_html().split("<script>", 1)[1]
-    for forbidden in ("parseFloat", "toFixed", "Intl.NumberFormat", "toLocaleString", "Number(amount", "+amount"):
+    for forbidden in (
+        "parseFloat",
+        "toFixed",
+        "Intl.NumberFormat",
+        "toLocaleString",
+        "Number(amount",
+        "+amount",
+    ):
         assert forbidden not in script, forbidden

@@ -107,7 +107,9 @@ class Browser:
             raise RuntimeError(f"the browser driver exited: {stderr[-2000:]}")
         answer: dict[str, Any] = json.loads(line)
         if not answer.get("ok"):
-            raise AssertionError(f"browser command {command['op']} failed: {answer.get('error')}\n{answer.get('record')}")
+            raise AssertionError(
+                f"browser command {command['op']} failed: {answer.get('error')}\n{answer.get('record')}"
+            )
         return answer
 
     async def run(self, **command: Any) -> dict[str, Any]:
@@ -139,9 +141,18 @@ def host_bundle(browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -
     """The test host's script: host.mjs and the real AppBridge, bundled for the browser."""
     out = tmp_path_factory.mktemp("host") / "host.bundle.js"
     subprocess.run(
-        [str(NODE_MODULES / ".bin" / "esbuild"), "host.mjs", "--bundle", "--format=esm", "--platform=browser",
-         f"--outfile={out}", "--log-level=warning"],
-        cwd=HERE, check=True, timeout=120,
+        [
+            str(NODE_MODULES / ".bin" / "esbuild"),
+            "host.mjs",
+            "--bundle",
+            "--format=esm",
+            "--platform=browser",
+            f"--outfile={out}",
+            "--log-level=warning",
+        ],
+        cwd=HERE,
+        check=True,
+        timeout=120,
     )
     return out
 
@@ -204,13 +215,17 @@ def _wire(model: Any) -> dict[str, Any]:
     return dumped
 
 
-async def _call(client: Client, tools: dict[str, dict[str, Any]], name: str, arguments: dict[str, Any]) -> Scenario:
+async def _call(
+    client: Client, tools: dict[str, dict[str, Any]], name: str, arguments: dict[str, Any]
+) -> Scenario:
     result = await client.call_tool(name, arguments)
     assert not result.is_error, result.content
     return Scenario(tool=tools[name], arguments=arguments, result=_wire(result))
 
 
-def comparison_of(newer: dict[str, Any], older: dict[str, Any], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def comparison_of(
+    newer: dict[str, Any], older: dict[str, Any], rows: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """A ``compare_invoices`` result in the tool's shape, computed exactly from two real invoices.
 
     Stands in for the tool until it is on this branch: the shape is the product contract's (and that of
@@ -227,18 +242,30 @@ def comparison_of(newer: dict[str, Any], older: dict[str, Any], rows: dict[str, 
     after_lines = {line["description"]: line for line in newer["line_items"]}
     for description in [*after_lines, *(name for name in before_lines if name not in after_lines)]:
         before, after = before_lines.get(description), after_lines.get(description)
-        same = before and after and all(before[key] == after[key] for key in ("quantity", "unit_amount", "total"))
-        lines.append({
-            "change": "added" if before is None else "removed" if after is None else "unchanged" if same else "changed",
-            "description": description,
-            "quantity_before": before and before["quantity"],
-            "quantity_after": after and after["quantity"],
-            "unit_amount_before": before and before["unit_amount"],
-            "unit_amount_after": after and after["unit_amount"],
-            "total_before": before and before["total"],
-            "total_after": after and after["total"],
-            "difference": difference(after and after["total"], before and before["total"]),
-        })
+        same = (
+            before
+            and after
+            and all(before[key] == after[key] for key in ("quantity", "unit_amount", "total"))
+        )
+        lines.append(
+            {
+                "change": "added"
+                if before is None
+                else "removed"
+                if after is None
+                else "unchanged"
+                if same
+                else "changed",
+                "description": description,
+                "quantity_before": before and before["quantity"],
+                "quantity_after": after and after["quantity"],
+                "unit_amount_before": before and before["unit_amount"],
+                "unit_amount_after": after and after["unit_amount"],
+                "total_before": before and before["total"],
+                "total_after": after and after["total"],
+                "difference": difference(after and after["total"], before and before["total"]),
+            }
+        )
     differences: dict[str, str | None] = {
         key: None if newer[key] is None and older[key] is None else difference(newer[key], older[key])
         for key in ("subtotal", "discount", "tax", "shipping", "total")
@@ -246,8 +273,13 @@ def comparison_of(newer: dict[str, Any], older: dict[str, Any], rows: dict[str, 
     total = Decimal(differences["total"] or "0")
     from_lines = sum((Decimal(line["difference"]) for line in lines), Decimal(0))
     from_shipping = Decimal(differences["shipping"] or "0")
-    breakdown = {"lines": from_lines, "discount": Decimal(0), "tax": Decimal(0), "shipping": from_shipping,
-                 "other": total - from_lines - from_shipping}
+    breakdown = {
+        "lines": from_lines,
+        "discount": Decimal(0),
+        "tax": Decimal(0),
+        "shipping": from_shipping,
+        "other": total - from_lines - from_shipping,
+    }
     exponent = Decimal(1).scaleb(-_scale(newer["total"]))
     return {
         "summary": f"Invoice {newer['number']} differs from {older['number']} by {differences['total']} "
@@ -279,18 +311,35 @@ async def _read_everything(client: Client, provider: str) -> ServerResults:
     listing = (await client.call_tool("list_invoices", {"limit": 100})).structured_content or {}
     rows = listing["invoices"]
     # The invoice a person most needs to look at: unpaid and past due, else the most recent one.
-    overdue = [row for row in rows if Decimal(row["amount_due"]) > 0 and row["due_at"] and row["due_at"] < _today().isoformat()]
+    overdue = [
+        row
+        for row in rows
+        if Decimal(row["amount_due"]) > 0 and row["due_at"] and row["due_at"] < _today().isoformat()
+    ]
     chosen = (overdue or rows)[0]
     results.scenarios["invoice"] = await _call(client, tools, "get_invoice", {"invoice_id": chosen["id"]})
     # Two invoices of one currency, for the comparison (the chosen one and the one before it).
-    same_currency = [row for row in rows if row["currency"] == chosen["currency"] and row["id"] != chosen["id"]]
+    same_currency = [
+        row for row in rows if row["currency"] == chosen["currency"] and row["id"] != chosen["id"]
+    ]
     if same_currency:
-        older = (await client.call_tool("get_invoice", {"invoice_id": same_currency[0]["id"]})).structured_content or {}
+        older = (
+            await client.call_tool("get_invoice", {"invoice_id": same_currency[0]["id"]})
+        ).structured_content or {}
         comparison = comparison_of(results.scenarios["invoice"].data, older, {row["id"]: row for row in rows})
-        result = {"content": [{"type": "text", "text": comparison["summary"]}], "structuredContent": comparison}
-        compare_tool = tools.get("compare_invoices") or {"name": "compare_invoices", "inputSchema": {"type": "object"}}
+        result = {
+            "content": [{"type": "text", "text": comparison["summary"]}],
+            "structuredContent": comparison,
+        }
+        compare_tool = tools.get("compare_invoices") or {
+            "name": "compare_invoices",
+            "inputSchema": {"type": "object"},
+        }
         results.scenarios["comparison"] = Scenario(
-            tool=compare_tool, arguments={"invoice_id": chosen["id"], "other_invoice_id": older["id"]}, result=result)
+            tool=compare_tool,
+            arguments={"invoice_id": chosen["id"], "other_invoice_id": older["id"]},
+            result=result,
+        )
     for scenario in list(results.scenarios.values()):
         documents = scenario.data.get("documents") or {}
         if uri := documents.get("pdf_uri"):
@@ -318,10 +367,15 @@ async def local_results(tmp_path_factory: pytest.TempPathFactory, browser_ready:
         results = await _read_everything(client, "local")
         tools = {tool.name: _wire(tool) for tool in (await client.list_tools()).tools}
         orders = (await client.call_tool("list_orders", {"limit": 100})).structured_content or {}
-        ready = [order for order in orders["orders"] if order["invoice"] == "none" and order["paid"]
-                 and order["billing_complete"]]
+        ready = [
+            order
+            for order in orders["orders"]
+            if order["invoice"] == "none" and order["paid"] and order["billing_complete"]
+        ]
         assert ready, "the sample ledger has a paid order without an invoice"
-        results.scenarios["generated"] = await _call(client, tools, "generate_invoice", {"order_id": ready[0]["id"]})
+        results.scenarios["generated"] = await _call(
+            client, tools, "generate_invoice", {"order_id": ready[0]["id"]}
+        )
         pdf_uri = results.scenarios["generated"].data["documents"]["pdf_uri"]
         content = (await client.read_resource(pdf_uri)).contents[0]
         results.resources[pdf_uri] = (content.mime_type or "", base64.b64decode(content.blob))  # type: ignore[union-attr]
@@ -333,7 +387,11 @@ async def remote_results(browser_ready: None) -> ServerResults:
     """Payabli's real results through its sandbox emulator on 127.0.0.1, as the sandbox customer alice."""
     states = SandboxStates(payabli=payabli_emulator.PayabliState())
     async with running_app(create_sandbox_app(states)) as url:
-        env = {key: value for key, value in sandbox_environment(url, "alice").items() if key.startswith("PAYABLI_")}
+        env = {
+            key: value
+            for key, value in sandbox_environment(url, "alice").items()
+            if key.startswith("PAYABLI_")
+        }
         async with _server_client(env) as client:
             return await _read_everything(client, "payabli")
 
@@ -375,7 +433,9 @@ def host_app(results: ServerResults, bundle: Path) -> Starlette:
         return FileResponse(bundle, media_type="text/javascript")
 
     async def view(request: Request) -> Response:
-        return HTMLResponse(results.view_html, headers={"Content-Security-Policy": strict_csp(results.view_html)})
+        return HTMLResponse(
+            results.view_html, headers={"Content-Security-Policy": strict_csp(results.view_html)}
+        )
 
     async def scenario(request: Request) -> Response:
         chosen = results.scenarios[request.path_params["name"]]
@@ -385,14 +445,18 @@ def host_app(results: ServerResults, bundle: Path) -> Starlette:
         mime_type, body = results.resources[request.query_params["uri"]]
         return Response(body, media_type=mime_type)
 
-    return Starlette(routes=[
-        Route("/host.html", host_page),
-        Route("/host.bundle.js", host_script),
-        Route("/view.html", view),
-        Route("/scenario/{name}", scenario),
-        Route("/resource", resource),
-        Route("/favicon.ico", lambda request: Response(status_code=204)),  # the browser asks; nothing to give
-    ])
+    return Starlette(
+        routes=[
+            Route("/host.html", host_page),
+            Route("/host.bundle.js", host_script),
+            Route("/view.html", view),
+            Route("/scenario/{name}", scenario),
+            Route("/resource", resource),
+            Route(
+                "/favicon.ico", lambda request: Response(status_code=204)
+            ),  # the browser asks; nothing to give
+        ]
+    )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -71,15 +71,25 @@ async def test_the_invoice_view_shows_number_every_line_totals_and_amount_due_as
     assert billed_to and view["billedTo"].startswith(billed_to) and "[object" not in view["billedTo"]
     lines = table(view, "lines")
     assert len(lines["body"]) == len(invoice["line_items"])
-    assert all(row["cells"][0]["text"].startswith(line["description"]) for row, line in zip(lines["body"], invoice["line_items"]))
-    for row, line in zip(lines["body"], invoice["line_items"]):
+    assert all(
+        row["cells"][0]["text"].startswith(line["description"])
+        for row, line in zip(lines["body"], invoice["line_items"], strict=True)
+    )
+    for row, line in zip(lines["body"], invoice["line_items"], strict=True):
         assert [cell["text"] for cell in row["cells"][2:]] == [
-            shown(line["unit_amount"]), shown(line["discount"]), shown(line["tax"]), shown(line["total"])
+            shown(line["unit_amount"]),
+            shown(line["discount"]),
+            shown(line["tax"]),
+            shown(line["total"]),
         ]
     totals = {row["className"]: row["cells"][-1]["text"] for row in lines["foot"]}
     assert totals == {
-        "subtotal": shown(invoice["subtotal"]), "discount": shown(invoice["discount"]), "tax": shown(invoice["tax"]),
-        "shipping": shown(invoice["shipping"]), "total": invoice["total"], "paid": invoice["amount_paid"],
+        "subtotal": shown(invoice["subtotal"]),
+        "discount": shown(invoice["discount"]),
+        "tax": shown(invoice["tax"]),
+        "shipping": shown(invoice["shipping"]),
+        "total": invoice["total"],
+        "paid": invoice["amount_paid"],
         "due": invoice["amount_due"],
     }
     assert view["amountDue"] == f"{invoice['amount_due']} {invoice['currency']}"
@@ -118,10 +128,16 @@ async def test_download_pdf_hands_the_host_a_link_to_the_invoices_pdf_resource(
 
     [download] = host["downloads"]
     assert download["uri"] == invoice["documents"]["pdf_uri"]
-    assert (download["mimeType"], download["served"], download["magic"]) == ("application/pdf", "application/pdf", "%PDF-")
+    assert (download["mimeType"], download["served"], download["magic"]) == (
+        "application/pdf",
+        "application/pdf",
+        "%PDF-",
+    )
 
 
-async def test_the_pdf_is_reached_and_downloaded_with_the_keyboard_alone(browser: Browser, local_host: Host) -> None:
+async def test_the_pdf_is_reached_and_downloaded_with_the_keyboard_alone(
+    browser: Browser, local_host: Host
+) -> None:
     await show(browser, local_host, "invoice", "light")
 
     answer = await browser.run(op="keys", keys=["Tab", "Enter"])
@@ -166,17 +182,26 @@ async def test_the_summary_view_draws_one_bar_per_ageing_bucket_in_exact_proport
         expected = [int(amount * 1000 / largest) if largest > 0 else 0 for amount in amounts]
         bars = [bar for bar in view["bars"] if bar["currency"] == totals["currency"]]
         assert [bar["permille"] for bar in bars] == expected
-        for bar, permille in zip(bars, expected):
+        for bar, permille in zip(bars, expected, strict=True):
             assert abs(bar["width"] - bar["track"] * permille / 1000) <= 1  # drawn as computed, to the pixel
 
 
-async def test_the_summary_view_shows_billed_paid_due_and_overdue_per_currency(browser: Browser, host: Host) -> None:
+async def test_the_summary_view_shows_billed_paid_due_and_overdue_per_currency(
+    browser: Browser, host: Host
+) -> None:
     summary = host.results.scenarios["summary"].data
     view = (await show(browser, host, "summary", "light"))["view"]
 
     assert view["cards"] == [
-        {"currency": totals["currency"],
-         "values": {"billed": totals["total"], "paid": totals["paid"], "due": totals["due"], "overdue": totals["overdue"]}}
+        {
+            "currency": totals["currency"],
+            "values": {
+                "billed": totals["total"],
+                "paid": totals["paid"],
+                "due": totals["due"],
+                "overdue": totals["overdue"],
+            },
+        }
         for totals in summary["currencies"]
     ]
     by_status = table(view, "by-status")
@@ -200,7 +225,11 @@ async def test_the_comparison_view_highlights_each_change_and_shows_each_differe
     view = (await show(browser, host, "comparison", theme, screenshots))["view"]
 
     assert view["kind"] == "comparison"
-    assert (view["number"], view["otherNumber"]) == (comparison["invoice"]["number"], comparison["other"]["number"])
+    assert (view["number"], view["otherNumber"]) == (
+        comparison["invoice"]["number"],
+        comparison["other"]["number"],
+    )
+
     def with_direction(amount: str | None) -> str:
         if amount is None:
             return "—"
@@ -209,24 +238,34 @@ async def test_the_comparison_view_highlights_each_change_and_shows_each_differe
     amounts = table(view, "amounts")
     assert [[cell["text"] for cell in row["cells"]] for row in amounts["body"]] == [
         [name, with_direction(comparison["differences"][key])]
-        for key, name in [("subtotal", "Subtotal"), ("discount", "Discount"), ("tax", "Tax"), ("shipping", "Shipping"),
-                          ("total", "Total")]
+        for key, name in [
+            ("subtotal", "Subtotal"),
+            ("discount", "Discount"),
+            ("tax", "Tax"),
+            ("shipping", "Shipping"),
+            ("total", "Total"),
+        ]
     ]
     assert [row["className"] == "is-changed" for row in amounts["body"]] == [
-        Decimal(comparison["differences"][key] or 0) != 0 for key in ("subtotal", "discount", "tax", "shipping", "total")
+        Decimal(comparison["differences"][key] or 0) != 0
+        for key in ("subtotal", "discount", "tax", "shipping", "total")
     ]
     breakdown = table(view, "breakdown")
     assert [row["cells"][1]["text"] for row in breakdown["body"]] == [
-        with_direction(comparison["breakdown"][key]) for key in ("lines", "discount", "tax", "shipping", "other")
+        with_direction(comparison["breakdown"][key])
+        for key in ("lines", "discount", "tax", "shipping", "other")
     ]
     for side, invoice in (("Before", comparison["other"]), ("After", comparison["invoice"])):
         assert f"{side} {invoice['number']}" in view["text"].replace("\n", " ")
         assert f"Total {invoice['total']} {comparison['currency']}" in view["text"].replace("\n", " ")
     lines = table(view, "lines")
     assert [(row["cells"][1]["text"], row["className"]) for row in lines["body"]] == [
-        (line["description"], "" if line["change"] == "unchanged" else f"is-{line['change']}") for line in comparison["lines"]
+        (line["description"], "" if line["change"] == "unchanged" else f"is-{line['change']}")
+        for line in comparison["lines"]
     ]
-    assert [row["cells"][-1]["text"].split(" (")[0] for row in lines["body"]] == [line["difference"] for line in comparison["lines"]]
+    assert [row["cells"][-1]["text"].split(" (")[0] for row in lines["body"]] == [
+        line["difference"] for line in comparison["lines"]
+    ]
 
 
 async def test_a_tool_error_is_shown_with_its_message_and_hint(browser: Browser, local_host: Host) -> None:
@@ -234,14 +273,20 @@ async def test_a_tool_error_is_shown_with_its_message_and_hint(browser: Browser,
     view = (await show(browser, local_host, "error", "light"))["view"]
 
     assert view["kind"] == "error"
-    assert error["message"] in view["error"] and error["hint"] in view["error"] and error["code"] in view["error"]
+    assert (
+        error["message"] in view["error"]
+        and error["hint"] in view["error"]
+        and error["code"] in view["error"]
+    )
 
 
 # -- made for a sandboxed frame --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("scenario", ["invoice", "summary", "comparison"])
-async def test_the_view_follows_the_hosts_theme_not_the_systems(browser: Browser, local_host: Host, scenario: str) -> None:
+async def test_the_view_follows_the_hosts_theme_not_the_systems(
+    browser: Browser, local_host: Host, scenario: str
+) -> None:
     light = (await show(browser, local_host, scenario, "light"))["view"]
     dark = (await show(browser, local_host, scenario, "dark"))["view"]  # the system says light in both
 
@@ -260,13 +305,18 @@ async def test_the_view_follows_the_host_when_it_switches_theme(browser: Browser
 
 
 @pytest.mark.parametrize("scenario", ["invoice", "summary", "comparison"])
-async def test_the_view_loads_nothing_but_itself_under_a_strict_csp(browser: Browser, host: Host, scenario: str) -> None:
+async def test_the_view_loads_nothing_but_itself_under_a_strict_csp(
+    browser: Browser, host: Host, scenario: str
+) -> None:
     answer = await show(browser, host, scenario, "light")
 
     requests = answer["record"]["requests"]
     assert [request["url"] for request in requests if request["frame"].endswith("/view.html")] == []
     assert [request["url"].removeprefix(host.url) for request in requests] == [
-        f"/host.html?scenario={scenario}&theme=light&width=720", "/host.bundle.js", f"/scenario/{scenario}", "/view.html"
+        f"/host.html?scenario={scenario}&theme=light&width=720",
+        "/host.bundle.js",
+        f"/scenario/{scenario}",
+        "/view.html",
     ]
     assert answer["record"]["console"] == [] and answer["record"]["pageErrors"] == []
     assert answer["host"]["failures"] == []
