@@ -318,28 +318,30 @@ async def _read_everything(client: Client, provider: str) -> ServerResults:
     ]
     chosen = (overdue or rows)[0]
     results.scenarios["invoice"] = await _call(client, tools, "get_invoice", {"invoice_id": chosen["id"]})
-    # Two invoices of one currency, for the comparison (the chosen one and the one before it).
+    # Two invoices of one currency, for the comparison (the chosen one and the one before it): the
+    # compare_invoices tool's own result where the server has the tool, else one built to its shape.
     same_currency = [
         row for row in rows if row["currency"] == chosen["currency"] and row["id"] != chosen["id"]
     ]
     if same_currency:
-        older = (
-            await client.call_tool("get_invoice", {"invoice_id": same_currency[0]["id"]})
-        ).structured_content or {}
-        comparison = comparison_of(results.scenarios["invoice"].data, older, {row["id"]: row for row in rows})
-        result = {
-            "content": [{"type": "text", "text": comparison["summary"]}],
-            "structuredContent": comparison,
-        }
-        compare_tool = tools.get("compare_invoices") or {
-            "name": "compare_invoices",
-            "inputSchema": {"type": "object"},
-        }
-        results.scenarios["comparison"] = Scenario(
-            tool=compare_tool,
-            arguments={"invoice_id": chosen["id"], "other_invoice_id": older["id"]},
-            result=result,
-        )
+        pair = {"invoice_id": chosen["id"], "other_invoice_id": same_currency[0]["id"]}
+        if "compare_invoices" in tools:
+            results.scenarios["comparison"] = await _call(client, tools, "compare_invoices", pair)
+        else:
+            older = (
+                await client.call_tool("get_invoice", {"invoice_id": pair["other_invoice_id"]})
+            ).structured_content
+            comparison = comparison_of(
+                results.scenarios["invoice"].data, older or {}, {row["id"]: row for row in rows}
+            )
+            results.scenarios["comparison"] = Scenario(
+                tool={"name": "compare_invoices", "inputSchema": {"type": "object"}},
+                arguments=pair,
+                result={
+                    "content": [{"type": "text", "text": comparison["summary"]}],
+                    "structuredContent": comparison,
+                },
+            )
     for scenario in list(results.scenarios.values()):
         documents = scenario.data.get("documents") or {}
         if uri := documents.get("pdf_uri"):
