@@ -201,7 +201,6 @@ class ServerResults:
 
     provider: str
     view_html: str
-    view_mime_type: str
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     resources: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
@@ -301,7 +300,7 @@ def _scale(amount: str | None) -> int:
 async def _read_everything(client: Client, provider: str) -> ServerResults:
     view = (await client.read_resource(VIEW_URI)).contents[0]
     assert isinstance(view, TextResourceContents) and view.mime_type == APP_MIME_TYPE
-    results = ServerResults(provider=provider, view_html=view.text, view_mime_type=view.mime_type)
+    results = ServerResults(provider=provider, view_html=view.text)
     tools = {tool.name: _wire(tool) for tool in (await client.list_tools()).tools}
     results.scenarios["summary"] = await _call(client, tools, "summarize_invoices", {})
     missing = {"invoice_id": "no-such-invoice"}
