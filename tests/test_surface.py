@@ -20,15 +20,13 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 async def test_tools_list_matches_the_snapshot(ledger_path: Path) -> None:
-    """An accidental change to a tool's name, schema or annotations fails here.
+    """An accidental change to a tool's name, schema, annotations or _meta (its view) fails here.
 
     After an intended change: UPDATE_SNAPSHOTS=1 pytest tests/test_surface.py, and review the diff.
     """
     async with local_client(ledger_path) as client:
         tools = (await client.list_tools()).tools
     current = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
-    for tool in current:
-        tool.pop("_meta", None)
     if not SNAPSHOT.exists() and IN_CI:
         pytest.fail(
             f"{SNAPSHOT.name} is missing: run UPDATE_SNAPSHOTS=1 pytest tests/test_surface.py and commit it."

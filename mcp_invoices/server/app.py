@@ -25,6 +25,7 @@ from mcp_invoices.server.resources import register_resources
 from mcp_invoices.server.results import error_result, unexpected_error_result
 from mcp_invoices.server.runtime import Runtime
 from mcp_invoices.server.tools import TOOLS, ToolSpec
+from mcp_invoices.views import view_meta, views_extension
 
 __all__ = ["build_server", "PrincipalResolver", "SERVER_NAME"]
 
@@ -56,6 +57,7 @@ def build_server(
         description="Generate, retrieve and summarise invoices, scoped to one customer per session.",
         instructions=INSTRUCTIONS,
         version=__version__,
+        extensions=[views_extension()],  # MCP Apps: the ui:// view of invoices and summaries
         **server_options,
     )
     for spec in TOOLS:
@@ -73,6 +75,7 @@ def _add_tool(server: InvoiceServer, spec: ToolSpec, *, open_world: bool) -> Non
         title=spec.title,
         description=spec.description,
         annotations=spec.annotations(open_world=open_world),
+        meta=view_meta(spec.name),
     )
     server.tool_arguments[spec.name] = compat.input_properties(server, spec.name)
 
