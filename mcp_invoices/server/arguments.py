@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
+from mcp_invoices.providers.catalog import PROVIDER_IDS
 
 __all__ = [
     "ProviderId",
@@ -22,7 +23,10 @@ __all__ = [
     "invoice_filter",
 ]
 
-ProviderId = Literal["local", "polar", "afternoon", "bagisto", "payabli"]
+if TYPE_CHECKING:
+    ProviderId = str
+else:
+    ProviderId = Literal[PROVIDER_IDS]  # the tools' provider enum is the catalog's, in its order
 StatusName = Literal["draft", "open", "paid", "partially_paid", "refunded", "void", "uncollectible", "pending"]
 
 PROVIDER = Field(
