@@ -3,7 +3,7 @@
 One real server process over streamable HTTP serves all five providers at once (the local ledger
 and the four emulators over real HTTP on 127.0.0.1). Every provider x every tool and resource x
 {own object, another customer's, missing} is checked through the SDK's real client, on both
-protocol eras; then two principals interleave many calls concurrently; then the emulators' request
+protocol eras (completions and compare_invoices included); then two principals interleave many calls concurrently; then the emulators' request
 logs and the server's own log are searched for the server's bearer tokens and the providers' keys.
 """
 
@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp_types import PromptReference, ResourceTemplateReference
 from pydantic import SecretStr
 
 from mcp_invoices.auth.tokens import TokenStore
@@ -283,6 +285,73 @@ async def test_lists_summaries_and_resource_lists_hold_only_the_sessions_invoice
     assert alice_summary["count"] == len(alice_rows)
     assert {resource.uri for resource in alice_resources} <= {row["uri"] for row in alice_rows}
     assert not any(case.others_invoice in resource.uri for resource in alice_resources)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_completions_suggest_only_the_sessions_own_invoices(deployment: Deployment, case: Case, mode: str) -> None:
+    template = ResourceTemplateReference(uri="invoice://{provider}/{invoice_id}")
+    prompt = PromptReference(name="explain_invoice")
+    async with session(deployment, case.provider, "bob") as bob:
+        bob_rows = (await bob.call_tool("list_invoices", {"limit": 100})).structured_content["invoices"]
+    bobs = {row["id"] for row in bob_rows} | {row["number"] for row in bob_rows if row["number"]}
+    async with session(deployment, case.provider, "alice", mode) as alice:
+        own = (await alice.complete(template, {"name": "invoice_id", "value": ""})).completion.values
+        suggested = set(own)
+        for typed in sorted(bobs):  # what bob's ids and numbers look like, typed in full and in part
+            for ref in (template, prompt):
+                for value in (typed, typed[:3]):
+                    answer = await alice.complete(ref, {"name": "invoice_id", "value": value})
+                    suggested |= set(answer.completion.values)
+    assert case.own_invoice in own
+    assert not suggested & bobs
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_compare_invoices_stays_within_the_session_and_answers_others_exactly_as_missing(
+    deployment: Deployment, case: Case
+) -> None:
+    async with session(deployment, case.provider, "alice") as client:
+        rows = (await client.call_tool("list_invoices", {"limit": 100})).structured_content["invoices"]
+        # An invoice with an earlier issued one in its currency where the session has one (else the newest).
+        position = next(
+            (
+                index
+                for index, row in enumerate(rows)
+                if any(
+                    later["currency"] == row["currency"] and later["status"] not in ("pending", "draft")
+                    for later in rows[index + 1 :]
+                )
+            ),
+            0,
+        )
+        default = await client.call_tool("compare_invoices", {"invoice_id": rows[position]["id"]})
+        theirs = await client.call_tool(
+            "compare_invoices", {"invoice_id": case.own_invoice, "other_invoice_id": case.others_invoice}
+        )
+        missing = await client.call_tool(
+            "compare_invoices", {"invoice_id": case.own_invoice, "other_invoice_id": case.missing_invoice}
+        )
+    # The invoice issued just before it, same currency, read from the session's own listing.
+    earlier = [
+        row
+        for row in rows[position + 1 :]
+        if row["currency"] == rows[position]["currency"]
+        and row["issued_at"]
+        and row["status"] not in ("pending", "draft")
+    ]
+    if earlier:
+        assert not default.is_error, default.content
+        comparison = default.structured_content
+        assert comparison["other"]["id"] == earlier[0]["id"]
+        parts = comparison["breakdown"]
+        explained = sum(Decimal(parts[name]) for name in ("discount", "tax", "shipping", "other"))
+        lines = sum(Decimal(line["difference"]) for line in comparison["lines"])
+        assert lines + explained == Decimal(comparison["differences"]["total"])
+    else:
+        assert error_of(default)["code"] == "not_found"
+    assert error_of(theirs)["code"] == "not_found"
+    assert _same_answer(error_of(theirs), error_of(missing), case.others_invoice, case.missing_invoice)
 
 
 # -- concurrency: two principals interleaving on one server -----------------------------------------

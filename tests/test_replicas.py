@@ -400,7 +400,7 @@ async def test_one_client_spread_over_both_replicas_is_served_as_by_one_server(
     assert not first.is_error and not second.is_error, (first.content, second.content)
     ids = [row["id"] for row in first.structured_content["orders"] + second.structured_content["orders"]]
     assert len(set(ids)) == 14
-    assert len(tools.tools) == 6
+    assert len(tools.tools) == 7
     assert all(count >= 2 for count in transport.sent.values()), transport.sent
     assert generated.structured_content["outcome"] == "generated" and progress  # progress reached the client
     assert pdf.contents[0].mime_type == "application/pdf"

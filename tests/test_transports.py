@@ -77,6 +77,7 @@ async def test_stdio_session_lists_tools_and_calls_one(ledger_path: Path) -> Non
         "generate_invoice",
         "summarize_invoice",
         "summarize_invoices",
+        "compare_invoices",
     }
     assert {row["id"] for row in result.structured_content["invoices"]} == {"ord_1001", "ord_1002"}
 
@@ -129,7 +130,7 @@ def test_stdio_server_writes_only_protocol_to_stdout_and_exits_when_stdin_closes
     rest = process.stdout.read()
     stderr = process.stderr.read() if process.stderr else b""
     assert initialized["id"] == 1 and "result" in initialized
-    assert listed["id"] == 2 and len(listed["result"]["tools"]) == 6
+    assert listed["id"] == 2 and len(listed["result"]["tools"]) == 7
     assert returncode == 0, stderr.decode()
     assert rest == b""  # nothing but protocol on stdout, even with DEBUG logging
     assert stderr  # the logs went to stderr instead

@@ -9,17 +9,31 @@ object outside it exactly as it answers a missing one (``errors.not_found``).
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 
 from mcp_invoices.domain.errors import NotSupported
-from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
+from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, InvoiceStatus, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary, summarize_invoices
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.catalog import ProviderInfo
 from mcp_invoices.shared.base import DocumentStore
 
-__all__ = ["InvoiceProvider", "Progress", "ProviderInfo", "json_uri", "no_progress", "pdf_uri"]
+__all__ = [
+    "PREVIOUS_SCAN_LIMIT",
+    "InvoiceProvider",
+    "Progress",
+    "ProviderInfo",
+    "json_uri",
+    "no_progress",
+    "pdf_uri",
+]
+
+PREVIOUS_SCAN_LIMIT = 1000
+"""``previous_invoice`` reads at most this many invoices before giving up (an account's recent history)."""
+
+_NOT_ISSUED = frozenset({InvoiceStatus.DRAFT, InvoiceStatus.PENDING})
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """``(progress, total, message)``: how a long operation reports where it is."""
@@ -65,6 +79,34 @@ class InvoiceProvider(abc.ABC):
                 return
             cursor = page.next_cursor
 
+    async def previous_invoice(self, scope: Scope, invoice: Invoice) -> Invoice | None:
+        """The scope's invoice issued just before ``invoice`` in its currency (``compare_invoices``' default).
+
+        Reads the scope's own listing, newest first, from ``invoice``'s issue date down; on the same
+        day, the one listed after it. Drafts and pending invoices are not issued yet and are skipped. Bounded:
+        at most ``PREVIOUS_SCAN_LIMIT`` invoices are read.
+        """
+        if invoice.issued_at is None:
+            return None
+        seen_it = False
+        scanned = 0
+        listing = self.iter_invoices(scope, InvoiceFilter(issued_before=invoice.issued_at))
+        async with contextlib.aclosing(listing) as candidates:  # type: ignore[type-var]
+            async for candidate in candidates:
+                scanned += 1
+                if scanned > PREVIOUS_SCAN_LIMIT:
+                    return None
+                if candidate.id == invoice.id:
+                    seen_it = True
+                    continue
+                if candidate.currency != invoice.currency or candidate.issued_at is None:
+                    continue
+                if candidate.status in _NOT_ISSUED:
+                    continue
+                if candidate.issued_at < invoice.issued_at or seen_it:
+                    return candidate
+        return None
+
     async def summarize(self, scope: Scope, query: InvoiceFilter, today: date) -> InvoicesSummary:
         """Aggregates over all matching invoices (not one page)."""
         return summarize_invoices([invoice async for invoice in self.iter_invoices(scope, query)], today)
@@ -94,6 +136,13 @@ class InvoiceProvider(abc.ABC):
     # -- orders and generation (local, Polar) -----------------------------------------------
 
     async def list_orders(self, scope: Scope, *, limit: int, cursor: str | None) -> Page[Order]:
+        raise NotSupported(
+            f"{self.info.display_name} does not expose orders to generate invoices from.",
+            hint="list_orders works with the local and polar providers; use list_invoices here.",
+        )
+
+    async def get_order(self, scope: Scope, order_id: str) -> Order:
+        """One order of the scope (as ``list_orders`` shows it), or ``not_found`` when missing or not the scope's."""
         raise NotSupported(
             f"{self.info.display_name} does not expose orders to generate invoices from.",
             hint="list_orders works with the local and polar providers; use list_invoices here.",

@@ -229,6 +229,16 @@ class PolarProvider(InvoiceProvider):
             next_cursor=next_cursor,
         )
 
+    async def get_order(self, scope: Scope, order_id: str) -> Order:
+        """One request to Polar (and, for an order without an invoice, one look at the shared state)."""
+        order = await self._fetch_order(scope, order_id, kind="order")
+        requested = (
+            set()
+            if order.is_invoice_generated
+            else await self._shared.generations.requested(scope, [order_id])
+        )
+        return order_to_order(order, self._invoice_state(order, requested))
+
     async def invoice_pdf(
         self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None
     ) -> bytes:

@@ -20,7 +20,8 @@ from mcp_invoices import __version__
 from mcp_invoices.domain.errors import InvoiceError
 from mcp_invoices.server import compat
 from mcp_invoices.server.calls import InvoiceServer, PrincipalResolver, Services, today_utc
-from mcp_invoices.server.prompts import register_prompts
+from mcp_invoices.server.completions import register_completions
+from mcp_invoices.server.prompts import PROMPTS, register_prompts
 from mcp_invoices.server.resources import register_resources
 from mcp_invoices.server.results import error_result, unexpected_error_result
 from mcp_invoices.server.runtime import Runtime
@@ -65,6 +66,7 @@ def build_server(
     compat.skip_result_validation(server)
     register_resources(server)
     register_prompts(server)
+    register_completions(server, PROMPTS)
     return server
 
 

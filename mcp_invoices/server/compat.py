@@ -1,7 +1,8 @@
 """Every use of the MCP SDK's private attributes, in one place.
 
 The server needs three things the SDK does not (yet) offer publicly: replacing a request handler of
-the low-level server (``resources/list``, answered per session), the argument names of a registered
+the low-level server (``resources/list``, answered per session; ``completion/complete``, whose public
+decorator does not hand the handler the request's context, so it could not know the session), the argument names of a registered
 tool as its input schema publishes them, and switching off the SDK's second validation of results
 built from already-validated models. ``tests/test_compat.py`` fails loudly
 when the SDK changes under any of them.

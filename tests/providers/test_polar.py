@@ -1206,3 +1206,17 @@ async def test_stdio_never_shows_a_credential_in_results_errors_or_logs(
         assert not any(secret in text for text in shown)
     api = api_requests(state)
     assert api and all(entry.headers["authorization"] == f"Bearer {ALICE_TOKEN}" for entry in api)
+
+
+# -- the invoice issued just before another (compare_invoices' default) -------------------------------
+
+
+async def test_the_previous_invoice_is_the_one_issued_just_before_in_the_same_currency(
+    alice: PolarProvider, state: PolarState
+) -> None:
+    generate_everything(state)
+    march_usd = await alice.get_invoice(SESSION, oid("alice_paid_missing_billing"))
+    previous = await alice.previous_invoice(SESSION, march_usd)
+    first = await alice.previous_invoice(SESSION, await alice.get_invoice(SESSION, oid("alice_paid_generated")))
+    assert previous is not None and previous.id == oid("alice_paid_generated")  # February's is in EUR
+    assert first is None

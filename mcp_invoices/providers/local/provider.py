@@ -93,6 +93,9 @@ class LocalProvider(InvoiceProvider):
         ledger = await self._open()
         return await self._call(ledger.list_orders, scope.customer_id, limit=limit, cursor=cursor)
 
+    async def get_order(self, scope: Scope, order_id: str) -> Order:
+        return await self._call((await self._open()).get_order, scope.customer_id, order_id)
+
     async def generate_invoice(
         self,
         scope: Scope,

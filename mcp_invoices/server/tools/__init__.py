@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from mcp_types import CallToolResult, ToolAnnotations
 
-from mcp_invoices.server.tools import invoices, orders
+from mcp_invoices.server.tools import compare, invoices, orders
 
 __all__ = ["ToolSpec", "TOOLS"]
 
@@ -73,8 +73,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Generate an invoice",
         description="Generate the invoice of an order (see list_orders). Permanent: an order that already has "
         "an invoice gets that invoice back, never a second one. Billing name and address given here are "
-        "saved on the order first. With wait=true (default) it waits for the provider, reporting progress; "
-        "with wait=false it may return status 'pending' and say how to check later.",
+        "saved on the order first. When the client supports elicitation, missing billing details are asked "
+        "for, and the name and address to print are shown for confirmation before issuing; declining "
+        "generates nothing (outcome 'declined'). With wait=true (default) it waits for the provider, "
+        "reporting progress; with wait=false it may return status 'pending' and say how to check later.",
         effect="generate",
     ),
     _spec(
@@ -92,6 +94,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="Aggregates over ALL of this session's matching invoices (not one page): count, totals per "
         "currency for total / paid / due / overdue, counts by status, ageing of what is due, and the oldest "
         "unpaid invoice.",
+        effect="read",
+    ),
+    _spec(
+        compare.compare_invoices,
+        name="compare_invoices",
+        title="Compare two invoices",
+        description="Exactly why one invoice differs from another: subtotal, discount, tax, shipping and total "
+        "differences, and each line added, removed or changed (quantity and unit price before and after) "
+        "with its difference; the breakdown adds up to the total difference. Without other_invoice_id it "
+        "compares with this session's invoice issued just before it in the same currency. The summary is "
+        "short enough to quote.",
         effect="read",
     ),
 )

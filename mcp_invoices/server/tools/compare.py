@@ -1,0 +1,44 @@
+"""Comparing two of the session's invoices: the MCP side of ``domain.compare``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp_types import CallToolResult
+from pydantic import Field
+
+from mcp_invoices.domain.compare import InvoiceComparison
+from mcp_invoices.domain.compare import compare_invoices as compare
+from mcp_invoices.domain.errors import NotFound
+from mcp_invoices.server.arguments import INVOICE_ID, PROVIDER, ProviderId
+from mcp_invoices.server.calls import CurrentCall
+from mcp_invoices.server.results import structured_result
+
+__all__ = ["compare_invoices"]
+
+
+async def compare_invoices(
+    call: CurrentCall,
+    invoice_id: str = INVOICE_ID,
+    other_invoice_id: str | None = Field(
+        default=None,
+        description="The invoice to compare with (before). Default: this session's invoice issued just before "
+        "invoice_id, same provider and currency.",
+    ),
+    provider: ProviderId | None = PROVIDER,
+) -> Annotated[CallToolResult, InvoiceComparison]:
+    scope, source = call.provider(provider)
+    invoice = await source.get_invoice(scope, invoice_id)
+    if other_invoice_id is not None:
+        other = await source.get_invoice(scope, other_invoice_id)
+    else:
+        previous = await source.previous_invoice(scope, invoice)
+        if previous is None:
+            raise NotFound(
+                f"No {invoice.currency} invoice of this session was issued before {invoice.number or invoice.id}.",
+                hint="Pass other_invoice_id to choose the invoice to compare with (see list_invoices).",
+            )
+        # Read in full: a provider's listing may carry fewer details (Bagisto's has no line items).
+        other = await source.get_invoice(scope, previous.id)
+    comparison = compare(invoice, other)
+    return structured_result(comparison, comparison.summary)
