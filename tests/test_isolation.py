@@ -289,7 +289,9 @@ async def test_lists_summaries_and_resource_lists_hold_only_the_sessions_invoice
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-async def test_completions_suggest_only_the_sessions_own_invoices(deployment: Deployment, case: Case, mode: str) -> None:
+async def test_completions_suggest_only_the_sessions_own_invoices(
+    deployment: Deployment, case: Case, mode: str
+) -> None:
     template = ResourceTemplateReference(uri="invoice://{provider}/{invoice_id}")
     prompt = PromptReference(name="explain_invoice")
     async with session(deployment, case.provider, "bob") as bob:

@@ -39,7 +39,14 @@ async def test_tools_list_matches_the_snapshot(ledger_path: Path) -> None:
 async def test_tool_annotations_are_those_of_the_product_contract(ledger_path: Path) -> None:
     async with local_client(ledger_path) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    read_tools = ("list_invoices", "list_orders", "get_invoice", "summarize_invoice", "summarize_invoices", "compare_invoices")
+    read_tools = (
+        "list_invoices",
+        "list_orders",
+        "get_invoice",
+        "summarize_invoice",
+        "summarize_invoices",
+        "compare_invoices",
+    )
     for name in read_tools:
         assert tools[name].annotations.read_only_hint is True
         assert tools[name].annotations.open_world_hint is False  # local only: nothing outside the process

@@ -1217,6 +1217,8 @@ async def test_the_previous_invoice_is_the_one_issued_just_before_in_the_same_cu
     generate_everything(state)
     march_usd = await alice.get_invoice(SESSION, oid("alice_paid_missing_billing"))
     previous = await alice.previous_invoice(SESSION, march_usd)
-    first = await alice.previous_invoice(SESSION, await alice.get_invoice(SESSION, oid("alice_paid_generated")))
+    first = await alice.previous_invoice(
+        SESSION, await alice.get_invoice(SESSION, oid("alice_paid_generated"))
+    )
     assert previous is not None and previous.id == oid("alice_paid_generated")  # February's is in EUR
     assert first is None
