@@ -83,8 +83,8 @@ class InvoiceProvider(abc.ABC):
         """The scope's invoice issued just before ``invoice`` in its currency (``compare_invoices``' default).
 
         Reads the scope's own listing, newest first, from ``invoice``'s issue date down; on the same
-        day, the one listed after it. Drafts and pending invoices are not issued yet and are skipped. Bounded:
-        at most ``PREVIOUS_SCAN_LIMIT`` invoices are read.
+        day, the one listed after it. Drafts and pending invoices are not issued yet and are skipped.
+        Bounded: at most ``PREVIOUS_SCAN_LIMIT`` invoices are read.
         """
         if invoice.issued_at is None:
             return None

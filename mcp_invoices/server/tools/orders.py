@@ -59,9 +59,7 @@ class BillingAddressInput(BaseModel):
     postal_code: str | None = None
     city: str | None = None
     state: str | None = None
-    country: str = Field(
-        description="ISO 3166-1 alpha-2 country code, e.g. US, DE, JP", min_length=2, max_length=2
-    )
+    country: str = Field(description="ISO 3166-1 alpha-2 country code, e.g. US, DE, JP", min_length=2, max_length=2)
 
 
 async def list_orders(
