@@ -5,7 +5,14 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from mcp_invoices.providers.paging import fetch_pages, page_count
+from mcp_invoices.domain.errors import ProviderUnavailable
+from mcp_invoices.providers.paging import (
+    MAX_PAGES_PER_SUMMARY,
+    check_page_count,
+    fetch_pages,
+    page_count,
+    pages_per_summary,
+)
 from mcp_invoices.shared.budget import RequestBudget
 
 
@@ -119,3 +126,27 @@ def test_a_rate_limit_can_be_set_per_provider_from_the_environment() -> None:
         load_config(
             {"AFTERNOON_API_KEY": "k", "AFTERNOON_CUSTOMER_ID": "c", "AFTERNOON_RATE_LIMIT_PER_MINUTE": "-1"}
         )
+
+
+async def test_a_range_of_a_trillion_pages_starts_only_the_workers() -> None:
+    started: list[int] = []
+
+    async def fetch(page: int) -> int:
+        started.append(page)
+        raise RuntimeError("the provider failed")
+
+    with pytest.raises(RuntimeError):
+        await fetch_pages(fetch, range(10**12), concurrency=4)
+    assert len(started) <= 4  # one task per worker, not one per page
+
+
+def test_a_page_count_over_the_summary_limit_is_refused_naming_the_provider() -> None:
+    with pytest.raises(ProviderUnavailable, match="Bagisto says this listing has 99,999 pages"):
+        check_page_count("Bagisto", 99_999, 50)
+    check_page_count("Bagisto", 50, 50)
+
+
+def test_a_summary_may_use_half_a_minute_of_its_provider_budget_and_never_more_than_the_cap() -> None:
+    assert pages_per_summary(100) == 50  # Bagisto: 100 requests a minute
+    assert pages_per_summary(1000) == MAX_PAGES_PER_SUMMARY  # Afternoon
+    assert pages_per_summary(None) == MAX_PAGES_PER_SUMMARY  # no budget drawn from

@@ -47,6 +47,7 @@ from mcp_invoices.providers.afternoon_wire import (
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
+from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
 from mcp_invoices.providers.wire import (
     error_body,
     text_at,
@@ -65,8 +66,6 @@ MAX_PAGE_SIZE = 100
 """Afternoon's largest ``limit``."""
 MAX_FETCHES_PER_PAGE = 10
 """Upstream pages one ``list_invoices`` call may read to fill a page whose rows are filtered here."""
-MAX_PAGES_PER_WALK = 10_000
-"""Upper bound on pages ``iter_invoices`` follows (a million invoices): a cursor chain never loops forever."""
 
 _UNSCOPED_MARKER = "(provider session token)"
 """``server.runtime.TOKEN_SCOPED``: what a scope says when the credential itself names the customer.
@@ -223,7 +222,8 @@ class AfternoonProvider(InvoiceProvider):
         cursor: str | None = None
         seen_cursors: set[str] = set()
         seen_ids: set[str] = set()
-        for _ in range(MAX_PAGES_PER_WALK):
+        limit = pages_per_summary(self._http.requests_per_minute)
+        for _ in range(limit):
             page = await self.list_invoices(scope, query, limit=MAX_PAGE_SIZE, cursor=cursor)
             for invoice in page.items:
                 if invoice.id not in seen_ids:
@@ -238,9 +238,7 @@ class AfternoonProvider(InvoiceProvider):
                 )
             seen_cursors.add(page.next_cursor)
             cursor = page.next_cursor
-        raise ProviderUnavailable(
-            f"Afternoon's list did not end within {MAX_PAGES_PER_WALK} pages.", hint=UNREADABLE_HINT
-        )
+        check_pages_read(DISPLAY_NAME, limit + 1, limit)
 
     # -- internals -------------------------------------------------------------------------------
 

@@ -57,8 +57,8 @@ from mcp_invoices.providers.bagisto_wire import (
 )
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
-from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, path_segment
-from mcp_invoices.providers.paging import fetch_pages
+from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, ProviderHTTP, RetryPolicy, path_segment
+from mcp_invoices.providers.paging import check_page_count, fetch_pages, pages_per_summary
 from mcp_invoices.providers.wire import error_body, read_body, text_at
 from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
 
@@ -74,6 +74,8 @@ _PAGE_SIZE = 100
 _PAGE_CONCURRENCY = 4
 """Pages read at once by a full walk (summaries): a self-hosted shop is often a small server."""
 _ITEM_CONCURRENCY = 4
+_MAX_PAGES_PER_LIST = 20
+"""Pages one ``list_invoices`` call reads looking for matches before it answers with a cursor."""
 """Item links resolved at once per invoice: quick, without hammering a self-hosted shop."""
 _INVOICE_ID = re.compile(r"^[1-9]\d{0,18}$")
 """Bagisto invoice ids are positive integers; anything else cannot exist for anyone."""
@@ -200,8 +202,10 @@ class BagistoProvider(InvoiceProvider):
             raise InvalidArgument("limit must be at least 1.")
         start = _decode_position(cursor) if cursor is not None else None
         found: list[Invoice] = []
+        read = 0
         async with contextlib.aclosing(self._walk(scope, query, start)) as pages:
             async for page_number, invoices in pages:
+                read += 1
                 for index, (wire_id, invoice) in enumerate(invoices):
                     if not query.matches(invoice):
                         continue
@@ -214,6 +218,8 @@ class BagistoProvider(InvoiceProvider):
                     return Page[Invoice](
                         items=found, next_cursor=_encode_position(page_number - 1, None) if more else None
                     )
+                if read >= _MAX_PAGES_PER_LIST and page_number > 1:  # answer now; the cursor leads on
+                    return Page[Invoice](items=found, next_cursor=_encode_position(page_number - 1, None))
         return Page[Invoice](items=found, next_cursor=None)
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
@@ -226,6 +232,7 @@ class BagistoProvider(InvoiceProvider):
             return
         token = self._token(scope)
         first, total_pages = await self._first_page(scope, token, params)
+        check_page_count(NAME, total_pages, pages_per_summary(self._http.requests_per_minute))
         rest = await fetch_pages(
             lambda number: self._page(scope, token, params, number),
             range(2, total_pages + 1),
@@ -252,6 +259,7 @@ class BagistoProvider(InvoiceProvider):
             token,
             f"{_INVOICES}/{path_segment(invoice_id)}/pdf",
             accept="application/pdf, application/json;q=0.5",
+            max_body=DOCUMENT_MAX_BYTES,
         )
         if response.status_code == 404:
             raise errors.not_found("invoice", invoice_id)
@@ -286,6 +294,7 @@ class BagistoProvider(InvoiceProvider):
         *,
         params: Mapping[str, Any] | None = None,
         accept: str = "application/json",
+        max_body: int | None = None,
     ) -> httpx2.Response:
         """``GET path`` as the customer; a 200 or a 404 comes back, a refusal raises ``Unauthorized``."""
         response = await self._http.request(
@@ -294,6 +303,7 @@ class BagistoProvider(InvoiceProvider):
             params=params,
             headers={"Authorization": f"Bearer {token}", "Accept": accept},
             expected=(200, 401, 403, 404),
+            max_body=max_body,
         )
         if response.status_code in (401, 403):
             self._refused(scope, response)

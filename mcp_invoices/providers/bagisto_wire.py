@@ -24,6 +24,7 @@ from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, In
 from mcp_invoices.domain.money import MoneyError, normalize_currency, parse_amount
 from mcp_invoices.domain.rules import settle
 from mcp_invoices.providers.base import json_uri, pdf_uri
+from mcp_invoices.providers.http import read_limited
 from mcp_invoices.providers.wire import MajorUnits, StatusTable, WireInt, WireModel, error_body, unexpected
 
 __all__ = [
@@ -69,6 +70,8 @@ STATUSES = StatusTable[str](
 """Bagisto invoice ``state`` → normalized status. An unknown state is served as ``open`` (and logged)."""
 
 _MAX_ITEM_LINKS = 500
+_MAX_RATE_LIMIT_BODY = 64 * 1024
+"""A 429 body is read for its ``retry_after`` only this far: the wait is in its first few bytes."""
 _ITEM_IRI = re.compile(r"^(?:[^?#]*/)?api/shop/invoice-items/(\d{1,19})/?$")
 
 
@@ -154,7 +157,8 @@ class BagistoTransport(httpx2.AsyncBaseTransport):
         if "set-cookie" in response.headers:
             del response.headers["set-cookie"]
         if response.status_code == 429 and "retry-after" not in response.headers:
-            seconds = _body_retry_after(await response.aread())
+            response = await read_limited(response, _MAX_RATE_LIMIT_BODY)
+            seconds = _body_retry_after(response.content)
             if seconds is not None:
                 response.headers["Retry-After"] = str(seconds)
         return response

@@ -13,14 +13,12 @@ credentials into an exception message, a ``repr`` or a log line.
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Container, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from importlib import metadata
 from typing import Any
 from urllib.parse import quote
@@ -36,14 +34,19 @@ from mcp_invoices.domain.errors import (
     RateLimited,
     Unauthorized,
 )
+from mcp_invoices.providers import json_guard
 from mcp_invoices.shared.base import Budget
 
 __all__ = [
+    "DOCUMENT_MAX_BYTES",
     "IDEMPOTENT_METHODS",
+    "JSON_MAX_BYTES",
+    "MAX_REPORTED_RETRY_AFTER",
     "ProviderHTTP",
     "RetryPolicy",
     "parse_json",
     "path_segment",
+    "read_limited",
     "retry_after_seconds",
 ]
 
@@ -57,6 +60,14 @@ _RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 _MIN_ATTEMPT_WINDOW = 1.0
 """A retry that would have less than this many seconds of budget left to answer is not made."""
+
+JSON_MAX_BYTES = 4 * 1024 * 1024
+"""Largest API answer read: a 100-invoice page is well under 1 MiB; a bigger one is refused mid-stream."""
+DOCUMENT_MAX_BYTES = 25 * 1024 * 1024
+"""Largest document (PDF) read: an invoice's own PDF is rarely over 1 MiB."""
+MAX_REPORTED_RETRY_AFTER = 3600.0
+"""A provider's ``Retry-After`` is passed on to the caller at most this long (an hour): a longer
+wait is a provider's mistake, and an assistant must not be told to wait for years."""
 
 _PROVIDER_EXTENSION = "mcp_invoices.provider"
 """Where ``ProviderHTTP`` tags its responses, so that ``parse_json`` can name the provider."""
@@ -81,7 +92,8 @@ class RetryPolicy:
     max_retry_after: float = 10.0
     """Cap on how long a provider's ``Retry-After`` may make us wait between two tries."""
     total_budget: float = 20.0
-    """Seconds across all tries and waits; no retry is started that would not fit in it."""
+    """Seconds for the whole call, from waiting for the request budget to the last byte of the last
+    try, waits included: a provider that sends its answer one byte at a time is cut off here."""
     retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
 
     def __post_init__(self) -> None:
@@ -120,12 +132,18 @@ def retry_after_seconds(response: httpx2.Response, *, now: float | None = None) 
 def parse_json(response: httpx2.Response, *, provider: str | None = None) -> Any:
     """The body as JSON with every JSON number that has a fraction as a ``Decimal``.
 
-    Money must never pass through a binary float, so floats are never created. A body that is
+    Money must never pass through a binary float, so floats are never created; a number too large
+    to be money, a count or an id is refused before it is converted (``json_guard``). A body that is
     not JSON means the provider (or something in front of it) misbehaved: ``ProviderUnavailable``.
     """
     name = provider or response.extensions.get(_PROVIDER_EXTENSION) or "The provider"
     try:
-        return json.loads(response.content, parse_float=Decimal)
+        return json_guard.loads(response.content)
+    except json_guard.NumberOutOfRange:
+        raise ProviderUnavailable(
+            f"{name} sent a number far too large (or long) to be an amount, a count or an id.",
+            hint="Try again later; if it persists, the provider's data or the configured base URL is wrong.",
+        ) from None
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ProviderUnavailable(
             f"{name} sent a response that is not valid JSON.",
@@ -141,7 +159,47 @@ def path_segment(value: str) -> str:
     """
     if value in ("", ".", ".."):
         raise InvalidArgument(f"{value!r} is not a valid id.", hint="Pass the id exactly as listed.")
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form, so no URL can carry it
+        raise InvalidArgument(
+            "The id contains characters no URL can carry.", hint="Pass the id exactly as listed."
+        ) from None
+
+
+async def read_limited(response: httpx2.Response, limit: int) -> httpx2.Response:
+    """A copy of a streamed response holding at most the first ``limit`` bytes of its (decoded) body.
+
+    For transports that peek at a body: what is past the limit is never read, and the original
+    response is closed. A small JSON answer arrives whole; anything larger is cut and is not JSON.
+    """
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                break
+    finally:
+        await response.aclose()
+    return _loaded(response, bytes(body[:limit]))
+
+
+def _loaded(response: httpx2.Response, body: bytes, request: httpx2.Request | None = None) -> httpx2.Response:
+    """``response`` with ``body`` as its content; headers that described the wire form are dropped."""
+    kept = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx2.Response(
+        response.status_code, headers=kept, content=body, request=request, extensions=response.extensions
+    )
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
 
 
 class ProviderHTTP:
@@ -158,6 +216,7 @@ class ProviderHTTP:
         read_timeout: float = 20.0,
         retry: RetryPolicy = RetryPolicy(),
         budget: Budget | None = None,
+        max_body_bytes: int = JSON_MAX_BYTES,
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rng: random.Random | None = None,
@@ -171,6 +230,7 @@ class ProviderHTTP:
         self.retry = retry
         self._budget = budget
         """The provider's rate limit, shared by every call in the process (or by every replica)."""
+        self.max_body_bytes = max_body_bytes
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._clock = clock
@@ -192,6 +252,12 @@ class ProviderHTTP:
 
     def __repr__(self) -> str:
         return f"ProviderHTTP(provider={self.provider_name!r}, base_url={self._safe_base_url!r})"
+
+    @property
+    def requests_per_minute(self) -> int | None:
+        """The provider's request budget per minute, when one is drawn from (what a summary may spend)."""
+        per_minute = getattr(self._budget, "per_minute", None)
+        return per_minute if isinstance(per_minute, int) else None
 
     async def aclose(self) -> None:
         """Close pooled connections (at process shutdown)."""
@@ -218,8 +284,14 @@ class ProviderHTTP:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         expected: Container[int] = (200,),
+        max_body: int | None = None,
     ) -> httpx2.Response:
         """Send ``method path`` under the base URL; return the response if its status is expected.
+
+        The whole call - waiting for the request budget, every try and the waits between them - ends
+        within ``retry.total_budget`` seconds, and each body is read (whatever its status) only up
+        to ``max_body`` bytes (default ``max_body_bytes``): past either bound the call fails with
+        ``timeout`` or ``provider_unavailable`` naming what the provider did.
 
         Retries per ``self.retry`` when the request may be repeated (``idempotent``, by default
         true for GET/HEAD/PUT/DELETE/OPTIONS). A request that was never sent (connection refused,
@@ -241,16 +313,21 @@ class ProviderHTTP:
             attempt += 1
             # With a real sleep the clock covers the waits; with an injected one, ``slept`` does.
             spent = max(self._clock() - started, slept)
-            response, failure = await self._send_once(
-                method,
-                path,
-                log_path,
-                attempt,
-                timeout=self._attempt_timeout(policy.total_budget - spent),
-                params=params,
-                json=json,
-                headers=headers,
-            )
+            remaining = max(policy.total_budget - spent, _MIN_ATTEMPT_WINDOW)
+            with anyio.move_on_after(remaining) as deadline:
+                response, failure = await self._send_once(
+                    method,
+                    path,
+                    log_path,
+                    attempt,
+                    timeout=self._attempt_timeout(remaining),
+                    params=params,
+                    json=json,
+                    headers=headers,
+                    max_body=self.max_body_bytes if max_body is None else max_body,
+                )
+            if deadline.cancelled_caught:
+                raise self._fail(self._too_slow(), method, log_path, "deadline", attempt) from None
             if response is not None and response.status_code in expected:
                 return response
             retryable, outcome = self._retryable(response, failure, may_repeat)
@@ -278,16 +355,24 @@ class ProviderHTTP:
         params: Mapping[str, Any] | None,
         json: Any,
         headers: Mapping[str, str] | None,
+        max_body: int,
     ) -> tuple[httpx2.Response | None, httpx2.TransportError | None]:
         """One try, after drawing from the budget: the response, or the transport failure that stopped it."""
         if self._budget is not None:
             await self._budget.acquire()
         try:
-            response = await self._client.request(
-                method, path, params=params, json=json, headers=headers, timeout=timeout
-            )
+            response = await self._read(method, path, params, json, headers, timeout, max_body)
         except httpx2.TransportError as exc:
             return None, exc
+        except httpx2.InvalidURL:  # e.g. an id of many kilobytes: the caller's mistake, not the provider's
+            raise InvalidArgument(
+                f"The id or cursor is too long or malformed to send to {self.provider_name}.",
+                hint="Pass the id or cursor exactly as listed.",
+            ) from None
+        except _BodyTooLarge as exc:
+            raise self._fail(
+                self._too_large(exc.limit), method, log_path, "body too large", attempt
+            ) from None
         except httpx2.RequestError as exc:  # e.g. a body that cannot be decoded: not transient
             raise self._fail(
                 ProviderUnavailable(
@@ -301,6 +386,51 @@ class ProviderHTTP:
             ) from None
         response.extensions[_PROVIDER_EXTENSION] = self.provider_name
         return response, None
+
+    async def _read(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        timeout: httpx2.Timeout,
+        max_body: int,
+    ) -> httpx2.Response:
+        """The response with its body read, refused as soon as the body passes ``max_body``.
+
+        The body is counted as it is decoded (a compressed answer cannot expand past the limit) and
+        never held beyond it; a declared ``Content-Length`` over the limit is refused before reading.
+        """
+        request = self._client.build_request(
+            method, path, params=params, json=json, headers=headers, timeout=timeout
+        )
+        response = await self._client.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isascii() and declared.isdigit() and len(declared) < 20 and int(declared) > max_body:
+                raise _BodyTooLarge(max_body)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_body:
+                    raise _BodyTooLarge(max_body)
+        finally:
+            await response.aclose()
+        return _loaded(response, bytes(body), request)
+
+    def _too_slow(self) -> ProviderTimeout:
+        return ProviderTimeout(
+            f"{self.provider_name} had not finished answering after {self.retry.total_budget:g} seconds "
+            "(waiting, connecting or sending its answer too slowly), so the call was stopped.",
+            hint=f"Try again later, or check {self.provider_name}'s status page.",
+        )
+
+    def _too_large(self, limit: int) -> ProviderUnavailable:
+        return ProviderUnavailable(
+            f"{self.provider_name} sent an answer larger than {limit // (1024 * 1024)} MiB, so it was refused unread.",
+            hint=f"Try again later; if it persists, check the configured {self.provider_name} base URL.",
+        )
 
     def _retryable(
         self, response: httpx2.Response | None, failure: httpx2.TransportError | None, may_repeat: bool
@@ -355,7 +485,8 @@ class ProviderHTTP:
         if status in (401, 403):
             return Unauthorized(f"{name} refused the credentials.", hint=self.auth_hint)
         if status == 429:
-            retry_after = retry_after_seconds(response)
+            asked = retry_after_seconds(response)
+            retry_after = None if asked is None else min(asked, MAX_REPORTED_RETRY_AFTER)
             wait = f"Wait {retry_after:g} seconds" if retry_after is not None else "Wait a minute"
             return RateLimited(
                 f"{name} is limiting how often this server may call it.",

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -45,10 +44,23 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.logs import add_secrets, redact
 from mcp_invoices.principal import Scope
+from mcp_invoices.providers import json_guard
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
-from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
-from mcp_invoices.providers.paging import fetch_pages, page_count
+from mcp_invoices.providers.http import (
+    DOCUMENT_MAX_BYTES,
+    ProviderHTTP,
+    RetryPolicy,
+    parse_json,
+    path_segment,
+)
+from mcp_invoices.providers.paging import (
+    check_page_count,
+    check_pages_read,
+    fetch_pages,
+    page_count,
+    pages_per_summary,
+)
 from mcp_invoices.providers.payabli_wire import (
     NAME,
     PROVIDER_ID,
@@ -214,9 +226,11 @@ class PayabliProvider(InvoiceProvider):
         pages = [first]
         if first.next_offset is not None and first.total is not None:
             step = first.fetched  # Payabli's effective page size (it may cap limitRecord)
+            count = page_count(first.total, step)
+            check_page_count(NAME, count, pages_per_summary(self._http.requests_per_minute))
             pages += await fetch_pages(
                 lambda number: self._query(scope, query, offset=number * step, limit=step),
-                range(1, page_count(first.total, step)),
+                range(1, count),
                 concurrency=PARALLEL_PAGES,
             )
         seen: set[str] = set()
@@ -226,7 +240,11 @@ class PayabliProvider(InvoiceProvider):
                     seen.add(invoice.id)
                     yield invoice
         offset = pages[-1].next_offset
-        while offset is not None:  # ends: every page that continues has moved the offset forward
+        # Invoices created while reading are walked on, within the pages one summary may read.
+        read, limit = len(pages), pages_per_summary(self._http.requests_per_minute)
+        while offset is not None:
+            read += 1
+            check_pages_read(NAME, read, limit)
             page = await self._query(scope, query, offset=offset, limit=PAGE_SIZE)
             for invoice in page.invoices:
                 if invoice.id not in seen:
@@ -248,6 +266,7 @@ class PayabliProvider(InvoiceProvider):
                 f"Export/invoicePdf/{path_segment(str(record.invoice_id))}",
                 headers=self._headers(scope) | {"Accept": "application/pdf"},
                 expected=(200, 400, 404),
+                max_body=DOCUMENT_MAX_BYTES,
             )
         except (ProviderUnavailable, ProviderTimeout) as error:
             reason = error.code
@@ -398,7 +417,7 @@ def _pdf_document(response: httpx2.Response) -> bytes | None:
         return content if media_type in _PDF_MEDIA_TYPES or not media_type else None
     if media_type.endswith("json"):
         try:
-            body = json.loads(content)
+            body = json_guard.loads(content)
         except (ValueError, RecursionError):
             return None
         data = body.get("responseData") if isinstance(body, dict) else None

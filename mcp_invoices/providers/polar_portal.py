@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from mcp_invoices.domain.errors import ProviderTimeout, ProviderUnavailable, Unauthorized
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.http import ProviderHTTP
+from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, ProviderHTTP
 from mcp_invoices.providers.polar_wire import DISPLAY_NAME, PROVIDER_ID, UNREADABLE_HINT, WireCustomerSession
 from mcp_invoices.providers.wire import read_body
 from mcp_invoices.shared.base import SharedState
@@ -45,7 +45,7 @@ _SCOPE_CREDENTIAL_HINT: Final = (
 _CUSTOMER_SESSIONS: Final = "/v1/customer-sessions/"
 _SESSION_REFRESH_MARGIN: Final = 300.0
 """A minted customer session is replaced this many seconds before Polar's ``expires_at``."""
-_MAX_PDF_BYTES: Final = 25 * 1024 * 1024
+_MAX_PDF_BYTES: Final = DOCUMENT_MAX_BYTES
 _PDF_MAGIC: Final = b"%PDF-"
 
 
@@ -79,8 +79,10 @@ class PolarPortal:
         shared: SharedState,
         customer_session: SecretStr | None,
         access_token: SecretStr | None,
+        download_deadline: float = 30.0,
     ) -> None:
         self._http = http
+        self.download_deadline = download_deadline
         self._downloads = downloads
         self._shared = shared
         self._customer_session = customer_session
@@ -208,23 +210,28 @@ class PolarPortal:
             raise unavailable from None
         if target.scheme not in ("https", "http") or not target.host:
             raise unavailable
+        late = ProviderTimeout(
+            f"Polar's invoice document had not arrived after {self.download_deadline:g} seconds, so the "
+            "download was stopped.",
+            hint="Try again in a moment.",
+        )
         try:
-            async with self._downloads.stream("GET", target) as response:
-                if response.status_code != 200:
-                    logger.warning(
-                        "invoice document download failed",
-                        extra={"provider": PROVIDER_ID, "status": response.status_code},
-                    )
-                    raise unavailable
-                document = bytearray()
-                async for chunk in response.aiter_bytes():
-                    document += chunk
-                    if len(document) > _MAX_PDF_BYTES:
+            # One deadline from connect to the last byte: the read timeout alone restarts with every chunk.
+            with anyio.fail_after(self.download_deadline):
+                async with self._downloads.stream("GET", target) as response:
+                    if response.status_code != 200:
+                        logger.warning(
+                            "invoice document download failed",
+                            extra={"provider": PROVIDER_ID, "status": response.status_code},
+                        )
                         raise unavailable
-        except httpx2.TimeoutException:
-            raise ProviderTimeout(
-                "Polar's invoice document did not arrive in time.", hint="Try again in a moment."
-            ) from None
+                    document = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        document += chunk
+                        if len(document) > _MAX_PDF_BYTES:
+                            raise unavailable
+        except (httpx2.TimeoutException, TimeoutError):
+            raise late from None
         except httpx2.HTTPError:
             raise unavailable from None
         if not document.startswith(_PDF_MAGIC):

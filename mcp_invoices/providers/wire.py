@@ -16,7 +16,6 @@ page-and-index differ, and each provider keeps its own.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from decimal import Decimal
@@ -27,6 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, Valida
 
 from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import InvoiceStatus
+from mcp_invoices.providers import json_guard
 from mcp_invoices.providers.http import parse_json
 
 __all__ = [
@@ -131,8 +131,8 @@ def read_body(
 def error_body(response: httpx2.Response) -> Any:
     """An error response's JSON body, or None when it is not JSON (an error page, an empty body)."""
     try:
-        return json.loads(response.content, parse_float=Decimal)
-    except (ValueError, RecursionError):
+        return json_guard.loads(response.content)
+    except (ValueError, RecursionError):  # NumberOutOfRange is a ValueError too
         return None
 
 

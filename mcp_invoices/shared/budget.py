@@ -25,6 +25,7 @@ class RequestBudget:
     ):
         if per_minute <= 0:
             raise ValueError("per_minute must be positive")
+        self.per_minute = per_minute
         self.rate = per_minute / 60.0
         self.capacity = float(burst if burst is not None else max(1, min(per_minute // 6, 50)))
         self._tokens = self.capacity
