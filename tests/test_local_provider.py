@@ -21,6 +21,7 @@ import pytest
 from mcp_invoices.domain.errors import NotFound
 from mcp_invoices.domain.models import Address, Billing, Invoice, InvoiceFilter
 from mcp_invoices.principal import Scope
+from mcp_invoices.providers.base import Generation
 from mcp_invoices.providers.local.ledger import NewOrder, NewOrderLine
 from mcp_invoices.providers.local.provider import LocalProvider, open_local_provider
 from mcp_invoices.providers.local.seed import SAMPLE_CUSTOMERS
@@ -181,8 +182,8 @@ async def test_generating_reports_progress_to_completion(local: LocalProvider) -
     async def progress(done: float, total: float | None, message: str) -> None:
         reports.append((done, total))
 
-    invoice = await local.generate_invoice(ALICE, "ord_1003", billing=None, wait=True, progress=progress)
-    assert invoice.number
+    generation = await local.generate_invoice(ALICE, "ord_1003", billing=None, wait=True, progress=progress)
+    assert generation.invoice.number and generation.outcome == "generated"
     assert reports[0][0] == 0 and reports[-1][0] == reports[-1][1]
 
 
@@ -190,16 +191,17 @@ async def test_two_simultaneous_generations_of_one_order_issue_one_invoice(
     unseeded: LocalProvider, ledger_file: Path | str
 ) -> None:
     [order_id] = add_paid_orders(unseeded, 1)
-    invoices: list[Invoice] = []
+    generations: list[Generation] = []
 
     async def generate() -> None:
-        invoices.append(await unseeded.generate_invoice(OWNER, order_id, billing=None, wait=True))
+        generations.append(await unseeded.generate_invoice(OWNER, order_id, billing=None, wait=True))
 
     async with anyio.create_task_group() as group:
         group.start_soon(generate)
         group.start_soon(generate)
 
-    first, second = invoices
+    first, second = (generation.invoice for generation in generations)
+    assert sorted(generation.outcome for generation in generations) == ["already_generated", "generated"]
     assert first == second
     assert first.issued_at is not None
     assert first.number == f"INV-{first.issued_at.year}-0001"
@@ -214,7 +216,7 @@ async def test_n_simultaneous_generations_for_n_orders_get_n_consecutive_numbers
     invoices: list[Invoice] = []
 
     async def generate(order_id: str) -> None:
-        invoices.append(await unseeded.generate_invoice(OWNER, order_id, billing=None, wait=True))
+        invoices.append((await unseeded.generate_invoice(OWNER, order_id, billing=None, wait=True)).invoice)
 
     async with anyio.create_task_group() as group:
         for order_id in order_ids:
@@ -239,7 +241,7 @@ PROVIDER_CALLS: dict[str, tuple[str, Callable[[LocalProvider], Awaitable[Any]]]]
     ),
     "list_orders": ("list_orders", lambda p: p.list_orders(OWNER, limit=5, cursor=None)),
     "generate_invoice": (
-        "generate_invoice",
+        "issue_invoice",
         lambda p: p.generate_invoice(OWNER, "ord_1003", billing=None, wait=True),
     ),
     "invoice_pdf": ("seller", lambda p: p.invoice_pdf(OWNER, "ord_1001")),

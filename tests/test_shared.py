@@ -360,10 +360,12 @@ async def test_two_polar_replicas_post_each_generation_once_and_mint_one_session
             for _ in range(2)
         ]
         numbers: list[str | None] = []
+        outcomes: list[str] = []
 
         async def generate(provider: PolarProvider) -> None:
-            invoice = await provider.generate_invoice(POLAR_ALICE, order_id, billing=None, wait=True)
-            numbers.append(invoice.number)
+            generation = await provider.generate_invoice(POLAR_ALICE, order_id, billing=None, wait=True)
+            numbers.append(generation.invoice.number)
+            outcomes.append(generation.outcome)
 
         try:
             await providers[0].get_invoice(POLAR_ALICE, POLAR_ORDER_IDS["alice_paid_generated"])  # mints
@@ -374,6 +376,7 @@ async def test_two_polar_replicas_post_each_generation_once_and_mint_one_session
             for provider in providers:
                 await provider.aclose()
     assert numbers == ["SBX-ALICE-0002"] * 6
+    assert sorted(outcomes) == ["already_generated"] * 5 + ["generated"]  # one "generated", across replicas
     assert emulator.generation_requests[order_id] == 1
     assert emulator.controls.counters["customer_sessions_minted"] == 1  # the second replica reused it
 

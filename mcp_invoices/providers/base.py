@@ -11,17 +11,22 @@ from __future__ import annotations
 import abc
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from mcp_invoices.domain.errors import NotSupported
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, InvoiceStatus, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary, summarize_invoices
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.catalog import ProviderInfo
+from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
 from mcp_invoices.shared.base import DocumentStore
 
 __all__ = [
     "PREVIOUS_SCAN_LIMIT",
+    "Generation",
+    "GenerationOutcome",
     "InvoiceProvider",
     "Progress",
     "ProviderInfo",
@@ -51,6 +56,23 @@ def pdf_uri(provider: str, invoice_id: str) -> str:
     return f"invoice://{provider}/{invoice_id}/pdf"
 
 
+GenerationOutcome = Literal["generated", "already_generated", "pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """What a ``generate_invoice`` call did, decided where generation itself is serialized.
+
+    ``generated`` goes to exactly one call per invoice - the one that issued it (the local ledger's
+    writing transaction) or that first saw it ready under the generation lock (Polar) - whatever
+    the number of concurrent calls or replicas; the others get ``already_generated``, or ``pending``
+    while the provider is still at it.
+    """
+
+    invoice: Invoice
+    outcome: GenerationOutcome
+
+
 class InvoiceProvider(abc.ABC):
     """One source of invoices. Methods are async; blocking work runs off the event loop."""
 
@@ -71,7 +93,9 @@ class InvoiceProvider(abc.ABC):
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
         """Every matching invoice in scope, page after page (providers may fetch pages in parallel)."""
         cursor: str | None = None
-        while True:
+        limit = pages_per_summary(None)
+        for read in range(1, limit + 2):
+            check_pages_read(self.info.display_name, read, limit)
             page = await self.list_invoices(scope, query, limit=100, cursor=cursor)
             for invoice in page.items:
                 yield invoice
@@ -156,11 +180,11 @@ class InvoiceProvider(abc.ABC):
         billing: Billing | None,
         wait: bool,
         progress: Progress = no_progress,
-    ) -> Invoice:
+    ) -> Generation:
         """Generate the invoice of an order, or return the existing one unchanged (never twice).
 
         With ``wait`` False, or past the provider's time limit, the invoice may come back with
-        status ``pending``.
+        status ``pending`` (outcome ``pending``).
         """
         raise NotSupported(
             f"{self.info.display_name} does not generate invoices through this server.",

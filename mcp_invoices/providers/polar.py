@@ -51,12 +51,14 @@ from mcp_invoices.domain.models import (
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.base import (
+    Generation,
     InvoiceProvider,
     Progress,
     no_progress,
 )
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, path_segment
+from mcp_invoices.providers.paging import check_page_count, page_count, pages_per_summary
 from mcp_invoices.providers.polar_portal import ACCESS_TOKEN_HINT, CUSTOMER_SESSION_HINT, PolarPortal
 from mcp_invoices.providers.polar_wire import (
     DISPLAY_NAME,
@@ -87,8 +89,6 @@ PAGE_SIZE: Final = 100
 """Orders per Polar page (Polar's maximum): fewest round trips, and cursors count in it."""
 _MAX_PAGES_PER_CALL: Final = 20
 """One ``list_*`` call reads at most this many Polar pages before handing back a cursor."""
-_MAX_PAGES_TOTAL: Final = 1000
-"""``iter_invoices`` stops after this many pages (100,000 orders): a bound, not a limit in practice."""
 _REQUESTED_TTL: Final = 900.0
 """How long a generation this process asked for counts as in flight without Polar finishing it."""
 
@@ -97,7 +97,7 @@ def _decode_position(cursor: str | None) -> int:
     """The absolute index (newest first) in the customer's order list that a cursor points at."""
     if cursor is None:
         return 0
-    if not cursor.isdigit() or len(cursor) > 12:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 12:  # "²" is a digit to isdigit()
         raise InvalidArgument(
             "The cursor is not one this Polar listing produced.",
             hint="Call the tool again without cursor and page on from there.",
@@ -122,6 +122,7 @@ class PolarProvider(InvoiceProvider):
         customer_session: SecretStr | None = None,
         access_token: SecretStr | None = None,
         generation_timeout: float = 30.0,
+        download_deadline: float = 30.0,
         poll_interval: float = 0.25,
         max_poll_interval: float = 2.0,
         retry: RetryPolicy | None = None,
@@ -157,12 +158,14 @@ class PolarProvider(InvoiceProvider):
         )
         # Minted sessions and generations in flight: in this process, or in Redis for all replicas.
         self._shared = shared if shared is not None else in_process_state(clock=clock)
+        self._summary_pages = pages_per_summary(http.requests_per_minute)
         self._portal = PolarPortal(
             http=http,
             downloads=downloads,
             shared=self._shared,
             customer_session=customer_session,
             access_token=access_token,
+            download_deadline=download_deadline,
         )
 
     @classmethod
@@ -211,7 +214,10 @@ class PolarProvider(InvoiceProvider):
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
         """Every matching invoice, reading each Polar page once (summaries read them all)."""
-        async for _, order, _ in self._scan(scope, 0, _MAX_PAGES_TOTAL):
+        limit = self._summary_pages
+        async for index, order, total in self._scan(scope, 0, limit + 1):
+            if index >= limit * PAGE_SIZE:  # a page past what one summary may read
+                check_page_count(DISPLAY_NAME, page_count(total, PAGE_SIZE), limit)
             if query.issued_after is not None and order.created_on < query.issued_after:
                 return
             if order.is_invoice_generated:
@@ -264,28 +270,43 @@ class PolarProvider(InvoiceProvider):
         billing: Billing | None,
         wait: bool,
         progress: Progress = no_progress,
-    ) -> Invoice:
+    ) -> Generation:
         generations = self._shared.generations
         # Two calls for one order, on this replica or another: the second finds the first's request.
         # Across replicas the lock fails closed (no generation) when the shared store is unreachable.
         async with generations.lock(scope, order_id):
             order = await self._fetch_order(scope, order_id, kind="order")
             if order.is_invoice_generated:
-                await generations.clear_requested(scope, order_id)
-                return order_to_invoice(order)
+                return await self._claim(scope, order)
             if not await generations.requested(scope, [order_id]):
                 if billing is not None:
                     order = await self._update_billing(scope, order, billing)
                     if order.is_invoice_generated:
-                        return order_to_invoice(order)
-                await self._request_generation(scope, order)
-                await generations.mark_requested(scope, order_id, _REQUESTED_TTL)
-                logger.info(
-                    "asked Polar to generate an invoice", extra={"provider": PROVIDER_ID, "order": order_id}
-                )
-        if not wait:
-            return order_to_invoice(order, pending=True)
-        return await self._wait_for_invoice(scope, order, progress)
+                        return await self._claim(scope, order)
+                if await self._request_generation(scope, order):
+                    await generations.mark_requested(scope, order_id, _REQUESTED_TTL)
+                    logger.info(
+                        "asked Polar to generate an invoice", extra={"provider": PROVIDER_ID, "order": order_id}
+                    )
+        ready = await self._wait_for_invoice(scope, order, progress) if wait else None
+        if ready is None:
+            return Generation(invoice=order_to_invoice(order, pending=True), outcome="pending")
+        async with generations.lock(scope, order_id):
+            return await self._claim(scope, ready)
+
+    async def _claim(self, scope: Scope, order: WireOrder) -> Generation:
+        """The outcome for an order whose invoice exists; called under the order's generation lock.
+
+        ``generated`` goes to the first call that sees the invoice ready while this server's request
+        for it is still marked, and that call clears the mark: exactly one per invoice, on any replica.
+        An invoice that existed before anyone here asked for it is ``already_generated`` for everyone.
+        """
+        generations = self._shared.generations
+        invoice = order_to_invoice(order)
+        if await generations.requested(scope, [order.id]):
+            await generations.clear_requested(scope, order.id)
+            return Generation(invoice=invoice, outcome="generated")
+        return Generation(invoice=invoice, outcome="already_generated")
 
     async def _update_billing(self, scope: Scope, order: WireOrder, billing: Billing) -> WireOrder:
         """Save the billing name and/or address on the order before generating (the invoice is permanent)."""
@@ -317,7 +338,8 @@ class PolarProvider(InvoiceProvider):
             )
         return read_body(WireOrder, response, provider=DISPLAY_NAME, what="an order", hint=UNREADABLE_HINT)
 
-    async def _request_generation(self, scope: Scope, order: WireOrder) -> None:
+    async def _request_generation(self, scope: Scope, order: WireOrder) -> bool:
+        """Ask Polar to generate; True when it scheduled it, False when the invoice already existed."""
         # Not idempotent for the retry layer: a POST that may have reached Polar is never repeated.
         response = await self._portal.request(
             scope,
@@ -328,13 +350,13 @@ class PolarProvider(InvoiceProvider):
         )
         status = response.status_code
         if status in (200, 201, 202, 204):
-            return  # 202 with a JSON null or with {}: both mean scheduled
+            return True  # 202 with a JSON null or with {}: both mean scheduled
         error = text_at(error_body(response), "error")
         if status == 404:
             raise not_found("order", order.id)
         if status == 409:
             if error == "InvoiceAlreadyExists":
-                return
+                return False
             if order.status in ("draft", "void"):
                 raise InvalidArgument(
                     f"Order {order.id!r} is {order.status}, and Polar does not invoice draft or void orders.",
@@ -365,8 +387,9 @@ class PolarProvider(InvoiceProvider):
             hint="Try again later; if it persists, check the order in Polar's customer portal.",
         )
 
-    async def _wait_for_invoice(self, scope: Scope, order: WireOrder, progress: Progress) -> Invoice:
-        """Poll ``GET .../invoice`` with doubling intervals until it exists or the time limit passes."""
+    async def _wait_for_invoice(self, scope: Scope, order: WireOrder, progress: Progress) -> WireOrder | None:
+        """Poll ``GET .../invoice`` with doubling intervals: the order once its invoice exists, or None
+        when the time limit passes first."""
         deadline = self._clock() + self.generation_timeout
         interval = self.poll_interval
         checks = 0
@@ -381,17 +404,16 @@ class PolarProvider(InvoiceProvider):
             # 404 (InvoiceDoesNotExist, or ResourceNotFound from older deployments): not ready yet.
             remaining = deadline - self._clock()
             if remaining <= 0:
-                return order_to_invoice(order, pending=True)
+                return None
             await anyio.sleep(min(interval, remaining))
             interval = min(interval * 2, self.max_poll_interval)
         else:
-            return order_to_invoice(order, pending=True)
+            return None
         ready = await self._fetch_order(scope, order.id, kind="order")
         if not ready.is_invoice_generated:  # Polar's two views disagree for a moment: still pending
-            return order_to_invoice(ready, pending=True)
-        await self._shared.generations.clear_requested(scope, order.id)
+            return None
         await progress(checks, checks, "The invoice is ready")
-        return order_to_invoice(ready)
+        return ready
 
     # -- orders ----------------------------------------------------------------------------------
 

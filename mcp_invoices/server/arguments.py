@@ -9,6 +9,7 @@ from pydantic import Field
 
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.providers.catalog import PROVIDER_IDS
+from mcp_invoices.server.inputs import check_order
 
 __all__ = [
     "ProviderId",
@@ -37,11 +38,13 @@ STATUS = Field(default=None, description="Only invoices in this status.")
 ISSUED_AFTER = Field(default=None, description="Only invoices issued on or after (YYYY-MM-DD).")
 ISSUED_BEFORE = Field(default=None, description="Only invoices issued on or before (YYYY-MM-DD).")
 INVOICE_ID = Field(description="The invoice id, as list_invoices returns it (for local and polar: the order id).")
-LIMIT = Field(default=20, ge=1, le=100, description="Page size, 1 to 100.")
+LIMIT = Field(default=20, description="Page size, 1 to 100.")
+"""The bounds (and strictness) are in ``inputs.Limit``."""
 CURSOR = Field(default=None, description="next_cursor from the previous page.")
 
 
 def invoice_filter(status: str | None, issued_after: date | None, issued_before: date | None) -> InvoiceFilter:
+    check_order("issued_after", issued_after, "issued_before", issued_before)
     return InvoiceFilter(
         status=InvoiceStatus(status) if status else None, issued_after=issued_after, issued_before=issued_before
     )

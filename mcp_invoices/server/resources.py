@@ -18,6 +18,7 @@ from mcp_invoices.domain.money import format_money
 from mcp_invoices.principal import Scope
 from mcp_invoices.server.calls import InvoiceServer
 from mcp_invoices.server.compat import replace_request_handler
+from mcp_invoices.server.inputs import check_id
 
 __all__ = ["RESOURCE_LIST_LIMIT", "register_resources"]
 
@@ -51,6 +52,7 @@ def register_resources(server: InvoiceServer) -> None:
     )
     async def invoice_json(provider: str, invoice_id: str, ctx: Context) -> str:
         with _resource_errors():
+            check_id(invoice_id)
             scope = services.resolve_principal(ctx).scope_for(provider)
             invoice = await runtime.provider(scope).get_invoice(scope, invoice_id)
         return invoice.model_dump_json(indent=2)
@@ -65,6 +67,7 @@ def register_resources(server: InvoiceServer) -> None:
     )
     async def invoice_pdf(provider: str, invoice_id: str, ctx: Context) -> bytes:
         with _resource_errors():
+            check_id(invoice_id)
             scope = services.resolve_principal(ctx).scope_for(provider)
             return await runtime.provider(scope).invoice_pdf(scope, invoice_id, runtime.shared.documents)
 

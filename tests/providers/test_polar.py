@@ -592,9 +592,11 @@ async def test_generate_waits_with_progress_and_returns_the_invoice(
     alice: PolarProvider, state: PolarState
 ) -> None:
     progress = ProgressLog()
-    invoice = await alice.generate_invoice(
+    generation = await alice.generate_invoice(
         SESSION, oid("alice_paid_not_generated"), billing=None, wait=True, progress=progress
     )
+    invoice = generation.invoice
+    assert generation.outcome == "generated"
     assert invoice.status is InvoiceStatus.PAID and invoice.number == "SBX-ALICE-0002"
     assert invoice.total == Decimal("71.36") and invoice.currency == "EUR"
     assert state.generation_requests[oid("alice_paid_not_generated")] == 1
@@ -605,8 +607,8 @@ async def test_generate_waits_with_progress_and_returns_the_invoice(
 async def test_generating_an_existing_invoice_returns_it_without_posting(
     alice: PolarProvider, state: PolarState
 ) -> None:
-    invoice = await alice.generate_invoice(SESSION, oid("alice_paid_generated"), billing=None, wait=True)
-    assert invoice.number == "SBX-ALICE-0001"
+    generation = await alice.generate_invoice(SESSION, oid("alice_paid_generated"), billing=None, wait=True)
+    assert generation.invoice.number == "SBX-ALICE-0001" and generation.outcome == "already_generated"
     assert [entry.method for entry in state.controls.request_log] == ["GET"]
     assert sum(state.generation_requests.values()) == 0
 
@@ -618,7 +620,7 @@ async def test_generate_without_wait_is_pending_until_polar_has_made_it(
     polar_time = ManualClock()
     state.controls.clock = polar_time  # Polar finishes exactly when the test says so
     state.generation_delay = 5
-    pending = await alice.generate_invoice(SESSION, order_id, billing=None, wait=False)
+    pending = (await alice.generate_invoice(SESSION, order_id, billing=None, wait=False)).invoice
     assert pending.status is InvoiceStatus.PENDING and pending.number is None
     assert pending.total == Decimal("71.36") and pending.provider_status == "paid"
     assert (await alice.get_invoice(SESSION, order_id)).status is InvoiceStatus.PENDING
@@ -638,9 +640,11 @@ async def test_generation_past_the_time_limit_returns_pending(
     state.generation_delay = 60
     provider = make_provider(generation_timeout=0.2)
     progress = ProgressLog()
-    invoice = await provider.generate_invoice(
+    generation = await provider.generate_invoice(
         SESSION, oid("alice_paid_not_generated"), billing=None, wait=True, progress=progress
     )
+    invoice = generation.invoice
+    assert generation.outcome == "pending"
     assert invoice.status is InvoiceStatus.PENDING and invoice.number is None
     assert len(progress.events) >= 2
 
@@ -651,8 +655,8 @@ async def test_generating_again_while_in_flight_never_posts_twice(
     state.generation_delay = 60
     provider = make_provider(generation_timeout=0.1)
     order_id = oid("alice_paid_not_generated")
-    first = await provider.generate_invoice(SESSION, order_id, billing=None, wait=False)
-    second = await provider.generate_invoice(SESSION, order_id, billing=None, wait=True)
+    first = (await provider.generate_invoice(SESSION, order_id, billing=None, wait=False)).invoice
+    second = (await provider.generate_invoice(SESSION, order_id, billing=None, wait=True)).invoice
     assert first.status is second.status is InvoiceStatus.PENDING
     assert state.generation_requests[order_id] == 1
 
@@ -668,7 +672,8 @@ async def test_concurrent_generations_of_one_order_post_once(alice: PolarProvide
         for _ in range(5):
             group.start_soon(generate)
     assert state.generation_requests[order_id] == 1
-    assert {invoice.number for invoice in results} == {"SBX-ALICE-0002"}
+    assert {generation.invoice.number for generation in results} == {"SBX-ALICE-0002"}
+    assert sorted(generation.outcome for generation in results) == ["already_generated"] * 4 + ["generated"]
 
 
 async def test_billing_details_are_saved_on_the_order_before_generating(
@@ -678,9 +683,9 @@ async def test_billing_details_are_saved_on_the_order_before_generating(
         name="Alice GmbH",
         address=Address(line1="2 Invoice Way", postal_code="10117", city="Berlin", country="DE"),
     )
-    invoice = await alice.generate_invoice(
-        SESSION, oid("alice_paid_missing_billing"), billing=billing, wait=True
-    )
+    invoice = (
+        await alice.generate_invoice(SESSION, oid("alice_paid_missing_billing"), billing=billing, wait=True)
+    ).invoice
     assert invoice.billing.name == "Alice GmbH" and invoice.billing.address is not None
     assert invoice.billing.address.line1 == "2 Invoice Way" and invoice.billing.address.country == "DE"
     methods = [entry.method for entry in state.controls.request_log]
@@ -720,7 +725,9 @@ async def test_seed_000_resource_not_found_while_polling_means_not_ready(
 ) -> None:
     state.legacy_invoice_not_found = True
     state.generation_delay = 0.2
-    invoice = await alice.generate_invoice(SESSION, oid("alice_paid_not_generated"), billing=None, wait=True)
+    invoice = (
+        await alice.generate_invoice(SESSION, oid("alice_paid_not_generated"), billing=None, wait=True)
+    ).invoice
     assert invoice.status is InvoiceStatus.PAID
 
 
@@ -1007,7 +1014,7 @@ async def test_generation_accepts_any_202_body(accepted: bytes) -> None:
         }
     )
     provider = mock_provider(fake)
-    invoice = await provider.generate_invoice(SESSION, MISSING_ID, billing=None, wait=False)
+    invoice = (await provider.generate_invoice(SESSION, MISSING_ID, billing=None, wait=False)).invoice
     await provider.aclose()
     assert invoice.status is InvoiceStatus.PENDING
 

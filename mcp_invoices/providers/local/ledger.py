@@ -283,7 +283,7 @@ class Ledger:
         statement = select(invoices).where(*self._filter(customer_id, query))
         if cursor is not None:
             issued_at, sequence = split_cursor(cursor)
-            if not sequence.isdigit():
+            if not (sequence.isascii() and sequence.isdigit()) or len(sequence) > 9:  # "²" passes isdigit()
                 raise invalid_cursor()
             statement = statement.where(
                 tuple_(invoices.c.issued_at, invoices.c.sequence) < tuple_(issued_at, int(sequence))
@@ -315,7 +315,19 @@ class Ledger:
         billing: Billing | None,
         today: date | None = None,
     ) -> Invoice:
-        """Issue the invoice of an order, or return the one it already has (never a second).
+        """The invoice of an order, issued now or found (``issue_invoice`` without saying which)."""
+        return self.issue_invoice(customer_id, order_id, billing=billing, today=today)[0]
+
+    def issue_invoice(
+        self,
+        customer_id: str | None,
+        order_id: str,
+        *,
+        billing: Billing | None,
+        today: date | None = None,
+    ) -> tuple[Invoice, bool]:
+        """Issue the invoice of an order, or return the one it already has (never a second); the flag
+        says whether this call issued it.
 
         Everything happens in one write transaction: locking the order, the existence check, the
         billing update, the number allocation and the insert. Two concurrent calls for one order
@@ -326,7 +338,7 @@ class Ledger:
             order = self._order_row(db, customer_id, order_id, lock=True)
             existing = db.execute(select(invoices).where(invoices.c.order_id == order_id)).mappings().first()
             if existing is not None:
-                return invoice_from_row(existing)
+                return invoice_from_row(existing), False
             status = order["status"]
             if status == "void":
                 raise InvalidArgument(
@@ -348,7 +360,7 @@ class Ledger:
                     hint="Call generate_invoice again with billing_name and billing_address "
                     "(at least line1 and country).",
                 )
-            return self._issue(db, order, order_billing, issued)
+            return self._issue(db, order, order_billing, issued), True
 
     def _update_billing(self, db: Connection, order: RowMapping, billing: Billing) -> None:
         """Billing given with the generate call fills in or replaces the order's own, before issue.

@@ -19,7 +19,7 @@ from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.base import InvoiceProvider, Progress, no_progress
+from mcp_invoices.providers.base import Generation, InvoiceProvider, Progress, no_progress
 from mcp_invoices.providers.catalog import spec
 
 if TYPE_CHECKING:  # the database layer (SQLAlchemy) loads when the ledger is first opened
@@ -104,13 +104,14 @@ class LocalProvider(InvoiceProvider):
         billing: Billing | None,
         wait: bool,
         progress: Progress = no_progress,
-    ) -> Invoice:
-        # Local generation is one short transaction, so ``wait`` never leaves it pending.
+    ) -> Generation:
+        # Local generation is one short transaction, so ``wait`` never leaves it pending; the same
+        # transaction says whether it issued the invoice or found it.
         await progress(0, 2, f"Issuing the invoice of order {order_id}")
         ledger = await self._open()
-        invoice = await self._call(ledger.generate_invoice, scope.customer_id, order_id, billing=billing)
+        invoice, issued = await self._call(ledger.issue_invoice, scope.customer_id, order_id, billing=billing)
         await progress(2, 2, f"Invoice {invoice.number} is ready")
-        return invoice
+        return Generation(invoice=invoice, outcome="generated" if issued else "already_generated")
 
     async def render_pdf(self, invoice: Invoice) -> bytes:
         from mcp_invoices.documents.pdf import Seller, render_invoice_pdf  # fpdf2 loads on first use

@@ -25,6 +25,7 @@ from mcp_invoices.server.arguments import (
     invoice_filter,
 )
 from mcp_invoices.server.calls import CurrentCall
+from mcp_invoices.server.inputs import Cursor, Limit, ObjectId
 from mcp_invoices.server.results import decode_cursor, encode_cursor, invoice_links, structured_result
 
 __all__ = [
@@ -58,8 +59,8 @@ async def list_invoices(
     status: StatusName | None = STATUS,
     issued_after: date | None = ISSUED_AFTER,
     issued_before: date | None = ISSUED_BEFORE,
-    limit: int = LIMIT,
-    cursor: str | None = CURSOR,
+    limit: Limit = LIMIT,
+    cursor: Cursor | None = CURSOR,
 ) -> Annotated[CallToolResult, ListInvoicesResult]:
     scope, source = call.provider(provider)
     query = invoice_filter(status, issued_after, issued_before)
@@ -73,7 +74,7 @@ async def list_invoices(
 
 async def get_invoice(
     call: CurrentCall,
-    invoice_id: str = INVOICE_ID,
+    invoice_id: ObjectId = INVOICE_ID,
     provider: ProviderId | None = PROVIDER,
 ) -> Annotated[CallToolResult, Invoice]:
     scope, source = call.provider(provider)
@@ -83,7 +84,7 @@ async def get_invoice(
 
 async def summarize_invoice(
     call: CurrentCall,
-    invoice_id: str = INVOICE_ID,
+    invoice_id: ObjectId = INVOICE_ID,
     provider: ProviderId | None = PROVIDER,
 ) -> Annotated[CallToolResult, InvoiceSummary]:
     scope, source = call.provider(provider)

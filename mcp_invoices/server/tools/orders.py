@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from mcp_types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
-from mcp_invoices.domain.errors import NotFound
 from mcp_invoices.domain.models import (
     Billing,
     Customer,
@@ -19,11 +18,11 @@ from mcp_invoices.domain.models import (
     OrderRow,
 )
 from mcp_invoices.domain.money import ZERO
-from mcp_invoices.principal import Scope
-from mcp_invoices.providers.base import InvoiceProvider, json_uri, pdf_uri
+from mcp_invoices.providers.base import json_uri, pdf_uri
 from mcp_invoices.server.arguments import CURSOR, LIMIT, PROVIDER, ProviderId
 from mcp_invoices.server.calls import CurrentCall
 from mcp_invoices.server.elicit import AskedDecision
+from mcp_invoices.server.inputs import BillingAddressInput, BillingName, Cursor, Limit, ObjectId, Wait
 from mcp_invoices.server.results import decode_cursor, encode_cursor, invoice_links, structured_result
 from mcp_invoices.server.tools.invoices import invoice_text
 
@@ -52,21 +51,11 @@ class GeneratedInvoice(Invoice):
     )
 
 
-class BillingAddressInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    line1: str = Field(description="Street and number")
-    line2: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    state: str | None = None
-    country: str = Field(description="ISO 3166-1 alpha-2 country code, e.g. US, DE, JP", min_length=2, max_length=2)
-
-
 async def list_orders(
     call: CurrentCall,
     provider: ProviderId | None = PROVIDER,
-    limit: int = LIMIT,
-    cursor: str | None = CURSOR,
+    limit: Limit = LIMIT,
+    cursor: Cursor | None = CURSOR,
 ) -> Annotated[CallToolResult, ListOrdersResult]:
     scope, source = call.provider(provider)
     listing = {"tool": "list_orders", "provider": scope.provider}
@@ -78,37 +67,39 @@ async def list_orders(
     return structured_result(result, f"{len(result.orders)} order(s) from {scope.provider}.{more}")
 
 
+_ORDER_ID = Field(description="The order to invoice, as list_orders returns it.")
+_BILLING_NAME = Field(default=None, description="Name to bill (person or company).")
+_BILLING_ADDRESS = Field(default=None, description="Address to bill.")
+_WAIT = Field(default=True, description="Wait until the invoice is ready (default true).")
+
+
 async def generate_invoice(
     call: CurrentCall,
     decision: AskedDecision,
-    order_id: str = Field(description="The order to invoice, as list_orders returns it."),
+    order_id: ObjectId = _ORDER_ID,
     provider: ProviderId | None = PROVIDER,
-    billing_name: str | None = Field(
-        default=None, min_length=1, max_length=200, description="Name to bill (person or company)."
-    ),
-    billing_address: BillingAddressInput | None = Field(default=None, description="Address to bill."),
-    wait: bool = Field(default=True, description="Wait until the invoice is ready (default true)."),
+    billing_name: BillingName | None = _BILLING_NAME,
+    billing_address: BillingAddressInput | None = _BILLING_ADDRESS,
+    wait: Wait = _WAIT,
 ) -> Annotated[CallToolResult, GeneratedInvoice]:
     scope, source = call.provider(provider)
     if decision.outcome == "declined" and decision.order is not None:
         return _declined(decision.order, decision.billing)
     # The billing to save before generating: what the person entered when asked, else the arguments.
     billing = decision.billing
-    # Where the provider cannot generate, it answers not_supported itself, the same for every id:
-    # looking the id up first would answer differently for an invoice that exists.
-    already = await _existing_invoice(source, scope, order_id) if source.info.generates_invoices else None
-    invoice = already or await source.generate_invoice(
-        scope, order_id, billing=billing, wait=wait, progress=call.progress
-    )
-    if invoice.status is InvoiceStatus.PENDING:
-        outcome: Outcome = "pending"
-        next_step: str | None = (
+    # The provider decides generated / already_generated where it serializes generation (its
+    # transaction or lock); deciding it here first would let concurrent calls all say "generated".
+    generation = await source.generate_invoice(scope, order_id, billing=billing, wait=wait, progress=call.progress)
+    invoice = generation.invoice
+    outcome: Outcome = generation.outcome
+    next_step: str | None = None
+    if outcome == "pending":
+        next_step = (
             f"The provider is still generating it. Call get_invoice with invoice_id {invoice.id!r} in a few seconds."
         )
         text = f"The invoice of order {order_id} is being generated. {next_step}"
     else:
-        outcome, next_step = ("already_generated" if already else "generated"), None
-        verb = "already had" if already else "now has"
+        verb = "already had" if outcome == "already_generated" else "now has"
         text = f"Order {order_id} {verb} an invoice. {invoice_text(invoice)}"
     result = GeneratedInvoice(**invoice.model_dump(), outcome=outcome, next_step=next_step)
     return structured_result(result, text, invoice_links(invoice))
@@ -150,11 +141,3 @@ def _declined(order: Order, billing: Billing | None) -> CallToolResult:
     result = GeneratedInvoice(**draft.model_dump(), outcome="declined", next_step=next_step)
     return structured_result(result, f"Declined: no invoice was generated for order {order.id}. {next_step}")
 
-
-async def _existing_invoice(provider: InvoiceProvider, scope: Scope, order_id: str) -> Invoice | None:
-    """The order's invoice if it already exists, so that generation is never repeated."""
-    try:
-        invoice: Invoice = await provider.get_invoice(scope, order_id)
-    except NotFound:
-        return None
-    return None if invoice.status is InvoiceStatus.PENDING else invoice
