@@ -45,9 +45,14 @@ class Seller:
     tax_id: str | None = None
 
 
+_RENDERS = anyio.CapacityLimiter(2)
+"""Renders at once, process-wide. Layout holds the GIL: many renders in parallel would finish no
+sooner and would take the event loop's turns from every other session; the rest wait their turn."""
+
+
 async def render_invoice_pdf(invoice: Invoice, seller: Seller | None = None) -> bytes:
     """The invoice as PDF bytes, rendered in a worker thread (CPU work never on the event loop)."""
-    return await anyio.to_thread.run_sync(render_invoice_pdf_sync, invoice, seller)
+    return await anyio.to_thread.run_sync(render_invoice_pdf_sync, invoice, seller, limiter=_RENDERS)
 
 
 def render_invoice_pdf_sync(invoice: Invoice, seller: Seller | None = None) -> bytes:
@@ -229,6 +234,18 @@ _DESCRIPTION_WIDTH = _RIGHT - _MARGIN - sum(width for _, width in _AMOUNT_COLUMN
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+MAX_PRINTED_CHARS = 20_000
+"""Longest text printed from one field (several pages of a description). Billing input is refused
+past 200 characters, but a provider's own data is not ours to refuse: clipping it bounds the layout
+work of one field to tens of milliseconds."""
+MAX_PRINTED_LINES = 500
+"""Most wrapped lines printed from one field (about eight pages)."""
+
+
+def _clipped(value: str) -> str:
+    return value if len(value) <= MAX_PRINTED_CHARS else value[: MAX_PRINTED_CHARS - 1] + "\u2026"
+
+
 def _format_date(value: date) -> str:
     # Spelled out by hand: strftime("%b") follows the process locale.
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
@@ -327,7 +344,7 @@ class _InvoiceDocument:
         self.pdf.set_creation_date(_creation_date(invoice))
 
     def text(self, value: str) -> str:
-        return self.typeface.printable(value)
+        return self.typeface.printable(_clipped(value))
 
     def money(self, amount: Decimal) -> str:
         return self.text(format_money(amount, self.currency))
@@ -373,7 +390,7 @@ class _InvoiceDocument:
         measure = self.pdf.measure
         space = measure(" ")
         lines: list[str] = []
-        for paragraph in value.splitlines() or [""]:
+        for paragraph in _clipped(value).splitlines() or [""]:
             current, current_width = "", 0.0
             for word in self.text(paragraph).split():
                 word_width = measure(word)
@@ -382,16 +399,20 @@ class _InvoiceDocument:
                     continue
                 if current:
                     lines.append(current)
-                while word_width > width and len(word) > 1:
-                    cut = self._fitting_prefix(word, width)
-                    lines.append(word[:cut])
-                    word = word[cut:]
+                if word_width > width:
+                    # Cut where a line's worth of characters ends: only a bounded window is ever
+                    # measured, so a word of thousands of characters costs linear time, not quadratic.
+                    window = int(width / (measure(".") / 2)) + 1  # more characters than any line holds
+                    while len(word) > window or (len(word) > 1 and measure(word) > width):
+                        cut = self._fitting_prefix(word[:window], width)
+                        lines.append(word[:cut])
+                        word = word[cut:]
                     word_width = measure(word)
                 current, current_width = word, word_width
             lines.append(current)
         while len(lines) > 1 and not lines[-1]:
             lines.pop()
-        return lines
+        return lines[:MAX_PRINTED_LINES]
 
     def _fitting_prefix(self, word: str, width: float) -> int:
         low, high = 1, len(word)  # the longest prefix that fits, at least one character
