@@ -16,7 +16,17 @@ def test_fractions_are_decimals_and_integers_ints() -> None:
 
 @pytest.mark.parametrize(
     "literal",
-    ["1e100000", "1e1000000", "-1e100000", "1e21", "1" + "0" * 21, "9" * 5000, "1e-100000", "1e-31", "0." + "1" * 80],
+    [
+        "1e100000",
+        "1e1000000",
+        "-1e100000",
+        "1e21",
+        "1" + "0" * 21,
+        "9" * 5000,
+        "1e-100000",
+        "1e-31",
+        "0." + "1" * 80,
+    ],
 )
 def test_a_number_too_large_small_or_long_is_refused_before_conversion(literal: str) -> None:
     with pytest.raises(json_guard.NumberOutOfRange):
@@ -29,7 +39,9 @@ def test_nan_and_infinity_are_refused(literal: str) -> None:
         json_guard.loads(f"[{literal}]")
 
 
-@pytest.mark.parametrize("literal", ["9223372036854775807", "18446744073709551615", "123456789012345678901", "1e20"])
+@pytest.mark.parametrize(
+    "literal", ["9223372036854775807", "18446744073709551615", "123456789012345678901", "1e20"]
+)
 def test_every_64_bit_id_and_any_plausible_amount_is_accepted(literal: str) -> None:
     assert json_guard.loads(f"[{literal}]")[0] == Decimal(literal)
 

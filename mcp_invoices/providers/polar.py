@@ -286,7 +286,8 @@ class PolarProvider(InvoiceProvider):
                 if await self._request_generation(scope, order):
                     await generations.mark_requested(scope, order_id, _REQUESTED_TTL)
                     logger.info(
-                        "asked Polar to generate an invoice", extra={"provider": PROVIDER_ID, "order": order_id}
+                        "asked Polar to generate an invoice",
+                        extra={"provider": PROVIDER_ID, "order": order_id},
                     )
         ready = await self._wait_for_invoice(scope, order, progress) if wait else None
         if ready is None:
