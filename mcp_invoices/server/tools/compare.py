@@ -12,6 +12,7 @@ from mcp_invoices.domain.compare import compare_invoices as compare
 from mcp_invoices.domain.errors import NotFound
 from mcp_invoices.server.arguments import INVOICE_ID, PROVIDER, ProviderId
 from mcp_invoices.server.calls import CurrentCall
+from mcp_invoices.server.inputs import ObjectId
 from mcp_invoices.server.results import structured_result
 
 __all__ = ["compare_invoices"]
@@ -19,8 +20,8 @@ __all__ = ["compare_invoices"]
 
 async def compare_invoices(
     call: CurrentCall,
-    invoice_id: str = INVOICE_ID,
-    other_invoice_id: str | None = Field(
+    invoice_id: ObjectId = INVOICE_ID,
+    other_invoice_id: ObjectId | None = Field(
         default=None,
         description="The invoice to compare with (before). Default: this session's invoice issued just before "
         "invoice_id, same provider and currency.",
