@@ -156,6 +156,20 @@ async def test_declining_the_billing_form_generates_nothing_and_saves_nothing(
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("answer", [{"country": "U\u0000"}, {"country": "ZZ"}, {"city": "x" * 101}, {"line1": "\u202e"}])
+async def test_a_form_answer_that_breaks_the_billing_rules_issues_nothing(
+    ledger_path: Path, mode: str, answer: dict[str, str]
+) -> None:
+    person = Person(form=FORM | answer)
+    async with asking_client(ledger_path, person, mode) as client:
+        result = await client.call_tool("generate_invoice", {"order_id": "ord_1005"})
+        orders = await client.call_tool("list_orders", {"limit": 100})
+    assert error_of(result)["code"] == "invalid_argument"
+    assert next(iter(answer)) in error_of(result)["message"]
+    assert order_row(orders, "ord_1005")["invoice"] == "none"
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_client_without_elicitation_gets_the_missing_billing_details_error(
     ledger_path: Path, mode: str
 ) -> None:

@@ -95,22 +95,51 @@ class InvoiceServer(MCPServer):
         except ToolError as error:
             if isinstance(error.__cause__, ValidationError):
                 return error_result(argument_error(name, error.__cause__))
-            logger.error("tool call failed outside the tool", extra={"tool": name, "error": type(error.__cause__).__name__})
+            if isinstance(error.__cause__, ToolError) and (answer := _validation_cause(error.__cause__)):
+                # A person's answer to a question the call asked (elicitation) broke the form's rules.
+                return error_result(answer_error(answer))
+            logger.error(
+                "tool call failed outside the tool", extra={"tool": name, "error": type(error.__cause__).__name__}
+            )
             return unexpected_error_result(name)
         if isinstance(result, CallToolResult):
             return for_protocol(result, context.protocol_version if context is not None else None)
         return result
 
 
-def argument_error(tool: str, error: ValidationError) -> InvalidArgument:
-    """A person-readable account of rejected arguments: names and rules, never the values sent."""
+def _validation_cause(error: BaseException) -> ValidationError | None:
+    """The validation failure somewhere down ``error``'s causes (the SDK wraps an answer's in two layers)."""
+    cause = error.__cause__
+    for _ in range(4):  # bounded: the SDK's wrapping is two or three deep
+        if cause is None or isinstance(cause, ValidationError):
+            return cause
+        cause = cause.__cause__
+    return None
+
+
+def _problems(error: ValidationError) -> str:
+    """Field names and rules, never the values sent."""
     problems = []
     for detail in error.errors(include_url=False, include_input=False):
         where = ".".join(str(part) for part in detail["loc"]) or "arguments"
         problems.append(f"{where}: {detail['msg']}")
+    return "; ".join(problems)
+
+
+def argument_error(tool: str, error: ValidationError) -> InvalidArgument:
+    """A person-readable account of rejected arguments."""
     return InvalidArgument(
-        f"Invalid arguments for {tool}: {'; '.join(problems)}.",
+        f"Invalid arguments for {tool}: {_problems(error)}.",
         hint=f"See the input schema of {tool} in tools/list.",
+    )
+
+
+def answer_error(error: ValidationError) -> InvalidArgument:
+    """A person-readable account of a rejected form answer; nothing was changed or issued."""
+    return InvalidArgument(
+        f"The details given in the form were not accepted: {_problems(error)}.",
+        hint="Nothing was issued. Call the tool again and correct those fields when asked, or pass them as "
+        "arguments.",
     )
 
 

@@ -39,6 +39,7 @@ from mcp_invoices.domain.errors import InvoiceError
 from mcp_invoices.domain.models import Address, Billing, Order
 from mcp_invoices.domain.money import format_money
 from mcp_invoices.server.calls import CurrentCall
+from mcp_invoices.server.inputs import AddressLine, BillingName, CountryCode, OptionalLine, Place, PostalCode
 
 __all__ = [
     "AskedDecision",
@@ -58,17 +59,13 @@ _INPUT_REQUIRED_SINCE = "2026-07-28"
 class BillingDetailsForm(BaseModel):
     """The form for missing billing details (flat primitives, as elicitation requires)."""
 
-    billing_name: str = Field(
-        title="Billing name", description="Person or company to bill", min_length=1, max_length=200
-    )
-    line1: str = Field(title="Address line 1", description="Street and number", min_length=1, max_length=200)
-    line2: str | None = Field(default=None, title="Address line 2", max_length=200)
-    postal_code: str | None = Field(default=None, title="Postal code", max_length=20)
-    city: str | None = Field(default=None, title="City", max_length=100)
-    state: str | None = Field(default=None, title="State or region", max_length=100)
-    country: str = Field(
-        title="Country", description="Two-letter country code, e.g. US, DE, JP", min_length=2, max_length=2
-    )
+    billing_name: BillingName = Field(title="Billing name", description="Person or company to bill")
+    line1: AddressLine = Field(title="Address line 1", description="Street and number")
+    line2: OptionalLine | None = Field(default=None, title="Address line 2")
+    postal_code: PostalCode | None = Field(default=None, title="Postal code")
+    city: Place | None = Field(default=None, title="City")
+    state: Place | None = Field(default=None, title="State or region")
+    country: CountryCode = Field(title="Country", description="Two-letter country code, e.g. US, DE, JP")
 
     def billing(self) -> Billing:
         return Billing(
