@@ -156,7 +156,9 @@ async def test_declining_the_billing_form_generates_nothing_and_saves_nothing(
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("answer", [{"country": "U\u0000"}, {"country": "ZZ"}, {"city": "x" * 101}, {"line1": "\u202e"}])
+@pytest.mark.parametrize(
+    "answer", [{"country": "U\u0000"}, {"country": "ZZ"}, {"city": "x" * 101}, {"line1": "\u202e"}]
+)
 async def test_a_form_answer_that_breaks_the_billing_rules_issues_nothing(
     ledger_path: Path, mode: str, answer: dict[str, str]
 ) -> None:

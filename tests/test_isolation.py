@@ -356,6 +356,74 @@ async def test_compare_invoices_stays_within_the_session_and_answers_others_exac
     assert _same_answer(error_of(theirs), error_of(missing), case.others_invoice, case.missing_invoice)
 
 
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_numbers_serve_own_invoice_in_any_case_and_answer_anothers_number_exactly_as_missing(
+    deployment: Deployment, case: Case
+) -> None:
+    """The printed number works wherever an id does; another customer's number is a missing one."""
+    missing_number = "no-such-number-0001"
+    async with (
+        session(deployment, case.provider, "alice") as alice,
+        session(deployment, case.provider, "bob") as bob,
+    ):
+        own_number = (
+            await alice.call_tool("get_invoice", {"invoice_id": case.own_invoice})
+        ).structured_content["number"]
+        their_number = (
+            await bob.call_tool("get_invoice", {"invoice_id": case.others_invoice})
+        ).structured_content["number"]
+        assert own_number and their_number and own_number != their_number
+        for tool in ("get_invoice", "summarize_invoice"):
+            own = await alice.call_tool(tool, {"invoice_id": own_number.lower()})
+            theirs = await alice.call_tool(tool, {"invoice_id": their_number.lower()})
+            missing = await alice.call_tool(tool, {"invoice_id": missing_number})
+            assert not own.is_error, own.content
+            assert case.own_invoice in {
+                own.structured_content.get("id"),
+                own.structured_content.get("invoice_id"),
+            }
+            assert error_of(theirs)["code"] == "not_found"
+            assert _same_answer(error_of(theirs), error_of(missing), their_number.lower(), missing_number)
+        for suffix in ("", "/pdf"):
+            read = await alice.read_resource(f"invoice://{case.provider}/{own_number.lower()}{suffix}")
+            assert read.contents
+            errors = []
+            for number in (their_number.lower(), missing_number):
+                with pytest.raises(MCPError) as raised:
+                    await alice.read_resource(f"invoice://{case.provider}/{number}{suffix}")
+                errors.append(raised.value)
+            theirs_error, missing_error = errors
+            assert theirs_error.error.code == missing_error.error.code
+            assert str(theirs_error).replace(their_number.lower(), "<n>") == str(missing_error).replace(
+                missing_number, "<n>"
+            )
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_overdue_and_due_date_listings_hold_only_the_sessions_invoices(
+    deployment: Deployment, case: Case
+) -> None:
+    async with (
+        session(deployment, case.provider, "alice") as alice,
+        session(deployment, case.provider, "bob") as bob,
+    ):
+        bob_ids = {
+            row["id"]
+            for row in (await bob.call_tool("list_invoices", {"limit": 100})).structured_content["invoices"]
+        }
+        for arguments in (
+            {"overdue": True},
+            {"overdue": False},
+            {"due_after": "2000-01-01", "due_before": "2100-01-01"},
+        ):
+            listed = await alice.call_tool("list_invoices", {"limit": 100, **arguments})
+            summary = await alice.call_tool("summarize_invoices", arguments)
+            assert not listed.is_error and not summary.is_error, (listed.content, summary.content)
+            rows = listed.structured_content["invoices"]
+            assert not {row["id"] for row in rows} & bob_ids
+            assert summary.structured_content["count"] == len(rows)
+
+
 # -- concurrency: two principals interleaving on one server -----------------------------------------
 
 

@@ -234,7 +234,8 @@ async def test_n_simultaneous_generations_for_n_orders_get_n_consecutive_numbers
 
 PROVIDER_CALLS: dict[str, tuple[str, Callable[[LocalProvider], Awaitable[Any]]]] = {
     # name: (the ledger method it must run in a worker thread, the provider call)
-    "get_invoice": ("get_invoice", lambda p: p.get_invoice(OWNER, "ord_1001")),
+    "get_invoice": ("find_invoice", lambda p: p.get_invoice(OWNER, "ord_1001")),
+    "invoice_by_id": ("get_invoice", lambda p: p.invoice_by_id(OWNER, "ord_1001")),
     "list_invoices": (
         "list_invoices",
         lambda p: p.list_invoices(OWNER, InvoiceFilter(), limit=5, cursor=None),

@@ -12,7 +12,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
+
+from mcp_invoices.domain.errors import InvalidArgument
 
 __all__ = [
     "Amount",
@@ -31,10 +33,16 @@ __all__ = [
     "OrderLine",
     "InvoiceFilter",
     "Page",
+    "same_number",
 ]
 
 _DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 T = TypeVar("T")
+
+
+def same_number(printed: str, reference: str) -> bool:
+    """An invoice number as quoted matches the printed one case-insensitively, around whitespace."""
+    return printed.strip().casefold() == reference.strip().casefold()
 
 
 def _decimal_string(value: Decimal) -> str:
@@ -167,6 +175,10 @@ class Invoice(_Model):
             self.status.is_unpaid and self.amount_due > 0 and self.due_at is not None and self.due_at < today
         )
 
+    def has_number(self, reference: str) -> bool:
+        """Whether ``reference`` is this invoice's printed number: people quote it in any case."""
+        return self.number is not None and same_number(self.number, reference)
+
     def row(self) -> InvoiceRow:
         return InvoiceRow(
             id=self.id,
@@ -249,24 +261,68 @@ class OrderRow(_Model):
 
 
 class InvoiceFilter(_Model):
-    """What ``list_invoices`` and ``summarize_invoices`` select, within the caller's scope."""
+    """What ``list_invoices`` and ``summarize_invoices`` select, within the caller's scope.
+
+    Every bound is inclusive. ``overdue`` is derived (``Invoice.is_overdue``), so it is judged as of
+    a day: ``as_of``, which must be given with it. A provider pushes down what its API can filter
+    and checks the rest with ``matches`` while paging; an invoice without a due date matches no
+    due-date bound and is never overdue.
+    """
 
     status: InvoiceStatus | None = None
     issued_after: date | None = None
     issued_before: date | None = None
+    overdue: bool | None = None
+    """True: only overdue invoices; False: only those that are not; None: both."""
+    due_after: date | None = None
+    due_before: date | None = None
+    as_of: date | None = None
+    """The day ``overdue`` is judged on (the caller's today); set exactly when ``overdue`` is."""
+
+    @model_validator(mode="after")
+    def _coherent(self) -> InvoiceFilter:
+        # InvalidArgument is not a ValueError: pydantic lets it through as itself, so the person
+        # gets the coded error with its hint rather than a validation dump.
+        if self.overdue is not None and self.as_of is None:
+            raise InvalidArgument(
+                "overdue needs the day it is judged on.", hint="This is a server error; report it."
+            )
+        if self.due_after is not None and self.due_before is not None and self.due_after > self.due_before:
+            raise InvalidArgument(
+                f"due_after ({self.due_after.isoformat()}) is later than due_before "
+                f"({self.due_before.isoformat()}), so no invoice can match.",
+                hint="Swap the two dates, or leave one of them out.",
+            )
+        return self
+
+    @property
+    def needs_due_dates(self) -> bool:
+        """Only invoices with a due date can match (overdue=true, or a due-date bound)."""
+        return self.overdue is True or self.due_after is not None or self.due_before is not None
 
     def matches(self, invoice: Invoice) -> bool:
         if self.status is not None and invoice.status != self.status:
             return False
-        if self.issued_after is not None and (
-            invoice.issued_at is None or invoice.issued_at < self.issued_after
+        if not _within(invoice.issued_at, self.issued_after, self.issued_before):
+            return False
+        if (self.due_after is not None or self.due_before is not None) and not _within(
+            invoice.due_at, self.due_after, self.due_before
         ):
             return False
-        if self.issued_before is not None and (
-            invoice.issued_at is None or invoice.issued_at > self.issued_before
-        ):
-            return False
+        if self.overdue is not None:
+            assert self.as_of is not None  # the validator guarantees it
+            if invoice.is_overdue(self.as_of) is not self.overdue:
+                return False
         return True
+
+
+def _within(day: date | None, after: date | None, before: date | None) -> bool:
+    """``day`` lies within the inclusive bounds; a missing day lies within no bound."""
+    if after is None and before is None:
+        return True
+    if day is None:
+        return False
+    return (after is None or day >= after) and (before is None or day <= before)
 
 
 class Page(BaseModel, Generic[T]):

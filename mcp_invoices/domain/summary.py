@@ -42,6 +42,8 @@ __all__ = [
     "StatusCount",
     "summarize_invoice",
     "summarize_invoices",
+    "no_due_dates_note",
+    "with_note",
 ]
 
 BILLED_EXCLUDED_STATUSES = frozenset({InvoiceStatus.VOID, InvoiceStatus.DRAFT, InvoiceStatus.PENDING})
@@ -469,3 +471,16 @@ def _assemble(
         currencies=currencies,
         oldest_unpaid=oldest_unpaid,
     )
+
+
+def no_due_dates_note(provider_name: str) -> str:
+    """What a result says when its provider states no due dates (so "not overdue" is not a fact)."""
+    return (
+        f"{provider_name} states no due dates, so none of its invoices can be counted as overdue or "
+        "matched by a due date: overdue amounts show as 0 for want of dates, not because all is current."
+    )
+
+
+def with_note(summary: InvoicesSummary, note: str) -> InvoicesSummary:
+    """``summary`` with ``note`` added to its text (its figures unchanged)."""
+    return summary.model_copy(update={"summary": f"{summary.summary} {note}"})

@@ -20,6 +20,7 @@ keep the base class's ``not_supported``. The invoice's wire shape and normalizat
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import anyio
@@ -72,6 +73,9 @@ _UNSCOPED_MARKER = "(provider session token)"
 An Afternoon key never does, so this marker is refused like a missing customer."""
 
 _DEFAULT_RETRY = RetryPolicy()
+
+_CUID = re.compile(r"[a-z][a-z0-9]{7,63}")
+"""What an Afternoon invoice id can look like (a cuid: lower-case letters and digits)."""
 
 # -- the provider -----------------------------------------------------------------------------------
 
@@ -152,7 +156,7 @@ class AfternoonProvider(InvoiceProvider):
 
     # -- reads ------------------------------------------------------------------------------------
 
-    async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
+    async def invoice_by_id(self, scope: Scope, invoice_id: str) -> Invoice:
         """One request; another customer's invoice gets exactly the not_found of a missing one."""
         customer = self._customer(scope)
         response = await self._http.request(
@@ -179,10 +183,22 @@ class AfternoonProvider(InvoiceProvider):
         wire = validated(WireInvoice, raw, provider=DISPLAY_NAME, what="an invoice", hint=UNREADABLE_HINT)
         return self._normalizer.invoice(wire)
 
+    def could_be_id(self, reference: str) -> bool:
+        # Afternoon ids are cuids (lower-case letters and digits): a quoted number such as
+        # "AFT-0042" cannot be one, and asking for it by id would cost a request for nothing.
+        return _CUID.fullmatch(reference) is not None
+
+    # ``find_by_number`` is the interface's: Afternoon's list filters by customer and status only,
+    # so the scope's invoices are paged most recent first (100 a request) until the number shows.
+
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
         """Newest first. Status goes to Afternoon; dates (which it cannot filter) and scope are checked here.
+
+        Afternoon filters no due date, so ``overdue`` and the due-date bounds are checked here too.
+        (``status=open`` is not sent for ``overdue``: an unknown Afternoon status is read as open,
+        and such an invoice may be overdue.)
 
         Each upstream request asks only for the rows still missing from the page, so the cursor
         Afternoon returns always points just past the last row consumed and no row is skipped or

@@ -185,7 +185,7 @@ class BagistoProvider(InvoiceProvider):
 
     # -- reads ---------------------------------------------------------------------------------------
 
-    async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
+    async def invoice_by_id(self, scope: Scope, invoice_id: str) -> Invoice:
         token = self._token(scope)
         wire = await self._invoice(scope, token, invoice_id)
         links = item_links(wire)
@@ -194,12 +194,27 @@ class BagistoProvider(InvoiceProvider):
         items = [item if isinstance(item, WireItem) else next(resolved) for item in wire.items or ()]
         return normalize_invoice(wire, items)
 
+    def could_be_id(self, reference: str) -> bool:
+        return _INVOICE_ID.match(reference) is not None
+
+    async def find_by_number(self, scope: Scope, number: str) -> Invoice | None:
+        """The ``incrementId`` among the customer's invoices, most recent first, then read in full.
+
+        Bagisto documents no filter by ``incrementId``, so the interface's bounded paging finds it
+        (page 1 for the page count, then from the last page back); listed rows do not follow item
+        links, so the match is read once more by id for its lines.
+        """
+        found = await super().find_by_number(scope, number)
+        return None if found is None else await self.invoice_by_id(scope, found.id)
+
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
         """Newest first: pages from the last one back, each page newest first, until ``limit`` match."""
         if limit < 1:
             raise InvalidArgument("limit must be at least 1.")
+        if query.needs_due_dates:  # Bagisto states no due dates: nothing can match, nothing to ask
+            return Page[Invoice](items=[], next_cursor=None)
         start = _decode_position(cursor) if cursor is not None else None
         found: list[Invoice] = []
         read = 0
@@ -227,6 +242,8 @@ class BagistoProvider(InvoiceProvider):
 
         One request per provider page (summaries read everything), at most ``_PAGE_CONCURRENCY`` at once.
         """
+        if query.needs_due_dates:
+            return
         params = _list_params(query)
         if params is None:
             return
@@ -248,9 +265,7 @@ class BagistoProvider(InvoiceProvider):
                 if query.matches(invoice):
                     yield invoice
 
-    async def invoice_pdf(
-        self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None
-    ) -> bytes:
+    async def pdf_by_id(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
         """Bagisto's own PDF (``GET .../customer-invoices/{id}/pdf``)."""
         token = self._token(scope)
         self._check_id(invoice_id)

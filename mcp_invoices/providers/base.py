@@ -4,18 +4,25 @@ A provider turns its own wire format into the domain models and its own failures
 ``mcp_invoices.domain.errors``. It never sees MCP types, and it receives the caller's ``Scope``
 explicitly on every call: a provider must answer only within that scope, and must answer an
 object outside it exactly as it answers a missing one (``errors.not_found``).
+
+People quote an invoice's printed number, not its id, so wherever an ``invoice_id`` arrives
+(``get_invoice``, ``invoice_pdf``) it may be either. The decision is made here, once: a reference
+shaped like the provider's ids is read as an id (``invoice_by_id``); one that is not, or that no
+invoice has as its id, is looked up as a number within the scope (``find_by_number``). Each
+provider says what its ids look like and finds numbers with the fewest requests its API allows.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from mcp_invoices.domain.errors import NotSupported
+from mcp_invoices.domain.errors import NotFound, NotSupported, not_found
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, InvoiceStatus, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary, summarize_invoices
 from mcp_invoices.principal import Scope
@@ -24,6 +31,8 @@ from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
 from mcp_invoices.shared.base import DocumentStore
 
 __all__ = [
+    "NUMBER_SCAN_PAGES",
+    "NUMBER_SCAN_PAGE_SIZE",
     "PREVIOUS_SCAN_LIMIT",
     "Generation",
     "GenerationOutcome",
@@ -39,6 +48,14 @@ PREVIOUS_SCAN_LIMIT = 1000
 """``previous_invoice`` reads at most this many invoices before giving up (an account's recent history)."""
 
 _NOT_ISSUED = frozenset({InvoiceStatus.DRAFT, InvoiceStatus.PENDING})
+
+logger = logging.getLogger("mcp_invoices.providers")
+
+NUMBER_SCAN_PAGE_SIZE = 100
+"""Invoices per page when a number is looked for by paging (every provider's largest page)."""
+NUMBER_SCAN_PAGES = 10
+"""Pages a number lookup reads at most where the API cannot filter by number: the scope's 1,000
+most recent invoices. A bound, so that a mistyped number never walks a whole history."""
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """``(progress, total, message)``: how a long operation reports where it is."""
@@ -80,9 +97,57 @@ class InvoiceProvider(abc.ABC):
 
     # -- reads -------------------------------------------------------------------------------
 
-    @abc.abstractmethod
     async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
-        """The invoice, or ``not_found`` when it is missing or outside ``scope``."""
+        """The invoice by id or by printed number; ``not_found`` when neither is in ``scope``."""
+        if self.could_be_id(invoice_id):
+            try:
+                return await self.invoice_by_id(scope, invoice_id)
+            except NotFound:
+                if not self.could_be_number(invoice_id):
+                    raise
+        return await self._invoice_by_number(scope, invoice_id)
+
+    @abc.abstractmethod
+    async def invoice_by_id(self, scope: Scope, invoice_id: str) -> Invoice:
+        """The invoice with this id, or ``not_found`` when it is missing or outside ``scope``."""
+
+    def could_be_id(self, reference: str) -> bool:
+        """Whether ``reference`` has the shape of this provider's invoice ids (then it is tried as one)."""
+        return True
+
+    def could_be_number(self, reference: str) -> bool:
+        """Whether ``reference`` may be a printed number (a shape no number has skips the lookup)."""
+        return bool(reference.strip())
+
+    async def find_by_number(self, scope: Scope, number: str) -> Invoice | None:
+        """The scope's invoice printed with ``number`` (any case), or None.
+
+        By default the scope's invoices are paged most recent first until one matches, at most
+        ``NUMBER_SCAN_PAGES`` pages; providers whose API filters by number override this.
+        """
+        cursor: str | None = None
+        for _ in range(NUMBER_SCAN_PAGES):
+            page = await self.list_invoices(
+                scope, InvoiceFilter(), limit=NUMBER_SCAN_PAGE_SIZE, cursor=cursor
+            )
+            for invoice in page.items:
+                if invoice.has_number(number):
+                    return invoice
+            if page.next_cursor is None or not page.items:
+                return None
+            cursor = page.next_cursor
+        logger.info(
+            "a number lookup stopped at its bound",
+            extra={"provider": self.info.id, "pages": NUMBER_SCAN_PAGES},
+        )
+        return None
+
+    async def _invoice_by_number(self, scope: Scope, reference: str) -> Invoice:
+        found = await self.find_by_number(scope, reference) if self.could_be_number(reference) else None
+        if found is None:
+            # The one not-found answer: a number of another customer's is never in this scope's pages.
+            raise not_found("invoice", reference)
+        return found
 
     @abc.abstractmethod
     async def list_invoices(
@@ -138,9 +203,21 @@ class InvoiceProvider(abc.ABC):
     async def invoice_pdf(
         self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None
     ) -> bytes:
-        """The invoice's PDF. Providers that serve their own document override this; otherwise it is
-        rendered here from the invoice as it is now (``documents`` caches renderings by that state)."""
-        return await self.rendered_pdf(scope, await self.get_invoice(scope, invoice_id), documents)
+        """The PDF of the invoice with this id or printed number (resolved like ``get_invoice``)."""
+        if self.could_be_id(invoice_id):
+            try:
+                return await self.pdf_by_id(scope, invoice_id, documents)
+            except NotFound:
+                if not self.could_be_number(invoice_id):
+                    raise
+        invoice = await self._invoice_by_number(scope, invoice_id)
+        return await self.pdf_by_id(scope, invoice.id, documents)
+
+    async def pdf_by_id(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
+        """The PDF of the invoice with this id. Providers that serve their own document override this;
+        otherwise it is rendered here from the invoice as it is now (``documents`` caches renderings
+        by that state)."""
+        return await self.rendered_pdf(scope, await self.invoice_by_id(scope, invoice_id), documents)
 
     async def rendered_pdf(self, scope: Scope, invoice: Invoice, documents: DocumentStore | None) -> bytes:
         """The server's rendering of an invoice read within ``scope``, from ``documents`` when it has it."""

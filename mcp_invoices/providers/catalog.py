@@ -50,6 +50,9 @@ class ProviderInfo:
     """Talks to a service outside this process (the tools are then ``openWorld``)."""
     generates_invoices: bool
     """Invoices are generated from orders (``list_orders`` and ``generate_invoice`` work)."""
+    states_due_dates: bool = True
+    """Its invoices carry a due date. Where they do not, nothing is ever overdue, no invoice matches a
+    due-date filter, and results say so rather than count every invoice as current."""
 
 
 class RemoteProviderClass(Protocol):
@@ -138,7 +141,7 @@ CATALOG: tuple[ProviderSpec, ...] = (
         summary="every SQL query carries MCP_INVOICES_CUSTOMER; unset, the owner sees all (stdio only)",
     ),
     ProviderSpec(
-        info=ProviderInfo("polar", "Polar", remote=True, generates_invoices=True),
+        info=ProviderInfo("polar", "Polar", remote=True, generates_invoices=True, states_due_dates=False),
         summary="enforced by Polar: the customer session token is one customer's",
         credentials=(
             Credential(
@@ -175,7 +178,9 @@ CATALOG: tuple[ProviderSpec, ...] = (
         factory="mcp_invoices.providers.afternoon:AfternoonProvider",
     ),
     ProviderSpec(
-        info=ProviderInfo("bagisto", "Bagisto", remote=True, generates_invoices=False),
+        info=ProviderInfo(
+            "bagisto", "Bagisto", remote=True, generates_invoices=False, states_due_dates=False
+        ),
         summary="enforced by Bagisto: the customer token is one customer's (self-hosted: base URL required)",
         credentials=(
             Credential("storefront_key", "BAGISTO_STOREFRONT_KEY", "the shop's storefront API key"),

@@ -20,7 +20,7 @@ import base64
 import binascii
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,8 +205,28 @@ class PayabliProvider(InvoiceProvider):
 
     # -- reads ---------------------------------------------------------------------------------
 
-    async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
+    async def invoice_by_id(self, scope: Scope, invoice_id: str) -> Invoice:
         return normalize_invoice(await self._owned_record(scope, invoice_id))
+
+    def could_be_id(self, reference: str) -> bool:
+        return _positive_int64(reference) is not None
+
+    async def find_by_number(self, scope: Scope, number: str) -> Invoice | None:
+        """One Query request: ``invoiceNumber`` and ``customerId`` filtered by Payabli.
+
+        Another customer's invoice with the same number is excluded by the customer filter (and
+        dropped here should it come back anyway). Payabli documents no case-insensitive operator,
+        so the number is asked for as quoted, in upper case and in lower case at once (``in``),
+        and compared case-insensitively here.
+        """
+        quoted = number.strip()
+        variants = list(dict.fromkeys((quoted, quoted.upper(), quoted.lower())))
+        if any("," in variant for variant in variants):  # ``in`` separates values by commas
+            numbers: dict[str, str] = {"invoiceNumber(eq)": quoted}
+        else:
+            numbers = {"invoiceNumber(in)": ",".join(variants)}
+        page = await self._query(scope, InvoiceFilter(), offset=0, limit=PAGE_SIZE, extra=numbers)
+        return next((invoice for invoice in page.invoices if invoice.has_number(number)), None)
 
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
@@ -252,9 +272,7 @@ class PayabliProvider(InvoiceProvider):
                     yield invoice
             offset = page.next_offset
 
-    async def invoice_pdf(
-        self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None
-    ) -> bytes:
+    async def pdf_by_id(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
         """Payabli's own PDF export; rendered here when the export does not give a PDF."""
         record = await self._owned_record(scope, invoice_id)  # scope first: never export another's PDF
         invoice = normalize_invoice(record)
@@ -351,8 +369,19 @@ class PayabliProvider(InvoiceProvider):
             )
         return self._entry
 
-    async def _query(self, scope: Scope, query: InvoiceFilter, *, offset: int, limit: int) -> _QueryPage:
-        """One Query page of the scope's invoices, filters pushed to Payabli and checked again here."""
+    async def _query(
+        self,
+        scope: Scope,
+        query: InvoiceFilter,
+        *,
+        offset: int,
+        limit: int,
+        extra: Mapping[str, str] | None = None,
+    ) -> _QueryPage:
+        """One Query page of the scope's invoices, filters pushed to Payabli and checked again here.
+
+        ``extra`` adds raw filters (a number lookup's); they never replace the customer filter.
+        """
         customer = _scope_customer(scope)
         entry = self._require_entry()
         limit = max(1, min(limit, PAGE_SIZE))
@@ -371,6 +400,9 @@ class PayabliProvider(InvoiceProvider):
             params["invoiceDate(ge)"] = query.issued_after.isoformat()
         if query.issued_before is not None:
             params["invoiceDate(le)"] = query.issued_before.isoformat()
+        params.update(_due_filters(query))
+        if extra:
+            params = {**extra, **params}  # the scope's own keys win over anything extra
         response = await self._http.request(
             "GET",
             f"Query/invoices/{path_segment(entry)}",
@@ -407,6 +439,23 @@ class PayabliProvider(InvoiceProvider):
         return _QueryPage(
             invoices=invoices, fetched=fetched, next_offset=consumed if more else None, total=total
         )
+
+
+def _due_filters(query: InvoiceFilter) -> dict[str, str]:
+    """The due-date part of ``query`` as Payabli filters (``invoiceDueDate``, inclusive bounds).
+
+    Overdue is pushed down as "due before today"; whether something is left to pay is checked
+    here (``InvoiceFilter.matches``), so an undocumented status read from its amounts still counts.
+    "Not overdue" is an OR Payabli cannot express: it is checked here only.
+    """
+    params: dict[str, str] = {}
+    if query.due_after is not None:
+        params["invoiceDueDate(ge)"] = query.due_after.isoformat()
+    if query.due_before is not None:
+        params["invoiceDueDate(le)"] = query.due_before.isoformat()
+    if query.overdue is True and query.as_of is not None:
+        params["invoiceDueDate(lt)"] = query.as_of.isoformat()
+    return params
 
 
 def _pdf_document(response: httpx2.Response) -> bytes | None:

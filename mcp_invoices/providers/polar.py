@@ -47,10 +47,12 @@ from mcp_invoices.domain.models import (
     Order,
     OrderInvoiceState,
     Page,
+    same_number,
 )
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.base import (
+    NUMBER_SCAN_PAGES,
     Generation,
     InvoiceProvider,
     Progress,
@@ -59,7 +61,7 @@ from mcp_invoices.providers.base import (
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, path_segment
 from mcp_invoices.providers.paging import check_page_count, page_count, pages_per_summary
-from mcp_invoices.providers.polar_portal import ACCESS_TOKEN_HINT, CUSTOMER_SESSION_HINT, PolarPortal
+from mcp_invoices.providers.polar_portal import ACCESS_TOKEN_HINT, CUSTOMER_SESSION_HINT, PolarPortal, is_uuid
 from mcp_invoices.providers.polar_wire import (
     DISPLAY_NAME,
     PROVIDER_ID,
@@ -191,7 +193,7 @@ class PolarProvider(InvoiceProvider):
 
     # -- reads -----------------------------------------------------------------------------------
 
-    async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
+    async def invoice_by_id(self, scope: Scope, invoice_id: str) -> Invoice:
         order = await self._fetch_order(scope, invoice_id, kind="invoice")
         if order.is_invoice_generated:
             return order_to_invoice(order)
@@ -200,9 +202,33 @@ class PolarProvider(InvoiceProvider):
         # The session's own order without an invoice: exactly the answer a missing one gets.
         raise not_found("invoice", invoice_id)
 
+    def could_be_id(self, reference: str) -> bool:
+        return is_uuid(reference)  # an order id; Polar's printed numbers are never UUIDs
+
+    def could_be_number(self, reference: str) -> bool:
+        return bool(reference.strip()) and not is_uuid(reference)
+
+    async def find_by_number(self, scope: Scope, number: str) -> Invoice | None:
+        """The session's orders, most recent first, 100 a request, until one's invoice has ``number``.
+
+        Polar's customer-portal order list filters by product and subscription only (its ``query``
+        searches product names), so paging is the only way; at most ``NUMBER_SCAN_PAGES`` pages.
+        """
+        async for _, order, _ in self._scan(scope, 0, NUMBER_SCAN_PAGES):
+            if (
+                order.is_invoice_generated
+                and order.invoice_number
+                and same_number(order.invoice_number, number)
+            ):
+                return order_to_invoice(order)
+        return None
+
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
+        if query.needs_due_dates:  # Polar invoices have no due date: none can match, no request needed
+            return Page[Invoice](items=[], next_cursor=None)
+
         def keep(order: WireOrder) -> bool:
             return order.is_invoice_generated and query.matches(order_to_invoice(order))
 
@@ -214,6 +240,8 @@ class PolarProvider(InvoiceProvider):
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
         """Every matching invoice, reading each Polar page once (summaries read them all)."""
+        if query.needs_due_dates:
+            return
         limit = self._summary_pages
         async for index, order, total in self._scan(scope, 0, limit + 1):
             if index >= limit * PAGE_SIZE:  # a page past what one summary may read
@@ -245,9 +273,7 @@ class PolarProvider(InvoiceProvider):
         )
         return order_to_order(order, self._invoice_state(order, requested))
 
-    async def invoice_pdf(
-        self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None
-    ) -> bytes:
+    async def pdf_by_id(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
         # One request decides: Polar answers 404 alike for a missing order, another customer's and
         # one whose invoice does not exist yet.
         response = await self._portal.request(

@@ -28,7 +28,7 @@ from mcp_invoices.providers.polar_wire import DISPLAY_NAME, PROVIDER_ID, UNREADA
 from mcp_invoices.providers.wire import read_body
 from mcp_invoices.shared.base import SharedState
 
-__all__ = ["ACCESS_TOKEN_HINT", "CUSTOMER_SESSION_HINT", "PolarPortal"]
+__all__ = ["ACCESS_TOKEN_HINT", "CUSTOMER_SESSION_HINT", "PolarPortal", "is_uuid"]
 
 logger = logging.getLogger("mcp_invoices.polar")
 
@@ -53,7 +53,7 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _is_uuid(value: str) -> bool:
+def is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
     except ValueError:
@@ -161,7 +161,7 @@ class PolarPortal:
     async def _mint(self, customer: str) -> _MintedSession:
         """``POST /v1/customer-sessions/`` with the organisation token: the only call that carries it."""
         assert self._access_token is not None
-        body = {"customer_id": customer} if _is_uuid(customer) else {"external_customer_id": customer}
+        body = {"customer_id": customer} if is_uuid(customer) else {"external_customer_id": customer}
         try:
             response = await self._http.request(
                 "POST",

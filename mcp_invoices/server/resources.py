@@ -47,7 +47,7 @@ def register_resources(server: InvoiceServer) -> None:
         "invoice://{provider}/{invoice_id}",
         name="invoice",
         title="Invoice (JSON)",
-        description="The normalized invoice as JSON.",
+        description="The normalized invoice as JSON; invoice_id is its id or its printed number.",
         mime_type="application/json",
     )
     async def invoice_json(provider: str, invoice_id: str, ctx: Context) -> str:
@@ -62,7 +62,7 @@ def register_resources(server: InvoiceServer) -> None:
         name="invoice-pdf",
         title="Invoice (PDF)",
         description="The invoice document: the provider's own where it offers one, otherwise rendered by "
-        "the server.",
+        "the server; invoice_id is its id or its printed number.",
         mime_type="application/pdf",
     )
     async def invoice_pdf(provider: str, invoice_id: str, ctx: Context) -> bytes:

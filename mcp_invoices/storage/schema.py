@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
@@ -46,7 +47,7 @@ __all__ = [
     "UtcDateTime",
 ]
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """The newest migration. Opening a database compares its stamp with this without loading Alembic.
 
 A schema change is a new file in ``migrations/versions`` (``down_revision`` = the previous head),
@@ -187,6 +188,8 @@ Index(
     invoices.c.sequence.desc(),
 )
 Index("invoices_by_issue_date", invoices.c.issued_at.desc(), invoices.c.sequence.desc())
+# Numbers are looked up case-insensitively (``upper(number) = upper(:reference)``).
+Index("invoices_by_number", func.upper(invoices.c.number))
 
 access_tokens = Table(
     "access_tokens",

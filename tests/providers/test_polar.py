@@ -437,7 +437,7 @@ async def test_malformed_ids_are_not_found_and_stay_in_one_path_segment(
     invoice_id: str, state: PolarState, alice: PolarProvider
 ) -> None:
     with pytest.raises(NotFound) as error:
-        await alice.get_invoice(SESSION, invoice_id)
+        await alice.invoice_by_id(SESSION, invoice_id)
     assert same_not_found(error.value, "invoice", invoice_id)
     assert all(entry.path.startswith(ORDERS) and entry.query == "" for entry in state.controls.request_log)
 

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Connection, select, tuple_
+from sqlalchemy import ColumnElement, Connection, case, func, not_, or_, select, tuple_
 from sqlalchemy.engine import RowMapping
 
 from mcp_invoices.domain.errors import (
@@ -62,6 +62,7 @@ from mcp_invoices.providers.local.records import (
     invalid_cursor,
     invoice_from_row,
     invoice_values,
+    overdue_sql,
     split_cursor,
     summary_group,
     summary_statements,
@@ -267,6 +268,29 @@ class Ledger:
             raise not_found("invoice", invoice_id)
         return invoice_from_row(row)
 
+    def find_invoice(self, customer_id: str | None, reference: str) -> Invoice:
+        """The scope's invoice whose id is ``reference``, else whose number is (any case): one query.
+
+        Both lookups are indexed: the id by the primary key, the number by ``invoices_by_number``
+        (on ``upper(number)``, the very expression compared here, so both databases use it).
+        """
+        number = reference.strip()
+        query = (
+            select(invoices)
+            .where(
+                or_(invoices.c.order_id == reference, func.upper(invoices.c.number) == func.upper(number)),
+                in_scope(invoices, customer_id),
+            )
+            # An id wins over a number that happens to spell it.
+            .order_by(case((invoices.c.order_id == reference, 0), else_=1))
+            .limit(1)
+        )
+        with self.database.read() as db:
+            row = db.execute(query).mappings().first()
+        if row is None:
+            raise not_found("invoice", reference)
+        return invoice_from_row(row)
+
     def _filter(self, customer_id: str | None, query: InvoiceFilter) -> list[ColumnElement[bool]]:
         conditions = [in_scope(invoices, customer_id)]
         if query.status is not None:
@@ -275,6 +299,13 @@ class Ledger:
             conditions.append(invoices.c.issued_at >= query.issued_after)
         if query.issued_before is not None:
             conditions.append(invoices.c.issued_at <= query.issued_before)
+        if query.due_after is not None:
+            conditions.append(invoices.c.due_at >= query.due_after)
+        if query.due_before is not None:
+            conditions.append(invoices.c.due_at <= query.due_before)
+        if query.overdue is not None:
+            assert query.as_of is not None  # InvoiceFilter guarantees it
+            conditions.append(overdue_sql(query.as_of) if query.overdue else not_(overdue_sql(query.as_of)))
         return conditions
 
     def list_invoices(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 import anyio.to_thread
 
-from mcp_invoices.domain.errors import ProviderUnavailable
+from mcp_invoices.domain.errors import NotFound, ProviderUnavailable
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary
 from mcp_invoices.principal import Scope
@@ -78,7 +78,17 @@ class LocalProvider(InvoiceProvider):
             ) from None
 
     async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
+        # Id or number in one indexed query, rather than the interface's two steps.
+        return await self._call((await self._open()).find_invoice, scope.customer_id, invoice_id)
+
+    async def invoice_by_id(self, scope: Scope, invoice_id: str) -> Invoice:
         return await self._call((await self._open()).get_invoice, scope.customer_id, invoice_id)
+
+    async def find_by_number(self, scope: Scope, number: str) -> Invoice | None:
+        try:
+            return await self._call((await self._open()).find_invoice, scope.customer_id, number)
+        except NotFound:
+            return None
 
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None

@@ -14,7 +14,19 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, Select, Table, case, cast, func, select, true
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.engine import RowMapping
 
 from mcp_invoices.domain.errors import InvalidArgument
@@ -42,6 +54,7 @@ __all__ = [
     "split_cursor",
     "summary_group",
     "summary_statements",
+    "overdue_sql",
 ]
 
 PROVIDER_ID = "local"
@@ -140,6 +153,16 @@ def amount_due_sql(
     return case(
         (status.in_(sorted(settled.value for settled in SETTLED_STATUSES)), 0),
         else_=total_minor - paid_minor,
+    )
+
+
+def overdue_sql(as_of: date) -> ColumnElement[bool]:
+    """``Invoice.is_overdue(as_of)`` of a stored invoice, in SQL: an unpaid status, something left to
+    pay, due before ``as_of``. Every operand is NOT NULL, so its negation is exactly "not overdue"."""
+    return and_(
+        invoices.c.status.in_([status.value for status in InvoiceStatus if status.is_unpaid]),
+        amount_due_sql(invoices.c.status, invoices.c.total_minor, invoices.c.paid_minor) > 0,
+        invoices.c.due_at < as_of,
     )
 
 

@@ -46,8 +46,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         invoices.list_invoices,
         name="list_invoices",
         title="List invoices",
-        description="List this session's invoices, most recent first, one page at a time. Filter by status "
-        "and issue date. Each row links to the invoice as a resource.",
+        description="List this session's invoices, most recent first, one page at a time. Filter by status, "
+        "issue date, due date, or whether they are overdue. Each row links to the invoice as a resource.",
         effect="read",
     ),
     _spec(
@@ -93,7 +93,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Summarise invoices",
         description="Aggregates over ALL of this session's matching invoices (not one page): count, totals per "
         "currency for total / paid / due / overdue, counts by status, ageing of what is due, and the oldest "
-        "unpaid invoice.",
+        "unpaid invoice. Filters as in list_invoices.",
         effect="read",
     ),
     _spec(

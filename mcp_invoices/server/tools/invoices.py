@@ -8,16 +8,19 @@ from typing import Annotated
 from mcp_types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
-from mcp_invoices.domain.models import Invoice, InvoiceRow
+from mcp_invoices.domain.models import Invoice, InvoiceFilter, InvoiceRow
 from mcp_invoices.domain.money import format_money
-from mcp_invoices.domain.summary import InvoicesSummary, InvoiceSummary
+from mcp_invoices.domain.summary import InvoicesSummary, InvoiceSummary, no_due_dates_note, with_note
 from mcp_invoices.domain.summary import summarize_invoice as summarize_one
 from mcp_invoices.server.arguments import (
     CURSOR,
+    DUE_AFTER,
+    DUE_BEFORE,
     INVOICE_ID,
     ISSUED_AFTER,
     ISSUED_BEFORE,
     LIMIT,
+    OVERDUE,
     PROVIDER,
     STATUS,
     ProviderId,
@@ -42,6 +45,10 @@ class ListInvoicesResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
     invoices: list[InvoiceRow]
     next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last page.")
+    note: str | None = Field(
+        default=None,
+        description="Something to know about this listing, e.g. that the provider states no due dates.",
+    )
 
 
 def invoice_text(invoice: Invoice) -> str:
@@ -59,17 +66,30 @@ async def list_invoices(
     status: StatusName | None = STATUS,
     issued_after: date | None = ISSUED_AFTER,
     issued_before: date | None = ISSUED_BEFORE,
+    overdue: bool | None = OVERDUE,
+    due_after: date | None = DUE_AFTER,
+    due_before: date | None = DUE_BEFORE,
     limit: Limit = LIMIT,
     cursor: Cursor | None = CURSOR,
 ) -> Annotated[CallToolResult, ListInvoicesResult]:
     scope, source = call.provider(provider)
-    query = invoice_filter(status, issued_after, issued_before)
+    query = invoice_filter(status, issued_after, issued_before, overdue, due_after, due_before, call.today)
     listing = {"tool": "list_invoices", "provider": scope.provider, **query.model_dump(mode="json")}
     page = await source.list_invoices(scope, query, limit=limit, cursor=decode_cursor(listing, cursor))
     rows = [invoice.row() for invoice in page.items]
-    result = ListInvoicesResult(invoices=rows, next_cursor=encode_cursor(listing, page.next_cursor))
+    note = None
+    if not source.info.states_due_dates and _asks_about_due_dates(query):
+        note = no_due_dates_note(source.info.display_name)
+    result = ListInvoicesResult(
+        invoices=rows, next_cursor=encode_cursor(listing, page.next_cursor), note=note
+    )
     more = " More are available with next_cursor." if result.next_cursor else ""
-    return structured_result(result, f"{len(rows)} invoice(s) from {scope.provider}.{more}")
+    said = f" {note}" if note else ""
+    return structured_result(result, f"{len(rows)} invoice(s) from {scope.provider}.{more}{said}")
+
+
+def _asks_about_due_dates(query: InvoiceFilter) -> bool:
+    return query.overdue is not None or query.due_after is not None or query.due_before is not None
 
 
 async def get_invoice(
@@ -99,7 +119,13 @@ async def summarize_invoices(
     status: StatusName | None = STATUS,
     issued_after: date | None = ISSUED_AFTER,
     issued_before: date | None = ISSUED_BEFORE,
+    overdue: bool | None = OVERDUE,
+    due_after: date | None = DUE_AFTER,
+    due_before: date | None = DUE_BEFORE,
 ) -> Annotated[CallToolResult, InvoicesSummary]:
     scope, source = call.provider(provider)
-    summary = await source.summarize(scope, invoice_filter(status, issued_after, issued_before), call.today)
+    query = invoice_filter(status, issued_after, issued_before, overdue, due_after, due_before, call.today)
+    summary = await source.summarize(scope, query, call.today)
+    if not source.info.states_due_dates:  # its overdue figures are zero for want of dates, not by fact
+        summary = with_note(summary, no_due_dates_note(source.info.display_name))
     return structured_result(summary, summary.summary)
