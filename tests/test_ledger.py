@@ -824,3 +824,67 @@ def test_a_page_short_of_the_end_has_a_cursor(ledger: Ledger) -> None:
         None, InvoiceFilter(), limit=len(SEEDED_INVOICES) - 1, cursor=None
     ).next_cursor
     assert ledger.list_orders(None, limit=12, cursor=None).next_cursor
+
+
+# -- numbers and due dates -------------------------------------------------------------------------
+
+
+def test_an_invoice_is_found_by_its_number_in_any_case(ledger: Ledger) -> None:
+    number = ledger.get_invoice("cus_alice", "ord_1001").number
+    assert number is not None
+    for quoted in (number, number.lower(), f"  {number.title()} "):
+        assert ledger.find_invoice("cus_alice", quoted).id == "ord_1001"
+    assert ledger.find_invoice("cus_alice", "ord_1001").number == number  # ids still work
+
+
+def test_another_customers_number_is_the_same_not_found_as_a_missing_number(ledger: Ledger) -> None:
+    their_number = ledger.get_invoice("cus_bob", "ord_2001").number
+    assert their_number is not None
+    with pytest.raises(NotFound) as theirs:
+        ledger.find_invoice("cus_alice", their_number.lower())
+    with pytest.raises(NotFound) as missing:
+        ledger.find_invoice("cus_alice", "inv-1999-0001")
+    assert str(theirs.value).replace(their_number.lower(), "X") == str(missing.value).replace("inv-1999-0001", "X")
+    assert ledger.find_invoice(None, their_number.lower()).id == "ord_2001"  # the owner sees every number
+
+
+def test_a_number_lookup_is_an_index_search_never_a_table_scan(ledger: Ledger, ledger_file: Path | str) -> None:
+    if not isinstance(ledger_file, Path):
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    lookup = "SELECT * FROM invoices WHERE (order_id = 'x' OR upper(number) = upper('x'))"
+
+    def plan(sql: str) -> str:
+        return " ".join(str(row[-1]) for row in rows(ledger_file, f"EXPLAIN QUERY PLAN {sql}"))
+
+    assert "USING INDEX invoices_by_number" in plan(lookup)  # the owner's lookup: by the number index
+    scoped = plan(f"{lookup} AND customer_id = 'cus_alice'")  # a customer's: the planner may start there
+    assert "SEARCH invoices USING" in scoped and "SCAN invoices" not in scoped
+
+
+def overdue_filters(as_of: date) -> list[InvoiceFilter]:
+    return [
+        InvoiceFilter(overdue=True, as_of=as_of),
+        InvoiceFilter(overdue=False, as_of=as_of),
+        InvoiceFilter(due_after=as_of - timedelta(days=40)),
+        InvoiceFilter(due_before=as_of + timedelta(days=10)),
+        InvoiceFilter(overdue=True, as_of=as_of, due_after=as_of - timedelta(days=60), status=InvoiceStatus.OPEN),
+    ]
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_due_date_and_overdue_filters_select_what_the_domain_rule_selects_page_after_page(
+    ledger: Ledger, limit: int
+) -> None:
+    every = all_invoices(ledger)
+    for as_of in (TODAY, TODAY + timedelta(days=45), TODAY + timedelta(days=200)):
+        for query in overdue_filters(as_of):
+            walked = walk_invoices(ledger, None, query, limit)
+            assert [invoice.id for invoice in walked] == [invoice.id for invoice in every if query.matches(invoice)]
+
+
+def test_overdue_finds_the_unpaid_invoice_past_its_due_date(ledger: Ledger) -> None:
+    overdue = all_invoices(ledger)
+    late = [invoice for invoice in overdue if invoice.is_overdue(TODAY + timedelta(days=45))]
+    assert late, "the sample ledger has an invoice that falls overdue"
+    listed = ledger.list_invoices(None, InvoiceFilter(overdue=True, as_of=TODAY + timedelta(days=45)), limit=100, cursor=None)
+    assert {invoice.id for invoice in listed.items} == {invoice.id for invoice in late}
