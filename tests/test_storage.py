@@ -452,7 +452,7 @@ async def test_a_database_outage_while_serving_is_provider_unavailable_without_d
             closed = Exception("server closed the connection")
             raise OperationalError("SELECT secret_sha256 FROM access_tokens", {}, closed)
 
-        monkeypatch.setattr(provider.ledger, "get_invoice", outage)
+        monkeypatch.setattr(provider.ledger, "find_invoice", outage)  # what get_invoice runs
         with pytest.raises(ProviderUnavailable) as raised:
             await provider.get_invoice(Scope("local", "cus_a"), "ord_1")
     finally:
