@@ -15,13 +15,13 @@ from urllib.parse import parse_qs
 import pytest
 from mcp import Client
 from mcp.client.stdio import stdio_client
-from mcp_invoices.providers.registry import FACTORIES
 
 from mcp_invoices.config import load_config
 from mcp_invoices.domain.errors import NotFound
 from mcp_invoices.domain.models import InvoiceFilter
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.base import InvoiceProvider
+from mcp_invoices.providers.catalog import spec
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.sandbox.afternoon import AFTERNOON_INVOICE_IDS
 from mcp_invoices.sandbox.common import LoggedRequest, serving_in_thread
@@ -61,7 +61,7 @@ async def providers(sandbox_url: str) -> AsyncIterator[dict[str, tuple[InvoicePr
     config = load_config(sandbox_environment(sandbox_url, "alice"))
     for remote in config.remote:
         built[remote.provider] = (
-            FACTORIES[remote.provider](remote),
+            spec(remote.provider).implementation().from_config(remote),
             scopes["alice"][remote.provider],
             scopes["bob"][remote.provider],
         )
@@ -78,7 +78,7 @@ async def bobs(sandbox_url: str) -> AsyncIterator[dict[str, tuple[InvoiceProvide
     config = load_config(sandbox_environment(sandbox_url, "bob"))
     scopes = {scope.provider: scope for scope in environment_principal(config).scopes}
     built = {
-        remote.provider: (FACTORIES[remote.provider](remote), scopes[remote.provider])
+        remote.provider: (spec(remote.provider).implementation().from_config(remote), scopes[remote.provider])
         for remote in config.remote
     }
     try:
