@@ -844,11 +844,15 @@ def test_another_customers_number_is_the_same_not_found_as_a_missing_number(ledg
         ledger.find_invoice("cus_alice", their_number.lower())
     with pytest.raises(NotFound) as missing:
         ledger.find_invoice("cus_alice", "inv-1999-0001")
-    assert str(theirs.value).replace(their_number.lower(), "X") == str(missing.value).replace("inv-1999-0001", "X")
+    assert str(theirs.value).replace(their_number.lower(), "X") == str(missing.value).replace(
+        "inv-1999-0001", "X"
+    )
     assert ledger.find_invoice(None, their_number.lower()).id == "ord_2001"  # the owner sees every number
 
 
-def test_a_number_lookup_is_an_index_search_never_a_table_scan(ledger: Ledger, ledger_file: Path | str) -> None:
+def test_a_number_lookup_is_an_index_search_never_a_table_scan(
+    ledger: Ledger, ledger_file: Path | str
+) -> None:
     if not isinstance(ledger_file, Path):
         pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
     lookup = "SELECT * FROM invoices WHERE (order_id = 'x' OR upper(number) = upper('x'))"
@@ -867,7 +871,9 @@ def overdue_filters(as_of: date) -> list[InvoiceFilter]:
         InvoiceFilter(overdue=False, as_of=as_of),
         InvoiceFilter(due_after=as_of - timedelta(days=40)),
         InvoiceFilter(due_before=as_of + timedelta(days=10)),
-        InvoiceFilter(overdue=True, as_of=as_of, due_after=as_of - timedelta(days=60), status=InvoiceStatus.OPEN),
+        InvoiceFilter(
+            overdue=True, as_of=as_of, due_after=as_of - timedelta(days=60), status=InvoiceStatus.OPEN
+        ),
     ]
 
 
@@ -879,12 +885,16 @@ def test_due_date_and_overdue_filters_select_what_the_domain_rule_selects_page_a
     for as_of in (TODAY, TODAY + timedelta(days=45), TODAY + timedelta(days=200)):
         for query in overdue_filters(as_of):
             walked = walk_invoices(ledger, None, query, limit)
-            assert [invoice.id for invoice in walked] == [invoice.id for invoice in every if query.matches(invoice)]
+            assert [invoice.id for invoice in walked] == [
+                invoice.id for invoice in every if query.matches(invoice)
+            ]
 
 
 def test_overdue_finds_the_unpaid_invoice_past_its_due_date(ledger: Ledger) -> None:
     overdue = all_invoices(ledger)
     late = [invoice for invoice in overdue if invoice.is_overdue(TODAY + timedelta(days=45))]
     assert late, "the sample ledger has an invoice that falls overdue"
-    listed = ledger.list_invoices(None, InvoiceFilter(overdue=True, as_of=TODAY + timedelta(days=45)), limit=100, cursor=None)
+    listed = ledger.list_invoices(
+        None, InvoiceFilter(overdue=True, as_of=TODAY + timedelta(days=45)), limit=100, cursor=None
+    )
     assert {invoice.id for invoice in listed.items} == {invoice.id for invoice in late}
