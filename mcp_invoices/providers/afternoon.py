@@ -74,8 +74,9 @@ An Afternoon key never does, so this marker is refused like a missing customer."
 
 _DEFAULT_RETRY = RetryPolicy()
 
-_CUID = re.compile(r"[a-z][a-z0-9]{7,63}")
-"""What an Afternoon invoice id can look like (a cuid: lower-case letters and digits)."""
+_ID_SHAPE = re.compile(r"[a-z0-9_]{1,64}")
+"""What an Afternoon invoice id can look like: lower-case letters, digits (a cuid) and underscores. A
+quoted number such as "AFT-0042" or "aft-0042" cannot be one, so it costs no request by id."""
 
 # -- the provider -----------------------------------------------------------------------------------
 
@@ -184,9 +185,7 @@ class AfternoonProvider(InvoiceProvider):
         return self._normalizer.invoice(wire)
 
     def could_be_id(self, reference: str) -> bool:
-        # Afternoon ids are cuids (lower-case letters and digits): a quoted number such as
-        # "AFT-0042" cannot be one, and asking for it by id would cost a request for nothing.
-        return _CUID.fullmatch(reference) is not None
+        return _ID_SHAPE.fullmatch(reference) is not None
 
     # ``find_by_number`` is the interface's: Afternoon's list filters by customer and status only,
     # so the scope's invoices are paged most recent first (100 a request) until the number shows.
