@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, ParamSpec
 
 from mcp.server import MCPServer
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, ListToolsResult, PaginatedRequestParams
 
 from mcp_invoices import __version__
 from mcp_invoices.domain.errors import InvoiceError
@@ -23,7 +23,7 @@ from mcp_invoices.server.calls import InvoiceServer, PrincipalResolver, Services
 from mcp_invoices.server.completions import register_completions
 from mcp_invoices.server.prompts import PROMPTS, register_prompts
 from mcp_invoices.server.resources import register_resources
-from mcp_invoices.server.results import error_result, unexpected_error_result
+from mcp_invoices.server.results import error_result, tools_for_protocol, unexpected_error_result
 from mcp_invoices.server.runtime import Runtime
 from mcp_invoices.server.tools import TOOLS, ToolSpec
 from mcp_invoices.views import view_meta, views_extension
@@ -64,10 +64,20 @@ def build_server(
     for spec in TOOLS:
         _add_tool(server, spec, open_world=runtime.any_remote)
     compat.skip_result_validation(server)
+    compat.replace_request_handler(server, "tools/list", PaginatedRequestParams, _tools_list(server))
     register_resources(server)
     register_prompts(server)
     register_completions(server, PROMPTS)
     return server
+
+
+def _tools_list(server: InvoiceServer) -> Callable[[Any, PaginatedRequestParams | None], Awaitable[ListToolsResult]]:
+    """tools/list as the client's protocol version defines it: no outputSchema before 2025-06-18."""
+
+    async def tools_list(ctx: Any, params: PaginatedRequestParams | None) -> ListToolsResult:
+        return tools_for_protocol(ListToolsResult(tools=await server.list_tools()), ctx.protocol_version)
+
+    return tools_list
 
 
 def _add_tool(server: InvoiceServer, spec: ToolSpec, *, open_world: bool) -> None:

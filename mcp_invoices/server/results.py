@@ -8,7 +8,10 @@ Kept apart from the tool definitions so that every tool fails, links and paginat
   (and again in ``_meta``).
 - A success's text is a one-line summary, then the whole structured result as compact JSON: hosts
   that hand the model only the text still see every line and amount.
-- A client that negotiated a protocol older than ``resource_link`` gets the links as text.
+- A client that negotiated a protocol older than ``resource_link`` gets the links as text, and
+  tools without ``outputSchema`` (defined, like ``structuredContent``, from 2025-06-18): a client
+  that knows outputSchema but negotiated an older version would otherwise demand structured content
+  the server may not send it (the TypeScript SDK 1.12 does).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import json
 import logging
 from typing import Any
 
-from mcp_types import CallToolResult, ContentBlock, ResourceLink, TextContent
+from mcp_types import CallToolResult, ContentBlock, ListToolsResult, ResourceLink, TextContent
 from pydantic import BaseModel
 
 from mcp_invoices.domain.errors import InvalidArgument, InvoiceError
@@ -29,6 +32,7 @@ from mcp_invoices.domain.models import Invoice
 __all__ = [
     "ERROR_META_KEY",
     "for_protocol",
+    "tools_for_protocol",
     "error_result",
     "unexpected_error_result",
     "structured_result",
@@ -98,6 +102,17 @@ def for_protocol(result: CallToolResult, protocol_version: str | None) -> CallTo
         listed = "; ".join(f"{link.title or link.name}: {link.uri}" for link in links)
         content.append(TextContent(type="text", text=f"Documents (read with resources/read): {listed}"))
     return result.model_copy(update={"content": content, "structured_content": None})
+
+
+def tools_for_protocol(result: ListToolsResult, protocol_version: str | None) -> ListToolsResult:
+    """``tools/list`` as a client of ``protocol_version`` reads it: no ``outputSchema`` before 2025-06-18.
+
+    Such a client is sent no structured content (see ``for_protocol``), so it must not be promised any.
+    """
+    if protocol_version is None or protocol_version >= RESOURCE_LINK_SINCE:
+        return result
+    tools = [tool.model_copy(update={"output_schema": None}) for tool in result.tools]
+    return result.model_copy(update={"tools": tools})
 
 
 def invoice_links(invoice: Invoice) -> list[ResourceLink]:
