@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The independent MCP clients that tests/clients/test_independent_clients.py drives the server with,
+# each pinned and installed apart from the project's own environment:
+#
+#   tests/clients/ts-current   TypeScript SDK 1.x, current (npm ci from its package-lock.json)
+#   tests/clients/ts-old       TypeScript SDK 1.12 (speaks protocol 2025-03-26)
+#   tests/clients/inspector    the MCP Inspector CLI (TypeScript SDK 1.x line)
+#   .venv-clients/py-current   Python SDK 1.x, recent (tests/clients/py-current/requirements.txt)
+#   .venv-clients/py-old       Python SDK 1.9 (speaks 2025-03-26)
+#
+# Needs node >= 20 with npm, and python3. Idempotent: what is already installed from the same lock
+# file is left alone. Usage: scripts/install-client-test-deps.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "install-client-test-deps: $*" >&2; }
+
+for package in ts-current ts-old inspector; do
+    dir="tests/clients/$package"
+    stamp="$dir/node_modules/.installed-from-lock"
+    if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then
+        log "$dir: up to date"
+        continue
+    fi
+    log "$dir: npm ci"
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
+    cp "$dir/package-lock.json" "$stamp"
+done
+
+for client in py-current py-old; do
+    venv=".venv-clients/$client"
+    requirements="tests/clients/$client/requirements.txt"
+    stamp="$venv/installed-from-requirements.txt"
+    if [ -f "$stamp" ] && cmp -s "$stamp" "$requirements"; then
+        log "$venv: up to date"
+        continue
+    fi
+    log "$venv: python3 -m venv + pip install -r $requirements"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2
+    cp "$requirements" "$stamp"
+done
+log "ready"

@@ -1,0 +1,312 @@
+"""The server as clients we did not write see it: the TypeScript SDK 1.x (what Claude Desktop, VS Code,
+Cursor and the Inspector are built on), the Python SDK 1.x, and the MCP Inspector CLI.
+
+Each client runs as its own process from its own pinned install (``scripts/install-client-test-deps.sh``)
+against ``mcp-invoices serve`` on a temporary sample ledger, over stdio and over streamable HTTP with
+a token from ``mcp-invoices token issue``. A driver script lists the tools and resource templates the
+server offers, calls every tool with a succeeding and a failing argument set from ``CASES``, reads every
+template, and prints what the client saw; these tests judge it. A result our own SDK accepts but one of
+these clients rejects is our bug.
+
+Without the installs the tests skip and say how to install them; under CI (``CI=true``) they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_transports import http_server, issue_token
+
+HERE = Path(__file__).resolve().parent
+CUSTOMER = "cus_alice"
+MADE_UP_INVOICE = "inv_made_up_0000"
+
+# One argument set that succeeds and one that fails, per tool name, for the sample ledger's cus_alice.
+# The drivers iterate over tools/list: a tool the server offers without an entry here fails the suite.
+CASES: dict[str, dict[str, Any]] = {
+    "list_invoices": {"success": {"limit": 5}, "error": {"cursor": "not-a-cursor"}, "error_code": "invalid_argument"},
+    "list_orders": {"success": {}, "error": {"cursor": "not-a-cursor"}, "error_code": "invalid_argument"},
+    "get_invoice": {"success": {"invoice_id": "ord_1001"}, "error": {"invoice_id": MADE_UP_INVOICE}, "error_code": "not_found"},
+    "generate_invoice": {
+        # ord_1003 is paid and not yet invoiced: the first client generates it, the others get it back.
+        "success": {"order_id": "ord_1003"},
+        "error": {"order_id": "ord_made_up_0000"},
+        "error_code": "not_found",
+    },
+    "summarize_invoice": {
+        "success": {"invoice_id": "ord_1002"},
+        "error": {"invoice_id": MADE_UP_INVOICE},
+        "error_code": "not_found",
+    },
+    "summarize_invoices": {"success": {}, "error": {"issued_after": "not-a-date"}, "error_code": "invalid_argument"},
+    "compare_invoices": {
+        "success": {"invoice_id": "ord_1002", "other_invoice_id": "ord_1001"},
+        "error": {"invoice_id": MADE_UP_INVOICE},
+        "error_code": "not_found",
+    },
+}
+TEMPLATE_VALUES = {"provider": "local", "invoice_id": "ord_1001"}
+
+# client -> (how to run its driver, the install that must exist, the protocol version it negotiates)
+CLIENTS: dict[str, tuple[list[str], Path, str]] = {
+    "ts-current": (["node", str(HERE / "drive.mjs"), str(HERE / "ts-current")], HERE / "ts-current/node_modules", "2025-11-25"),
+    "ts-old": (["node", str(HERE / "drive.mjs"), str(HERE / "ts-old")], HERE / "ts-old/node_modules", "2025-03-26"),
+    "py-current": (
+        [str(REPO / ".venv-clients/py-current/bin/python"), str(HERE / "drive.py")],
+        REPO / ".venv-clients/py-current/bin/python",
+        "2025-11-25",
+    ),
+    "py-old": (
+        [str(REPO / ".venv-clients/py-old/bin/python"), str(HERE / "drive.py")],
+        REPO / ".venv-clients/py-old/bin/python",
+        "2025-03-26",
+    ),
+}
+INSPECTOR = HERE / "inspector/node_modules/.bin/mcp-inspector"
+DRIVER_TIMEOUT_SECONDS = 180
+
+
+def require_installed(path: Path, what: str) -> None:
+    """Skip without the client's install, except in CI, where a missing client is a failure."""
+    problem = None
+    if shutil.which("node") is None and "node_modules" in str(path):
+        problem = f"{what} needs node on PATH"
+    elif not path.exists():
+        problem = f"{what} is not installed ({path.relative_to(REPO)}): run scripts/install-client-test-deps.sh"
+    if problem is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(problem)
+    pytest.skip(problem)
+
+
+# -- the server the clients talk to -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One sample ledger for every client of this module (SQLite: the clients are the subject here)."""
+    ledger = tmp_path_factory.mktemp("independent-clients") / "ledger.sqlite3"
+    return {"MCP_INVOICES_DB": str(ledger), "MCP_INVOICES_LOG_LEVEL": "WARNING"}
+
+
+@pytest.fixture(scope="module")
+def http_endpoint(server_env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """`mcp-invoices serve --transport http` on loopback, and a token for cus_alice from `token issue`."""
+    token = issue_token(server_env, "local", CUSTOMER, "--label", "independent clients")
+    with http_server(server_env) as url:
+        yield url, token
+
+
+def plan_for(transport: str, server_env: dict[str, str], http: tuple[str, str] | None) -> dict[str, Any]:
+    plan: dict[str, Any] = {
+        "transport": transport,
+        "cases": {name: {"success": case["success"], "error": case["error"]} for name, case in CASES.items()},
+        "template_values": TEMPLATE_VALUES,
+        "request_timeout_ms": 60_000,
+    }
+    if transport == "stdio":
+        plan |= {
+            "command": sys.executable,
+            "args": ["-m", "mcp_invoices", "serve"],
+            "env": {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+            | server_env
+            | {"MCP_INVOICES_CUSTOMER": CUSTOMER},
+            "cwd": str(REPO),
+        }
+    else:
+        assert http is not None
+        plan |= {"url": http[0], "token": http[1]}
+    return plan
+
+
+def run_driver(client: str, plan: dict[str, Any]) -> dict[str, Any]:
+    command, install, _ = CLIENTS[client]
+    require_installed(install, f"the {client} client")
+    completed = subprocess.run(
+        command,
+        input=json.dumps(plan).encode(),
+        capture_output=True,
+        timeout=DRIVER_TIMEOUT_SECONDS,
+        cwd=HERE,
+    )
+    assert completed.returncode == 0, completed.stderr.decode()[-2000:]
+    report: dict[str, Any] = json.loads(completed.stdout)
+    assert "fatal" not in report, report["fatal"]
+    return report
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(client, transport) for client in CLIENTS for transport in ("stdio", "http")],
+    ids=lambda param: f"{param[0]}-{param[1]}",
+)
+def session(request: pytest.FixtureRequest, server_env: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """One client's whole session (every tool twice, every template once), run once per module."""
+    client, transport = request.param
+    require_installed(CLIENTS[client][1], f"the {client} client")
+    http = request.getfixturevalue("http_endpoint") if transport == "http" else None
+    return client, run_driver(client, plan_for(transport, server_env, http))
+
+
+def calls(report: dict[str, Any], case: str) -> list[dict[str, Any]]:
+    return [call for call in report["calls"] if call["case"] == case]
+
+
+# -- what every client must see ---------------------------------------------------------------------
+
+
+def test_each_client_negotiates_the_protocol_version_it_speaks(session: tuple[str, dict[str, Any]]) -> None:
+    client, report = session
+    assert report["protocol_version"] == CLIENTS[client][2]
+
+
+def test_every_tool_the_server_lists_has_a_succeeding_and_a_failing_case(session: tuple[str, dict[str, Any]]) -> None:
+    _, report = session
+    assert report["tools"], "the client saw no tools"
+    assert [call["tool"] for call in calls(report, "missing")] == [], "add these tools to CASES"
+
+
+def test_every_tool_succeeds_without_the_client_raising(session: tuple[str, dict[str, Any]]) -> None:
+    _, report = session
+    failures = {
+        call["tool"]: call.get("exception") or call.get("texts") for call in calls(report, "success")
+        if "exception" in call or call["is_error"]
+    }
+    assert failures == {}
+    assert {call["tool"] for call in calls(report, "success")} == set(report["tools"])
+
+
+def test_every_success_text_is_a_summary_line_then_the_whole_result_as_json(
+    session: tuple[str, dict[str, Any]],
+) -> None:
+    _, report = session
+    for call in calls(report, "success"):
+        summary, _, body = call["texts"][0].partition("\n")
+        assert summary and body, call["tool"]
+        data = json.loads(body)
+        if call["structured"] is not None:
+            assert data == call["structured"], call["tool"]
+
+
+def test_a_client_before_2025_06_18_gets_only_content_it_defines(session: tuple[str, dict[str, Any]]) -> None:
+    client, report = session
+    if report["protocol_version"] >= "2025-06-18":
+        pytest.skip(f"{client} speaks {report['protocol_version']}: resource links are defined there")
+    for call in calls(report, "success"):
+        assert "resource_link" not in call["content_types"], call["tool"]
+        assert call["structured"] is None, call["tool"]
+    texts = " ".join(" ".join(call["texts"]) for call in calls(report, "success") if call["tool"] == "get_invoice")
+    assert "invoice://local/ord_1001/pdf" in texts  # the links arrive as text instead
+
+
+def test_a_client_from_2025_06_18_gets_structured_content_and_resource_links(
+    session: tuple[str, dict[str, Any]],
+) -> None:
+    client, report = session
+    if report["protocol_version"] < "2025-06-18":
+        pytest.skip(f"{client} speaks {report['protocol_version']}, before structured content")
+    get_invoice = next(call for call in calls(report, "success") if call["tool"] == "get_invoice")
+    assert get_invoice["structured"]["id"] == "ord_1001"
+    assert get_invoice["content_types"].count("resource_link") == 2
+
+
+def test_every_tool_error_reaches_the_client_as_an_is_error_result_with_its_code_in_json_text(
+    session: tuple[str, dict[str, Any]],
+) -> None:
+    _, report = session
+    seen = {}
+    for call in calls(report, "error"):
+        assert "exception" not in call, (call["tool"], call["exception"])
+        assert call["is_error"] is True, call["tool"]
+        assert call["structured"] is None, call["tool"]
+        error = json.loads(call["texts"][0])
+        assert error["message"], call["tool"]
+        seen[call["tool"]] = error["code"]
+    assert seen == {tool: CASES[tool]["error_code"] for tool in report["tools"]}
+
+
+def test_every_resource_template_reads_as_json_and_pdf(session: tuple[str, dict[str, Any]]) -> None:
+    _, report = session
+    read = {}
+    for resource in report["resources"]:
+        assert "exception" not in resource, (resource["uri"], resource["exception"])
+        (content,) = resource["contents"]
+        read[content["mime_type"]] = content
+    assert json.loads(read["application/json"]["text"])["id"] == "ord_1001"
+    assert read["application/pdf"]["blob_prefix"] == "%PDF-"
+
+
+# -- the MCP Inspector CLI --------------------------------------------------------------------------
+
+
+def inspector(target: list[str], *args: str) -> subprocess.CompletedProcess[bytes]:
+    require_installed(INSPECTOR, "the MCP Inspector CLI")
+    return subprocess.run(
+        [str(INSPECTOR), "--cli", *target, *args],
+        capture_output=True,
+        timeout=DRIVER_TIMEOUT_SECONDS,
+        cwd=HERE / "inspector",
+    )
+
+
+@pytest.fixture(scope="module")
+def inspector_http(http_endpoint: tuple[str, str]) -> list[str]:
+    url, token = http_endpoint
+    return [url, "--transport", "http", "--header", f"Authorization: Bearer {token}"]
+
+
+@pytest.fixture(scope="module")
+def inspector_http_tools(inspector_http: list[str]) -> set[str]:
+    listed = inspector(inspector_http, "--method", "tools/list")
+    assert listed.returncode == 0, listed.stderr.decode()[-2000:]
+    return {entry["name"] for entry in json.loads(listed.stdout)["tools"]}
+
+
+def test_inspector_lists_every_tool_over_stdio(server_env: dict[str, str]) -> None:
+    stdio = ["-e", f"MCP_INVOICES_DB={server_env['MCP_INVOICES_DB']}", "-e", f"MCP_INVOICES_CUSTOMER={CUSTOMER}",
+             "-e", "MCP_INVOICES_LOG_LEVEL=WARNING", "--", sys.executable, "-m", "mcp_invoices", "serve"]
+    completed = inspector(stdio, "--method", "tools/list")
+    assert completed.returncode == 0, completed.stderr.decode()[-2000:]
+    tools = {tool["name"] for tool in json.loads(completed.stdout)["tools"]}
+    assert tools and tools <= set(CASES)
+
+
+@pytest.mark.parametrize("tool", sorted(CASES))
+def test_inspector_calls_each_tool_over_http_and_a_failing_call_is_an_is_error_result(
+    inspector_http: list[str], inspector_http_tools: set[str], tool: str
+) -> None:
+    if tool not in inspector_http_tools:
+        pytest.skip(f"the server does not offer {tool} yet")
+    outcomes = {}
+    for case in ("success", "error"):
+        arguments = [f"{name}={value}" for name, value in CASES[tool][case].items()]
+        completed = inspector(
+            inspector_http, "--method", "tools/call", "--tool-name", tool,
+            *(["--tool-arg", *arguments] if arguments else []),
+        )
+        assert completed.returncode == 0, (case, completed.stderr.decode()[-2000:])  # never exit 1
+        outcomes[case] = json.loads(completed.stdout)
+    assert not outcomes["success"].get("isError")
+    assert outcomes["error"]["isError"] is True
+    assert json.loads(outcomes["error"]["content"][0]["text"])["code"] == CASES[tool]["error_code"]
+
+
+def test_inspector_reads_both_resource_templates_over_http(inspector_http: list[str]) -> None:
+    mime_types = []
+    for uri in ("invoice://local/ord_1001", "invoice://local/ord_1001/pdf"):
+        completed = inspector(inspector_http, "--method", "resources/read", "--uri", uri)
+        assert completed.returncode == 0, completed.stderr.decode()[-2000:]
+        (content,) = json.loads(completed.stdout)["contents"]
+        mime_types.append(content["mimeType"])
+    assert mime_types == ["application/json", "application/pdf"]
