@@ -20,6 +20,12 @@ __all__ = ["serve_stdio", "serve_http", "build_http_app"]
 
 logger = logging.getLogger("mcp_invoices.server")
 
+KEEP_ALIVE_SECONDS = 75
+"""How long an idle HTTP connection stays open. Longer than the clients' and load balancers' own idle
+timeouts (Node's fetch: 4 s; proxies: 60 s), so that it is always the client that closes: with
+uvicorn's 5 s a busy server closed connections a TypeScript client was about to reuse, and calls
+failed with "fetch failed: other side closed"."""
+
 
 async def serve_stdio(config: Config) -> None:
     """Serve one session over stdin/stdout until stdin closes: the process environment is the principal."""
@@ -96,7 +102,9 @@ async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int)
     shared_settings = load_shared_settings()
     async with open_shared_state(shared_settings) as shared, open_runtime(config, shared) as runtime:
         app = build_http_app(runtime, auth, store, host, shared_settings)
-        uvicorn_config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+        uvicorn_config = uvicorn.Config(
+            app, host=host, port=port, log_config=None, lifespan="on", timeout_keep_alive=KEEP_ALIVE_SECONDS
+        )
         logger.info(
             "serving streamable HTTP",
             extra={"url": f"http://{host}:{port}/mcp", "resource": auth.resource_url,

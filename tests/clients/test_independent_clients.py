@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -199,26 +200,17 @@ def test_every_success_text_is_a_summary_line_then_the_whole_result_as_json(
             assert data == call["structured"], call["tool"]
 
 
-def test_a_client_before_2025_06_18_gets_only_content_it_defines(session: tuple[str, dict[str, Any]]) -> None:
-    client, report = session
+def test_each_client_gets_the_content_types_its_protocol_version_defines(session: tuple[str, dict[str, Any]]) -> None:
+    _, report = session
+    successes = {call["tool"]: call for call in calls(report, "success")}
+    get_invoice = successes["get_invoice"]
     if report["protocol_version"] >= "2025-06-18":
-        pytest.skip(f"{client} speaks {report['protocol_version']}: resource links are defined there")
-    for call in calls(report, "success"):
-        assert "resource_link" not in call["content_types"], call["tool"]
-        assert call["structured"] is None, call["tool"]
-    texts = " ".join(" ".join(call["texts"]) for call in calls(report, "success") if call["tool"] == "get_invoice")
-    assert "invoice://local/ord_1001/pdf" in texts  # the links arrive as text instead
-
-
-def test_a_client_from_2025_06_18_gets_structured_content_and_resource_links(
-    session: tuple[str, dict[str, Any]],
-) -> None:
-    client, report = session
-    if report["protocol_version"] < "2025-06-18":
-        pytest.skip(f"{client} speaks {report['protocol_version']}, before structured content")
-    get_invoice = next(call for call in calls(report, "success") if call["tool"] == "get_invoice")
-    assert get_invoice["structured"]["id"] == "ord_1001"
-    assert get_invoice["content_types"].count("resource_link") == 2
+        assert get_invoice["structured"]["id"] == "ord_1001"
+        assert get_invoice["content_types"].count("resource_link") == 2
+    else:  # no resource_link and no structuredContent before 2025-06-18: the text carries both
+        assert all("resource_link" not in call["content_types"] for call in successes.values())
+        assert all(call["structured"] is None for call in successes.values())
+        assert "invoice://local/ord_1001/pdf" in " ".join(get_invoice["texts"])
 
 
 def test_every_tool_error_reaches_the_client_as_an_is_error_result_with_its_code_in_json_text(
@@ -267,10 +259,23 @@ def inspector_http(http_endpoint: tuple[str, str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def inspector_http_tools(inspector_http: list[str]) -> set[str]:
+def inspector_http_calls(inspector_http: list[str]) -> dict[tuple[str, str], subprocess.CompletedProcess[bytes]]:
+    """Every tool's two calls, each a separate Inspector CLI run as a person would type it, run side by
+    side (each run spends most of its time waiting, not computing)."""
     listed = inspector(inspector_http, "--method", "tools/list")
     assert listed.returncode == 0, listed.stderr.decode()[-2000:]
-    return {entry["name"] for entry in json.loads(listed.stdout)["tools"]}
+    runs = {}
+    for tool in (entry["name"] for entry in json.loads(listed.stdout)["tools"]):
+        for case in ("success", "error"):
+            arguments = [f"{name}={value}" for name, value in CASES.get(tool, {}).get(case, {}).items()]
+            runs[(tool, case)] = [
+                *inspector_http, "--method", "tools/call", "--tool-name", tool,
+                *(["--tool-arg", *arguments] if arguments else []),
+            ]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = {key: pool.submit(inspector, args[: len(inspector_http)], *args[len(inspector_http):])
+                   for key, args in runs.items()}
+        return {key: future.result() for key, future in futures.items()}
 
 
 def test_inspector_lists_every_tool_over_stdio(server_env: dict[str, str]) -> None:
@@ -282,24 +287,31 @@ def test_inspector_lists_every_tool_over_stdio(server_env: dict[str, str]) -> No
     assert tools and tools <= set(CASES)
 
 
-@pytest.mark.parametrize("tool", sorted(CASES))
-def test_inspector_calls_each_tool_over_http_and_a_failing_call_is_an_is_error_result(
-    inspector_http: list[str], inspector_http_tools: set[str], tool: str
+def test_inspector_calls_every_tool_over_http_without_exiting_1(
+    inspector_http_calls: dict[tuple[str, str], subprocess.CompletedProcess[bytes]],
 ) -> None:
-    if tool not in inspector_http_tools:
-        pytest.skip(f"the server does not offer {tool} yet")
-    outcomes = {}
-    for case in ("success", "error"):
-        arguments = [f"{name}={value}" for name, value in CASES[tool][case].items()]
-        completed = inspector(
-            inspector_http, "--method", "tools/call", "--tool-name", tool,
-            *(["--tool-arg", *arguments] if arguments else []),
-        )
-        assert completed.returncode == 0, (case, completed.stderr.decode()[-2000:])  # never exit 1
-        outcomes[case] = json.loads(completed.stdout)
-    assert not outcomes["success"].get("isError")
-    assert outcomes["error"]["isError"] is True
-    assert json.loads(outcomes["error"]["content"][0]["text"])["code"] == CASES[tool]["error_code"]
+    failed = {key: run.stderr.decode().split("security fixes only.")[-1][-400:] for key, run in inspector_http_calls.items() if run.returncode != 0}
+    assert failed == {}
+
+
+def test_inspector_sees_every_tools_success_as_a_result(
+    inspector_http_calls: dict[tuple[str, str], subprocess.CompletedProcess[bytes]],
+) -> None:
+    errors = [tool for (tool, case), run in inspector_http_calls.items()
+              if case == "success" and json.loads(run.stdout).get("isError")]
+    assert errors == []
+
+
+def test_inspector_sees_every_failing_call_as_an_is_error_result_with_its_code(
+    inspector_http_calls: dict[tuple[str, str], subprocess.CompletedProcess[bytes]],
+) -> None:
+    codes = {}
+    for (tool, case), run in inspector_http_calls.items():
+        if case == "error":
+            result = json.loads(run.stdout)
+            assert result["isError"] is True, tool
+            codes[tool] = json.loads(result["content"][0]["text"])["code"]
+    assert codes == {tool: CASES[tool]["error_code"] for tool in codes}
 
 
 def test_inspector_reads_both_resource_templates_over_http(inspector_http: list[str]) -> None:
