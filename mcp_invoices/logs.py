@@ -66,6 +66,11 @@ def configure_logging(level: str = "INFO") -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
-    # Third-party chatter at INFO is noise on a user's stderr.
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "uvicorn.access", "mcp", "sse_starlette"):
+    # Third-party chatter at INFO is noise on a user's stderr (hosts show it to people as the server's log):
+    # Alembic's plugin set-up and migration context, uvicorn's start-up steps. What an operator wants --
+    # where the server listens, which providers are enabled, that the database was migrated -- we log.
+    for noisy in (
+        "httpx", "httpx2", "httpcore", "httpcore2", "uvicorn.access", "uvicorn.error", "mcp", "sse_starlette",
+        "alembic",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -105,9 +105,10 @@ async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int)
         uvicorn_config = uvicorn.Config(
             app, host=host, port=port, log_config=None, lifespan="on", timeout_keep_alive=KEEP_ALIVE_SECONDS
         )
+        shown_host = f"[{host}]" if ":" in host else host
         logger.info(
-            "serving streamable HTTP",
-            extra={"url": f"http://{host}:{port}/mcp", "resource": auth.resource_url,
+            f"listening on http://{shown_host}:{port}/mcp (streamable HTTP)",
+            extra={"resource": auth.resource_url,
                    "providers": ",".join(runtime.providers), "shared_state": shared.description},
         )
         await uvicorn.Server(uvicorn_config).serve()

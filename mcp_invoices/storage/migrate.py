@@ -61,7 +61,10 @@ def upgrade(database: Database, revision: str = "head") -> tuple[str | None, str
         command.upgrade(config, revision)
         after = current_revision(connection)
     if before != after:
-        logger.info("migrated the database", extra={"from": before or "empty", "to": after})
+        logger.info(
+            "migrated the database",
+            extra={"database": display_url(database.url), "from": before or "empty", "to": after},
+        )
     return before, after
 
 
