@@ -222,8 +222,9 @@ class HttpAuthConfig:
 
     resource_url: str
     """This server's public /mcp URL: the audience every token must be for (RFC 8707)."""
-    issuer_url: str
-    """The authorization server advertised in the protected-resource metadata."""
+    issuer_url: str | None
+    """The external authorization server advertised in the protected-resource metadata; None when the
+    server's own tokens (``mcp-invoices token issue``) are the only ones: then no server is advertised."""
     secret_key: SecretStr | None
     jwt_issuer: str | None
     jwt_audience: str | None
@@ -234,11 +235,7 @@ def load_http_auth(host: str, port: int, env: Mapping[str, str] | None = None) -
     env = os.environ if env is None else env
     shown_host = f"[{host}]" if ":" in host else host
     resource = _get(env, "MCP_INVOICES_RESOURCE_URL") or f"http://{shown_host}:{port}/mcp"
-    issuer = (
-        _get(env, "MCP_INVOICES_ISSUER_URL")
-        or _get(env, "MCP_INVOICES_JWT_ISSUER")
-        or resource.rsplit("/mcp", 1)[0]
-    )
+    issuer = _get(env, "MCP_INVOICES_ISSUER_URL") or _get(env, "MCP_INVOICES_JWT_ISSUER")
     jwt_issuer, jwks = _get(env, "MCP_INVOICES_JWT_ISSUER"), _get(env, "MCP_INVOICES_JWKS_URL")
     if bool(jwt_issuer) != bool(jwks):
         raise ConfigError(

@@ -150,7 +150,7 @@ async def authenticated_server(
         async with running_app(app) as base_url:
             auth = HttpAuthConfig(
                 resource_url=f"{base_url}/mcp",
-                issuer_url="https://issuer.example" if jwks_url else base_url,
+                issuer_url="https://issuer.example" if jwks_url else None,
                 secret_key=SECRET_KEY,
                 jwt_issuer="https://issuer.example" if jwks_url else None,
                 jwt_audience=f"{base_url}/mcp",

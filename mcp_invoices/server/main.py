@@ -60,6 +60,7 @@ def build_http_app(  # type: ignore[no-untyped-def]
     from starlette.requests import Request
     from starlette.responses import JSONResponse
 
+    from mcp_invoices.auth.discovery import install_discovery
     from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings
     from mcp_invoices.server import replicas
 
@@ -75,7 +76,8 @@ def build_http_app(  # type: ignore[no-untyped-def]
         token_principal,
         token_verifier=verifier,
         auth=AuthSettings(
-            issuer_url=auth.issuer_url,
+            # Required by the SDK; what clients are told is install_discovery's (below).
+            issuer_url=auth.issuer_url or auth.resource_url,
             resource_server_url=auth.resource_url,
             required_scopes=[SCOPE],
             validate_token_resource=True,
@@ -89,7 +91,9 @@ def build_http_app(  # type: ignore[no-untyped-def]
         status, body = await replicas.health(store, runtime.shared, sorted(runtime.providers))
         return JSONResponse(body, status_code=status)
 
-    return server.streamable_http_app(host=host, stateless_http=replicas.stateless_handshake(shared_settings))
+    app = server.streamable_http_app(host=host, stateless_http=replicas.stateless_handshake(shared_settings))
+    install_discovery(app, resource_url=auth.resource_url, external_issuer=auth.issuer_url, scopes=[SCOPE])
+    return app
 
 
 async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int) -> None:
