@@ -5,6 +5,7 @@
 #   tests/clients/ts-current   TypeScript SDK 1.x, current (npm ci from its package-lock.json)
 #   tests/clients/ts-old       TypeScript SDK 1.12 (speaks protocol 2025-03-26)
 #   tests/clients/inspector    the MCP Inspector CLI (TypeScript SDK 1.x line)
+#   tests/clients/mcp-remote   mcp-remote, the stdio-to-HTTP bridge of Claude Desktop configurations
 #   .venv-clients/py-current   Python SDK 1.x, recent (tests/clients/py-current/requirements.txt)
 #   .venv-clients/py-old       Python SDK 1.9 (speaks 2025-03-26)
 #
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 log() { echo "install-client-test-deps: $*" >&2; }
 
-for package in ts-current ts-old inspector; do
+for package in ts-current ts-old inspector mcp-remote; do
     dir="tests/clients/$package"
     stamp="$dir/node_modules/.installed-from-lock"
     if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -74,6 +76,10 @@ CLIENTS: dict[str, tuple[list[str], Path, str]] = {
     ),
 }
 INSPECTOR = HERE / "inspector/node_modules/.bin/mcp-inspector"
+MCP_REMOTE = HERE / "mcp-remote/node_modules/.bin/mcp-remote"
+# (client, transport) sessions; "mcp-remote" = the client over stdio to mcp-remote, which bridges to HTTP
+# with the token in --header, as Claude Desktop's configuration for a remote server does.
+SESSIONS = [(client, transport) for client in CLIENTS for transport in ("stdio", "http")] + [("ts-current", "mcp-remote")]
 DRIVER_TIMEOUT_SECONDS = 180
 
 
@@ -125,6 +131,16 @@ def plan_for(transport: str, server_env: dict[str, str], http: tuple[str, str] |
             | {"MCP_INVOICES_CUSTOMER": CUSTOMER},
             "cwd": str(REPO),
         }
+    elif transport == "mcp-remote":
+        assert http is not None
+        plan |= {
+            "transport": "stdio",
+            "command": str(MCP_REMOTE),
+            "args": [http[0], "--header", f"Authorization: Bearer {http[1]}"],
+            # mcp-remote keeps OAuth state under its config directory: a throwaway one, never the user's.
+            "env": {"MCP_REMOTE_CONFIG_DIR": str(Path(server_env["MCP_INVOICES_DB"]).parent / "mcp-auth")},
+            "cwd": str(HERE),
+        }
     else:
         assert http is not None
         plan |= {"url": http[0], "token": http[1]}
@@ -149,14 +165,16 @@ def run_driver(client: str, plan: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(
     scope="module",
-    params=[(client, transport) for client in CLIENTS for transport in ("stdio", "http")],
+    params=SESSIONS,
     ids=lambda param: f"{param[0]}-{param[1]}",
 )
 def session(request: pytest.FixtureRequest, server_env: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """One client's whole session (every tool twice, every template once), run once per module."""
     client, transport = request.param
     require_installed(CLIENTS[client][1], f"the {client} client")
-    http = request.getfixturevalue("http_endpoint") if transport == "http" else None
+    if transport == "mcp-remote":
+        require_installed(MCP_REMOTE, "mcp-remote")
+    http = request.getfixturevalue("http_endpoint") if transport != "stdio" else None
     return client, run_driver(client, plan_for(transport, server_env, http))
 
 
@@ -322,3 +340,40 @@ def test_inspector_reads_both_resource_templates_over_http(inspector_http: list[
         (content,) = json.loads(completed.stdout)["contents"]
         mime_types.append(content["mimeType"])
     assert mime_types == ["application/json", "application/pdf"]
+
+
+# -- mcp-remote without a header ------------------------------------------------------------------
+
+
+def test_mcp_remote_without_a_token_stops_with_an_error_that_says_what_to_send(
+    http_endpoint: tuple[str, str], tmp_path: Path
+) -> None:
+    """With no authorization server to find, mcp-remote's fallback registration is refused, and the refusal
+    it prints tells the person to configure the header instead."""
+    require_installed(MCP_REMOTE, "mcp-remote")
+    initialize = (
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+        '"capabilities":{},"clientInfo":{"name":"test","version":"0"}}}\n'
+    )
+    process = subprocess.Popen(
+        [str(MCP_REMOTE), http_endpoint[0]],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
+        env=os.environ | {"MCP_REMOTE_CONFIG_DIR": str(tmp_path / "mcp-auth"), "BROWSER": "true"},
+    )
+    assert process.stdin and process.stderr
+    process.stdin.write(initialize.encode())
+    process.stdin.flush()
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"Registration rejected" not in seen or b"on the server." not in seen:  # bounded by the deadline
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, seen.decode()[-2000:]
+            if select.select([process.stderr], [], [], remaining)[0]:
+                chunk = os.read(process.stderr.fileno(), 65536)
+                assert chunk, seen.decode()[-2000:]
+                seen += chunk
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert b"Authorization: Bearer <token>" in seen and b"mcp-invoices token issue" in seen
