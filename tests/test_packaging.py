@@ -1,0 +1,57 @@
+"""The packaging files hosts and registries read: valid against their pinned schemas, in step with the version.
+
+- ``server.json``: the MCP Registry entry (``mcp-publisher publish`` reads it).
+- ``manifest.json``: the MCPB manifest, for one-click install in Claude Desktop (``mcpb pack``).
+Both schemas are pinned in ``tests/schemas/`` (see its README for where each comes from).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+import jsonschema
+
+import mcp_invoices
+from tests.conftest import REPO
+
+SCHEMAS = REPO / "tests" / "schemas"
+
+
+def load(path: str) -> Any:
+    return json.loads((REPO / path).read_text(encoding="utf-8"))
+
+
+def problems(document: Any, schema_file: str) -> list[str]:
+    schema = json.loads((SCHEMAS / schema_file).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(document)]
+
+
+def project_version() -> str:
+    with open(REPO / "pyproject.toml", "rb") as pyproject:
+        return str(tomllib.load(pyproject)["project"]["version"])
+
+
+def test_server_json_is_valid_against_the_registry_schema() -> None:
+    assert problems(load("server.json"), "mcp-registry-server.schema.json") == []
+
+
+def test_manifest_json_is_valid_against_the_mcpb_manifest_schema() -> None:
+    assert problems(load("manifest.json"), "mcpb-manifest-v0.4.schema.json") == []
+
+
+def test_server_json_and_manifest_json_carry_the_version_of_pyproject() -> None:
+    server, manifest = load("server.json"), load("manifest.json")
+    versions = {server["version"], manifest["version"], mcp_invoices.__version__}
+    versions |= {package["version"] for package in server["packages"]}
+    assert versions == {project_version()}
+
+
+def test_the_registry_entry_and_the_bundle_start_the_stdio_server() -> None:
+    (package,) = load("server.json")["packages"]
+    manifest = load("manifest.json")
+    assert package["identifier"] == "mcp-invoices" and package["transport"] == {"type": "stdio"}
+    assert [argument["value"] for argument in package["packageArguments"]] == ["serve"]
+    assert manifest["server"]["mcp_config"]["args"][-2:] == ["mcp-invoices", "serve"]
