@@ -40,7 +40,11 @@ def server(db: Path, customer: str) -> StdioServerParameters:
 
 def is_overdue(row: dict[str, Any], today: date) -> bool:
     """What the server calls overdue: something still due, and a due date already past."""
-    return Decimal(row["amount_due"]) > 0 and row["due_at"] is not None and date.fromisoformat(row["due_at"]) < today
+    return (
+        Decimal(row["amount_due"]) > 0
+        and row["due_at"] is not None
+        and date.fromisoformat(row["due_at"]) < today
+    )
 
 
 async def find_overdue(client: Client) -> list[dict[str, Any]]:
@@ -77,13 +81,17 @@ async def main(db: Path, customer: str) -> None:
         print(f"\nAbout {first['number']}: {explained.structured_content['summary']}")
         for line in invoice["line_items"]:
             print(f"  - {line['description']}: {line['quantity']} x {line['unit_amount']} = {line['total']}")
-        print(f"  total {invoice['total']}, paid {invoice['amount_paid']}, due {invoice['amount_due']} {invoice['currency']}")
+        print(
+            f"  total {invoice['total']}, paid {invoice['amount_paid']}, due {invoice['amount_due']} {invoice['currency']}"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customer", default="cus_alice", help="the customer the session is bound to")
-    parser.add_argument("--db", type=Path, help="a ledger file (default: a fresh sample ledger in a temp dir)")
+    parser.add_argument(
+        "--db", type=Path, help="a ledger file (default: a fresh sample ledger in a temp dir)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         anyio.run(main, args.db or Path(scratch) / "ledger.sqlite3", args.customer)

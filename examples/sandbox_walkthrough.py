@@ -28,7 +28,9 @@ def start_sandbox() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """The emulators on a free port, and the `export NAME=value` lines they print, read with a deadline."""
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "mcp_invoices", "sandbox", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
     )
     assert sandbox.stdout is not None
     env: dict[str, str] = {}
@@ -57,12 +59,16 @@ async def walk(provider: str, sandbox_env: dict[str, str]) -> None:
         env={"PATH": os.environ.get("PATH", ""), "MCP_INVOICES_LOG_LEVEL": "WARNING"} | sandbox_env,
     )
     async with Client(params) as client:
-        listed = (await client.call_tool("list_invoices", {"provider": provider, "limit": 5})).structured_content
+        listed = (
+            await client.call_tool("list_invoices", {"provider": provider, "limit": 5})
+        ).structured_content
         print(f"{provider}: {len(listed['invoices'])} invoice(s) on the first page")
         for row in listed["invoices"]:
             print(f"  {row['number'] or row['id']}: {row['status']}, {row['total']} {row['currency']}")
         first = listed["invoices"][0]
-        summary = await client.call_tool("summarize_invoice", {"provider": provider, "invoice_id": first["id"]})
+        summary = await client.call_tool(
+            "summarize_invoice", {"provider": provider, "invoice_id": first["id"]}
+        )
         print(f"\n{summary.structured_content['summary']}")
         pdf = await client.read_resource(f"{first['uri']}/pdf")
         document = base64.b64decode(pdf.contents[0].blob)

@@ -68,7 +68,11 @@ def parse_token(value: str) -> tuple[str, str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000/mcp", help="the server's /mcp URL")
-    parser.add_argument("--token", type=parse_token, action="append", required=True, help="CUSTOMER=TOKEN, repeatable")
-    parser.add_argument("--ask-about", help="an invoice id every conversation asks for (another's: not_found)")
+    parser.add_argument(
+        "--token", type=parse_token, action="append", required=True, help="CUSTOMER=TOKEN, repeatable"
+    )
+    parser.add_argument(
+        "--ask-about", help="an invoice id every conversation asks for (another's: not_found)"
+    )
     args = parser.parse_args()
     anyio.run(main, args.url, dict(args.token), args.ask_about)

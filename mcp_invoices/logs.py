@@ -70,7 +70,14 @@ def configure_logging(level: str = "INFO") -> None:
     # Alembic's plugin set-up and migration context, uvicorn's start-up steps. What an operator wants --
     # where the server listens, which providers are enabled, that the database was migrated -- we log.
     for noisy in (
-        "httpx", "httpx2", "httpcore", "httpcore2", "uvicorn.access", "uvicorn.error", "mcp", "sse_starlette",
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "httpcore2",
+        "uvicorn.access",
+        "uvicorn.error",
+        "mcp",
+        "sse_starlette",
         "alembic",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -27,7 +27,9 @@ ADVICE = (
 @pytest.fixture(scope="module")
 def self_issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`serve --transport http` with nothing but its own tokens; yields the /mcp URL."""
-    with http_server({"MCP_INVOICES_DB": str(tmp_path_factory.mktemp("discovery") / "ledger.sqlite3")}) as url:
+    with http_server(
+        {"MCP_INVOICES_DB": str(tmp_path_factory.mktemp("discovery") / "ledger.sqlite3")}
+    ) as url:
         yield url
 
 

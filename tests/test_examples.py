@@ -48,8 +48,16 @@ def test_the_support_bot_example_answers_two_customers_each_from_their_own_invoi
     tokens = {customer: issue_token(env, "local", customer) for customer in ("cus_alice", "cus_bob")}
     with http_server(env) as url:
         output = run_example(
-            "examples/support_bot_http.py", "--url", url, "--ask-about", "ord_1001",
-            *(argument for customer, token in tokens.items() for argument in ("--token", f"{customer}={token}")),
+            "examples/support_bot_http.py",
+            "--url",
+            url,
+            "--ask-about",
+            "ord_1001",
+            *(
+                argument
+                for customer, token in tokens.items()
+                for argument in ("--token", f"{customer}={token}")
+            ),
         )
     alice, bob = output.split("[cus_bob]")
     assert "$3,393.95 billed" in alice and "invoice ord_1001: INV-2026-0003, paid" in alice
@@ -95,8 +103,12 @@ async def test_each_hosts_stdio_entry_starts_the_server_as_the_configured_custom
     params = StdioServerParameters(
         command=entry["command"],
         args=entry["args"],
-        env={"PATH": BIN + os.pathsep + os.environ.get("PATH", ""), "MCP_INVOICES_DB": str(tmp_path / "l.sqlite3"),
-             "MCP_INVOICES_LOG_LEVEL": "WARNING"} | entry.get("env", {}),
+        env={
+            "PATH": BIN + os.pathsep + os.environ.get("PATH", ""),
+            "MCP_INVOICES_DB": str(tmp_path / "l.sqlite3"),
+            "MCP_INVOICES_LOG_LEVEL": "WARNING",
+        }
+        | entry.get("env", {}),
     )
     async with Client(params) as client:
         listed = await client.call_tool("list_invoices", {})
@@ -126,7 +138,10 @@ def http_entries() -> list[tuple[str, str, str]]:
 def test_every_hosts_http_entry_sends_a_bearer_token_to_the_servers_mcp_endpoint() -> None:
     entries = http_entries()
     assert {where.split(":")[0] for where, _, _ in entries} == {
-        "cursor/mcp.json", "windsurf/mcp_config.json", "vscode/mcp.json", "claude-code.sh"
+        "cursor/mcp.json",
+        "windsurf/mcp_config.json",
+        "vscode/mcp.json",
+        "claude-code.sh",
     }
     for where, url, authorization in entries:
         assert url == "http://127.0.0.1:8000/mcp", where
@@ -144,18 +159,25 @@ async def test_the_claude_desktop_http_entry_reaches_the_server_through_mcp_remo
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    entry = json.loads((HOSTS / "claude-desktop/claude_desktop_config.http.json").read_text())["mcpServers"]["invoices"]
+    entry = json.loads((HOSTS / "claude-desktop/claude_desktop_config.http.json").read_text())["mcpServers"][
+        "invoices"
+    ]
     assert entry["command"] == "npx" and entry["args"][1].startswith("mcp-remote@")
     env = {"MCP_INVOICES_DB": str(tmp_path / "ledger.sqlite3")}
     token = issue_token(env, "local", "cus_bob")
     with http_server(env) as url:
         # As written, with the pinned mcp-remote for `npx -y mcp-remote@…`, this test's server and a real token.
-        args = [url if argument == "http://127.0.0.1:8000/mcp" else argument for argument in entry["args"][2:]]
+        args = [
+            url if argument == "http://127.0.0.1:8000/mcp" else argument for argument in entry["args"][2:]
+        ]
         params = StdioServerParameters(
             command=str(MCP_REMOTE),
             args=args,
-            env={"PATH": os.environ.get("PATH", ""), "MCP_REMOTE_CONFIG_DIR": str(tmp_path / "mcp-auth"),
-                 "MCP_INVOICES_AUTHORIZATION": f"Bearer {token}"},
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "MCP_REMOTE_CONFIG_DIR": str(tmp_path / "mcp-auth"),
+                "MCP_INVOICES_AUTHORIZATION": f"Bearer {token}",
+            },
         )
         async with Client(params) as client:
             listed = await client.call_tool("list_invoices", {})

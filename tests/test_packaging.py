@@ -26,7 +26,10 @@ def load(path: str) -> Any:
 def problems(document: Any, schema_file: str) -> list[str]:
     schema = json.loads((SCHEMAS / schema_file).read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
-    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(document)]
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in validator.iter_errors(document)
+    ]
 
 
 def project_version() -> str:

@@ -38,7 +38,11 @@ def first_start_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list
     with open(directory / "stderr.log", "wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "mcp_invoices", "serve", "--transport", "http", "--port", str(port)],
-            env=os.environ | env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            env=os.environ | env,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
         try:
             deadline = time.monotonic() + 30
@@ -58,7 +62,9 @@ def first_start_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list
     return f"http://127.0.0.1:{port}/mcp", [json.loads(line) for line in lines if line.strip()]
 
 
-def test_a_first_start_logs_no_library_set_up_chatter(first_start_log: tuple[str, list[dict[str, object]]]) -> None:
+def test_a_first_start_logs_no_library_set_up_chatter(
+    first_start_log: tuple[str, list[dict[str, object]]],
+) -> None:
     _, log = first_start_log
     chatter = [entry["msg"] for entry in log if any(c in str(entry.get("msg")) for c in LIBRARY_CHATTER)]
     assert chatter == []

@@ -35,7 +35,9 @@ def missing_token_advice(external_issuer: str | None) -> str:
     return f"Send the header Authorization: Bearer <token>, with a token {source}."
 
 
-def protected_resource_metadata(resource_url: str, external_issuer: str | None, scopes: list[str]) -> dict[str, Any]:
+def protected_resource_metadata(
+    resource_url: str, external_issuer: str | None, scopes: list[str]
+) -> dict[str, Any]:
     """RFC 9728 metadata; ``authorization_servers`` only when there is one a client can use."""
     metadata: dict[str, Any] = {
         "resource": resource_url,
@@ -70,7 +72,9 @@ class _AdviseOnUnauthorized:
                 for name, value in message.get("headers", []):
                     if name.lower() == b"www-authenticate":
                         value = re.sub(
-                            rb'error_description="[^"]*"', f'error_description="{self.advice}"'.encode(), value
+                            rb'error_description="[^"]*"',
+                            f'error_description="{self.advice}"'.encode(),
+                            value,
                         )
                     if name.lower() != b"content-length":
                         headers.append((name, value))
@@ -86,13 +90,15 @@ class _AdviseOnUnauthorized:
         await self.app(scope, receive, advise)
 
 
-def install_discovery(app: Starlette, *, resource_url: str, external_issuer: str | None, scopes: list[str]) -> None:
+def install_discovery(
+    app: Starlette, *, resource_url: str, external_issuer: str | None, scopes: list[str]
+) -> None:
     """Serve our metadata in place of the SDK's (which always names an issuer) and advise on every 401."""
     from mcp.server.auth.routes import build_resource_metadata_url
     from pydantic import AnyHttpUrl
 
     path = str(build_resource_metadata_url(AnyHttpUrl(resource_url))).split("://", 1)[1]
-    path = path[path.index("/"):]
+    path = path[path.index("/") :]
     metadata = protected_resource_metadata(resource_url, external_issuer, scopes)
 
     async def serve_metadata(request: Request) -> Response:
@@ -110,7 +116,10 @@ def install_discovery(app: Starlette, *, resource_url: str, external_issuer: str
 
         async def no_authorization_server(request: Request) -> Response:
             return JSONResponse(
-                {"error": "not_found", "error_description": f"This server is not an OAuth authorization server. {advice}"},
+                {
+                    "error": "not_found",
+                    "error_description": f"This server is not an OAuth authorization server. {advice}",
+                },
                 status_code=404,
             )
 

@@ -28,7 +28,9 @@ from mcp.client.stdio import stdio_client
 @contextlib.asynccontextmanager
 async def _streams(plan: dict[str, Any]):
     if plan["transport"] == "stdio":
-        params = StdioServerParameters(command=plan["command"], args=plan["args"], env=plan["env"], cwd=plan["cwd"])
+        params = StdioServerParameters(
+            command=plan["command"], args=plan["args"], env=plan["env"], cwd=plan["cwd"]
+        )
         with open("/dev/null", "w") as quiet:  # the server's stderr log is not this report's business
             async with stdio_client(params, errlog=quiet) as (read, write):
                 yield read, write
@@ -54,7 +56,10 @@ async def drive(plan: dict[str, Any]) -> dict[str, Any]:
     }
     timeout = timedelta(milliseconds=plan.get("request_timeout_ms", 30000))
     try:
-        async with _streams(plan) as (read, write), ClientSession(read, write, read_timeout_seconds=timeout) as session:
+        async with (
+            _streams(plan) as (read, write),
+            ClientSession(read, write, read_timeout_seconds=timeout) as session,
+        ):
             initialized = await session.initialize()
             report["protocol_version"] = str(initialized.protocolVersion)
             tools = (await session.list_tools()).tools
@@ -63,7 +68,11 @@ async def drive(plan: dict[str, Any]) -> dict[str, Any]:
                 cases = plan["cases"].get(tool.name)
                 if cases is None:
                     report["calls"].append(
-                        {"tool": tool.name, "case": "missing", "exception": {"name": "NoCase", "message": "no entry"}}
+                        {
+                            "tool": tool.name,
+                            "case": "missing",
+                            "exception": {"name": "NoCase", "message": "no entry"},
+                        }
                     )
                     continue
                 for which in ("success", "error"):
@@ -80,7 +89,9 @@ async def drive(plan: dict[str, Any]) -> dict[str, Any]:
             templates = (await session.list_resource_templates()).resourceTemplates
             for template in templates:
                 uri = re.sub(
-                    r"\{(\w+)\}", lambda match: plan["template_values"].get(match[1], match[0]), template.uriTemplate
+                    r"\{(\w+)\}",
+                    lambda match: plan["template_values"].get(match[1], match[0]),
+                    template.uriTemplate,
                 )
                 entry = {"template": template.uriTemplate, "uri": uri}
                 try:

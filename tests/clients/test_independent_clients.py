@@ -37,9 +37,17 @@ MADE_UP_INVOICE = "inv_made_up_0000"
 # One argument set that succeeds and one that fails, per tool name, for the sample ledger's cus_alice.
 # The drivers iterate over tools/list: a tool the server offers without an entry here fails the suite.
 CASES: dict[str, dict[str, Any]] = {
-    "list_invoices": {"success": {"limit": 5}, "error": {"cursor": "not-a-cursor"}, "error_code": "invalid_argument"},
+    "list_invoices": {
+        "success": {"limit": 5},
+        "error": {"cursor": "not-a-cursor"},
+        "error_code": "invalid_argument",
+    },
     "list_orders": {"success": {}, "error": {"cursor": "not-a-cursor"}, "error_code": "invalid_argument"},
-    "get_invoice": {"success": {"invoice_id": "ord_1001"}, "error": {"invoice_id": MADE_UP_INVOICE}, "error_code": "not_found"},
+    "get_invoice": {
+        "success": {"invoice_id": "ord_1001"},
+        "error": {"invoice_id": MADE_UP_INVOICE},
+        "error_code": "not_found",
+    },
     "generate_invoice": {
         # ord_1003 is paid and not yet invoiced: the first client generates it, the others get it back.
         "success": {"order_id": "ord_1003"},
@@ -51,7 +59,11 @@ CASES: dict[str, dict[str, Any]] = {
         "error": {"invoice_id": MADE_UP_INVOICE},
         "error_code": "not_found",
     },
-    "summarize_invoices": {"success": {}, "error": {"issued_after": "not-a-date"}, "error_code": "invalid_argument"},
+    "summarize_invoices": {
+        "success": {},
+        "error": {"issued_after": "not-a-date"},
+        "error_code": "invalid_argument",
+    },
     "compare_invoices": {
         "success": {"invoice_id": "ord_1002", "other_invoice_id": "ord_1001"},
         "error": {"invoice_id": MADE_UP_INVOICE},
@@ -62,8 +74,16 @@ TEMPLATE_VALUES = {"provider": "local", "invoice_id": "ord_1001"}
 
 # client -> (how to run its driver, the install that must exist, the protocol version it negotiates)
 CLIENTS: dict[str, tuple[list[str], Path, str]] = {
-    "ts-current": (["node", str(HERE / "drive.mjs"), str(HERE / "ts-current")], HERE / "ts-current/node_modules", "2025-11-25"),
-    "ts-old": (["node", str(HERE / "drive.mjs"), str(HERE / "ts-old")], HERE / "ts-old/node_modules", "2025-03-26"),
+    "ts-current": (
+        ["node", str(HERE / "drive.mjs"), str(HERE / "ts-current")],
+        HERE / "ts-current/node_modules",
+        "2025-11-25",
+    ),
+    "ts-old": (
+        ["node", str(HERE / "drive.mjs"), str(HERE / "ts-old")],
+        HERE / "ts-old/node_modules",
+        "2025-03-26",
+    ),
     "py-current": (
         [str(REPO / ".venv-clients/py-current/bin/python"), str(HERE / "drive.py")],
         REPO / ".venv-clients/py-current/bin/python",
@@ -79,7 +99,9 @@ INSPECTOR = HERE / "inspector/node_modules/.bin/mcp-inspector"
 MCP_REMOTE = HERE / "mcp-remote/node_modules/.bin/mcp-remote"
 # (client, transport) sessions; "mcp-remote" = the client over stdio to mcp-remote, which bridges to HTTP
 # with the token in --header, as Claude Desktop's configuration for a remote server does.
-SESSIONS = [(client, transport) for client in CLIENTS for transport in ("stdio", "http")] + [("ts-current", "mcp-remote")]
+SESSIONS = [(client, transport) for client in CLIENTS for transport in ("stdio", "http")] + [
+    ("ts-current", "mcp-remote")
+]
 DRIVER_TIMEOUT_SECONDS = 180
 
 
@@ -89,7 +111,9 @@ def require_installed(path: Path, what: str) -> None:
     if shutil.which("node") is None and "node_modules" in str(path):
         problem = f"{what} needs node on PATH"
     elif not path.exists():
-        problem = f"{what} is not installed ({path.relative_to(REPO)}): run scripts/install-client-test-deps.sh"
+        problem = (
+            f"{what} is not installed ({path.relative_to(REPO)}): run scripts/install-client-test-deps.sh"
+        )
     if problem is None:
         return
     if os.environ.get("CI") == "true":
@@ -190,7 +214,9 @@ def test_each_client_negotiates_the_protocol_version_it_speaks(session: tuple[st
     assert report["protocol_version"] == CLIENTS[client][2]
 
 
-def test_every_tool_the_server_lists_has_a_succeeding_and_a_failing_case(session: tuple[str, dict[str, Any]]) -> None:
+def test_every_tool_the_server_lists_has_a_succeeding_and_a_failing_case(
+    session: tuple[str, dict[str, Any]],
+) -> None:
     _, report = session
     assert report["tools"], "the client saw no tools"
     assert [call["tool"] for call in calls(report, "missing")] == [], "add these tools to CASES"
@@ -199,7 +225,8 @@ def test_every_tool_the_server_lists_has_a_succeeding_and_a_failing_case(session
 def test_every_tool_succeeds_without_the_client_raising(session: tuple[str, dict[str, Any]]) -> None:
     _, report = session
     failures = {
-        call["tool"]: call.get("exception") or call.get("texts") for call in calls(report, "success")
+        call["tool"]: call.get("exception") or call.get("texts")
+        for call in calls(report, "success")
         if "exception" in call or call["is_error"]
     }
     assert failures == {}
@@ -218,7 +245,9 @@ def test_every_success_text_is_a_summary_line_then_the_whole_result_as_json(
             assert data == call["structured"], call["tool"]
 
 
-def test_each_client_gets_the_content_types_its_protocol_version_defines(session: tuple[str, dict[str, Any]]) -> None:
+def test_each_client_gets_the_content_types_its_protocol_version_defines(
+    session: tuple[str, dict[str, Any]],
+) -> None:
     _, report = session
     successes = {call["tool"]: call for call in calls(report, "success")}
     get_invoice = successes["get_invoice"]
@@ -277,7 +306,9 @@ def inspector_http(http_endpoint: tuple[str, str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def inspector_http_calls(inspector_http: list[str]) -> dict[tuple[str, str], subprocess.CompletedProcess[bytes]]:
+def inspector_http_calls(
+    inspector_http: list[str],
+) -> dict[tuple[str, str], subprocess.CompletedProcess[bytes]]:
     """Every tool's two calls, each a separate Inspector CLI run as a person would type it, run side by
     side (each run spends most of its time waiting, not computing)."""
     listed = inspector(inspector_http, "--method", "tools/list")
@@ -287,18 +318,35 @@ def inspector_http_calls(inspector_http: list[str]) -> dict[tuple[str, str], sub
         for case in ("success", "error"):
             arguments = [f"{name}={value}" for name, value in CASES.get(tool, {}).get(case, {}).items()]
             runs[(tool, case)] = [
-                *inspector_http, "--method", "tools/call", "--tool-name", tool,
+                *inspector_http,
+                "--method",
+                "tools/call",
+                "--tool-name",
+                tool,
                 *(["--tool-arg", *arguments] if arguments else []),
             ]
     with ThreadPoolExecutor(max_workers=6) as pool:
-        futures = {key: pool.submit(inspector, args[: len(inspector_http)], *args[len(inspector_http):])
-                   for key, args in runs.items()}
+        futures = {
+            key: pool.submit(inspector, args[: len(inspector_http)], *args[len(inspector_http) :])
+            for key, args in runs.items()
+        }
         return {key: future.result() for key, future in futures.items()}
 
 
 def test_inspector_lists_every_tool_over_stdio(server_env: dict[str, str]) -> None:
-    stdio = ["-e", f"MCP_INVOICES_DB={server_env['MCP_INVOICES_DB']}", "-e", f"MCP_INVOICES_CUSTOMER={CUSTOMER}",
-             "-e", "MCP_INVOICES_LOG_LEVEL=WARNING", "--", sys.executable, "-m", "mcp_invoices", "serve"]
+    stdio = [
+        "-e",
+        f"MCP_INVOICES_DB={server_env['MCP_INVOICES_DB']}",
+        "-e",
+        f"MCP_INVOICES_CUSTOMER={CUSTOMER}",
+        "-e",
+        "MCP_INVOICES_LOG_LEVEL=WARNING",
+        "--",
+        sys.executable,
+        "-m",
+        "mcp_invoices",
+        "serve",
+    ]
     completed = inspector(stdio, "--method", "tools/list")
     assert completed.returncode == 0, completed.stderr.decode()[-2000:]
     tools = {tool["name"] for tool in json.loads(completed.stdout)["tools"]}
@@ -308,15 +356,22 @@ def test_inspector_lists_every_tool_over_stdio(server_env: dict[str, str]) -> No
 def test_inspector_calls_every_tool_over_http_without_exiting_1(
     inspector_http_calls: dict[tuple[str, str], subprocess.CompletedProcess[bytes]],
 ) -> None:
-    failed = {key: run.stderr.decode().split("security fixes only.")[-1][-400:] for key, run in inspector_http_calls.items() if run.returncode != 0}
+    failed = {
+        key: run.stderr.decode().split("security fixes only.")[-1][-400:]
+        for key, run in inspector_http_calls.items()
+        if run.returncode != 0
+    }
     assert failed == {}
 
 
 def test_inspector_sees_every_tools_success_as_a_result(
     inspector_http_calls: dict[tuple[str, str], subprocess.CompletedProcess[bytes]],
 ) -> None:
-    errors = [tool for (tool, case), run in inspector_http_calls.items()
-              if case == "success" and json.loads(run.stdout).get("isError")]
+    errors = [
+        tool
+        for (tool, case), run in inspector_http_calls.items()
+        if case == "success" and json.loads(run.stdout).get("isError")
+    ]
     assert errors == []
 
 
@@ -357,7 +412,10 @@ def test_mcp_remote_without_a_token_stops_with_an_error_that_says_what_to_send(
     )
     process = subprocess.Popen(
         [str(MCP_REMOTE), http_endpoint[0]],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
         env=os.environ | {"MCP_REMOTE_CONFIG_DIR": str(tmp_path / "mcp-auth"), "BROWSER": "true"},
     )
     assert process.stdin and process.stderr
@@ -366,7 +424,9 @@ def test_mcp_remote_without_a_token_stops_with_an_error_that_says_what_to_send(
     seen = b""
     try:
         deadline = time.monotonic() + 60
-        while b"Registration rejected" not in seen or b"on the server." not in seen:  # bounded by the deadline
+        while (
+            b"Registration rejected" not in seen or b"on the server." not in seen
+        ):  # bounded by the deadline
             remaining = deadline - time.monotonic()
             assert remaining > 0, seen.decode()[-2000:]
             if select.select([process.stderr], [], [], remaining)[0]:
