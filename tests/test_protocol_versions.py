@@ -149,6 +149,16 @@ def test_from_2025_06_18_results_carry_structured_content_and_resource_links(han
 
 
 @pytest.mark.parametrize("handshake", list(CONTENT_TYPES), indirect=True)
+def test_tools_list_promises_an_output_schema_only_from_2025_06_18(handshake) -> None:
+    """A client told of an outputSchema demands structuredContent (the TypeScript SDK 1.12 at 2025-03-26
+    throws without it); before 2025-06-18 none is sent, so none may be promised."""
+    version, _, session = handshake
+    tools = session.request("tools/list")["result"]["tools"]
+    promised = {tool["name"] for tool in tools if "outputSchema" in tool}
+    assert promised == (set() if version in BEFORE_RESOURCE_LINKS else {tool["name"] for tool in tools})
+
+
+@pytest.mark.parametrize("handshake", list(CONTENT_TYPES), indirect=True)
 def test_an_error_reads_the_same_in_every_handshake_version(handshake) -> None:
     _, _, session = handshake
     result = session.request(
