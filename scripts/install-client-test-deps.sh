@@ -10,36 +10,55 @@
 #   .venv-clients/py-old       Python SDK 1.9 (speaks 2025-03-26)
 #
 # Needs node >= 20 with npm, and python3. Idempotent: what is already installed from the same lock
-# file is left alone. Usage: scripts/install-client-test-deps.sh
+# file is left alone. The installs run side by side (they mostly wait on the network).
+# Usage: scripts/install-client-test-deps.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "install-client-test-deps: $*" >&2; }
 
-for package in ts-current ts-old inspector mcp-remote; do
-    dir="tests/clients/$package"
-    stamp="$dir/node_modules/.installed-from-lock"
+install_npm() {
+    local dir="tests/clients/$1"
+    local stamp="$dir/node_modules/.installed-from-lock"
     if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then
         log "$dir: up to date"
-        continue
+        return
     fi
     log "$dir: npm ci"
     (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
     cp "$dir/package-lock.json" "$stamp"
-done
+}
 
-for client in py-current py-old; do
-    venv=".venv-clients/$client"
-    requirements="tests/clients/$client/requirements.txt"
-    stamp="$venv/installed-from-requirements.txt"
+install_python() {
+    local venv=".venv-clients/$1"
+    local requirements="tests/clients/$1/requirements.txt"
+    local stamp="$venv/installed-from-requirements.txt"
     if [ -f "$stamp" ] && cmp -s "$stamp" "$requirements"; then
         log "$venv: up to date"
-        continue
+        return
     fi
     log "$venv: python3 -m venv + pip install -r $requirements"
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2
     cp "$requirements" "$stamp"
+}
+
+pids=()
+for package in ts-current ts-old inspector mcp-remote; do
+    install_npm "$package" &
+    pids+=("$!")
 done
+for client in py-current py-old; do
+    install_python "$client" &
+    pids+=("$!")
+done
+failed=0
+for pid in "${pids[@]}"; do
+    wait "$pid" || failed=1
+done
+if [ "$failed" -ne 0 ]; then
+    log "an install failed (see above)"
+    exit 1
+fi
 log "ready"
