@@ -33,7 +33,9 @@ def _check(result: Any, tool: str) -> dict[str, Any]:
     if result.is_error:
         text = next((block.text for block in result.content if isinstance(block, TextContent)), "{}")
         error = json.loads(text)
-        raise RuntimeError(f"{tool} failed: {error.get('code')}: {error.get('message')} {error.get('hint') or ''}")
+        raise RuntimeError(
+            f"{tool} failed: {error.get('code')}: {error.get('message')} {error.get('hint') or ''}"
+        )
     return dict(result.structured_content or {})
 
 
@@ -68,7 +70,9 @@ async def _get_by_number(client: Client, number: str) -> dict[str, Any]:
     _step(3, f"get_invoice - by the number printed on it, {number}")
     result = await client.call_tool("get_invoice", {"invoice_id": number.lower()})
     invoice = _check(result, "get_invoice")
-    _say(f"    billed to: {invoice['billing']['name']}; issued {invoice['issued_at']}, due {invoice['due_at']}")
+    _say(
+        f"    billed to: {invoice['billing']['name']}; issued {invoice['issued_at']}, due {invoice['due_at']}"
+    )
     for line in invoice["line_items"]:
         _say(f"    - {line['description']}: {line['quantity']} x {line['unit_amount']} = {line['total']}")
     _say(
@@ -95,10 +99,11 @@ async def _summaries(client: Client, invoice_id: str) -> None:
 async def _compare(client: Client, invoice_id: str) -> None:
     _step(6, "compare_invoices - against the invoice issued just before it")
     result = await client.call_tool("compare_invoices", {"invoice_id": invoice_id})
-    if result.is_error:  # a first invoice has nothing before it: the error says so
-        _say("    " + json.loads(result.content[0].text)["message"])
+    try:
+        comparison = _check(result, "compare_invoices")
+    except RuntimeError as error:  # a first invoice has nothing before it: the error says so
+        _say(f"    {error}")
         return
-    comparison = _check(result, "compare_invoices")
     _say("    " + comparison["summary"])
     for line in comparison["lines"]:
         if line["change"] != "unchanged":
@@ -126,7 +131,11 @@ async def run_demo(out_dir: str, db: str | None, customer: str) -> int:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_invoices", "serve"],
-        env={"MCP_INVOICES_DB": str(ledger), "MCP_INVOICES_CUSTOMER": customer, "MCP_INVOICES_LOG_LEVEL": "WARNING"},
+        env={
+            "MCP_INVOICES_DB": str(ledger),
+            "MCP_INVOICES_CUSTOMER": customer,
+            "MCP_INVOICES_LOG_LEVEL": "WARNING",
+        },
     )
     _say("mcp-invoices demo: a real MCP client talking to `mcp-invoices serve` over stdio")
     _say(f"  ledger:   {ledger}{' (fresh sample data)' if db is None else ''}")
@@ -134,10 +143,12 @@ async def run_demo(out_dir: str, db: str | None, customer: str) -> int:
     try:
         async with Client(params) as client:
             tools = await client.list_tools()
-            _say(f"  protocol: {client.protocol_version}; tools: {', '.join(tool.name for tool in tools.tools)}")
+            _say(
+                f"  protocol: {client.protocol_version}; tools: {', '.join(tool.name for tool in tools.tools)}"
+            )
             orders = await _list_orders(client)
             ready = [o for o in orders if o["paid"] and o["billing_complete"] and o["invoice"] == "none"]
-            target = (ready or [o for o in orders if o["invoice"] == "generated"] or [None])[0]
+            target = next(iter(ready or [o for o in orders if o["invoice"] == "generated"]), None)
             if target is None:
                 _say(f"  customer {customer} has no order to invoice; try --customer cus_alice")
                 return 1
@@ -145,7 +156,9 @@ async def run_demo(out_dir: str, db: str | None, customer: str) -> int:
             invoice = await _get_by_number(client, generated["number"] or generated["id"])
             await _summaries(client, invoice["id"])
             await _compare(client, invoice["id"])
-            await _save_pdf(client, invoice["documents"]["pdf_uri"], out_dir, generated["number"] or generated["id"])
+            await _save_pdf(
+                client, invoice["documents"]["pdf_uri"], out_dir, generated["number"] or generated["id"]
+            )
     finally:
         workdir.cleanup()
     return 0

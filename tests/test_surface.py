@@ -85,7 +85,14 @@ def test_demo_walks_the_whole_flow_and_leaves_a_pdf(tmp_path: Path) -> None:
     )
     output = completed.stdout.decode()
     assert completed.returncode == 0, completed.stderr.decode()
-    for step in ("list_orders", "generate_invoice", "get_invoice", "summarize_invoice", "compare_invoices", "read_resource"):
+    for step in (
+        "list_orders",
+        "generate_invoice",
+        "get_invoice",
+        "summarize_invoice",
+        "compare_invoices",
+        "read_resource",
+    ):
         assert step in output
     pdfs = list(tmp_path.glob("*.pdf"))
     assert len(pdfs) == 1 and f"PDF written to {pdfs[0]}" in output
