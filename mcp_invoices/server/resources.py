@@ -13,12 +13,13 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import ListResourcesResult, PaginatedRequestParams, Resource
 
 from mcp_invoices.domain.errors import InvoiceError, NotFound
-from mcp_invoices.domain.models import InvoiceFilter
+from mcp_invoices.domain.models import Invoice, InvoiceFilter
 from mcp_invoices.domain.money import format_money
-from mcp_invoices.principal import Scope
+from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.server.calls import InvoiceServer
 from mcp_invoices.server.compat import replace_request_handler
 from mcp_invoices.server.inputs import check_id
+from mcp_invoices.server.runtime import Runtime
 
 __all__ = ["RESOURCE_LIST_LIMIT", "register_resources"]
 
@@ -72,35 +73,38 @@ def register_resources(server: InvoiceServer) -> None:
             return await runtime.provider(scope).invoice_pdf(scope, invoice_id, runtime.shared.documents)
 
     async def list_resources(ctx: Context, params: PaginatedRequestParams | None) -> ListResourcesResult:
-        principal = services.resolve_principal(ctx)
-        resources: list[tuple[date, Resource]] = []
-
-        async def collect(scope: Scope) -> None:
-            try:
-                page = await runtime.provider(scope).list_invoices(
-                    scope, InvoiceFilter(), limit=RESOURCE_LIST_LIMIT, cursor=None
-                )
-            except InvoiceError as error:
-                logger.warning(
-                    "resources/list skipped a provider", extra={"provider": scope.provider, "code": error.code}
-                )
-                return
-            for invoice in page.items:
-                label = invoice.number or invoice.id
-                resource = Resource(
-                    uri=invoice.documents.json_uri,
-                    name=label,
-                    title=f"Invoice {label} - {format_money(invoice.total, invoice.currency)} "
-                    f"({invoice.status.value})",
-                    description=f"{scope.provider} invoice issued {invoice.issued_at or 'n/a'}",
-                    mime_type="application/json",
-                )
-                resources.append((invoice.issued_at or date.min, resource))
-
-        async with anyio.create_task_group() as group:
-            for scope in principal.scopes:
-                group.start_soon(collect, scope)
-        resources.sort(key=lambda entry: entry[0], reverse=True)
-        return ListResourcesResult(resources=[resource for _, resource in resources])
+        return await session_resources(runtime, services.resolve_principal(ctx))
 
     replace_request_handler(server, "resources/list", PaginatedRequestParams, list_resources)
+
+
+async def session_resources(runtime: Runtime, principal: Principal) -> ListResourcesResult:
+    """The session's own most recent invoices at each of its providers, most recent first."""
+    resources: list[tuple[date, Resource]] = []
+
+    async def collect(scope: Scope) -> None:
+        try:
+            page = await runtime.provider(scope).list_invoices(
+                scope, InvoiceFilter(), limit=RESOURCE_LIST_LIMIT, cursor=None
+            )
+        except InvoiceError as error:
+            logger.warning("resources/list skipped a provider", extra={"provider": scope.provider, "code": error.code})
+            return
+        resources.extend((invoice.issued_at or date.min, _resource(scope, invoice)) for invoice in page.items)
+
+    async with anyio.create_task_group() as group:
+        for scope in principal.scopes:
+            group.start_soon(collect, scope)
+    resources.sort(key=lambda entry: entry[0], reverse=True)
+    return ListResourcesResult(resources=[resource for _, resource in resources])
+
+
+def _resource(scope: Scope, invoice: Invoice) -> Resource:
+    label = invoice.number or invoice.id
+    return Resource(
+        uri=invoice.documents.json_uri,
+        name=label,
+        title=f"Invoice {label} - {format_money(invoice.total, invoice.currency)} ({invoice.status.value})",
+        description=f"{scope.provider} invoice issued {invoice.issued_at or 'n/a'}",
+        mime_type="application/json",
+    )
