@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Final
+from typing import Final
 
 import anyio
 import httpx2
@@ -35,9 +35,6 @@ from pydantic import SecretStr
 from mcp_invoices.config import RemoteProviderConfig
 from mcp_invoices.domain.errors import (
     InvalidArgument,
-    MissingBillingDetails,
-    NotPaid,
-    ProviderUnavailable,
     not_found,
 )
 from mcp_invoices.domain.models import (
@@ -59,8 +56,15 @@ from mcp_invoices.providers.base import (
     no_progress,
 )
 from mcp_invoices.providers.catalog import spec
-from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, path_segment
+from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy
 from mcp_invoices.providers.paging import check_page_count, page_count, pages_per_summary
+from mcp_invoices.providers.polar_generation import (
+    ORDERS,
+    invoice_path,
+    order_path,
+    request_generation,
+    update_billing,
+)
 from mcp_invoices.providers.polar_portal import ACCESS_TOKEN_HINT, CUSTOMER_SESSION_HINT, PolarPortal, is_uuid
 from mcp_invoices.providers.polar_wire import (
     DISPLAY_NAME,
@@ -73,7 +77,7 @@ from mcp_invoices.providers.polar_wire import (
     order_to_invoice,
     order_to_order,
 )
-from mcp_invoices.providers.wire import error_body, read_body, text_at
+from mcp_invoices.providers.wire import read_body
 from mcp_invoices.shared import Budget, SharedState, in_process_state
 from mcp_invoices.shared.base import DocumentStore
 
@@ -86,7 +90,6 @@ __all__ = [
 
 logger = logging.getLogger("mcp_invoices.polar")
 
-_ORDERS: Final = "/v1/customer-portal/orders/"
 PAGE_SIZE: Final = 100
 """Orders per Polar page (Polar's maximum): fewest round trips, and cursors count in it."""
 _MAX_PAGES_PER_CALL: Final = 20
@@ -277,7 +280,7 @@ class PolarProvider(InvoiceProvider):
         # One request decides: Polar answers 404 alike for a missing order, another customer's and
         # one whose invoice does not exist yet.
         response = await self._portal.request(
-            scope, "GET", self._invoice_path(invoice_id), expected=(200, 404, 422)
+            scope, "GET", invoice_path(invoice_id), expected=(200, 404, 422)
         )
         if response.status_code != 200:
             raise not_found("invoice", invoice_id)
@@ -337,82 +340,12 @@ class PolarProvider(InvoiceProvider):
 
     async def _update_billing(self, scope: Scope, order: WireOrder, billing: Billing) -> WireOrder:
         """Save the billing name and/or address on the order before generating (the invoice is permanent)."""
-        body: dict[str, Any] = {}
-        if billing.name is not None:
-            body["billing_name"] = billing.name
-        if billing.address is not None:
-            body["billing_address"] = billing.address.model_dump()
-        if not body:
-            return order
-        response = await self._portal.request(
-            scope,
-            "PATCH",
-            self._order_path(order.id),
-            json=body,
-            expected=(200, 404, 409, 422),
-            idempotent=True,
-        )
-        if response.status_code == 404:
-            raise not_found("order", order.id)
-        if response.status_code == 409:
-            # The invoice came into existence meanwhile; it is returned as it is.
-            return await self._fetch_order(scope, order.id, kind="order")
-        if response.status_code == 422:
-            raise InvalidArgument(
-                f"Polar refused the billing details for order {order.id!r}.",
-                hint="Pass billing_name and a billing_address with line1, postal_code, city and a two-letter "
-                "country code.",
-            )
-        return read_body(WireOrder, response, provider=DISPLAY_NAME, what="an order", hint=UNREADABLE_HINT)
+        updated = await update_billing(self._portal, scope, order, billing)
+        # None: the invoice came into existence meanwhile; it is returned as it is.
+        return updated if updated is not None else await self._fetch_order(scope, order.id, kind="order")
 
     async def _request_generation(self, scope: Scope, order: WireOrder) -> bool:
-        """Ask Polar to generate; True when it scheduled it, False when the invoice already existed."""
-        # Not idempotent for the retry layer: a POST that may have reached Polar is never repeated.
-        response = await self._portal.request(
-            scope,
-            "POST",
-            self._invoice_path(order.id),
-            expected=(200, 201, 202, 204, 404, 409, 422),
-            idempotent=False,
-        )
-        status = response.status_code
-        if status in (200, 201, 202, 204):
-            return True  # 202 with a JSON null or with {}: both mean scheduled
-        error = text_at(error_body(response), "error")
-        if status == 404:
-            raise not_found("order", order.id)
-        if status == 409:
-            if error == "InvoiceAlreadyExists":
-                return False
-            if order.status in ("draft", "void"):
-                raise InvalidArgument(
-                    f"Order {order.id!r} is {order.status}, and Polar does not invoice draft or void orders.",
-                    hint="Only paid orders can be invoiced; call list_orders to find one.",
-                )
-            raise NotPaid(
-                f"Order {order.id!r} is not eligible for an invoice: Polar invoices only paid orders "
-                f"(this one is {order.status}).",
-                hint="Generate the invoice once the order is paid.",
-            )
-        if status == 422:
-            if error == "MissingInvoiceBillingDetails":
-                raise MissingBillingDetails(
-                    f"Polar needs a billing name and address before it can invoice order {order.id!r}.",
-                    hint="Call generate_invoice again with billing_name and billing_address "
-                    "(line1, postal_code, city, country).",
-                )
-            if error == "NotPaidOrder":
-                raise NotPaid(
-                    f"Order {order.id!r} is not paid, so Polar cannot invoice it yet.",
-                    hint="Generate the invoice once the order is paid.",
-                )
-            if error == "RequestValidationError":
-                raise not_found("order", order.id)
-        raise ProviderUnavailable(
-            f"Polar refused to generate the invoice of order {order.id!r} "
-            "for a reason this server does not know.",
-            hint="Try again later; if it persists, check the order in Polar's customer portal.",
-        )
+        return await request_generation(self._portal, scope, order)
 
     async def _wait_for_invoice(self, scope: Scope, order: WireOrder, progress: Progress) -> WireOrder | None:
         """Poll ``GET .../invoice`` with doubling intervals: the order once its invoice exists, or None
@@ -423,9 +356,7 @@ class PolarProvider(InvoiceProvider):
         while checks < 10_000:  # bounded by the deadline; the count is a second fence
             checks += 1
             await progress(checks, None, f"Waiting for Polar to generate the invoice (check {checks})")
-            response = await self._portal.request(
-                scope, "GET", self._invoice_path(order.id), expected=(200, 404)
-            )
+            response = await self._portal.request(scope, "GET", invoice_path(order.id), expected=(200, 404))
             if response.status_code == 200:
                 break
             # 404 (InvoiceDoesNotExist, or ResourceNotFound from older deployments): not ready yet.
@@ -444,19 +375,9 @@ class PolarProvider(InvoiceProvider):
 
     # -- orders ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _order_path(order_id: str) -> str:
-        return f"{_ORDERS}{path_segment(order_id)}"
-
-    @classmethod
-    def _invoice_path(cls, order_id: str) -> str:
-        return f"{cls._order_path(order_id)}/invoice"
-
     async def _fetch_order(self, scope: Scope, order_id: str, *, kind: str) -> WireOrder:
         """The scope's order, or the one not-found answer (missing, another customer's, malformed id)."""
-        response = await self._portal.request(
-            scope, "GET", self._order_path(order_id), expected=(200, 404, 422)
-        )
+        response = await self._portal.request(scope, "GET", order_path(order_id), expected=(200, 404, 422))
         if response.status_code != 200:
             raise not_found("invoice" if kind == "invoice" else "order", order_id)
         return read_body(WireOrder, response, provider=DISPLAY_NAME, what="an order", hint=UNREADABLE_HINT)
@@ -465,7 +386,7 @@ class PolarProvider(InvoiceProvider):
         response = await self._portal.request(
             scope,
             "GET",
-            _ORDERS,
+            ORDERS,
             params={"page": page, "limit": PAGE_SIZE, "sorting": "-created_at"},
         )
         return read_body(
