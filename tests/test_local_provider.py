@@ -234,7 +234,6 @@ async def test_n_simultaneous_generations_for_n_orders_get_n_consecutive_numbers
 
 PROVIDER_CALLS: dict[str, tuple[str, Callable[[LocalProvider], Awaitable[Any]]]] = {
     # name: (the ledger method it must run in a worker thread, the provider call)
-    "get_invoice": ("find_invoice", lambda p: p.get_invoice(OWNER, "ord_1001")),
     "invoice_by_id": ("get_invoice", lambda p: p.invoice_by_id(OWNER, "ord_1001")),
     "list_invoices": (
         "list_invoices",
@@ -265,6 +264,22 @@ async def test_ledger_work_runs_in_a_worker_thread_not_on_the_event_loop(
     monkeypatch.setattr(local.ledger, method_name, recording)
     await invoke(local)
     assert on_main_thread == [False]
+
+
+async def test_one_invoice_is_read_on_the_event_loop_from_sqlite_and_in_a_worker_thread_otherwise(
+    local: LocalProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert local.ledger is not None
+    original = local.ledger.find_invoice
+    on_main_thread: list[bool] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        on_main_thread.append(threading.current_thread() is threading.main_thread())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(local.ledger, "find_invoice", recording)
+    await local.get_invoice(OWNER, "ord_1001")
+    assert on_main_thread == [local.ledger.database.is_sqlite]
 
 
 async def test_opening_and_seeding_run_in_a_worker_thread(

@@ -88,7 +88,9 @@ def from_minor_units(minor: int, currency: str) -> Decimal:
             minor = int(minor)
         else:
             raise MoneyError(f"minor-unit amount must be an integer, got {minor!r}")
-    return quantize(Decimal(minor).scaleb(-currency_exponent(currency), context=_CONTEXT), currency)
+    # An integer scaled by the currency's exponent already has exactly its precision (and no
+    # negative zero), so there is nothing left for ``quantize`` to round.
+    return Decimal(minor).scaleb(-currency_exponent(currency), context=_CONTEXT)
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:

@@ -89,7 +89,6 @@ def _add_tool(server: InvoiceServer, spec: ToolSpec, *, open_world: bool) -> Non
         annotations=spec.annotations(open_world=open_world),
         meta=view_meta(spec.name),
     )
-    server.tool_arguments[spec.name] = compat.input_properties(server, spec.name)
 
 
 def _error_boundary(

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider, Progress, no_progress
+from mcp_invoices.server import compat
 from mcp_invoices.server.results import error_result, for_protocol, unexpected_error_result
 from mcp_invoices.server.runtime import Runtime
 
@@ -69,6 +70,12 @@ class InvoiceServer(MCPServer):
         self.services = services
         self.tool_arguments: dict[str, frozenset[str]] = {}
         """Each tool's argument names, as its input schema publishes them (filled at registration)."""
+
+    def add_tool(self, fn: Callable[..., Any], name: str | None = None, **options: Any) -> None:
+        """Register a tool and the argument names its input schema publishes (what ``call_tool`` accepts)."""
+        super().add_tool(fn, name, **options)
+        registered = name or fn.__name__
+        self.tool_arguments[registered] = compat.input_properties(self, registered)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None

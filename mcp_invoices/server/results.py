@@ -80,11 +80,16 @@ class _Unexpected(InvoiceError):
 
 
 def structured_result(model: BaseModel, summary: str, links: list[ResourceLink] | None = None) -> CallToolResult:
-    """``summary`` (one line) and the whole result as compact JSON in the text; the same as structured content."""
-    payload = model.model_dump(mode="json")
-    content: list[ContentBlock] = [TextContent(type="text", text=f"{summary}\n{_compact_json(payload)}")]
+    """``summary`` (one line) and the whole result as compact JSON in the text; the same as structured content.
+
+    The model is serialised once, by pydantic-core (compact, UTF-8, the schema's field order); the
+    structured content is that text parsed back, which costs less than a second serialisation and
+    cannot differ from the text.
+    """
+    text = model.model_dump_json()
+    content: list[ContentBlock] = [TextContent(type="text", text=f"{summary}\n{text}")]
     content.extend(links or [])
-    return CallToolResult(structured_content=payload, content=content)
+    return CallToolResult(structured_content=json.loads(text), content=content)
 
 
 def for_protocol(result: CallToolResult, protocol_version: str | None) -> CallToolResult:

@@ -118,6 +118,11 @@ def ms_list(values: list[float]) -> str:
     return spread([value * 1000 for value in values]) + " ms"
 
 
+def error_text(result: Any) -> str:
+    """What an ``isError`` result says: its text (errors carry no structured content)."""
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
 def not_measured(number: str, what: str, target: str, reason: str, notes: list[str] | None = None) -> Row:
     return Row(number, what, "-", reason, "-", target, None, notes or [])
 
@@ -212,7 +217,7 @@ async def row_1(settings: Settings, emulator_url: str, emulator_pid: int, workdi
                 async def call() -> None:
                     result = await client.call_tool("get_invoice", {"invoice_id": invoice_id})
                     if result.is_error:
-                        failures.append(f"{label}: {json.dumps(result.structured_content)[:300]}")
+                        failures.append(f"{label}: {error_text(result)[:300]}")
 
                 return call
 
@@ -344,7 +349,7 @@ async def row_2(settings: Settings, emulator_url: str, emulator_pid: int, workdi
             async def summary() -> None:
                 result = await client.call_tool("summarize_invoices", {})
                 if result.is_error:
-                    failures.append(json.dumps(result.structured_content)[:300])
+                    failures.append(error_text(result)[:300])
                 else:
                     counts.append(int(result.structured_content["count"]))
 
@@ -482,7 +487,7 @@ async def row_3(
                     for _ in range(per_client):
                         result = await client.call_tool(tool, calls[tool])
                         if result.is_error:
-                            errors.append(f"{tool}: {json.dumps(result.structured_content)[:200]}")
+                            errors.append(f"{tool}: {error_text(result)[:200]}")
 
                 cpu_before, own_before = support.cpu_seconds(pid), time.process_time()
                 started = time.perf_counter()
@@ -785,7 +790,7 @@ async def row_6(settings: Settings, workdir: Path, *, mode: str = "auto") -> lis
                     async with support.bearer_client(url, token, mode=mode) as client:
                         result = await client.call_tool("list_invoices", {})
                         if result.is_error:
-                            errors.append(json.dumps(result.structured_content)[:200])
+                            errors.append(error_text(result)[:200])
                 except Exception as error:  # noqa: BLE001 - counted and reported, the run goes on
                     errors.append(f"{type(error).__name__}: {error}"[:200])
                 done += 1

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Connection, case, func, not_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, bindparam, case, func, not_, or_, select, tuple_
 from sqlalchemy.engine import RowMapping
 
 from mcp_invoices.domain.errors import (
@@ -71,6 +71,22 @@ from mcp_invoices.storage import Database, open_database
 from mcp_invoices.storage.schema import customers, invoice_sequences, invoices, meta, order_lines, orders
 
 __all__ = ["PROVIDER_ID", "Ledger", "NewOrder", "NewOrderLine", "SellerProfile"]
+
+
+# The hottest read (get_invoice), built once: a statement assembled per call costs more than the lookup.
+_INVOICE_BY_REFERENCE = (
+    select(invoices)
+    .where(
+        or_(
+            invoices.c.order_id == bindparam("reference"),
+            func.upper(invoices.c.number) == func.upper(bindparam("number")),
+        )
+    )
+    # An id wins over a number that happens to spell it.
+    .order_by(case((invoices.c.order_id == bindparam("reference"), 0), else_=1))
+    .limit(1)
+)
+_CUSTOMERS_INVOICE_BY_REFERENCE = _INVOICE_BY_REFERENCE.where(invoices.c.customer_id == bindparam("customer_id"))
 
 
 class Ledger:
@@ -274,19 +290,13 @@ class Ledger:
         Both lookups are indexed: the id by the primary key, the number by ``invoices_by_number``
         (on ``upper(number)``, the very expression compared here, so both databases use it).
         """
-        number = reference.strip()
-        query = (
-            select(invoices)
-            .where(
-                or_(invoices.c.order_id == reference, func.upper(invoices.c.number) == func.upper(number)),
-                in_scope(invoices, customer_id),
-            )
-            # An id wins over a number that happens to spell it.
-            .order_by(case((invoices.c.order_id == reference, 0), else_=1))
-            .limit(1)
-        )
+        parameters = {"reference": reference, "number": reference.strip()}
+        if customer_id is None:
+            query = _INVOICE_BY_REFERENCE
+        else:
+            query, parameters["customer_id"] = _CUSTOMERS_INVOICE_BY_REFERENCE, customer_id
         with self.database.read() as db:
-            row = db.execute(query).mappings().first()
+            row = db.execute(query, parameters).mappings().first()
         if row is None:
             raise not_found("invoice", reference)
         return invoice_from_row(row)
