@@ -1,6 +1,7 @@
-"""Row 3's server: exactly ``mcp-invoices serve --transport http``, plus a trivial ``echo`` tool.
+"""Rows 3 and 7's server: exactly ``mcp-invoices serve``, plus a trivial ``echo`` tool.
 
-``python tests/bench/echo_server.py --port P`` runs the real CLI entry point (same config loading,
+``python tests/bench/echo_server.py --port P`` runs the real CLI entry point as ``serve --transport
+http``; ``python tests/bench/echo_server.py --stdio`` as ``serve`` over stdio. Either way it is the real CLI entry point (same config loading,
 token verifier, auth settings, uvicorn settings and middleware as ``serve --transport http``); the
 only difference is one more tool, added to the ``MCPServer`` that ``build_http_app`` builds. The
 hook wraps ``build_server`` as ``mcp_invoices.server.main`` sees it, so nothing in mcp_invoices is
@@ -42,4 +43,6 @@ def build_server_with_echo(*args: Any, **kwargs: Any) -> MCPServer:
 server_main.build_server = build_server_with_echo  # type: ignore[assignment]
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--stdio"]:
+        raise SystemExit(cli_main(["serve"]))
     raise SystemExit(cli_main(["serve", "--transport", "http", *sys.argv[1:]]))

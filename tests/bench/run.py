@@ -59,6 +59,9 @@ class Settings:
     row1_calls: int
     """Interleaved (raw, stdio, http) triples."""
     row2_runs: int
+    row7_rounds: int
+    """Each round runs the Inspector's load test once on echo and once on get_invoice, order alternating."""
+    row7_seconds: float
     row3_rounds: int
     """Each round runs the echo phase and the get_invoice phase once, in alternating order."""
     row3_calls_per_client: int
@@ -73,6 +76,8 @@ QUICK = Settings(
     "quick",
     row1_calls=8,
     row2_runs=3,
+    row7_rounds=1,
+    row7_seconds=3,
     row3_rounds=2,
     row3_calls_per_client=4,
     row4_launches=3,
@@ -84,6 +89,8 @@ FULL = Settings(
     "full",
     row1_calls=60,
     row2_runs=9,
+    row7_rounds=4,
+    row7_seconds=8,
     row3_rounds=6,
     row3_calls_per_client=12,
     row4_launches=11,
@@ -154,7 +161,7 @@ async def row_1(settings: Settings, emulator_url: str, emulator_pid: int, workdi
 
     what_stdio = f"get_invoice over stdio, Afternoon emulator +{LATENCY_MS} ms/request"
     what_http = f"get_invoice over streamable HTTP, Afternoon emulator +{LATENCY_MS} ms/request"
-    target = "≤ 1.05"
+    target = "≤ 1.05 / ≤ 1.08"
     problem = _afternoon_provider_problem()
     if problem is not None:
         return [
@@ -251,7 +258,9 @@ async def row_1(settings: Settings, emulator_url: str, emulator_pid: int, workdi
     base = median(times["raw"])
     calls = settings.row1_calls
     rows = []
+    limits = {"stdio": 1.05, "http": 1.08}
     for number, name, what in (("1a", "stdio", what_stdio), ("1b", "http", what_http)):
+        limit = limits[name]
         subject = median(times[name])
         ratio = subject / base
         server = "n/a"
@@ -268,8 +277,8 @@ async def row_1(settings: Settings, emulator_url: str, emulator_pid: int, workdi
                 f"raw httpx2 GET {ms(base)}",
                 ms(subject),
                 f"{ratio:.3f}",
-                target,
-                ratio <= 1.05,
+                f"≤ {limit:.2f}",
+                ratio <= limit,
                 [
                     (
                         f"median over {calls} calls interleaved with the raw request; overhead "
@@ -436,6 +445,108 @@ async def row_2(settings: Settings, emulator_url: str, emulator_pid: int, workdi
 
 
 # =====================================================================================================
+# Row 2b: summarize_invoices over 5,000 Afternoon invoices (cursor-only paging)
+# =====================================================================================================
+
+
+async def row_2b(settings: Settings, emulator_url: str, emulator_pid: int, workdir: Path) -> list[Row]:
+    from mcp_invoices.sandbox import sandbox_environment
+
+    what = (
+        f"summarize_invoices over {BULK_INVOICES:,} Afternoon invoices (cursor-only paging, 100/page, "
+        f"+{LATENCY_MS} ms/page), stdio"
+    )
+    target = "≤ 15.0 pages"
+    problem = _afternoon_provider_problem()
+    if problem is not None:
+        return [not_measured("2b", what, target, "n/a (provider not ready)", [problem])]
+    env = {
+        key: value
+        for key, value in sandbox_environment(emulator_url, "alice").items()
+        if key.startswith("AFTERNOON_")
+    }
+    list_url = f"{env['AFTERNOON_BASE_URL']}/v1/invoices"
+    headers = {"Authorization": f"Bearer {env['AFTERNOON_API_KEY']}"}
+    command = support.serve_command()
+    stdio = StdioServerParameters(
+        command=command[0], args=command[1:], env=clean_environment(env), cwd=str(REPO)
+    )
+    times: dict[str, list[float]] = {"page": [], "summary": []}
+    server_cpu = 0.0
+    emulator_cpu = 0.0
+    counts: list[int] = []
+    failures: list[str] = []
+    async with httpx2.AsyncClient(timeout=60, limits=RAW_LIMITS) as raw:
+
+        async def one_page() -> None:
+            response = await raw.get(
+                list_url, headers=headers, params={"customer_id": env["AFTERNOON_CUSTOMER_ID"], "limit": 100}
+            )
+            response.raise_for_status()
+
+        async with Client(stdio) as client:
+
+            async def summary() -> None:
+                result = await client.call_tool("summarize_invoices", {"provider": "afternoon"})
+                if result.is_error:
+                    failures.append(error_text(result)[:300])
+                else:
+                    counts.append(int(result.structured_content["count"]))
+
+            subjects: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+                ("page", one_page),
+                ("summary", summary),
+            ]
+            for _, call in subjects:  # warm-up (and the emulator encodes every page once)
+                await call()
+            if failures:
+                return [not_measured("2b", what, target, "n/a (provider not ready)", failures[:1])]
+            server_pid = support.stdio_server_pid()
+            for index in range(settings.row2_runs):
+                for name, call in rotated(subjects, index):
+                    if name == "summary":
+                        await anyio.sleep(SUMMARY_PAUSE)
+                        server_before = support.cpu_seconds(server_pid) if server_pid else 0.0
+                        emulator_before = support.cpu_seconds(emulator_pid)
+                    started = time.perf_counter()
+                    await call()
+                    times[name].append(time.perf_counter() - started)
+                    if name == "summary":
+                        emulator_cpu += support.cpu_seconds(emulator_pid) - emulator_before
+                        if server_pid:
+                            server_cpu += support.cpu_seconds(server_pid) - server_before
+    page, subject = median(times["page"]), median(times["summary"])
+    runs = settings.row2_runs
+    invoices = max(counts) if counts else BULK_INVOICES
+    ratio = subject / page
+    notes = [
+        (
+            f"median of {len(times['summary'])} summaries (range {ms_list(times['summary'])}), interleaved with "
+            f"one raw page of 100 (range {ms_list(times['page'])}); counts seen: {sorted(set(counts))}; one "
+            f"cursor chain read page after page would be ~{invoices // 100 + 1} pages"
+        ),
+        (
+            f"CPU per summary: MCP server {server_cpu / runs * 1000:.0f} ms "
+            f"({server_cpu / runs / invoices * 1e6:.0f} µs per invoice), emulator {emulator_cpu / runs * 1000:.0f} ms"
+        ),
+    ]
+    if failures:
+        notes.append(f"errors: {failures[:2]}")
+    return [
+        Row(
+            "2b",
+            what,
+            f"one page (raw httpx2) {ms(page)}",
+            ms(subject),
+            f"{ratio:.1f} pages",
+            target,
+            ratio <= 15.0 and not failures,
+            notes,
+        )
+    ]
+
+
+# =====================================================================================================
 # Row 3: calls/s of get_invoice vs echo, 50 concurrent HTTP clients
 # =====================================================================================================
 
@@ -451,7 +562,7 @@ async def row_3(
     from mcp_invoices.auth.tokens import TokenStore
 
     what = f"get_invoice calls/s, {CONCURRENT_CLIENTS} concurrent HTTP clients (local ord_1001)"
-    target = "≥ 0.90 of echo"
+    target = "≥ 0.85 of echo"
     db = workdir / "row3.sqlite3"
     store = TokenStore(db)
     # One token per client session, all bound to local/cus_alice (who owns ord_1001).
@@ -542,7 +653,7 @@ async def row_3(
             f"{subject:.0f} calls/s",
             f"{ratio:.2f}",
             target,
-            ratio >= 0.9 and not errors,
+            ratio >= 0.85 and not errors,
             notes,
         ),
         Row(
@@ -841,6 +952,109 @@ def _vm_hwm_mb(pid: int) -> float:
 
 
 # =====================================================================================================
+# Row 7: the MCP Inspector CLI's load test over stdio, get_invoice vs echo
+# =====================================================================================================
+
+INSPECTOR = BENCH / "inspector"
+"""The MCP Inspector, pinned in package.json / package-lock.json (``npm ci`` there installs it)."""
+INSPECTOR_CONCURRENCY = 10
+
+
+def _inspector_load(
+    tool: str, arguments: dict[str, str], seconds: float, env: dict[str, str]
+) -> dict[str, Any]:
+    """One ``--load`` run of the Inspector CLI against a fresh stdio server; its JSON result."""
+    launcher = INSPECTOR / "node_modules" / ".bin" / "mcp-inspector"
+    argv = [
+        str(launcher),
+        "--cli",
+        "--format",
+        "json",
+        "--method",
+        "tools/call",
+        "--tool-name",
+        tool,
+        "--tool-args-json",
+        json.dumps(arguments),
+        "--load",
+        "--load-concurrency",
+        str(INSPECTOR_CONCURRENCY),
+        "--load-duration",
+        f"{seconds:g}",
+        sys.executable,
+        str(BENCH / "echo_server.py"),
+        "--stdio",
+    ]
+    completed = subprocess.run(
+        argv, env=env, cwd=INSPECTOR, capture_output=True, timeout=seconds + 120, check=False
+    )
+    for line in reversed(completed.stdout.decode(errors="replace").splitlines()):
+        if line.startswith('{"result"'):
+            return dict(json.loads(line)["result"])
+    raise RuntimeError(
+        f"the Inspector printed no result (exit {completed.returncode}): "
+        f"{completed.stderr.decode(errors='replace')[-400:]}"
+    )
+
+
+async def row_7(settings: Settings, workdir: Path) -> list[Row]:
+    what = (
+        f"MCP Inspector CLI --load, {INSPECTOR_CONCURRENCY} concurrent, stdio: get_invoice (local ord_1001) "
+        "calls/s vs echo"
+    )
+    target = "≥ 0.80 of echo"
+    if not (INSPECTOR / "node_modules" / ".bin" / "mcp-inspector").exists():
+        return [
+            not_measured("7", what, target, "n/a (Inspector not installed)", [f"run `npm ci` in {INSPECTOR}"])
+        ]
+    env = clean_environment(
+        {"MCP_INVOICES_DB": str(workdir / "row7.sqlite3"), "MCP_INVOICES_CUSTOMER": "cus_alice"}
+    )
+    calls = {"echo": {"text": "ping"}, "get_invoice": {"invoice_id": "ord_1001"}}
+    results: dict[str, list[dict[str, Any]]] = {"echo": [], "get_invoice": []}
+    await anyio.to_thread.run_sync(
+        lambda: _inspector_load("get_invoice", calls["get_invoice"], 1, env)
+    )  # seeds
+    for index in range(settings.row7_rounds):
+        for tool in rotated(list(calls), index):
+            result = await anyio.to_thread.run_sync(
+                lambda tool=tool: _inspector_load(tool, calls[tool], settings.row7_seconds, env)
+            )
+            results[tool].append(result)
+    rates = {tool: [float(run["throughput"]) for run in runs] for tool, runs in results.items()}
+    errors = sum(int(run["errors"]) + int(run["toolErrors"]) for runs in results.values() for run in runs)
+    echo, subject = median(rates["echo"]), median(rates["get_invoice"])
+    ratio = subject / echo
+    p50 = {tool: median([float(run["latencyMs"]["p50"]) for run in runs]) for tool, runs in results.items()}
+    version = json.loads((INSPECTOR / "package.json").read_text())["dependencies"][
+        "@modelcontextprotocol/inspector"
+    ]
+    notes = [
+        (
+            f"@modelcontextprotocol/inspector {version}; {settings.row7_rounds} rounds of {settings.row7_seconds:g} s "
+            f"per tool, order alternating, each against a fresh `serve` (stdio) with an echo tool added; calls/s "
+            f"ranges: get_invoice {spread(rates['get_invoice'])}, echo {spread(rates['echo'])}; p50 latency "
+            f"get_invoice {p50['get_invoice']:.1f} ms, echo {p50['echo']:.1f} ms"
+        ),
+        "the Inspector is a TypeScript SDK 1.x client, as Claude Desktop, VS Code and Cursor are",
+    ]
+    if errors:
+        notes.append(f"{errors} errors reported by the Inspector")
+    return [
+        Row(
+            "7",
+            what,
+            f"echo {echo:.0f} calls/s",
+            f"{subject:.0f} calls/s",
+            f"{ratio:.2f}",
+            target,
+            ratio >= 0.8 and not errors,
+            notes,
+        )
+    ]
+
+
+# =====================================================================================================
 # The run
 # =====================================================================================================
 
@@ -878,13 +1092,19 @@ async def run(settings: Settings, only: set[int]) -> list[Row]:
             log(f"row {number} took {time.perf_counter() - started:.1f} s")
 
         if only & {1, 2}:
-            with support.emulator_process(latency_ms=LATENCY_MS, payabli_extra=BULK_INVOICES) as emulator:
+            with support.emulator_process(
+                latency_ms=LATENCY_MS, payabli_extra=BULK_INVOICES, afternoon_extra=BULK_INVOICES
+            ) as emulator:
                 await attempt(
                     1, "get_invoice vs a raw provider request", lambda: row_1(settings, *emulator, workdir)
                 )
-                await attempt(
-                    2, "summarize_invoices over 5,000 invoices", lambda: row_2(settings, *emulator, workdir)
-                )
+
+                async def summaries() -> list[Row]:
+                    return await row_2(settings, *emulator, workdir) + await row_2b(
+                        settings, *emulator, workdir
+                    )
+
+                await attempt(2, "summarize_invoices over 5,000 invoices (Payabli, Afternoon)", summaries)
         await attempt(3, "calls/s with 50 concurrent clients", lambda: row_3(settings, workdir))
         await attempt(4, "cold start", lambda: row_4(settings, workdir))
         await attempt(5, "PDF of 200 lines", lambda: row_5(settings, workdir))
@@ -896,6 +1116,7 @@ async def run(settings: Settings, only: set[int]) -> list[Row]:
             return measured
 
         await attempt(6, "memory after 1,000 principals", both_eras)
+        await attempt(7, "the MCP Inspector's load test", lambda: row_7(settings, workdir))
     return rows
 
 
@@ -906,15 +1127,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="fewer repetitions: a smoke run under ~2 minutes"
     )
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated row numbers, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated row numbers, e.g. 1,3")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     try:
         only = {int(part) for part in args.only.split(",") if part.strip()}
     except ValueError:
         parser.error("--only takes row numbers such as 1,3")
-    if not only <= {1, 2, 3, 4, 5, 6}:
-        parser.error("rows are numbered 1 to 6")
+    if not only <= {1, 2, 3, 4, 5, 6, 7}:
+        parser.error("rows are numbered 1 to 7")
     settings = QUICK if args.quick else FULL
 
     started = time.perf_counter()
