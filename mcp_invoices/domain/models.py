@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
 
@@ -260,6 +260,16 @@ class OrderRow(_Model):
     billing_complete: bool
 
 
+class Filterable(Protocol):
+    """What an ``InvoiceFilter`` reads: a whole invoice, or a summary's facts of one."""
+
+    @property
+    def status(self) -> InvoiceStatus: ...
+
+    @property
+    def issued_at(self) -> date | None: ...
+
+
 class InvoiceFilter(_Model):
     """What ``list_invoices`` and ``summarize_invoices`` select, within the caller's scope.
 
@@ -300,7 +310,7 @@ class InvoiceFilter(_Model):
         """Only invoices with a due date can match (overdue=true, or a due-date bound)."""
         return self.overdue is True or self.due_after is not None or self.due_before is not None
 
-    def matches(self, invoice: Invoice) -> bool:
+    def matches(self, invoice: Filterable) -> bool:
         if self.status is not None and invoice.status != self.status:
             return False
         if not _within(invoice.issued_at, self.issued_after, self.issued_before):

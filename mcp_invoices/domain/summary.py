@@ -40,6 +40,9 @@ __all__ = [
     "LineFact",
     "OldestUnpaid",
     "StatusCount",
+    "InvoiceFacts",
+    "facts_of",
+    "summarize_facts",
     "summarize_invoice",
     "summarize_invoices",
     "no_due_dates_note",
@@ -159,7 +162,7 @@ class InvoicesSummary(_Model):
 # --- one invoice -----------------------------------------------------------------------------------
 
 
-def _days_overdue(invoice: Invoice, today: date) -> int | None:
+def _days_overdue(invoice: Invoice | InvoiceFacts, today: date) -> int | None:
     if not invoice.is_overdue(today):
         return None
     assert invoice.due_at is not None  # is_overdue guarantees it
@@ -318,13 +321,18 @@ class _CurrencyAccumulator:
         )
 
     def add_group(self, group: SummaryGroup) -> None:
+        self.add_amounts(group.status, group.due_bucket, group.total, group.paid, group.due, count=group.count)
+
+    def add_amounts(
+        self, status: InvoiceStatus, due_bucket: str, total: Decimal, paid: Decimal, due: Decimal, *, count: int = 1
+    ) -> None:
         add = _SUM_CONTEXT.add
-        self.count += group.count
-        if group.status not in BILLED_EXCLUDED_STATUSES:
-            self.total = add(self.total, group.total)
-            self.paid = add(self.paid, group.paid)
-        if group.status.is_unpaid:
-            self.buckets[group.due_bucket] = add(self.buckets[group.due_bucket], group.due)
+        self.count += count
+        if status not in BILLED_EXCLUDED_STATUSES:
+            self.total = add(self.total, total)
+            self.paid = add(self.paid, paid)
+        if status.is_unpaid:
+            self.buckets[due_bucket] = add(self.buckets[due_bucket], due)
 
     def result(self, currency: str) -> CurrencyTotals:
         def q(amount: Decimal) -> Decimal:
@@ -348,7 +356,7 @@ class _CurrencyAccumulator:
         )
 
 
-def _oldest_key(invoice: Invoice) -> tuple[bool, date, bool, date, str]:
+def _oldest_key(invoice: Invoice | InvoiceFacts) -> tuple[bool, date, bool, date, str]:
     # Earliest due date first, no due date last; then earliest issued, then id, for a stable answer.
     return (
         invoice.due_at is None,
@@ -359,8 +367,9 @@ def _oldest_key(invoice: Invoice) -> tuple[bool, date, bool, date, str]:
     )
 
 
-def _oldest_unpaid(invoice: Invoice, today: date) -> OldestUnpaid:
+def _oldest_unpaid(invoice: Invoice | InvoiceFacts, today: date) -> OldestUnpaid:
     currency = money.normalize_currency(invoice.currency)
+    uri = invoice.uri if isinstance(invoice, InvoiceFacts) else invoice.documents.json_uri
     return OldestUnpaid(
         invoice_id=invoice.id,
         number=invoice.number,
@@ -369,7 +378,7 @@ def _oldest_unpaid(invoice: Invoice, today: date) -> OldestUnpaid:
         currency=currency,
         amount_due=money.quantize(invoice.amount_due, currency),
         days_overdue=_days_overdue(invoice, today),
-        uri=invoice.documents.json_uri,
+        uri=uri,
     )
 
 
@@ -453,11 +462,78 @@ def summarize_groups(
     return _assemble(count, status_counts, per_currency, oldest_unpaid, today)
 
 
+@dataclass(frozen=True, slots=True)
+class InvoiceFacts:
+    """What ``summarize_invoices`` reads of one invoice, and nothing else (no lines, customer or billing).
+
+    A provider that can read these straight from its pages summarises without building whole
+    invoices; ``facts_of`` gives the same facts of a normalized invoice, and both must summarise
+    alike (``summarize_facts``).
+    """
+
+    id: str
+    number: str | None
+    status: InvoiceStatus
+    currency: str
+    issued_at: date | None
+    due_at: date | None
+    total: Decimal
+    amount_paid: Decimal
+    amount_due: Decimal
+    uri: str
+    """The invoice's JSON resource URI."""
+
+    def is_overdue(self, today: date) -> bool:
+        """As ``Invoice.is_overdue``: unpaid, something left to pay, and past ``due_at``."""
+        return self.status.is_unpaid and self.amount_due > 0 and self.due_at is not None and self.due_at < today
+
+
+def facts_of(invoice: Invoice) -> InvoiceFacts:
+    return InvoiceFacts(
+        id=invoice.id,
+        number=invoice.number,
+        status=invoice.status,
+        currency=invoice.currency,
+        issued_at=invoice.issued_at,
+        due_at=invoice.due_at,
+        total=invoice.total,
+        amount_paid=invoice.amount_paid,
+        amount_due=invoice.amount_due,
+        uri=invoice.documents.json_uri,
+    )
+
+
+def summarize_facts(facts: Iterable[InvoiceFacts], today: date) -> InvoicesSummary:
+    """``summarize_invoices`` over invoices given by their facts: the same definitions, the same result."""
+    count = 0
+    status_counts = dict.fromkeys(InvoiceStatus, 0)
+    per_currency: dict[str, _CurrencyAccumulator] = {}
+    oldest: InvoiceFacts | None = None
+    for invoice in facts:
+        count += 1
+        status_counts[invoice.status] += 1
+        currency = money.normalize_currency(invoice.currency)
+        accumulator = per_currency.get(currency)
+        if accumulator is None:
+            accumulator = per_currency[currency] = _CurrencyAccumulator()
+        accumulator.add_amounts(
+            invoice.status,
+            ageing_bucket(invoice.due_at, today),
+            invoice.total,
+            invoice.amount_paid,
+            invoice.amount_due,
+        )
+        unpaid_and_owing = invoice.status.is_unpaid and invoice.amount_due > 0
+        if unpaid_and_owing and (oldest is None or _oldest_key(invoice) < _oldest_key(oldest)):
+            oldest = invoice
+    return _assemble(count, status_counts, per_currency, oldest, today)
+
+
 def _assemble(
     count: int,
     status_counts: dict[InvoiceStatus, int],
     per_currency: dict[str, _CurrencyAccumulator],
-    oldest: Invoice | None,
+    oldest: Invoice | InvoiceFacts | None,
     today: date,
 ) -> InvoicesSummary:
     by_status = [StatusCount(status=s, count=n) for s, n in status_counts.items() if n > 0]

@@ -24,7 +24,7 @@ from typing import Literal
 
 from mcp_invoices.domain.errors import NotFound, NotSupported, not_found
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, InvoiceStatus, Order, Page
-from mcp_invoices.domain.summary import InvoicesSummary, summarize_invoices
+from mcp_invoices.domain.summary import InvoiceFacts, InvoicesSummary, facts_of, summarize_facts
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.catalog import ProviderInfo
 from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
@@ -196,9 +196,15 @@ class InvoiceProvider(abc.ABC):
                     return candidate
         return None
 
+    async def iter_summary_facts(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[InvoiceFacts]:
+        """What a summary reads of every matching invoice. Providers whose pages state these facts
+        override this to skip building whole invoices; the summary must come out the same."""
+        async for invoice in self.iter_invoices(scope, query):
+            yield facts_of(invoice)
+
     async def summarize(self, scope: Scope, query: InvoiceFilter, today: date) -> InvoicesSummary:
         """Aggregates over all matching invoices (not one page)."""
-        return summarize_invoices([invoice async for invoice in self.iter_invoices(scope, query)], today)
+        return summarize_facts([facts async for facts in self.iter_summary_facts(scope, query)], today)
 
     async def invoice_pdf(
         self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None

@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import anyio
 import httpx2
@@ -44,6 +44,7 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.logs import add_secrets, redact
 from mcp_invoices.principal import Scope
+from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers import json_guard
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
@@ -66,8 +67,10 @@ from mcp_invoices.providers.payabli_wire import (
     PROVIDER_ID,
     STATUSES,
     UNREADABLE_HINT,
+    WireFactsQuery,
     WireInvoice,
     WireQuery,
+    invoice_facts,
     normalize_invoice,
     seller_of,
 )
@@ -77,6 +80,8 @@ from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
 __all__ = ["AUTH_HINT", "PROVIDER_ID", "STATUSES", "PayabliProvider"]
 
 logger = logging.getLogger("mcp_invoices.payabli")
+
+R = TypeVar("R", Invoice, InvoiceFacts)
 
 AUTH_HINT = "Check PAYABLI_API_TOKEN (an organisation API token)"
 
@@ -135,14 +140,26 @@ def _offset(cursor: str | None) -> int:
 
 
 @dataclass(frozen=True)
-class _QueryPage:
-    invoices: list[Invoice]
-    """The scope's invoices on this page that match the filter."""
+class _QueryPage(Generic[R]):
+    invoices: list[R]
+    """The scope's invoices on this page that match the filter (whole, or a summary's facts)."""
     fetched: int
     """Records Payabli returned (before dropping any), which is how far the position moves."""
     next_offset: int | None
     total: int | None
     """Records Payabli announced for the whole listing (``Summary.totalRecords``), if it did."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading(Generic[R]):
+    """How a Query page is read: its shape, and what each of the scope's records becomes."""
+
+    shape: type[WireQuery] | type[WireFactsQuery]
+    read: Callable[[Any], R]
+
+
+_WHOLE: _Reading[Invoice] = _Reading(WireQuery, normalize_invoice)
+_FACTS: _Reading[InvoiceFacts] = _Reading(WireFactsQuery, invoice_facts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,31 +242,42 @@ class PayabliProvider(InvoiceProvider):
             numbers: dict[str, str] = {"invoiceNumber(eq)": quoted}
         else:
             numbers = {"invoiceNumber(in)": ",".join(variants)}
-        page = await self._query(scope, InvoiceFilter(), offset=0, limit=PAGE_SIZE, extra=numbers)
+        page = await self._query(
+            scope, InvoiceFilter(), offset=0, limit=PAGE_SIZE, reading=_WHOLE, extra=numbers
+        )
         return next((invoice for invoice in page.invoices if invoice.has_number(number)), None)
 
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
-        page = await self._query(scope, query, offset=_offset(cursor), limit=limit)
+        page = await self._query(scope, query, offset=_offset(cursor), limit=limit, reading=_WHOLE)
         return Page(
             items=page.invoices, next_cursor=None if page.next_offset is None else str(page.next_offset)
         )
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
+        async for invoice in self._walk(scope, query, _WHOLE):
+            yield invoice
+
+    async def iter_summary_facts(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[InvoiceFacts]:
+        # A summary reads a dozen fields of each record: no items, addresses or whole invoices built.
+        async for facts in self._walk(scope, query, _FACTS):
+            yield facts
+
+    async def _walk(self, scope: Scope, query: InvoiceFilter, reading: _Reading[R]) -> AsyncIterator[R]:
         """Every matching invoice: the first page says how many there are, the rest come in parallel.
 
         Offsets can shift if invoices are created meanwhile, so ids are de-duplicated; anything
         beyond the announced total is then walked page after page.
         """
-        first = await self._query(scope, query, offset=0, limit=PAGE_SIZE)
+        first = await self._query(scope, query, offset=0, limit=PAGE_SIZE, reading=reading)
         pages = [first]
         if first.next_offset is not None and first.total is not None:
             step = first.fetched  # Payabli's effective page size (it may cap limitRecord)
             count = page_count(first.total, step)
             check_page_count(NAME, count, pages_per_summary(self._http.requests_per_minute))
             pages += await fetch_pages(
-                lambda number: self._query(scope, query, offset=number * step, limit=step),
+                lambda number: self._query(scope, query, offset=number * step, limit=step, reading=reading),
                 range(1, count),
                 concurrency=PARALLEL_PAGES,
             )
@@ -265,7 +293,7 @@ class PayabliProvider(InvoiceProvider):
         while offset is not None:
             read += 1
             check_pages_read(NAME, read, limit)
-            page = await self._query(scope, query, offset=offset, limit=PAGE_SIZE)
+            page = await self._query(scope, query, offset=offset, limit=PAGE_SIZE, reading=reading)
             for invoice in page.invoices:
                 if invoice.id not in seen:
                     seen.add(invoice.id)
@@ -376,8 +404,9 @@ class PayabliProvider(InvoiceProvider):
         *,
         offset: int,
         limit: int,
+        reading: _Reading[R],
         extra: Mapping[str, str] | None = None,
-    ) -> _QueryPage:
+    ) -> _QueryPage[R]:
         """One Query page of the scope's invoices, filters pushed to Payabli and checked again here.
 
         ``extra`` adds raw filters (a number lookup's); they never replace the customer filter.
@@ -417,14 +446,16 @@ class PayabliProvider(InvoiceProvider):
                 f"Payabli refused the invoice listing{said}.",
                 hint="Check PAYABLI_ENTRY (the paypoint entry name) and PAYABLI_BASE_URL.",
             )
-        answer = read_body(WireQuery, response, provider=NAME, what="an invoice list", hint=UNREADABLE_HINT)
-        invoices: list[Invoice] = []
+        answer = read_body(
+            reading.shape, response, provider=NAME, what="an invoice list", hint=UNREADABLE_HINT
+        )
+        invoices: list[R] = []
         foreign = 0
         for record in answer.records:
             if record.owner_ids() != {customer}:
                 foreign += 1
                 continue
-            invoice = normalize_invoice(record)
+            invoice = reading.read(record)
             if query.matches(invoice):
                 invoices.append(invoice)
         if foreign:

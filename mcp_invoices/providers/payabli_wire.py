@@ -23,7 +23,8 @@ from mcp_invoices.domain.models import (
     LineItem,
 )
 from mcp_invoices.domain.money import ZERO, MoneyError, normalize_currency, parse_amount, quantize
-from mcp_invoices.domain.rules import settle
+from mcp_invoices.domain.rules import Settlement, settle
+from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.base import json_uri, pdf_uri
 from mcp_invoices.providers.wire import MajorUnits, StatusTable, WireModel
 
@@ -35,8 +36,11 @@ __all__ = [
     "PROVIDER_ID",
     "STATUSES",
     "UNREADABLE_HINT",
+    "WireFactsQuery",
     "WireInvoice",
+    "WireInvoiceFacts",
     "WireQuery",
+    "invoice_facts",
     "normalize_invoice",
     "seller_of",
 ]
@@ -87,10 +91,15 @@ class WireItem(_Wire):
     total_amount: MajorUnits | None = Field(default=None, alias="itemTotalAmount")
 
 
-class WireCustomer(_Wire):
-    """``PayorDataResponse``: the customer record the invoice belongs to."""
+class WireOwner(_Wire):
+    """Who a record belongs to, as its ``Customer`` states it (all a summary reads of it)."""
 
     customer_id: int | None = Field(default=None, alias="customerId")
+
+
+class WireCustomer(WireOwner):
+    """``PayorDataResponse``: the customer record the invoice belongs to."""
+
     first_name: str | None = Field(default=None, alias="FirstName")
     last_name: str | None = Field(default=None, alias="LastName")
     company_name: str | None = Field(default=None, alias="CompanyName")
@@ -103,20 +112,32 @@ class WireCustomer(_Wire):
     billing_country: str | None = Field(default=None, alias="BillingCountry")
 
 
-class WireInvoice(_Wire):
-    """``GetInvoiceRecord``: the fields this server reads; the rest is ignored."""
+class WireInvoiceFacts(_Wire):
+    """``GetInvoiceRecord`` as a summary reads it: owner, number, dates, status, amounts, currency."""
 
     invoice_id: int = Field(alias="invoiceId")
     customer_id: int | None = Field(default=None, alias="customerId")
     invoice_number: str | None = Field(default=None, alias="invoiceNumber")
     invoice_date: str | None = Field(default=None, alias="invoiceDate")
     invoice_due_date: str | None = Field(default=None, alias="invoiceDueDate")
-    last_payment_date: str | None = Field(default=None, alias="lastPaymentDate")
     invoice_status: int = Field(alias="invoiceStatus")
-    tax: MajorUnits | None = None
-    discount: MajorUnits | None = None
     invoice_amount: MajorUnits = Field(alias="invoiceAmount")
     invoice_paid_amount: MajorUnits | None = Field(default=None, alias="invoicePaidAmount")
+    customer: WireOwner | None = Field(default=None, alias="Customer")
+    additional_data: dict[str, Any] | None = Field(default=None, alias="AdditionalData")
+
+    def owner_ids(self) -> set[int]:
+        """Every customer id the record names (top level and its ``Customer``)."""
+        named = {self.customer_id, self.customer.customer_id if self.customer else None}
+        return {customer_id for customer_id in named if customer_id is not None}
+
+
+class WireInvoice(WireInvoiceFacts):
+    """``GetInvoiceRecord``: the fields this server reads; the rest is ignored."""
+
+    last_payment_date: str | None = Field(default=None, alias="lastPaymentDate")
+    tax: MajorUnits | None = None
+    discount: MajorUnits | None = None
     freight_amount: MajorUnits | None = Field(default=None, alias="freightAmount")
     duty_amount: MajorUnits | None = Field(default=None, alias="dutyAmount")
     first_name: str | None = Field(default=None, alias="firstName")
@@ -127,12 +148,6 @@ class WireInvoice(_Wire):
     customer: WireCustomer | None = Field(default=None, alias="Customer")
     paypoint_legal_name: str | None = Field(default=None, alias="PaypointLegalname")
     paypoint_dba_name: str | None = Field(default=None, alias="PaypointDbaname")
-    additional_data: dict[str, Any] | None = Field(default=None, alias="AdditionalData")
-
-    def owner_ids(self) -> set[int]:
-        """Every customer id the record names (top level and its ``Customer``)."""
-        named = {self.customer_id, self.customer.customer_id if self.customer else None}
-        return {customer_id for customer_id in named if customer_id is not None}
 
 
 class WireSummary(_Wire):
@@ -141,6 +156,13 @@ class WireSummary(_Wire):
 
 class WireQuery(_Wire):
     records: list[WireInvoice] = Field(alias="Records")
+    summary: WireSummary | None = Field(default=None, alias="Summary")
+
+
+class WireFactsQuery(_Wire):
+    """A Query answer as a summary reads it: each record's facts only."""
+
+    records: list[WireInvoiceFacts] = Field(alias="Records")
     summary: WireSummary | None = Field(default=None, alias="Summary")
 
 
@@ -187,7 +209,7 @@ def _datetime(value: str | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _currency(record: WireInvoice) -> str:
+def _currency(record: WireInvoiceFacts) -> str:
     """``AdditionalData.currency`` when the merchant recorded one, otherwise US dollars."""
     for key, value in (record.additional_data or {}).items():
         if key.lower() in _CURRENCY_KEYS and isinstance(value, str):
@@ -279,6 +301,43 @@ def _customer(record: WireInvoice, person: str | None) -> Customer:
     )
 
 
+def _unreadable_amount() -> ProviderUnavailable:
+    return ProviderUnavailable(
+        "Payabli sent an invoice amount this server cannot read.",
+        hint="Try again later; if it persists, contact Payabli support.",
+    )
+
+
+def _settled(record: WireInvoiceFacts, currency: str) -> tuple[Decimal, InvoiceStatus, Settlement]:
+    """Total, status and what is paid and due, as ``normalize_invoice`` states them (raises MoneyError)."""
+    total = parse_amount(record.invoice_amount, currency)
+    stated_paid = _amount(record.invoice_paid_amount, currency)
+    status = _status(record.invoice_status, total, stated_paid)
+    return total, status, settle(status, total, currency, paid=stated_paid)
+
+
+def invoice_facts(record: WireInvoiceFacts) -> InvoiceFacts:
+    """What a summary needs of one record, read by the same rules as ``normalize_invoice``."""
+    currency = _currency(record)
+    try:
+        total, status, settled = _settled(record, currency)
+    except MoneyError:
+        raise _unreadable_amount() from None
+    invoice_id = str(record.invoice_id)
+    return InvoiceFacts(
+        id=invoice_id,
+        number=_text(record.invoice_number),
+        status=status,
+        currency=currency,
+        issued_at=_date(record.invoice_date),
+        due_at=_date(record.invoice_due_date),
+        total=total,
+        amount_paid=settled.paid,
+        amount_due=settled.due,
+        uri=json_uri(PROVIDER_ID, invoice_id),
+    )
+
+
 def normalize_invoice(record: WireInvoice) -> Invoice:
     """One Payabli record as the normalized invoice.
 
@@ -292,10 +351,7 @@ def normalize_invoice(record: WireInvoice) -> Invoice:
     """
     currency = _currency(record)
     try:
-        total = parse_amount(record.invoice_amount, currency)
-        stated_paid = _amount(record.invoice_paid_amount, currency)
-        status = _status(record.invoice_status, total, stated_paid)
-        settled = settle(status, total, currency, paid=stated_paid)
+        total, status, settled = _settled(record, currency)
         items = [_line_item(item, currency) for item in record.items or []]
         subtotal = _subtotal(items, currency)
         tax = _tax(record, currency)
