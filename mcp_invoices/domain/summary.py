@@ -321,10 +321,19 @@ class _CurrencyAccumulator:
         )
 
     def add_group(self, group: SummaryGroup) -> None:
-        self.add_amounts(group.status, group.due_bucket, group.total, group.paid, group.due, count=group.count)
+        self.add_amounts(
+            group.status, group.due_bucket, group.total, group.paid, group.due, count=group.count
+        )
 
     def add_amounts(
-        self, status: InvoiceStatus, due_bucket: str, total: Decimal, paid: Decimal, due: Decimal, *, count: int = 1
+        self,
+        status: InvoiceStatus,
+        due_bucket: str,
+        total: Decimal,
+        paid: Decimal,
+        due: Decimal,
+        *,
+        count: int = 1,
     ) -> None:
         add = _SUM_CONTEXT.add
         self.count += count
@@ -485,7 +494,9 @@ class InvoiceFacts:
 
     def is_overdue(self, today: date) -> bool:
         """As ``Invoice.is_overdue``: unpaid, something left to pay, and past ``due_at``."""
-        return self.status.is_unpaid and self.amount_due > 0 and self.due_at is not None and self.due_at < today
+        return (
+            self.status.is_unpaid and self.amount_due > 0 and self.due_at is not None and self.due_at < today
+        )
 
 
 def facts_of(invoice: Invoice) -> InvoiceFacts:

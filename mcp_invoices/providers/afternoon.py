@@ -22,6 +22,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import httpx2
@@ -35,6 +37,7 @@ from mcp_invoices.domain.models import (
     InvoiceFilter,
     Page,
 )
+from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.afternoon_wire import (
     DISPLAY_NAME,
@@ -43,12 +46,13 @@ from mcp_invoices.providers.afternoon_wire import (
     UNREADABLE_HINT,
     Normalizer,
     WireInvoice,
+    WireInvoiceFacts,
     unreadable,
 )
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
-from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
+from mcp_invoices.providers.paging import check_pages_read, fetch_pages, pages_per_summary
 from mcp_invoices.providers.wire import (
     error_body,
     text_at,
@@ -59,6 +63,15 @@ from mcp_invoices.shared.base import Budget, SharedState
 __all__ = ["DEFAULT_BASE_URL", "STATUSES", "AfternoonProvider"]
 
 logger = logging.getLogger("mcp_invoices.afternoon")
+
+
+@dataclass(slots=True)
+class _PagesRead:
+    """Pages one summary has read so far, across its cursor chains, and the most it may read."""
+
+    limit: int
+    read: int = 0
+
 
 DEFAULT_BASE_URL = "https://api.afternoon.co"
 AUTH_HINT = "Check AFTERNOON_API_KEY (an organisation key, ak_live_… or ak_test_…)"
@@ -255,12 +268,100 @@ class AfternoonProvider(InvoiceProvider):
             cursor = page.next_cursor
         check_pages_read(DISPLAY_NAME, limit + 1, limit)
 
+    async def iter_summary_facts(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[InvoiceFacts]:
+        """A summary's facts of every matching invoice, read by one cursor chain per status, side by side.
+
+        Afternoon pages only by cursor, so one chain over 5,000 invoices is 50 round trips one after
+        another. Its list filters by status, and every invoice has exactly one of the statuses that
+        filter accepts (seed 002 uses one enum for both), so a chain per status reads the same
+        invoices, each chain a fraction as long. A row whose status is not its chain's means the
+        filter was not applied: the walk stops rather than count anything twice or miss it.
+        """
+        customer = self._customer(scope)
+        statuses = STATUSES.natives(query.status) if query.status is not None else tuple(STATUSES)
+        budget = _PagesRead(limit=pages_per_summary(self._http.requests_per_minute))
+        chains = await fetch_pages(
+            lambda index: self._facts_chain(customer, statuses[index], query, budget),
+            range(len(statuses)),
+            concurrency=len(statuses) or 1,
+        )
+        seen: set[str] = set()
+        for chain in chains:
+            for facts in chain:
+                if facts.id not in seen:
+                    seen.add(facts.id)
+                    yield facts
+
+    async def _facts_chain(
+        self, customer: str, status: str, query: InvoiceFilter, budget: _PagesRead
+    ) -> list[InvoiceFacts]:
+        """One status's cursor chain; each page is read while the next one is already being fetched.
+        Every chain of one summary counts its pages against the same ``budget``."""
+        pages, received = anyio.create_memory_object_stream[list[dict[str, Any]]](max_buffer_size=4)
+
+        async def walk() -> None:
+            async with pages:
+                cursor: str | None = None
+                seen_cursors: set[str] = set()
+                for _ in range(budget.limit):
+                    budget.read += 1
+                    check_pages_read(DISPLAY_NAME, budget.read, budget.limit)
+                    rows, cursor = await self._fetch_rows(
+                        customer, status, limit=MAX_PAGE_SIZE, cursor=cursor
+                    )
+                    await pages.send(rows)
+                    if cursor is None:
+                        return
+                    if cursor in seen_cursors:
+                        raise ProviderUnavailable(
+                            "Afternoon's list led back to a page already read, so it cannot be walked to the end.",
+                            hint=UNREADABLE_HINT,
+                        )
+                    seen_cursors.add(cursor)
+                check_pages_read(DISPLAY_NAME, budget.limit + 1, budget.limit)
+
+        found: list[InvoiceFacts] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(walk)
+            async with received:
+                async for rows in received:
+                    for raw in rows:
+                        if str(raw.get("status")).strip().lower() != status:
+                            raise unreadable("a list that ignored its status filter, so it")
+                        facts = self._normalizer.facts(
+                            validated(
+                                WireInvoiceFacts,
+                                raw,
+                                provider=DISPLAY_NAME,
+                                what="an invoice in a list",
+                                hint=UNREADABLE_HINT,
+                            )
+                        )
+                        if query.matches(facts):
+                            found.append(facts)
+        return found
+
     # -- internals -------------------------------------------------------------------------------
 
     async def _fetch_page(
         self, customer: str, status: str | None, *, limit: int, cursor: str | None
     ) -> tuple[list[Invoice], str | None]:
         """One upstream page: the scope's rows, normalized, and Afternoon's next cursor (None at the end)."""
+        rows, next_cursor = await self._fetch_rows(customer, status, limit=limit, cursor=cursor)
+        invoices = [
+            self._normalizer.invoice(
+                validated(
+                    WireInvoice, raw, provider=DISPLAY_NAME, what="an invoice in a list", hint=UNREADABLE_HINT
+                )
+            )
+            for raw in rows
+        ]
+        return invoices, next_cursor
+
+    async def _fetch_rows(
+        self, customer: str, status: str | None, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One upstream page: the scope's rows as sent, and Afternoon's next cursor (None at the end)."""
         params: dict[str, str | int] = {"customer_id": customer, "limit": limit}
         if status is not None:
             params["status"] = status
@@ -300,23 +401,14 @@ class AfternoonProvider(InvoiceProvider):
             next_cursor = None
         elif has_more is False:
             next_cursor = None
-        invoices: list[Invoice] = []
-        foreign = 0
-        for raw in rows:
-            # The request asked for this customer only; a row of anyone else is dropped unread even so.
-            if not isinstance(raw, dict) or raw.get("customer_id") != customer:
-                foreign += 1
-                continue
-            wire = validated(
-                WireInvoice, raw, provider=DISPLAY_NAME, what="an invoice in a list", hint=UNREADABLE_HINT
-            )
-            invoices.append(self._normalizer.invoice(wire))
-        if foreign:
+        # The request asked for this customer only; a row of anyone else is dropped unread even so.
+        owned = [raw for raw in rows if isinstance(raw, dict) and raw.get("customer_id") == customer]
+        if len(owned) < len(rows):
             logger.warning(
                 "Afternoon listed invoices outside the requested customer; they were dropped",
-                extra={"provider": PROVIDER_ID, "dropped": foreign},
+                extra={"provider": PROVIDER_ID, "dropped": len(rows) - len(owned)},
             )
-        return invoices, next_cursor
+        return owned, next_cursor
 
     def _refusal(self, response: httpx2.Response) -> Unauthorized:
         """401/403 as Unauthorized, saying revoked or unknown where Afternoon does (never the key)."""

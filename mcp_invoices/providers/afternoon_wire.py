@@ -11,7 +11,8 @@ from pydantic import SecretStr, ValidationError
 from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, InvoiceStatus, LineItem
 from mcp_invoices.domain.money import MoneyError, from_minor_units, normalize_currency
-from mcp_invoices.domain.rules import settle
+from mcp_invoices.domain.rules import Settlement, settle
+from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.base import json_uri, pdf_uri
 from mcp_invoices.providers.wire import JsonNumber, MinorUnits, StatusTable, WireModel, unexpected
 
@@ -22,6 +23,7 @@ __all__ = [
     "UNREADABLE_HINT",
     "Normalizer",
     "WireInvoice",
+    "WireInvoiceFacts",
     "unreadable",
 ]
 
@@ -58,21 +60,26 @@ class WireLineItem(WireModel):
     period_end: str | None = None
 
 
-class WireInvoice(WireModel):
+class WireInvoiceFacts(WireModel):
+    """An invoice as a summary reads it: no lines, amounts beyond the total, or document URL."""
+
     id: str
     customer_id: str | None = None
     status: str
     currency: str
     invoice_number: str | None = None
-    public_invoice_url: str | None = None
     due_date: str | None = None
-    subtotal_cents: MinorUnits | None = None
-    discount_cents: MinorUnits | None = None
-    tax_cents: MinorUnits | None = None
     total_cents: MinorUnits
     finalized_at: str | None = None
     paid_at: str | None = None
     created_at: str | None = None
+
+
+class WireInvoice(WireInvoiceFacts):
+    public_invoice_url: str | None = None
+    subtotal_cents: MinorUnits | None = None
+    discount_cents: MinorUnits | None = None
+    tax_cents: MinorUnits | None = None
     line_items: list[WireLineItem] = []
 
 
@@ -101,7 +108,7 @@ def _day(value: str | None) -> date | None:
     return moment.date() if moment is not None else None
 
 
-def _fallback_status(wire: WireInvoice) -> InvoiceStatus:
+def _fallback_status(wire: WireInvoiceFacts) -> InvoiceStatus:
     """The normalized status of a status seed 002 does not list (the raw one stays in provider_status).
 
     Rather than one fixed guess, the invoice's own lifecycle timestamps decide: paid_at set means
@@ -129,6 +136,23 @@ def _document_url(url: str | None, api_key: str) -> str | None:
     return url
 
 
+def _settled(wire: WireInvoiceFacts) -> tuple[str, InvoiceStatus, Decimal, Settlement]:
+    """Currency, status, total, and what is paid and due (raises MoneyError on an unusable currency)."""
+    currency = normalize_currency(wire.currency)
+    status = STATUSES.read(wire.status, lambda: _fallback_status(wire))
+    total = from_minor_units(wire.total_cents, currency)
+    # Afternoon states no paid/due amounts: they follow from the status. A draft's amount_due is
+    # what it will ask for (as Stripe-style APIs report it); a void invoice asks for nothing.
+    # Partial payments are not visible in seed 002, so paid is all or nothing.
+    return currency, status, total, settle(status, total, currency)
+
+
+def _issued(wire: WireInvoiceFacts) -> date | None:
+    # Issued when finalized; a draft (never finalized) is dated by its creation so that it still
+    # sorts and filters by date like Afternoon's own newest-first list.
+    return _day(wire.finalized_at) or _day(wire.created_at)
+
+
 class Normalizer:
     """Seed 002's ``Invoice`` to the normalized ``Invoice`` (the key is needed to vet document URLs)."""
 
@@ -141,18 +165,31 @@ class Normalizer:
         except (MoneyError, ValidationError):
             raise unreadable("an invoice whose currency or amounts") from None
 
+    def facts(self, wire: WireInvoiceFacts) -> InvoiceFacts:
+        """What a summary needs of one invoice, read by the same rules as ``invoice``."""
+        try:
+            currency, status, total, settled = _settled(wire)
+        except MoneyError:
+            raise unreadable("an invoice whose currency or amounts") from None
+        return InvoiceFacts(
+            id=wire.id,
+            number=wire.invoice_number,
+            status=status,
+            currency=currency,
+            issued_at=_issued(wire),
+            due_at=_day(wire.due_date),
+            total=total,
+            amount_paid=settled.paid,
+            amount_due=settled.due,
+            uri=json_uri(PROVIDER_ID, wire.id),
+        )
+
     def _invoice(self, wire: WireInvoice) -> Invoice:
-        currency = normalize_currency(wire.currency)
+        currency, status, total, settled = _settled(wire)
 
         def amount(cents: int | None) -> Decimal | None:
             return None if cents is None else from_minor_units(cents, currency)
 
-        status = STATUSES.read(wire.status, lambda: _fallback_status(wire))
-        total = from_minor_units(wire.total_cents, currency)
-        # Afternoon states no paid/due amounts: they follow from the status. A draft's amount_due is
-        # what it will ask for (as Stripe-style APIs report it); a void invoice asks for nothing.
-        # Partial payments are not visible in seed 002, so paid is all or nothing.
-        settled = settle(status, total, currency)
         return Invoice(
             provider=PROVIDER_ID,
             id=wire.id,
@@ -160,9 +197,7 @@ class Normalizer:
             status=status,
             provider_status=wire.status,
             currency=currency,
-            # Issued when finalized; a draft (never finalized) is dated by its creation so that it
-            # still sorts and filters by date like Afternoon's own newest-first list.
-            issued_at=_day(wire.finalized_at) or _day(wire.created_at),
+            issued_at=_issued(wire),
             due_at=_day(wire.due_date),
             paid_at=_instant(wire.paid_at),
             customer=Customer(id=wire.customer_id),

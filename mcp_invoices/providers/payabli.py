@@ -42,9 +42,9 @@ from mcp_invoices.domain.models import (
     InvoiceFilter,
     Page,
 )
+from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.logs import add_secrets, redact
 from mcp_invoices.principal import Scope
-from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers import json_guard
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
