@@ -69,7 +69,9 @@ from mcp_invoices.providers.payabli_wire import (
     UNREADABLE_HINT,
     WireFactsQuery,
     WireInvoice,
+    WireInvoiceFacts,
     WireQuery,
+    WireQueryOf,
     invoice_facts,
     normalize_invoice,
     seller_of,
@@ -82,6 +84,7 @@ __all__ = ["AUTH_HINT", "PROVIDER_ID", "STATUSES", "PayabliProvider"]
 logger = logging.getLogger("mcp_invoices.payabli")
 
 R = TypeVar("R", Invoice, InvoiceFacts)
+W = TypeVar("W", bound=WireInvoiceFacts)
 
 AUTH_HINT = "Check PAYABLI_API_TOKEN (an organisation API token)"
 
@@ -151,15 +154,15 @@ class _QueryPage(Generic[R]):
 
 
 @dataclass(frozen=True, slots=True)
-class _Reading(Generic[R]):
+class _Reading(Generic[W, R]):
     """How a Query page is read: its shape, and what each of the scope's records becomes."""
 
-    shape: type[WireQuery] | type[WireFactsQuery]
-    read: Callable[[Any], R]
+    shape: type[WireQueryOf[W]]
+    read: Callable[[W], R]
 
 
-_WHOLE: _Reading[Invoice] = _Reading(WireQuery, normalize_invoice)
-_FACTS: _Reading[InvoiceFacts] = _Reading(WireFactsQuery, invoice_facts)
+_WHOLE: _Reading[WireInvoice, Invoice] = _Reading(WireQuery, normalize_invoice)
+_FACTS: _Reading[WireInvoiceFacts, InvoiceFacts] = _Reading(WireFactsQuery, invoice_facts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,7 +267,7 @@ class PayabliProvider(InvoiceProvider):
         async for facts in self._walk(scope, query, _FACTS):
             yield facts
 
-    async def _walk(self, scope: Scope, query: InvoiceFilter, reading: _Reading[R]) -> AsyncIterator[R]:
+    async def _walk(self, scope: Scope, query: InvoiceFilter, reading: _Reading[Any, R]) -> AsyncIterator[R]:
         """Every matching invoice: the first page says how many there are, the rest come in parallel.
 
         Offsets can shift if invoices are created meanwhile, so ids are de-duplicated; anything
@@ -404,7 +407,7 @@ class PayabliProvider(InvoiceProvider):
         *,
         offset: int,
         limit: int,
-        reading: _Reading[R],
+        reading: _Reading[Any, R],
         extra: Mapping[str, str] | None = None,
     ) -> _QueryPage[R]:
         """One Query page of the scope's invoices, filters pushed to Payabli and checked again here.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import ConfigDict, Field
 
@@ -40,6 +40,7 @@ __all__ = [
     "WireInvoice",
     "WireInvoiceFacts",
     "WireQuery",
+    "WireQueryOf",
     "invoice_facts",
     "normalize_invoice",
     "seller_of",
@@ -154,16 +155,19 @@ class WireSummary(_Wire):
     total_records: int | None = Field(default=None, alias="totalRecords")
 
 
-class WireQuery(_Wire):
-    records: list[WireInvoice] = Field(alias="Records")
+W = TypeVar("W", bound=WireInvoiceFacts)
+
+
+class WireQueryOf(_Wire, Generic[W]):
+    """A Query answer whose records are read as ``W``."""
+
+    records: list[W] = Field(alias="Records")
     summary: WireSummary | None = Field(default=None, alias="Summary")
 
 
-class WireFactsQuery(_Wire):
-    """A Query answer as a summary reads it: each record's facts only."""
-
-    records: list[WireInvoiceFacts] = Field(alias="Records")
-    summary: WireSummary | None = Field(default=None, alias="Summary")
+WireQuery = WireQueryOf[WireInvoice]
+WireFactsQuery = WireQueryOf[WireInvoiceFacts]
+"""A Query answer as a summary reads it: each record's facts only."""
 
 
 UNREADABLE_HINT = "Try again later; if it persists, check PAYABLI_BASE_URL points at the Payabli API."

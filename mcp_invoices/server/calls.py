@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import CallToolResult, Icon, InputRequiredResult, ToolAnnotations
 from pydantic import ValidationError
 
 from mcp_invoices.domain.errors import InvalidArgument
@@ -71,9 +71,19 @@ class InvoiceServer(MCPServer):
         self.tool_arguments: dict[str, frozenset[str]] = {}
         """Each tool's argument names, as its input schema publishes them (filled at registration)."""
 
-    def add_tool(self, fn: Callable[..., Any], name: str | None = None, **options: Any) -> None:
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
         """Register a tool and the argument names its input schema publishes (what ``call_tool`` accepts)."""
-        super().add_tool(fn, name, **options)
+        super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
         registered = name or fn.__name__
         self.tool_arguments[registered] = compat.input_properties(self, registered)
 
