@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 from fontTools.ttLib import TTFont  # fpdf2's own dependency
@@ -123,7 +124,7 @@ class _Typeface:
 
     def printable(self, text: str) -> str:
         """``text`` with every character the typeface cannot draw replaced by a look-alike or "?"."""
-        if text.isascii() and text.isprintable():
+        if text.isprintable() and (text.isascii() or self._core_font_draws(text)):
             return text
         memo = self._printable
         out = []
@@ -133,6 +134,16 @@ class _Typeface:
                 replacement = memo[char] = self._replacement(char)
             out.append(replacement)
         return "".join(out)
+
+    def _core_font_draws(self, text: str) -> bool:
+        """A core font draws every printable character cp1252 has (amounts in euros, accented names)."""
+        if self.charset is not None:
+            return False
+        try:
+            text.encode("cp1252")
+        except UnicodeEncodeError:
+            return False
+        return True
 
     def _replacement(self, char: str) -> str:
         if self.can_draw(char):
@@ -287,6 +298,8 @@ class _Pdf(FPDF):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.typeface = typeface
         self.footer_label = footer_label
+        self._style: tuple[float, bool, Color] | None = None
+        """The (size, bold, colour) last set through ``use``; None when fpdf may have changed it."""
         if typeface.regular is None:
             self.core_fonts_encoding = "windows-1252"  # cp1252 has "€"; latin-1 does not
         else:
@@ -297,8 +310,23 @@ class _Pdf(FPDF):
         self.set_auto_page_break(False, margin=_BOTTOM_MARGIN)
 
     def use(self, size: float, bold: bool = False, color: Color = _INK) -> None:
+        # Most table cells ask for the style already in use; fpdf would still rebuild the font and
+        # the colour operator each time (a fifth of a 200-line invoice's rendering).
+        style = (size, bold, color)
+        if style == self._style:
+            return
         self.set_font(self.typeface.family, "B" if bold else "", size)
         self.set_text_color(*color)
+        self._style = style
+
+    def add_page(self, *args: Any, **kwargs: Any) -> None:
+        # The footer and header change the style, and fpdf restores its own afterwards: ask again.
+        super().add_page(*args, **kwargs)
+        self._style = None
+
+    def set_font_size(self, size: float) -> None:
+        super().set_font_size(size)
+        self._style = None
 
     def measure(self, text: str) -> float:
         """``get_string_width(text)``, summed from cached per-character widths.
