@@ -1055,6 +1055,86 @@ async def row_7(settings: Settings, workdir: Path) -> list[Row]:
 
 
 # =====================================================================================================
+# Row 8: what the JSON text (issue 9: text that carries the data) adds to each result
+# =====================================================================================================
+
+
+def _wire_cost(build: Callable[[], Any], repeats: int) -> tuple[float, int]:
+    """Seconds to build a result and encode it as the SDK does for the wire (best of ``repeats``
+    batches: the least disturbed by neighbours), and its size in bytes."""
+    import timeit
+
+    def once() -> bytes:
+        return build().model_dump_json(by_alias=True, exclude_none=True).encode()
+
+    size = len(once())
+    batch = 20
+    best = min(timeit.repeat(once, number=batch, repeat=repeats)) / batch
+    return best, size
+
+
+async def row_8(settings: Settings, workdir: Path) -> list[Row]:
+    from mcp_types import CallToolResult, TextContent
+
+    from mcp_invoices.domain.models import InvoiceStatus
+    from mcp_invoices.domain.summary import summarize_invoices
+    from mcp_invoices.server.results import invoice_links, structured_result
+    from mcp_invoices.server.tools.invoices import invoice_text
+
+    big = two_hundred_line_invoice()
+    small = big.model_copy(update={"line_items": big.line_items[:3], "number": "INV-2026-0003"})
+    bulk = [
+        small.model_copy(update={"id": f"ord_{n}", "status": InvoiceStatus(status)})
+        for n, status in enumerate(["open", "paid", "void", "partially_paid"] * 250)
+    ]
+    summary = summarize_invoices(bulk, date(2026, 5, 1))
+    subjects = [
+        ("get_invoice, 3 lines", small, invoice_text(small), invoice_links(small)),
+        ("get_invoice, 200 lines", big, invoice_text(big), invoice_links(big)),
+        ("summarize_invoices", summary, summary.summary, []),
+    ]
+    repeats = 5 if settings.name == "quick" else 15
+    notes = []
+    rows = []
+    for label, model, line, links in subjects:
+
+        def with_json(model: Any = model, line: str = line, links: list[Any] = links) -> CallToolResult:
+            return structured_result(model, line, links)
+
+        def line_only(model: Any = model, line: str = line, links: list[Any] = links) -> CallToolResult:
+            return CallToolResult(
+                structured_content=model.model_dump(mode="json"),
+                content=[TextContent(type="text", text=line), *links],
+            )
+
+        full_s, full_bytes = _wire_cost(with_json, repeats)
+        bare_s, bare_bytes = _wire_cost(line_only, repeats)
+        rows.append((label, full_s, full_bytes, bare_s, bare_bytes))
+        notes.append(
+            f"{label}: {full_bytes:,} bytes on the wire with the JSON text, {bare_bytes:,} with the summary line "
+            f"only (+{full_bytes - bare_bytes:,} bytes, x{full_bytes / bare_bytes:.2f}); building and encoding "
+            f"the result {full_s * 1e6:.0f} µs vs {bare_s * 1e6:.0f} µs ({(full_s - bare_s) * 1e6:+.0f} µs)"
+        )
+    label, full_s, full_bytes, bare_s, bare_bytes = rows[0]
+    notes.append(
+        "in-process, best of several batches; the wire size is the CallToolResult as the SDK encodes it "
+        "(structuredContent plus content); the JSON text is the structured result again, escaped inside a string"
+    )
+    return [
+        Row(
+            "8",
+            "what the JSON text adds to a result (issue 9): get_invoice of a 3-line invoice, per call",
+            f"summary line only: {bare_bytes:,} B, {bare_s * 1e6:.0f} µs",
+            f"{full_bytes:,} B, {full_s * 1e6:.0f} µs",
+            f"+{full_bytes - bare_bytes:,} B, {(full_s - bare_s) * 1e6:+.0f} µs",
+            "(reference)",
+            None,
+            notes,
+        )
+    ]
+
+
+# =====================================================================================================
 # The run
 # =====================================================================================================
 
@@ -1117,6 +1197,7 @@ async def run(settings: Settings, only: set[int]) -> list[Row]:
 
         await attempt(6, "memory after 1,000 principals", both_eras)
         await attempt(7, "the MCP Inspector's load test", lambda: row_7(settings, workdir))
+        await attempt(8, "what the JSON text adds per result", lambda: row_8(settings, workdir))
     return rows
 
 
@@ -1127,15 +1208,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="fewer repetitions: a smoke run under ~2 minutes"
     )
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated row numbers, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma-separated row numbers, e.g. 1,3")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     try:
         only = {int(part) for part in args.only.split(",") if part.strip()}
     except ValueError:
         parser.error("--only takes row numbers such as 1,3")
-    if not only <= {1, 2, 3, 4, 5, 6, 7}:
-        parser.error("rows are numbered 1 to 7")
+    if not only <= {1, 2, 3, 4, 5, 6, 7, 8}:
+        parser.error("rows are numbered 1 to 8")
     settings = QUICK if args.quick else FULL
 
     started = time.perf_counter()
