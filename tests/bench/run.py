@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -985,12 +986,23 @@ def _inspector_load(
         str(BENCH / "echo_server.py"),
         "--stdio",
     ]
+    started = time.perf_counter()
     completed = subprocess.run(
-        argv, env=env, cwd=INSPECTOR, capture_output=True, timeout=seconds + 120, check=False
+        argv,
+        env=env,
+        cwd=INSPECTOR,
+        capture_output=True,
+        timeout=seconds + 120,
+        check=False,
     )
+    wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     for line in reversed(completed.stdout.decode(errors="replace").splitlines()):
         if line.startswith('{"result"'):
-            return dict(json.loads(line)["result"])
+            result = dict(json.loads(line)["result"])
+            result["childrenCpuSeconds"] = usage.ru_utime + usage.ru_stime
+            result["wallSeconds"] = wall
+            return result
     raise RuntimeError(
         f"the Inspector printed no result (exit {completed.returncode}): "
         f"{completed.stderr.decode(errors='replace')[-400:]}"
@@ -1012,14 +1024,18 @@ async def row_7(settings: Settings, workdir: Path) -> list[Row]:
     )
     calls = {"echo": {"text": "ping"}, "get_invoice": {"invoice_id": "ord_1001"}}
     results: dict[str, list[dict[str, Any]]] = {"echo": [], "get_invoice": []}
-    await anyio.to_thread.run_sync(
+    seeding = await anyio.to_thread.run_sync(
         lambda: _inspector_load("get_invoice", calls["get_invoice"], 1, env)
-    )  # seeds
+    )
+    children_before = float(seeding["childrenCpuSeconds"])
     for index in range(settings.row7_rounds):
         for tool in rotated(list(calls), index):
             result = await anyio.to_thread.run_sync(
                 lambda tool=tool: _inspector_load(tool, calls[tool], settings.row7_seconds, env)
             )
+            # Children's CPU is cumulative over every child this process waited for.
+            result["cpuSeconds"] = result["childrenCpuSeconds"] - children_before
+            children_before = result["childrenCpuSeconds"]
             results[tool].append(result)
     rates = {tool: [float(run["throughput"]) for run in runs] for tool, runs in results.items()}
     errors = sum(int(run["errors"]) + int(run["toolErrors"]) for runs in results.values() for run in runs)
@@ -1037,6 +1053,11 @@ async def row_7(settings: Settings, workdir: Path) -> list[Row]:
             f"get_invoice {p50['get_invoice']:.1f} ms, echo {p50['echo']:.1f} ms"
         ),
         "the Inspector is a TypeScript SDK 1.x client, as Claude Desktop, VS Code and Cursor are",
+        "CPU of the Inspector and the server together per call (each whole run, both start-ups included): "
+        + ", ".join(
+            f"{tool} {median([r['cpuSeconds'] / r['requests'] for r in runs]) * 1000:.2f} ms"
+            for tool, runs in results.items()
+        ),
     ]
     if errors:
         notes.append(f"{errors} errors reported by the Inspector")
