@@ -101,7 +101,9 @@ async def generate_invoice(
     else:
         verb = "already had" if outcome == "already_generated" else "now has"
         text = f"Order {order_id} {verb} an invoice. {invoice_text(invoice)}"
-    result = GeneratedInvoice(**invoice.model_dump(), outcome=outcome, next_step=next_step)
+    # The invoice was validated when it was built: its fields are reused as they are, not dumped and
+    # validated a second time.
+    result = GeneratedInvoice.model_construct(**dict(invoice), outcome=outcome, next_step=next_step)
     return structured_result(result, text, invoice_links(invoice))
 
 
