@@ -19,6 +19,7 @@ keep the base class's ``not_supported``. The invoice's wire shape and normalizat
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -300,6 +301,10 @@ class AfternoonProvider(InvoiceProvider):
         pages, received = anyio.create_memory_object_stream[list[dict[str, Any]]](max_buffer_size=4)
 
         async def walk() -> None:
+            with contextlib.suppress(anyio.BrokenResourceError):  # the reader stopped: its error is raised
+                await walk_pages()
+
+        async def walk_pages() -> None:
             async with pages:
                 cursor: str | None = None
                 seen_cursors: set[str] = set()
@@ -327,7 +332,11 @@ class AfternoonProvider(InvoiceProvider):
                 async for rows in received:
                     for raw in rows:
                         if str(raw.get("status")).strip().lower() != status:
-                            raise unreadable("a list that ignored its status filter, so it")
+                            raise ProviderUnavailable(
+                                "Afternoon listed invoices of another status than the one asked for, "
+                                "so its invoices cannot be summarised exactly.",
+                                hint=UNREADABLE_HINT,
+                            )
                         facts = self._normalizer.facts(
                             validated(
                                 WireInvoiceFacts,

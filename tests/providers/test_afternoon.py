@@ -1225,3 +1225,28 @@ async def test_stdio_a_session_for_carol_sees_no_afternoon_invoices(tmp_path: Pa
         bobs = error_of(await session.call("get_invoice", {"invoice_id": IDS["bob_open"]}))
 
     assert rows == [] and bobs["code"] == "not_found"
+
+
+async def test_a_summary_stops_when_afternoon_ignores_the_status_filter_rather_than_count_twice() -> None:
+    # Every status's chain gets the same paid invoice back: counted once per chain, it would be five.
+    body = {"success": True, "invoices": [afternoon_invoice(status="paid")], "has_more": False, "next_cursor": None}
+    async with mocked(answer(200, body)) as provider:
+        with pytest.raises(ProviderUnavailable):
+            await provider.summarize(ALICE, InvoiceFilter(), date(2026, 5, 1))
+
+
+async def test_a_summary_walks_one_chain_per_status_and_asks_each_for_its_status_only() -> None:
+    asked: list[str | None] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        status = request.url.params.get("status")
+        asked.append(status)
+        invoice = afternoon_invoice(id=f"cm{status}", status=status)
+        body = {"success": True, "invoices": [invoice], "has_more": False, "next_cursor": None}
+        return httpx2.Response(200, json=body)
+
+    async with mocked(handler) as provider:
+        summary = await provider.summarize(ALICE, InvoiceFilter(), date(2026, 5, 1))
+
+    assert sorted(status or "" for status in asked) == sorted(STATUSES)
+    assert summary.count == len(STATUSES)
