@@ -269,6 +269,11 @@ class Filterable(Protocol):
     @property
     def issued_at(self) -> date | None: ...
 
+    @property
+    def due_at(self) -> date | None: ...
+
+    def is_overdue(self, today: date) -> bool: ...
+
 
 class InvoiceFilter(_Model):
     """What ``list_invoices`` and ``summarize_invoices`` select, within the caller's scope.
