@@ -71,7 +71,9 @@ def build_server(
     return server
 
 
-def _tools_list(server: InvoiceServer) -> Callable[[Any, PaginatedRequestParams | None], Awaitable[ListToolsResult]]:
+def _tools_list(
+    server: InvoiceServer,
+) -> Callable[[Any, PaginatedRequestParams | None], Awaitable[ListToolsResult]]:
     """tools/list as the client's protocol version defines it: no outputSchema before 2025-06-18."""
 
     async def tools_list(ctx: Any, params: PaginatedRequestParams | None) -> ListToolsResult:

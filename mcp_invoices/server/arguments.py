@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     ProviderId = str
 else:
     ProviderId = Literal[PROVIDER_IDS]  # the tools' provider enum is the catalog's, in its order
-StatusName = Literal["draft", "open", "paid", "partially_paid", "refunded", "void", "uncollectible", "pending"]
+StatusName = Literal[
+    "draft", "open", "paid", "partially_paid", "refunded", "void", "uncollectible", "pending"
+]
 
 PROVIDER = Field(
     default=None,

@@ -116,7 +116,8 @@ class InvoiceServer(MCPServer):
                 # A person's answer to a question the call asked (elicitation) broke the form's rules.
                 return error_result(answer_error(answer))
             logger.error(
-                "tool call failed outside the tool", extra={"tool": name, "error": type(error.__cause__).__name__}
+                "tool call failed outside the tool",
+                extra={"tool": name, "error": type(error.__cause__).__name__},
             )
             return unexpected_error_result(name)
         if isinstance(result, CallToolResult):

@@ -21,7 +21,9 @@ __all__ = ["replace_request_handler", "input_properties", "skip_result_validatio
 Handler = Callable[[Any, Any], Awaitable[Any]]
 
 
-def replace_request_handler(server: MCPServer, method: str, params_type: type[BaseModel], handler: Handler) -> None:
+def replace_request_handler(
+    server: MCPServer, method: str, params_type: type[BaseModel], handler: Handler
+) -> None:
     """Answer ``method`` with ``handler(ctx, params)`` instead of the SDK's own handler."""
     server._lowlevel_server.add_request_handler(method, params_type, handler)
 

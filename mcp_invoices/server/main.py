@@ -14,7 +14,10 @@ from mcp_invoices.server.runtime import environment_principal, open_runtime
 from mcp_invoices.shared import SharedSettings, load_shared_settings, open_shared_state
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from mcp_invoices.auth.tokens import TokenStore
+    from mcp_invoices.server.runtime import Runtime
 
 __all__ = ["serve_stdio", "serve_http", "build_http_app"]
 
@@ -52,9 +55,13 @@ def token_principal(ctx: Context) -> Principal:
     return principal_from_access_token(token)
 
 
-def build_http_app(  # type: ignore[no-untyped-def]
-    runtime, auth: HttpAuthConfig, store: TokenStore, host: str, shared_settings: SharedSettings | None = None
-):
+def build_http_app(
+    runtime: Runtime,
+    auth: HttpAuthConfig,
+    store: TokenStore,
+    host: str,
+    shared_settings: SharedSettings | None = None,
+) -> Starlette:
     """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz."""
     from mcp.server.auth.settings import AuthSettings
     from starlette.requests import Request
@@ -66,7 +73,9 @@ def build_http_app(  # type: ignore[no-untyped-def]
 
     shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
     jwt_settings = (
-        JwtSettings(issuer=auth.jwt_issuer, audience=auth.jwt_audience or auth.resource_url, jwks_url=auth.jwks_url)
+        JwtSettings(
+            issuer=auth.jwt_issuer, audience=auth.jwt_audience or auth.resource_url, jwks_url=auth.jwks_url
+        )
         if auth.jwt_issuer and auth.jwks_url
         else None
     )
@@ -86,10 +95,11 @@ def build_http_app(  # type: ignore[no-untyped-def]
         request_state_security=replicas.request_state_security(shared_settings),
     )
 
-    @server.custom_route("/healthz", methods=["GET"])
     async def health(request: Request) -> JSONResponse:
         status, body = await replicas.health(store, runtime.shared, sorted(runtime.providers))
         return JSONResponse(body, status_code=status)
+
+    server.custom_route("/healthz", methods=["GET"])(health)
 
     app = server.streamable_http_app(host=host, stateless_http=replicas.stateless_handshake(shared_settings))
     install_discovery(app, resource_url=auth.resource_url, external_issuer=auth.issuer_url, scopes=[SCOPE])
@@ -112,7 +122,10 @@ async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int)
         shown_host = f"[{host}]" if ":" in host else host
         logger.info(
             f"listening on http://{shown_host}:{port}/mcp (streamable HTTP)",
-            extra={"resource": auth.resource_url,
-                   "providers": ",".join(runtime.providers), "shared_state": shared.description},
+            extra={
+                "resource": auth.resource_url,
+                "providers": ",".join(runtime.providers),
+                "shared_state": shared.description,
+            },
         )
         await uvicorn.Server(uvicorn_config).serve()

@@ -88,7 +88,9 @@ async def session_resources(runtime: Runtime, principal: Principal) -> ListResou
                 scope, InvoiceFilter(), limit=RESOURCE_LIST_LIMIT, cursor=None
             )
         except InvoiceError as error:
-            logger.warning("resources/list skipped a provider", extra={"provider": scope.provider, "code": error.code})
+            logger.warning(
+                "resources/list skipped a provider", extra={"provider": scope.provider, "code": error.code}
+            )
             return
         resources.extend((invoice.issued_at or date.min, _resource(scope, invoice)) for invoice in page.items)
 

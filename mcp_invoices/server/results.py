@@ -79,7 +79,9 @@ class _Unexpected(InvoiceError):
     code = "provider_unavailable"
 
 
-def structured_result(model: BaseModel, summary: str, links: list[ResourceLink] | None = None) -> CallToolResult:
+def structured_result(
+    model: BaseModel, summary: str, links: list[ResourceLink] | None = None
+) -> CallToolResult:
     """``summary`` (one line) and the whole result as compact JSON in the text; the same as structured content.
 
     The model is serialised once, by pydantic-core (compact, UTF-8, the schema's field order); the
@@ -170,11 +172,7 @@ def decode_cursor(listing: dict[str, Any], cursor: str | None) -> str | None:
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise invalid from None
-    if (
-        not isinstance(payload, dict)
-        or payload.get("v") != 1
-        or payload.get("l") != _listing_digest(listing)
-        or not isinstance(payload.get("p"), str)
-    ):
+    position = payload.get("p") if isinstance(payload, dict) else None
+    if not isinstance(position, str) or payload.get("v") != 1 or payload.get("l") != _listing_digest(listing):
         raise invalid
-    return payload["p"]
+    return position

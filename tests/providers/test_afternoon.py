@@ -1229,7 +1229,12 @@ async def test_stdio_a_session_for_carol_sees_no_afternoon_invoices(tmp_path: Pa
 
 async def test_a_summary_stops_when_afternoon_ignores_the_status_filter_rather_than_count_twice() -> None:
     # Every status's chain gets the same paid invoice back: counted once per chain, it would be five.
-    body = {"success": True, "invoices": [afternoon_invoice(status="paid")], "has_more": False, "next_cursor": None}
+    body = {
+        "success": True,
+        "invoices": [afternoon_invoice(status="paid")],
+        "has_more": False,
+        "next_cursor": None,
+    }
     async with mocked(answer(200, body)) as provider:
         with pytest.raises(ProviderUnavailable):
             await provider.summarize(ALICE, InvoiceFilter(), date(2026, 5, 1))

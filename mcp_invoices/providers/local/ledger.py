@@ -86,7 +86,9 @@ _INVOICE_BY_REFERENCE = (
     .order_by(case((invoices.c.order_id == bindparam("reference"), 0), else_=1))
     .limit(1)
 )
-_CUSTOMERS_INVOICE_BY_REFERENCE = _INVOICE_BY_REFERENCE.where(invoices.c.customer_id == bindparam("customer_id"))
+_CUSTOMERS_INVOICE_BY_REFERENCE = _INVOICE_BY_REFERENCE.where(
+    invoices.c.customer_id == bindparam("customer_id")
+)
 
 
 class Ledger:

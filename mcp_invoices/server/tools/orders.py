@@ -89,14 +89,14 @@ async def generate_invoice(
     billing = decision.billing
     # The provider decides generated / already_generated where it serializes generation (its
     # transaction or lock); deciding it here first would let concurrent calls all say "generated".
-    generation = await source.generate_invoice(scope, order_id, billing=billing, wait=wait, progress=call.progress)
+    generation = await source.generate_invoice(
+        scope, order_id, billing=billing, wait=wait, progress=call.progress
+    )
     invoice = generation.invoice
     outcome: Outcome = generation.outcome
     next_step: str | None = None
     if outcome == "pending":
-        next_step = (
-            f"The provider is still generating it. Call get_invoice with invoice_id {invoice.id!r} in a few seconds."
-        )
+        next_step = f"The provider is still generating it. Call get_invoice with invoice_id {invoice.id!r} in a few seconds."
         text = f"The invoice of order {order_id} is being generated. {next_step}"
     else:
         verb = "already had" if outcome == "already_generated" else "now has"
@@ -142,4 +142,3 @@ def _declined(order: Order, billing: Billing | None) -> CallToolResult:
     next_step = "Nothing was generated. Call generate_invoice again when the details are right."
     result = GeneratedInvoice(**draft.model_dump(), outcome="declined", next_step=next_step)
     return structured_result(result, f"Declined: no invoice was generated for order {order.id}. {next_step}")
-
