@@ -127,6 +127,11 @@ class Billing(_Model):
         return bool(self.name and self.address is not None and self.address.is_complete())
 
 
+def is_past_due(status: InvoiceStatus, amount_due: Decimal, due_at: date | None, today: date) -> bool:
+    """Overdue, derived and never a status of its own: unpaid, something left to pay, past ``due_at``."""
+    return status.is_unpaid and amount_due > 0 and due_at is not None and due_at < today
+
+
 class LineItem(_Model):
     description: str
     quantity: Quantity | None = None
@@ -170,10 +175,7 @@ class Invoice(_Model):
     documents: Documents
 
     def is_overdue(self, today: date) -> bool:
-        """Overdue is derived from ``due_at``, never a status of its own."""
-        return (
-            self.status.is_unpaid and self.amount_due > 0 and self.due_at is not None and self.due_at < today
-        )
+        return is_past_due(self.status, self.amount_due, self.due_at, today)
 
     def has_number(self, reference: str) -> bool:
         """Whether ``reference`` is this invoice's printed number: people quote it in any case."""

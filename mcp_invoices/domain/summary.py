@@ -26,7 +26,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from mcp_invoices.domain import money
-from mcp_invoices.domain.models import Amount, Invoice, InvoiceStatus
+from mcp_invoices.domain.models import Amount, Invoice, InvoiceStatus, is_past_due
 from mcp_invoices.domain.rules import AGEING_BUCKETS, CURRENT, ageing_bucket
 
 __all__ = [
@@ -307,19 +307,6 @@ class _CurrencyAccumulator:
     paid: Decimal = money.ZERO
     buckets: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(_BUCKETS, money.ZERO))
 
-    def add(self, invoice: Invoice, today: date) -> None:
-        self.add_group(
-            SummaryGroup(
-                currency=invoice.currency,
-                status=invoice.status,
-                due_bucket=ageing_bucket(invoice.due_at, today),
-                count=1,
-                total=invoice.total,
-                paid=invoice.amount_paid,
-                due=invoice.amount_due,
-            )
-        )
-
     def add_group(self, group: SummaryGroup) -> None:
         self.add_amounts(
             group.status, group.due_bucket, group.total, group.paid, group.due, count=group.count
@@ -438,19 +425,7 @@ def summarize_invoices(invoices: Iterable[Invoice], today: date) -> InvoicesSumm
     (across currencies; one without a due date comes after all dated ones), ties broken by the
     earliest ``issued_at`` and then by id.
     """
-    count = 0
-    status_counts = dict.fromkeys(InvoiceStatus, 0)
-    per_currency: dict[str, _CurrencyAccumulator] = {}
-    oldest: Invoice | None = None
-    for invoice in invoices:
-        count += 1
-        status_counts[invoice.status] += 1
-        currency = money.normalize_currency(invoice.currency)
-        per_currency.setdefault(currency, _CurrencyAccumulator()).add(invoice, today)
-        unpaid_and_owing = invoice.status.is_unpaid and invoice.amount_due > 0
-        if unpaid_and_owing and (oldest is None or _oldest_key(invoice) < _oldest_key(oldest)):
-            oldest = invoice
-    return _assemble(count, status_counts, per_currency, oldest, today)
+    return _summarize(invoices, today)
 
 
 def summarize_groups(
@@ -493,10 +468,7 @@ class InvoiceFacts:
     """The invoice's JSON resource URI."""
 
     def is_overdue(self, today: date) -> bool:
-        """As ``Invoice.is_overdue``: unpaid, something left to pay, and past ``due_at``."""
-        return (
-            self.status.is_unpaid and self.amount_due > 0 and self.due_at is not None and self.due_at < today
-        )
+        return is_past_due(self.status, self.amount_due, self.due_at, today)
 
 
 def facts_of(invoice: Invoice) -> InvoiceFacts:
@@ -516,11 +488,16 @@ def facts_of(invoice: Invoice) -> InvoiceFacts:
 
 def summarize_facts(facts: Iterable[InvoiceFacts], today: date) -> InvoicesSummary:
     """``summarize_invoices`` over invoices given by their facts: the same definitions, the same result."""
+    return _summarize(facts, today)
+
+
+def _summarize(invoices: Iterable[Invoice] | Iterable[InvoiceFacts], today: date) -> InvoicesSummary:
+    """One pass over whole invoices or their facts: both carry every field a summary reads."""
     count = 0
     status_counts = dict.fromkeys(InvoiceStatus, 0)
     per_currency: dict[str, _CurrencyAccumulator] = {}
-    oldest: InvoiceFacts | None = None
-    for invoice in facts:
+    oldest: Invoice | InvoiceFacts | None = None
+    for invoice in invoices:
         count += 1
         status_counts[invoice.status] += 1
         currency = money.normalize_currency(invoice.currency)
