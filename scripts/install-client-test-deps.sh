@@ -5,6 +5,7 @@
 #   tests/clients/ts-current   TypeScript SDK 1.x, current (npm ci from its package-lock.json)
 #   tests/clients/ts-old       TypeScript SDK 1.12 (speaks protocol 2025-03-26)
 #   tests/clients/inspector    the MCP Inspector CLI (TypeScript SDK 1.x line)
+#   tests/clients/inspector-strict  the MCP Inspector CLI 2.x (tools/list --strict: schema portability)
 #   tests/clients/mcp-remote   mcp-remote, the stdio-to-HTTP bridge of Claude Desktop configurations
 #   .venv-clients/py-current   Python SDK 1.x, recent (tests/clients/py-current/requirements.txt)
 #   .venv-clients/py-old       Python SDK 1.9 (speaks 2025-03-26)
@@ -25,7 +26,12 @@ install_npm() {
         return
     fi
     log "$dir: npm ci"
-    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
+    if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2); then
+        # npm 11's ci refuses a lock whose platform-only optional dependency (the Inspector 2.x has a
+        # Windows-only one) it cannot place; install honours the same lock without rewriting it.
+        log "$dir: npm ci refused the lock; npm install --no-save from it"
+        (cd "$dir" && npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
+    fi
     cp "$dir/package-lock.json" "$stamp"
 }
 
@@ -45,7 +51,7 @@ install_python() {
 }
 
 pids=()
-for package in ts-current ts-old inspector mcp-remote; do
+for package in ts-current ts-old inspector inspector-strict mcp-remote; do
     install_npm "$package" &
     pids+=("$!")
 done

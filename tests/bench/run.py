@@ -957,7 +957,7 @@ def _vm_hwm_mb(pid: int) -> float:
 # =====================================================================================================
 
 INSPECTOR = BENCH / "inspector"
-"""The MCP Inspector, pinned in package.json / package-lock.json (``npm ci`` there installs it)."""
+"""The MCP Inspector, pinned in package.json / package-lock.json (``npm install --no-save`` there installs it from the lock)."""
 INSPECTOR_CONCURRENCY = 10
 
 
@@ -1017,7 +1017,13 @@ async def row_7(settings: Settings, workdir: Path) -> list[Row]:
     target = "≥ 0.80 of echo"
     if not (INSPECTOR / "node_modules" / ".bin" / "mcp-inspector").exists():
         return [
-            not_measured("7", what, target, "n/a (Inspector not installed)", [f"run `npm ci` in {INSPECTOR}"])
+            not_measured(
+                "7",
+                what,
+                target,
+                "n/a (Inspector not installed)",
+                [f"run `npm install --no-save` in {INSPECTOR}"],
+            )
         ]
     env = clean_environment(
         {"MCP_INVOICES_DB": str(workdir / "row7.sqlite3"), "MCP_INVOICES_CUSTOMER": "cus_alice"}

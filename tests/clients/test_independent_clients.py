@@ -96,6 +96,9 @@ CLIENTS: dict[str, tuple[list[str], Path, str]] = {
     ),
 }
 INSPECTOR = HERE / "inspector/node_modules/.bin/mcp-inspector"
+INSPECTOR_STRICT = HERE / "inspector-strict/node_modules/.bin/mcp-inspector"
+INSPECTOR_TOOL_ERROR_EXIT = 5
+"""The Inspector 2.x CLI's exit code for a tool result with isError (a crash would be 1)."""
 MCP_REMOTE = HERE / "mcp-remote/node_modules/.bin/mcp-remote"
 # (client, transport) sessions; "mcp-remote" = the client over stdio to mcp-remote, which bridges to HTTP
 # with the token in --header, as Claude Desktop's configuration for a remote server does.
@@ -351,6 +354,47 @@ def test_inspector_lists_every_tool_over_stdio(server_env: dict[str, str]) -> No
     assert completed.returncode == 0, completed.stderr.decode()[-2000:]
     tools = {tool["name"] for tool in json.loads(completed.stdout)["tools"]}
     assert tools and tools <= set(CASES)
+
+
+def _inspector_strict_stdio(server_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
+    require_installed(INSPECTOR_STRICT, "the MCP Inspector CLI 2.x")
+    environment = [f"MCP_INVOICES_DB={server_env['MCP_INVOICES_DB']}", f"MCP_INVOICES_CUSTOMER={CUSTOMER}"]
+    return subprocess.run(
+        [str(INSPECTOR_STRICT), "--cli", *args, "--format", "json"]
+        + [part for pair in environment for part in ("-e", pair)]
+        + ["-e", "MCP_INVOICES_LOG_LEVEL=WARNING", "--", sys.executable, "-m", "mcp_invoices", "serve"],
+        capture_output=True,
+        timeout=DRIVER_TIMEOUT_SECONDS,
+        cwd=HERE / "inspector-strict",
+    )
+
+
+def test_inspector_strict_finds_no_schema_portability_problem_in_tools_list(
+    server_env: dict[str, str],
+) -> None:
+    completed = _inspector_strict_stdio(server_env, "--method", "tools/list", "--strict")
+    assert completed.returncode == 0, completed.stderr.decode()[-2000:]
+    envelope = json.loads(completed.stdout)
+    assert "schemaFindings" not in envelope, envelope.get("schemaFindings")
+    assert {tool["name"] for tool in envelope["result"]["tools"]} == set(CASES)
+
+
+def test_inspector_2_gets_a_made_up_invoice_as_a_tool_error_naming_not_found(
+    server_env: dict[str, str],
+) -> None:
+    completed = _inspector_strict_stdio(
+        server_env,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "get_invoice",
+        "--tool-arg",
+        "invoice_id=INV-1999-9999",
+    )
+    assert completed.returncode == INSPECTOR_TOOL_ERROR_EXIT, completed.stderr.decode()[-2000:]
+    result = json.loads(completed.stdout)["result"]
+    assert result["isError"] is True and "structuredContent" not in result
+    assert json.loads(result["content"][0]["text"])["code"] == "not_found"
 
 
 def test_inspector_calls_every_tool_over_http_without_exiting_1(
