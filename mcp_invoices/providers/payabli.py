@@ -21,8 +21,7 @@ import binascii
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import httpx2
@@ -62,17 +61,13 @@ from mcp_invoices.providers.paging import (
     page_count,
     pages_per_summary,
 )
+from mcp_invoices.providers.payabli_query import FACTS, WHOLE, QueryPage, Reading, own_matching, query_filters
 from mcp_invoices.providers.payabli_wire import (
     NAME,
     PROVIDER_ID,
     STATUSES,
     UNREADABLE_HINT,
-    WireFactsQuery,
     WireInvoice,
-    WireInvoiceFacts,
-    WireQuery,
-    WireQueryOf,
-    invoice_facts,
     normalize_invoice,
     seller_of,
 )
@@ -84,7 +79,6 @@ __all__ = ["AUTH_HINT", "PROVIDER_ID", "STATUSES", "PayabliProvider"]
 logger = logging.getLogger("mcp_invoices.payabli")
 
 R = TypeVar("R", Invoice, InvoiceFacts)
-W = TypeVar("W", bound=WireInvoiceFacts)
 
 AUTH_HINT = "Check PAYABLI_API_TOKEN (an organisation API token)"
 
@@ -140,29 +134,6 @@ def _offset(cursor: str | None) -> int:
         "The cursor is not a Payabli listing position.",
         hint="Call list_invoices again without cursor and page on from there.",
     )
-
-
-@dataclass(frozen=True)
-class _QueryPage(Generic[R]):
-    invoices: list[R]
-    """The scope's invoices on this page that match the filter (whole, or a summary's facts)."""
-    fetched: int
-    """Records Payabli returned (before dropping any), which is how far the position moves."""
-    next_offset: int | None
-    total: int | None
-    """Records Payabli announced for the whole listing (``Summary.totalRecords``), if it did."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Reading(Generic[W, R]):
-    """How a Query page is read: its shape, and what each of the scope's records becomes."""
-
-    shape: type[WireQueryOf[W]]
-    read: Callable[[W], R]
-
-
-_WHOLE: _Reading[WireInvoice, Invoice] = _Reading(WireQuery, normalize_invoice)
-_FACTS: _Reading[WireInvoiceFacts, InvoiceFacts] = _Reading(WireFactsQuery, invoice_facts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,28 +217,28 @@ class PayabliProvider(InvoiceProvider):
         else:
             numbers = {"invoiceNumber(in)": ",".join(variants)}
         page = await self._query(
-            scope, InvoiceFilter(), offset=0, limit=PAGE_SIZE, reading=_WHOLE, extra=numbers
+            scope, InvoiceFilter(), offset=0, limit=PAGE_SIZE, reading=WHOLE, extra=numbers
         )
         return next((invoice for invoice in page.invoices if invoice.has_number(number)), None)
 
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
-        page = await self._query(scope, query, offset=_offset(cursor), limit=limit, reading=_WHOLE)
+        page = await self._query(scope, query, offset=_offset(cursor), limit=limit, reading=WHOLE)
         return Page(
             items=page.invoices, next_cursor=None if page.next_offset is None else str(page.next_offset)
         )
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
-        async for invoice in self._walk(scope, query, _WHOLE):
+        async for invoice in self._walk(scope, query, WHOLE):
             yield invoice
 
     async def iter_summary_facts(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[InvoiceFacts]:
         # A summary reads a dozen fields of each record: no items, addresses or whole invoices built.
-        async for facts in self._walk(scope, query, _FACTS):
+        async for facts in self._walk(scope, query, FACTS):
             yield facts
 
-    async def _walk(self, scope: Scope, query: InvoiceFilter, reading: _Reading[Any, R]) -> AsyncIterator[R]:
+    async def _walk(self, scope: Scope, query: InvoiceFilter, reading: Reading[Any, R]) -> AsyncIterator[R]:
         """Every matching invoice: the first page says how many there are, the rest come in parallel.
 
         Offsets can shift if invoices are created meanwhile, so ids are de-duplicated; anything
@@ -407,9 +378,9 @@ class PayabliProvider(InvoiceProvider):
         *,
         offset: int,
         limit: int,
-        reading: _Reading[Any, R],
+        reading: Reading[Any, R],
         extra: Mapping[str, str] | None = None,
-    ) -> _QueryPage[R]:
+    ) -> QueryPage[R]:
         """One Query page of the scope's invoices, filters pushed to Payabli and checked again here.
 
         ``extra`` adds raw filters (a number lookup's); they never replace the customer filter.
@@ -417,22 +388,16 @@ class PayabliProvider(InvoiceProvider):
         customer = _scope_customer(scope)
         entry = self._require_entry()
         limit = max(1, min(limit, PAGE_SIZE))
+        filters = query_filters(query)
+        if filters is None:  # refunded, uncollectible, pending: Payabli has no such invoices
+            return QueryPage(invoices=[], fetched=0, next_offset=None, total=0)
         params: dict[str, str | int] = {
             "fromRecord": offset,
             "limitRecord": limit,
             "sortBy": "desc(invoiceDate)",
             "customerId(eq)": customer,
+            **filters,
         }
-        if query.status is not None:
-            codes = STATUSES.natives(query.status)
-            if not codes:  # refunded, uncollectible, pending: Payabli has no such invoices
-                return _QueryPage(invoices=[], fetched=0, next_offset=None, total=0)
-            params["invoiceStatus(eq)"] = codes[0]
-        if query.issued_after is not None:
-            params["invoiceDate(ge)"] = query.issued_after.isoformat()
-        if query.issued_before is not None:
-            params["invoiceDate(le)"] = query.issued_before.isoformat()
-        params.update(_due_filters(query))
         if extra:
             params = {**extra, **params}  # the scope's own keys win over anything extra
         response = await self._http.request(
@@ -452,44 +417,14 @@ class PayabliProvider(InvoiceProvider):
         answer = read_body(
             reading.shape, response, provider=NAME, what="an invoice list", hint=UNREADABLE_HINT
         )
-        invoices: list[R] = []
-        foreign = 0
-        for record in answer.records:
-            if record.owner_ids() != {customer}:
-                foreign += 1
-                continue
-            invoice = reading.read(record)
-            if query.matches(invoice):
-                invoices.append(invoice)
-        if foreign:
-            logger.warning(
-                "Payabli listed invoices of other customers; they were dropped",
-                extra={"provider": PROVIDER_ID, "dropped": foreign},
-            )
+        invoices = own_matching(answer.records, customer, query, reading)
         fetched = len(answer.records)
         total = answer.summary.total_records if answer.summary else None
         consumed = offset + fetched
         more = fetched > 0 and (consumed < total if total is not None else fetched >= limit)
-        return _QueryPage(
+        return QueryPage(
             invoices=invoices, fetched=fetched, next_offset=consumed if more else None, total=total
         )
-
-
-def _due_filters(query: InvoiceFilter) -> dict[str, str]:
-    """The due-date part of ``query`` as Payabli filters (``invoiceDueDate``, inclusive bounds).
-
-    Overdue is pushed down as "due before today"; whether something is left to pay is checked
-    here (``InvoiceFilter.matches``), so an undocumented status read from its amounts still counts.
-    "Not overdue" is an OR Payabli cannot express: it is checked here only.
-    """
-    params: dict[str, str] = {}
-    if query.due_after is not None:
-        params["invoiceDueDate(ge)"] = query.due_after.isoformat()
-    if query.due_before is not None:
-        params["invoiceDueDate(le)"] = query.due_before.isoformat()
-    if query.overdue is True and query.as_of is not None:
-        params["invoiceDueDate(lt)"] = query.as_of.isoformat()
-    return params
 
 
 def _pdf_document(response: httpx2.Response) -> bytes | None:

@@ -1,0 +1,110 @@
+"""Reading Payabli's Query listing: its filters, the shape a page is read in, and the scope check.
+
+A Query page is read either as whole invoices (listings, lookups) or as a summary's facts; either
+way every record is checked against the session's customer here, whatever Payabli was asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from mcp_invoices.domain.models import Invoice, InvoiceFilter
+from mcp_invoices.domain.summary import InvoiceFacts
+from mcp_invoices.providers.payabli_wire import (
+    PROVIDER_ID,
+    STATUSES,
+    WireFactsQuery,
+    WireInvoice,
+    WireInvoiceFacts,
+    WireQuery,
+    WireQueryOf,
+    invoice_facts,
+    normalize_invoice,
+)
+
+__all__ = ["FACTS", "WHOLE", "QueryPage", "Reading", "due_filters", "own_matching", "query_filters"]
+
+logger = logging.getLogger("mcp_invoices.payabli")
+
+R = TypeVar("R", Invoice, InvoiceFacts)
+W = TypeVar("W", bound=WireInvoiceFacts)
+
+
+@dataclass(frozen=True)
+class QueryPage(Generic[R]):
+    invoices: list[R]
+    """The scope's invoices on this page that match the filter (whole, or a summary's facts)."""
+    fetched: int
+    """Records Payabli returned (before dropping any), which is how far the position moves."""
+    next_offset: int | None
+    total: int | None
+    """Records Payabli announced for the whole listing (``Summary.totalRecords``), if it did."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading(Generic[W, R]):
+    """How a Query page is read: its shape, and what each of the scope's records becomes."""
+
+    shape: type[WireQueryOf[W]]
+    read: Callable[[W], R]
+
+
+WHOLE: Reading[WireInvoice, Invoice] = Reading(WireQuery, normalize_invoice)
+FACTS: Reading[WireInvoiceFacts, InvoiceFacts] = Reading(WireFactsQuery, invoice_facts)
+
+
+def query_filters(query: InvoiceFilter) -> dict[str, str] | None:
+    """``query``'s status, issue and due dates as Payabli filters; None for a status Payabli never has."""
+    filters: dict[str, str] = {}
+    if query.status is not None:
+        codes = STATUSES.natives(query.status)
+        if not codes:
+            return None
+        filters["invoiceStatus(eq)"] = str(codes[0])
+    if query.issued_after is not None:
+        filters["invoiceDate(ge)"] = query.issued_after.isoformat()
+    if query.issued_before is not None:
+        filters["invoiceDate(le)"] = query.issued_before.isoformat()
+    return filters | due_filters(query)
+
+
+def own_matching(
+    records: Iterable[Any], customer: int, query: InvoiceFilter, reading: Reading[Any, R]
+) -> list[R]:
+    """The records of ``customer`` that match ``query``, read as ``reading`` says; others are dropped
+    (Payabli's filter is trusted for nothing) and their number logged."""
+    invoices: list[R] = []
+    foreign = 0
+    for record in records:
+        if record.owner_ids() != {customer}:
+            foreign += 1
+            continue
+        invoice = reading.read(record)
+        if query.matches(invoice):
+            invoices.append(invoice)
+    if foreign:
+        logger.warning(
+            "Payabli listed invoices of other customers; they were dropped",
+            extra={"provider": PROVIDER_ID, "dropped": foreign},
+        )
+    return invoices
+
+
+def due_filters(query: InvoiceFilter) -> dict[str, str]:
+    """The due-date part of ``query`` as Payabli filters (``invoiceDueDate``, inclusive bounds).
+
+    Overdue is pushed down as "due before today"; whether something is left to pay is checked
+    here (``InvoiceFilter.matches``), so an undocumented status read from its amounts still counts.
+    "Not overdue" is an OR Payabli cannot express: it is checked here only.
+    """
+    params: dict[str, str] = {}
+    if query.due_after is not None:
+        params["invoiceDueDate(ge)"] = query.due_after.isoformat()
+    if query.due_before is not None:
+        params["invoiceDueDate(le)"] = query.due_before.isoformat()
+    if query.overdue is True and query.as_of is not None:
+        params["invoiceDueDate(lt)"] = query.as_of.isoformat()
+    return params
