@@ -91,6 +91,8 @@ max_connections = 300
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# Tests create and drop a database each; an autovacuum worker in one would make DROP ... WITH (FORCE) race.
+autovacuum = off
 CONF
     fi
     if ! as_owner "$bin/pg_ctl" --pgdata="$dir" status >/dev/null 2>&1; then
@@ -104,6 +106,9 @@ CONF
     if [ "$(psql_admin --command="SELECT 1 FROM pg_roles WHERE rolname = '$role'")" != 1 ]; then
         psql_admin --command="CREATE ROLE $role LOGIN CREATEDB PASSWORD '$password'"
     fi
+    # DROP DATABASE ... WITH (FORCE) must be allowed to end any backend in a test's database, an
+    # autovacuum worker included (in a cluster initialised before autovacuum was turned off).
+    psql_admin --command="GRANT pg_signal_backend TO $role" >/dev/null
     if [ "$(psql_admin --command="SELECT 1 FROM pg_database WHERE datname = '$database'")" != 1 ]; then
         psql_admin --command="CREATE DATABASE $database OWNER $role"
     fi
