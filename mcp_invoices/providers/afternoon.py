@@ -45,14 +45,16 @@ from mcp_invoices.providers.afternoon_wire import (
     PROVIDER_ID,
     STATUSES,
     UNREADABLE_HINT,
+    LeanInvoiceFacts,
+    LeanList,
     Normalizer,
     WireInvoice,
-    WireInvoiceFacts,
     unreadable,
 )
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
+from mcp_invoices.providers.lean import LeanReader
 from mcp_invoices.providers.paging import check_pages_read, fetch_pages, pages_per_summary
 from mcp_invoices.providers.wire import (
     error_body,
@@ -298,7 +300,7 @@ class AfternoonProvider(InvoiceProvider):
     ) -> list[InvoiceFacts]:
         """One status's cursor chain; each page is read while the next one is already being fetched.
         Every chain of one summary counts its pages against the same ``budget``."""
-        pages, received = anyio.create_memory_object_stream[list[dict[str, Any]]](max_buffer_size=4)
+        pages, received = anyio.create_memory_object_stream[list[LeanInvoiceFacts]](max_buffer_size=4)
 
         async def walk() -> None:
             with contextlib.suppress(anyio.BrokenResourceError):  # the reader stopped: its error is raised
@@ -311,9 +313,7 @@ class AfternoonProvider(InvoiceProvider):
                 for _ in range(budget.limit):
                     budget.read += 1
                     check_pages_read(DISPLAY_NAME, budget.read, budget.limit)
-                    rows, cursor = await self._fetch_rows(
-                        customer, status, limit=MAX_PAGE_SIZE, cursor=cursor
-                    )
+                    rows, cursor = await self._fetch_facts(customer, status, cursor=cursor)
                     await pages.send(rows)
                     if cursor is None:
                         return
@@ -330,22 +330,14 @@ class AfternoonProvider(InvoiceProvider):
             group.start_soon(walk)
             async with received:
                 async for rows in received:
-                    for raw in rows:
-                        if str(raw.get("status")).strip().lower() != status:
+                    for row in rows:
+                        if row.status.strip().lower() != status:
                             raise ProviderUnavailable(
                                 "Afternoon listed invoices of another status than the one asked for, "
                                 "so its invoices cannot be summarised exactly.",
                                 hint=UNREADABLE_HINT,
                             )
-                        facts = self._normalizer.facts(
-                            validated(
-                                WireInvoiceFacts,
-                                raw,
-                                provider=DISPLAY_NAME,
-                                what="an invoice in a list",
-                                hint=UNREADABLE_HINT,
-                            )
-                        )
+                        facts = self._normalizer.facts(row)
                         if query.matches(facts):
                             found.append(facts)
         return found
@@ -371,6 +363,38 @@ class AfternoonProvider(InvoiceProvider):
         self, customer: str, status: str | None, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One upstream page: the scope's rows as sent, and Afternoon's next cursor (None at the end)."""
+        response = await self._list_response(customer, status, limit=limit, cursor=cursor)
+        body = parse_json(response, provider=DISPLAY_NAME)
+        # The README names the list endpoint but not its body. Read the seed's envelope with the plural
+        # key (``invoices``, as the emulator documents) or the common ``data``, plus ``next_cursor``.
+        rows = body.get("invoices", body.get("data")) if isinstance(body, dict) else None
+        if not isinstance(rows, list) or body.get("success") is False:
+            raise unreadable("a list response")
+        next_cursor = body.get("next_cursor")
+        if next_cursor is not None and not isinstance(next_cursor, str):
+            raise unreadable("a list response")
+        # The request asked for this customer only; a row of anyone else is dropped unread even so.
+        owned = [raw for raw in rows if isinstance(raw, dict) and raw.get("customer_id") == customer]
+        _log_dropped(len(rows) - len(owned))
+        return owned, _next_cursor(next_cursor, body.get("has_more"))
+
+    async def _fetch_facts(
+        self, customer: str, status: str, *, cursor: str | None
+    ) -> tuple[list[LeanInvoiceFacts], str | None]:
+        """``_fetch_rows`` for a summary: a full page decoded as the facts it reads (``LeanList``)."""
+        response = await self._list_response(customer, status, limit=MAX_PAGE_SIZE, cursor=cursor)
+        body = _LEAN_LIST.read(response, provider=DISPLAY_NAME, what="a list response", hint=UNREADABLE_HINT)
+        rows = body.invoices if body.invoices is not None else body.data
+        if rows is None or body.success is False:
+            raise unreadable("a list response")
+        owned = [row for row in rows if row.customer_id == customer]
+        _log_dropped(len(rows) - len(owned))
+        return owned, _next_cursor(body.next_cursor, body.has_more)
+
+    async def _list_response(
+        self, customer: str, status: str | None, *, limit: int, cursor: str | None
+    ) -> httpx2.Response:
+        """The list request, its refusals raised; a 200 is returned for the caller to read."""
         params: dict[str, str | int] = {"customer_id": customer, "limit": limit}
         if status is not None:
             params["status"] = status
@@ -391,33 +415,7 @@ class AfternoonProvider(InvoiceProvider):
                 "Afternoon refused the list request as invalid (HTTP 400).",
                 hint="Check AFTERNOON_BASE_URL; if it persists, the Afternoon API may have changed.",
             )
-        body = parse_json(response, provider=DISPLAY_NAME)
-        # The README names the list endpoint but not its body. Read the seed's envelope with the plural
-        # key (``invoices``, as the emulator documents) or the common ``data``, plus ``next_cursor``.
-        rows = body.get("invoices", body.get("data")) if isinstance(body, dict) else None
-        if not isinstance(rows, list) or body.get("success") is False:
-            raise unreadable("a list response")
-        next_cursor = body.get("next_cursor")
-        has_more = body.get("has_more")
-        if next_cursor is not None and not isinstance(next_cursor, str):
-            raise unreadable("a list response")
-        if not next_cursor:
-            if has_more is True:
-                raise ProviderUnavailable(
-                    "Afternoon said more invoices exist but gave no cursor to read them.",
-                    hint=UNREADABLE_HINT,
-                )
-            next_cursor = None
-        elif has_more is False:
-            next_cursor = None
-        # The request asked for this customer only; a row of anyone else is dropped unread even so.
-        owned = [raw for raw in rows if isinstance(raw, dict) and raw.get("customer_id") == customer]
-        if len(owned) < len(rows):
-            logger.warning(
-                "Afternoon listed invoices outside the requested customer; they were dropped",
-                extra={"provider": PROVIDER_ID, "dropped": len(rows) - len(owned)},
-            )
-        return owned, next_cursor
+        return response
 
     def _refusal(self, response: httpx2.Response) -> Unauthorized:
         """401/403 as Unauthorized, saying revoked or unknown where Afternoon does (never the key)."""
@@ -428,3 +426,26 @@ class AfternoonProvider(InvoiceProvider):
             extra={"provider": PROVIDER_ID, "status": response.status_code, "code": (code or "")[:40]},
         )
         return Unauthorized(message, hint=AUTH_HINT)
+
+
+_LEAN_LIST = LeanReader(LeanList)
+
+
+def _next_cursor(cursor: str | None, has_more: object) -> str | None:
+    """The cursor of the next page, or None at the end; a "more" without a cursor cannot be walked."""
+    if not cursor:
+        if has_more is True:
+            raise ProviderUnavailable(
+                "Afternoon said more invoices exist but gave no cursor to read them.",
+                hint=UNREADABLE_HINT,
+            )
+        return None
+    return None if has_more is False else cursor
+
+
+def _log_dropped(dropped: int) -> None:
+    if dropped:
+        logger.warning(
+            "Afternoon listed invoices outside the requested customer; they were dropped",
+            extra={"provider": PROVIDER_ID, "dropped": dropped},
+        )

@@ -14,6 +14,7 @@ from mcp_invoices.domain.money import MoneyError, from_minor_units, normalize_cu
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.base import json_uri, pdf_uri
+from mcp_invoices.providers.lean import LeanModel, Raw, minor_units
 from mcp_invoices.providers.wire import JsonNumber, MinorUnits, StatusTable, WireModel, unexpected
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "PROVIDER_ID",
     "STATUSES",
     "UNREADABLE_HINT",
+    "LeanInvoiceFacts",
+    "LeanList",
     "Normalizer",
     "WireInvoice",
     "WireInvoiceFacts",
@@ -75,6 +78,34 @@ class WireInvoiceFacts(WireModel):
     created_at: str | None = None
 
 
+class LeanInvoiceFacts(LeanModel):
+    """``WireInvoiceFacts`` as a summary's page is decoded (``providers.lean``): the same fields.
+
+    ``total_cents`` is kept as its literal and read by ``lean.minor_units``, as ``MinorUnits`` reads it.
+    """
+
+    id: str
+    status: str
+    currency: str
+    total_cents: Raw
+    customer_id: str | None = None
+    invoice_number: str | None = None
+    due_date: str | None = None
+    finalized_at: str | None = None
+    paid_at: str | None = None
+    created_at: str | None = None
+
+
+class LeanList(LeanModel):
+    """The list envelope as a summary reads it: rows under ``invoices`` (or ``data``), and the cursor."""
+
+    invoices: list[LeanInvoiceFacts] | None = None
+    data: list[LeanInvoiceFacts] | None = None
+    next_cursor: str | None = None
+    has_more: bool | None = None
+    success: bool | None = None
+
+
 class WireInvoice(WireInvoiceFacts):
     public_invoice_url: str | None = None
     subtotal_cents: MinorUnits | None = None
@@ -108,7 +139,7 @@ def _day(value: str | None) -> date | None:
     return moment.date() if moment is not None else None
 
 
-def _fallback_status(wire: WireInvoiceFacts) -> InvoiceStatus:
+def _fallback_status(wire: WireInvoiceFacts | LeanInvoiceFacts) -> InvoiceStatus:
     """The normalized status of a status seed 002 does not list (the raw one stays in provider_status).
 
     Rather than one fixed guess, the invoice's own lifecycle timestamps decide: paid_at set means
@@ -141,18 +172,26 @@ def _document_url(url: str | None, api_key: str) -> str | None:
     return url
 
 
-def _settled(wire: WireInvoiceFacts) -> tuple[str, InvoiceStatus, Decimal, Settlement]:
+def _settled(wire: WireInvoiceFacts | LeanInvoiceFacts) -> tuple[str, InvoiceStatus, Decimal, Settlement]:
     """Currency, status, total, and what is paid and due (raises MoneyError on an unusable currency)."""
     currency = normalize_currency(wire.currency)
     status = STATUSES.read(wire.status, lambda: _fallback_status(wire))
-    total = from_minor_units(wire.total_cents, currency)
+    total = from_minor_units(_cents(wire.total_cents), currency)
     # Afternoon states no paid/due amounts: they follow from the status. A draft's amount_due is
     # what it will ask for (as Stripe-style APIs report it); a void invoice asks for nothing.
     # Partial payments are not visible in seed 002, so paid is all or nothing.
     return currency, status, total, settle(status, total, currency)
 
 
-def _issued(wire: WireInvoiceFacts) -> date | None:
+def _cents(value: int | Raw) -> int:
+    """``total_cents`` as a number of minor units, whichever way it was decoded (raises MoneyError)."""
+    cents = value if isinstance(value, int) else minor_units(value, DISPLAY_NAME)
+    if cents is None:
+        raise MoneyError("expected an integer number of minor units")
+    return cents
+
+
+def _issued(wire: WireInvoiceFacts | LeanInvoiceFacts) -> date | None:
     # Issued when finalized; a draft (never finalized) is dated by its creation so that it still
     # sorts and filters by date like Afternoon's own newest-first list.
     return _day(wire.finalized_at) or _day(wire.created_at)
@@ -170,7 +209,7 @@ class Normalizer:
         except (MoneyError, ValidationError):
             raise unreadable("an invoice whose currency or amounts") from None
 
-    def facts(self, wire: WireInvoiceFacts) -> InvoiceFacts:
+    def facts(self, wire: WireInvoiceFacts | LeanInvoiceFacts) -> InvoiceFacts:
         """What a summary needs of one invoice, read by the same rules as ``invoice``."""
         try:
             currency, status, total, settled = _settled(wire)

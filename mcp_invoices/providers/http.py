@@ -44,6 +44,8 @@ __all__ = [
     "MAX_REPORTED_RETRY_AFTER",
     "ProviderHTTP",
     "RetryPolicy",
+    "not_json",
+    "number_out_of_range",
     "parse_json",
     "path_segment",
     "read_limited",
@@ -140,15 +142,25 @@ def parse_json(response: httpx2.Response, *, provider: str | None = None) -> Any
     try:
         return json_guard.loads(response.content)
     except json_guard.NumberOutOfRange:
-        raise ProviderUnavailable(
-            f"{name} sent a number far too large (or long) to be an amount, a count or an id.",
-            hint="Try again later; if it persists, the provider's data or the configured base URL is wrong.",
-        ) from None
+        raise number_out_of_range(name) from None
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ProviderUnavailable(
-            f"{name} sent a response that is not valid JSON.",
-            hint="Try again in a moment; if it persists, check the provider's status page.",
-        ) from None
+        raise not_json(name) from None
+
+
+def number_out_of_range(provider: str) -> ProviderUnavailable:
+    """``provider`` sent a number no amount, count or id can be (``json_guard``'s bounds)."""
+    return ProviderUnavailable(
+        f"{provider} sent a number far too large (or long) to be an amount, a count or an id.",
+        hint="Try again later; if it persists, the provider's data or the configured base URL is wrong.",
+    )
+
+
+def not_json(provider: str) -> ProviderUnavailable:
+    """``provider`` (or something in front of it) answered with a body that is not JSON."""
+    return ProviderUnavailable(
+        f"{provider} sent a response that is not valid JSON.",
+        hint="Try again in a moment; if it persists, check the provider's status page.",
+    )
 
 
 def path_segment(value: str) -> str:

@@ -13,7 +13,7 @@ import json
 from decimal import Decimal
 from typing import Any, Final
 
-__all__ = ["MAX_INTEGER_DIGITS", "MAX_NUMBER_CHARS", "NumberOutOfRange", "loads"]
+__all__ = ["MAX_INTEGER_DIGITS", "MAX_NUMBER_CHARS", "NumberOutOfRange", "bounded", "loads"]
 
 MAX_NUMBER_CHARS: Final = 64
 """Longest number literal accepted: ample for any amount, count or id (an int64 has 19 digits)."""
@@ -36,11 +36,23 @@ def _parse_int(literal: str) -> int:
 def _parse_float(literal: str) -> Decimal:
     if len(literal) > MAX_NUMBER_CHARS:
         raise NumberOutOfRange(literal[:24])
-    value = Decimal(literal)  # exact and cheap for a short literal, whatever its exponent
+    return bounded(Decimal(literal))  # exact and cheap for a short literal, whatever its exponent
+
+
+def bounded(value: Decimal) -> Decimal:
+    """``value`` if it could be an amount, a count or an id: finite, and zero or of a magnitude in
+    [10**-30, 10**21); ``NumberOutOfRange`` if not.
+
+    For a ``Decimal`` decoded elsewhere (``providers.lean``). Its literal's length is bounded by the
+    body's (``JSON_MAX_BYTES``) rather than ``MAX_NUMBER_CHARS``: a long coefficient within these
+    magnitudes costs linear time to round, never an unbounded conversion.
+    """
+    if not value.is_finite():
+        raise NumberOutOfRange(str(value)[:24])
     if value.is_zero():
         return Decimal(0)  # ``0e99999`` is zero; its exponent must not travel on
     if not MIN_FRACTION_EXPONENT <= value.adjusted() < MAX_INTEGER_DIGITS:
-        raise NumberOutOfRange(literal[:24])
+        raise NumberOutOfRange(f"{value:.3e}")
     return value
 
 

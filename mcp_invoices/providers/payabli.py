@@ -71,7 +71,7 @@ from mcp_invoices.providers.payabli_wire import (
     normalize_invoice,
     seller_of,
 )
-from mcp_invoices.providers.wire import error_body, read_body, text_at, validated
+from mcp_invoices.providers.wire import error_body, text_at, validated
 from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
 
 __all__ = ["AUTH_HINT", "PROVIDER_ID", "STATUSES", "PayabliProvider"]
@@ -414,12 +414,9 @@ class PayabliProvider(InvoiceProvider):
                 f"Payabli refused the invoice listing{said}.",
                 hint="Check PAYABLI_ENTRY (the paypoint entry name) and PAYABLI_BASE_URL.",
             )
-        answer = read_body(
-            reading.shape, response, provider=NAME, what="an invoice list", hint=UNREADABLE_HINT
-        )
-        invoices = own_matching(answer.records, customer, query, reading)
-        fetched = len(answer.records)
-        total = answer.summary.total_records if answer.summary else None
+        records, total = reading.page(response)
+        invoices = own_matching(records, customer, query, reading)
+        fetched = len(records)
         consumed = offset + fetched
         more = fetched > 0 and (consumed < total if total is not None else fetched >= limit)
         return QueryPage(

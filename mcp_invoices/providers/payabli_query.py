@@ -7,30 +7,40 @@ way every record is checked against the session's customer here, whatever Payabl
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+import httpx2
 
 from mcp_invoices.domain.models import Invoice, InvoiceFilter
 from mcp_invoices.domain.summary import InvoiceFacts
+from mcp_invoices.providers.lean import LeanReader
 from mcp_invoices.providers.payabli_wire import (
+    NAME,
     PROVIDER_ID,
     STATUSES,
-    WireFactsQuery,
+    UNREADABLE_HINT,
+    LeanFactsQuery,
+    LeanInvoiceFacts,
     WireInvoice,
-    WireInvoiceFacts,
     WireQuery,
-    WireQueryOf,
     invoice_facts,
     normalize_invoice,
 )
+from mcp_invoices.providers.wire import read_body
 
 __all__ = ["FACTS", "WHOLE", "QueryPage", "Reading", "due_filters", "own_matching", "query_filters"]
 
 logger = logging.getLogger("mcp_invoices.payabli")
 
+
+class _Owned(Protocol):
+    def owner_ids(self) -> set[int]: ...
+
+
 R = TypeVar("R", Invoice, InvoiceFacts)
-W = TypeVar("W", bound=WireInvoiceFacts)
+W = TypeVar("W", bound=_Owned)
 
 
 @dataclass(frozen=True)
@@ -46,14 +56,31 @@ class QueryPage(Generic[R]):
 
 @dataclass(frozen=True, slots=True)
 class Reading(Generic[W, R]):
-    """How a Query page is read: its shape, and what each of the scope's records becomes."""
+    """How a Query page is read: its records and announced total, and what each record becomes."""
 
-    shape: type[WireQueryOf[W]]
+    page: Callable[[httpx2.Response], tuple[Sequence[W], int | None]]
     read: Callable[[W], R]
 
 
-WHOLE: Reading[WireInvoice, Invoice] = Reading(WireQuery, normalize_invoice)
-FACTS: Reading[WireInvoiceFacts, InvoiceFacts] = Reading(WireFactsQuery, invoice_facts)
+_WHAT = "an invoice list"
+
+
+def _whole_page(response: httpx2.Response) -> tuple[Sequence[WireInvoice], int | None]:
+    answer = read_body(WireQuery, response, provider=NAME, what=_WHAT, hint=UNREADABLE_HINT)
+    return answer.records, answer.summary.total_records if answer.summary else None
+
+
+_FACTS_PAGE = LeanReader(LeanFactsQuery)
+
+
+def _facts_page(response: httpx2.Response) -> tuple[Sequence[LeanInvoiceFacts], int | None]:
+    # A summary reads a dozen fields of each ~2 KB record: the rest is skipped, never decoded.
+    answer = _FACTS_PAGE.read(response, provider=NAME, what=_WHAT, hint=UNREADABLE_HINT)
+    return answer.records, answer.summary.total_records if answer.summary else None
+
+
+WHOLE: Reading[WireInvoice, Invoice] = Reading(_whole_page, normalize_invoice)
+FACTS: Reading[LeanInvoiceFacts, InvoiceFacts] = Reading(_facts_page, invoice_facts)
 
 
 def query_filters(query: InvoiceFilter) -> dict[str, str] | None:

@@ -26,6 +26,7 @@ from mcp_invoices.domain.money import ZERO, MoneyError, normalize_currency, pars
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.base import json_uri, pdf_uri
+from mcp_invoices.providers.lean import LeanModel, amount, field, text
 from mcp_invoices.providers.wire import MajorUnits, StatusTable, WireModel
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ __all__ = [
     "PROVIDER_ID",
     "STATUSES",
     "UNREADABLE_HINT",
-    "WireFactsQuery",
+    "LeanFactsQuery",
+    "LeanInvoiceFacts",
     "WireInvoice",
     "WireInvoiceFacts",
     "WireQuery",
@@ -129,8 +131,7 @@ class WireInvoiceFacts(_Wire):
 
     def owner_ids(self) -> set[int]:
         """Every customer id the record names (top level and its ``Customer``)."""
-        named = {self.customer_id, self.customer.customer_id if self.customer else None}
-        return {customer_id for customer_id in named if customer_id is not None}
+        return _owners(self.customer_id, self.customer.customer_id if self.customer else None)
 
 
 class WireInvoice(WireInvoiceFacts):
@@ -166,8 +167,44 @@ class WireQueryOf(_Wire, Generic[W]):
 
 
 WireQuery = WireQueryOf[WireInvoice]
-WireFactsQuery = WireQueryOf[WireInvoiceFacts]
-"""A Query answer as a summary reads it: each record's facts only."""
+
+
+def _owners(*named: int | None) -> set[int]:
+    return {customer_id for customer_id in named if customer_id is not None}
+
+
+class LeanOwner(LeanModel):
+    customer_id: int | None = field(default=None, name="customerId")
+
+
+class LeanInvoiceFacts(LeanModel):
+    """``WireInvoiceFacts`` as a summary's page is decoded (``providers.lean``): the same fields."""
+
+    invoice_id: int = field(name="invoiceId")
+    invoice_status: int = field(name="invoiceStatus")
+    invoice_amount: Decimal = field(name="invoiceAmount")
+    customer_id: int | None = field(default=None, name="customerId")
+    invoice_number: str | int | None = field(default=None, name="invoiceNumber")
+    invoice_date: str | int | None = field(default=None, name="invoiceDate")
+    invoice_due_date: str | int | None = field(default=None, name="invoiceDueDate")
+    invoice_paid_amount: Decimal | None = field(default=None, name="invoicePaidAmount")
+    customer: LeanOwner | None = field(default=None, name="Customer")
+    additional_data: dict[str, Any] | None = field(default=None, name="AdditionalData")
+
+    def owner_ids(self) -> set[int]:
+        """Every customer id the record names (top level and its ``Customer``)."""
+        return _owners(self.customer_id, self.customer.customer_id if self.customer else None)
+
+
+class LeanSummary(LeanModel):
+    total_records: int | None = field(default=None, name="totalRecords")
+
+
+class LeanFactsQuery(LeanModel):
+    """A Query answer as a summary reads it: each record's facts only, the rest skipped undecoded."""
+
+    records: list[LeanInvoiceFacts] = field(name="Records")
+    summary: LeanSummary | None = field(default=None, name="Summary")
 
 
 UNREADABLE_HINT = "Try again later; if it persists, check PAYABLI_BASE_URL points at the Payabli API."
@@ -213,7 +250,7 @@ def _datetime(value: str | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _currency(record: WireInvoiceFacts) -> str:
+def _currency(record: WireInvoiceFacts | LeanInvoiceFacts) -> str:
     """``AdditionalData.currency`` when the merchant recorded one, otherwise US dollars."""
     for key, value in (record.additional_data or {}).items():
         if key.lower() in _CURRENCY_KEYS and isinstance(value, str):
@@ -312,7 +349,9 @@ def _unreadable_amount() -> ProviderUnavailable:
     )
 
 
-def _settled(record: WireInvoiceFacts, currency: str) -> tuple[Decimal, InvoiceStatus, Settlement]:
+def _settled(
+    record: WireInvoiceFacts | LeanInvoiceFacts, currency: str
+) -> tuple[Decimal, InvoiceStatus, Settlement]:
     """Total, status and what is paid and due, as ``normalize_invoice`` states them (raises MoneyError)."""
     total = parse_amount(record.invoice_amount, currency)
     stated_paid = _amount(record.invoice_paid_amount, currency)
@@ -320,8 +359,11 @@ def _settled(record: WireInvoiceFacts, currency: str) -> tuple[Decimal, InvoiceS
     return total, status, settle(status, total, currency, paid=stated_paid)
 
 
-def invoice_facts(record: WireInvoiceFacts) -> InvoiceFacts:
+def invoice_facts(record: LeanInvoiceFacts) -> InvoiceFacts:
     """What a summary needs of one record, read by the same rules as ``normalize_invoice``."""
+    amount(record.invoice_amount, NAME)  # decoded from a literal of any length: bounded first
+    if record.invoice_paid_amount is not None:
+        amount(record.invoice_paid_amount, NAME)
     currency = _currency(record)
     try:
         total, status, settled = _settled(record, currency)
@@ -330,11 +372,11 @@ def invoice_facts(record: WireInvoiceFacts) -> InvoiceFacts:
     invoice_id = str(record.invoice_id)
     return InvoiceFacts(
         id=invoice_id,
-        number=_text(record.invoice_number),
+        number=_text(text(record.invoice_number)),
         status=status,
         currency=currency,
-        issued_at=_date(record.invoice_date),
-        due_at=_date(record.invoice_due_date),
+        issued_at=_date(text(record.invoice_date)),
+        due_at=_date(text(record.invoice_due_date)),
         total=total,
         amount_paid=settled.paid,
         amount_due=settled.due,

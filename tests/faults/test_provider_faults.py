@@ -171,6 +171,81 @@ async def test_a_polar_amount_out_of_range_is_provider_unavailable_not_an_unexpe
     assert "unexpected" not in str(error["message"])
 
 
+# -- a summary's pages (decoded lean: providers/lean.py) keep the same bounds ---------------------------
+
+_ABSURD = ["1e100000", "-1e100000", "1e-100000", "1" + "0" * 5000, "0." + "0" * 40 + "1"]
+
+
+@pytest.mark.parametrize("number", _ABSURD)
+async def test_an_absurd_amount_on_a_payabli_summary_page_is_refused_before_conversion(
+    hostile: Hostile, ledger_copy: Path, number: str
+) -> None:
+    hostile.on(
+        "/api/Query/invoices/shop",
+        json_text(
+            200,
+            '{"Records": [{"invoiceId": 1, "customerId": 1001, "invoiceStatus": 1, '
+            f'"invoiceAmount": {number}, "AdditionalData": {{"weight": 1e999999}}}}], '
+            '"Summary": {"totalRecords": 1}}',
+        ),
+    )
+    name, provider, scope = payabli(hostile)
+    async with sessions(ledger_copy, name, provider, scope) as session:
+        outcome = await while_bystanding(session, lambda: session.victim.call_tool("summarize_invoices", {}))
+    error = assert_bounded(outcome, "provider_unavailable")
+    assert "number far too large" in str(error["message"])
+
+
+@pytest.mark.parametrize("number", ["1e100000", "12.5", '"1000"', "true"])
+async def test_a_total_that_is_no_number_of_cents_on_an_afternoon_summary_page_is_refused(
+    hostile: Hostile, ledger_copy: Path, number: str
+) -> None:
+    row = (
+        '{"id": "inv_1", "customer_id": "cus_1", "status": "open", "currency": "usd", '
+        f'"total_cents": {number}}}'
+    )
+    page = f'{{"success": true, "invoices": [{row}], "has_more": false}}'
+    hostile.on("/v1/invoices?customer_id=cus_1&limit=100&status=open", json_text(200, page))
+    hostile.on("/v1/invoices", reply(200, {"success": True, "invoices": [], "has_more": False}))
+    name, provider, scope = afternoon(hostile)
+    async with sessions(ledger_copy, name, provider, scope) as session:
+        outcome = await while_bystanding(session, lambda: session.victim.call_tool("summarize_invoices", {}))
+    error = assert_bounded(outcome, "provider_unavailable")
+    message = str(error["message"])
+    assert "Afternoon sent" in message and "1000" not in message and "12.5" not in message
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("<html>Bad gateway</html>", "not valid JSON"),
+        (
+            '{"Records": [{"invoiceId": 1, "customerId": 1001, "invoiceStatus": 1, "invoiceAmount": 1',
+            "not valid JSON",
+        ),
+        (
+            '{"Records": [{"invoiceId": "one", "invoiceStatus": 1, "invoiceAmount": 1}]}',
+            "(at Records.0.invoiceId)",
+        ),
+        (
+            '{"Records": [{"invoiceId": 1, "invoiceStatus": 1, "invoiceAmount": 1, "customerId": 1e3}]}',
+            "(at Records.0.customerId)",
+        ),
+        ('{"Records": {"invoiceId": 1}}', "(at Records)"),
+        ('{"Records": [' + "[" * 5000 + "]" * 5000 + "]}", "Payabli sent"),
+    ],
+)
+async def test_a_payabli_summary_page_that_is_not_the_documented_shape_names_where_not_what(
+    hostile: Hostile, ledger_copy: Path, body: str, said: str
+) -> None:
+    hostile.on("/api/Query/invoices/shop", json_text(200, body))
+    name, provider, scope = payabli(hostile)
+    async with sessions(ledger_copy, name, provider, scope) as session:
+        outcome = await while_bystanding(session, lambda: session.victim.call_tool("summarize_invoices", {}))
+    error = assert_bounded(outcome, "provider_unavailable")
+    assert said in str(error["message"]) and "one" not in str(error["message"])
+
+
 # -- page counts the provider made up -----------------------------------------------------------------
 
 
