@@ -22,6 +22,7 @@ __all__ = [
     "format_amount",
     "format_money",
     "ZERO",
+    "zero",
 ]
 
 ZERO = Decimal(0)
@@ -66,6 +67,12 @@ def _quantum(currency: str) -> Decimal:
 
 # Wide enough for any amount a ledger can hold; the default 28 digits would overflow on quantize.
 _CONTEXT = Context(prec=100, rounding=ROUND_HALF_EVEN)
+
+
+@functools.lru_cache(maxsize=512)
+def zero(currency: str) -> Decimal:
+    """Zero at the currency's precision (``0.00``, ``0``): ``quantize(ZERO, currency)``, computed once."""
+    return quantize(ZERO, currency)
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from mcp_invoices.domain.models import InvoiceStatus
-from mcp_invoices.domain.money import ZERO, quantize
+from mcp_invoices.domain.money import zero as zero_in
 
 __all__ = [
     "AGEING_BUCKETS",
@@ -62,7 +62,7 @@ def settle(
     - Otherwise a stated ``paid`` is kept, or else the whole total counts as paid on a paid or
       refunded invoice and nothing on any other; due is what is left, and nothing on a settled one.
     """
-    zero = quantize(ZERO, currency)  # zeros carry the currency's precision too ("0.00", "0")
+    zero = zero_in(currency)  # zeros carry the currency's precision too ("0.00", "0")
     if due is not None:
         if paid is None:
             paid = zero if status is InvoiceStatus.VOID else max(total - due, zero)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx2
 from pydantic import SecretStr
 
@@ -330,7 +331,10 @@ class AfternoonProvider(InvoiceProvider):
             group.start_soon(walk)
             async with received:
                 async for rows in received:
-                    for row in rows:
+                    for index, row in enumerate(rows, 1):
+                        if index % _ROWS_PER_SLICE == 0:
+                            # The other chains' next requests go out now, not after this whole page.
+                            await anyio.lowlevel.checkpoint()
                         if row.status.strip().lower() != status:
                             raise ProviderUnavailable(
                                 "Afternoon listed invoices of another status than the one asked for, "
@@ -429,6 +433,8 @@ class AfternoonProvider(InvoiceProvider):
 
 
 _LEAN_LIST = LeanReader(LeanList)
+_ROWS_PER_SLICE = 25
+"""Rows a summary's chain reads before it lets the loop run (~0.3 ms): the chains share one loop."""
 
 
 def _next_cursor(cursor: str | None, has_more: object) -> str | None:

@@ -96,8 +96,12 @@ def minor_units(literal: msgspec.Raw, provider: str) -> int | None:
 
     Read by ``json_guard`` itself, so its bounds are the ones every other number meets.
     """
+    raw = bytes(literal)
+    digits = raw[1:] if raw[:1] == b"-" else raw
+    if digits.isdigit() and len(digits) <= json_guard.MAX_INTEGER_DIGITS:
+        return int(raw)  # the common case, and within json_guard's bounds (msgspec checked the syntax)
     try:
-        value = json_guard.loads(bytes(literal))
+        value = json_guard.loads(raw)
     except json_guard.NumberOutOfRange:
         raise number_out_of_range(provider) from None
     if isinstance(value, Decimal) and value == value.to_integral_value():
