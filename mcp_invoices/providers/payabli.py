@@ -85,8 +85,8 @@ AUTH_HINT = "Check PAYABLI_API_TOKEN (an organisation API token)"
 PAGE_SIZE = 100
 """Records per Query page when walking everything (summaries); also the most a listing asks for."""
 PARALLEL_PAGES = 32
-"""Query pages fetched at once when the total is known (summaries over many invoices); below the
-HTTP pool's 20 connections, so no page waits for a connection long enough to time out."""
+"""Query pages fetched at once when the total is known (summaries over many invoices); within the
+HTTP pool's 50 connections, so no page waits for a connection long enough to time out."""
 
 _MAX_INT64 = 2**63 - 1
 _INTEGER_ID = re.compile(r"[1-9][0-9]{0,18}")
