@@ -344,7 +344,7 @@ class PayabliProvider(InvoiceProvider):
                 "Payabli answered with another invoice than the one asked for.",
                 hint="Try again later; if it persists, check PAYABLI_BASE_URL.",
             )
-        if record.owner_ids() != {customer}:
+        if not record.owned_by(customer):
             raise errors.not_found("invoice", invoice_id)
         return record
 

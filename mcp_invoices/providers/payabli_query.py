@@ -36,7 +36,7 @@ logger = logging.getLogger("mcp_invoices.payabli")
 
 
 class _Owned(Protocol):
-    def owner_ids(self) -> set[int]: ...
+    def owned_by(self, customer: int) -> bool: ...
 
 
 R = TypeVar("R", Invoice, InvoiceFacts)
@@ -106,7 +106,7 @@ def own_matching(
     invoices: list[R] = []
     foreign = 0
     for record in records:
-        if record.owner_ids() != {customer}:
+        if not record.owned_by(customer):
             foreign += 1
             continue
         invoice = reading.read(record)

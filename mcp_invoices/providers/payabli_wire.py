@@ -129,9 +129,9 @@ class WireInvoiceFacts(_Wire):
     customer: WireOwner | None = Field(default=None, alias="Customer")
     additional_data: dict[str, Any] | None = Field(default=None, alias="AdditionalData")
 
-    def owner_ids(self) -> set[int]:
-        """Every customer id the record names (top level and its ``Customer``)."""
-        return _owners(self.customer_id, self.customer.customer_id if self.customer else None)
+    def owned_by(self, customer: int) -> bool:
+        """The record names ``customer`` (top level or in its ``Customer``) and no one else."""
+        return _owned_by(customer, self.customer_id, self.customer.customer_id if self.customer else None)
 
 
 class WireInvoice(WireInvoiceFacts):
@@ -169,8 +169,14 @@ class WireQueryOf(_Wire, Generic[W]):
 WireQuery = WireQueryOf[WireInvoice]
 
 
-def _owners(*named: int | None) -> set[int]:
-    return {customer_id for customer_id in named if customer_id is not None}
+def _owned_by(customer: int, *named: int | None) -> bool:
+    named_any = False
+    for owner in named:
+        if owner is not None:
+            if owner != customer:
+                return False
+            named_any = True
+    return named_any
 
 
 class LeanOwner(LeanModel):
@@ -191,9 +197,9 @@ class LeanInvoiceFacts(LeanModel):
     customer: LeanOwner | None = field(default=None, name="Customer")
     additional_data: dict[str, Any] | None = field(default=None, name="AdditionalData")
 
-    def owner_ids(self) -> set[int]:
-        """Every customer id the record names (top level and its ``Customer``)."""
-        return _owners(self.customer_id, self.customer.customer_id if self.customer else None)
+    def owned_by(self, customer: int) -> bool:
+        """The record names ``customer`` (top level or in its ``Customer``) and no one else."""
+        return _owned_by(customer, self.customer_id, self.customer.customer_id if self.customer else None)
 
 
 class LeanSummary(LeanModel):
