@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
@@ -102,8 +103,8 @@ class LeanList(LeanModel):
     invoices: list[LeanInvoiceFacts] | None = None
     data: list[LeanInvoiceFacts] | None = None
     next_cursor: str | None = None
-    has_more: bool | None = None
-    success: bool | None = None
+    has_more: Any = None  # only ``true`` and ``false`` mean anything, as in the whole list's reading
+    success: Any = None
 
 
 class WireInvoice(WireInvoiceFacts):
