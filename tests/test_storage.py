@@ -459,3 +459,55 @@ async def test_a_database_outage_while_serving_is_provider_unavailable_without_d
         await provider.aclose()
     assert raised.value.code == "provider_unavailable"
     assert "SELECT" not in str(raised.value) and "server closed" not in str(raised.value)
+
+
+# -- prepared reads (the reads on every request) ---------------------------------------------------
+
+
+def test_a_prepared_read_returns_the_row_connection_execute_returns(database: Path | str) -> None:
+    from sqlalchemy import bindparam, select
+
+    from mcp_invoices.storage.schema import access_tokens, invoices
+
+    ledger = _open_ledger(database, True, date(2026, 9, 14), False)
+    store = TokenStore(ledger.database)
+    try:
+        store.issue("local", "cus_alice", ttl=None)
+        statements = [
+            (
+                select(invoices).where(invoices.c.customer_id == bindparam("customer")),
+                {"customer": "cus_alice"},
+            ),
+            (select(invoices).where(invoices.c.customer_id == bindparam("customer")), {"customer": "nobody"}),
+            (
+                select(access_tokens).where(access_tokens.c.customer_id == bindparam("customer")),
+                {"customer": "cus_alice"},
+            ),
+        ]
+        for statement, parameters in statements:
+            with ledger.database.read() as db:
+                expected = db.execute(statement, parameters).mappings().first()
+            row = ledger.database.prepare(statement).first(parameters)
+            assert row == (dict(expected) if expected is not None else None)
+            if row is not None:  # dates and aware timestamps come back as SQLAlchemy gives them
+                assert [type(value) for value in row.values()] == [type(value) for value in expected.values()]
+    finally:
+        store.close()
+        ledger.close()
+
+
+def test_a_prepared_read_fails_with_sqlalchemys_errors_without_its_parameters(tmp_path: Path) -> None:
+    from sqlalchemy import bindparam, select
+
+    from mcp_invoices.storage.schema import invoices
+
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    try:
+        read = ledger.database.prepare(select(invoices).where(invoices.c.order_id == bindparam("secret")))
+        with ledger.database.write() as db:
+            db.exec_driver_sql("DROP TABLE invoices")
+        with pytest.raises(DBAPIError) as raised:
+            read.first({"secret": "s3cr3t-value"})
+    finally:
+        ledger.close()
+    assert "s3cr3t-value" not in str(raised.value)

@@ -20,13 +20,14 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import Connection, select
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import Connection, bindparam, select
 
 from mcp_invoices.storage import Database, open_database
 from mcp_invoices.storage.schema import access_tokens
@@ -94,6 +95,9 @@ def _fernet(secret_key: SecretStr | None):  # type: ignore[no-untyped-def]
     return Fernet(base64.urlsafe_b64encode(digest.digest()))
 
 
+_TOKEN_BY_ID = select(access_tokens).where(access_tokens.c.id == bindparam("token_id"))
+
+
 class TokenStore:
     """Tokens in the server's database (the ledger's database, its own table)."""
 
@@ -109,20 +113,19 @@ class TokenStore:
         self.path = self.database.sqlite_path
         """The SQLite file, when the store is one (None on PostgreSQL)."""
         self._secret_key = secret_key
+        self._by_id = self.database.prepare(_TOKEN_BY_ID)
 
     def close(self) -> None:
         if self._owns_database:
             self.database.close()
 
-    def _row(self, token_id: str, *, db: Connection | None = None) -> RowMapping | None:
-        query = select(access_tokens).where(access_tokens.c.id == token_id)
+    def _row(self, token_id: str, *, db: Connection | None = None) -> Mapping[Any, Any] | None:
         if db is not None:
-            return db.execute(query).mappings().first()
-        with self.database.read() as connection:
-            return connection.execute(query).mappings().first()
+            return db.execute(_TOKEN_BY_ID, {"token_id": token_id}).mappings().first()
+        return self._by_id.first({"token_id": token_id})
 
     @staticmethod
-    def _record(row: RowMapping) -> TokenRecord:
+    def _record(row: Mapping[Any, Any]) -> TokenRecord:
         return TokenRecord(
             id=row["id"],
             provider=row["provider"],

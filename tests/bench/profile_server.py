@@ -2,6 +2,8 @@
 
     python tests/bench/profile_server.py get_invoice-stdio   # row 1a's call, 200 times
     python tests/bench/profile_server.py get_invoice-http    # row 1b's call, 200 times
+    python tests/bench/profile_server.py local-stdio         # row 7's call (local ord_1001, stdio), 1000 times
+    python tests/bench/profile_server.py local-stdio-echo    # row 7's baseline: the same with echo
     python tests/bench/profile_server.py summarize           # row 2's summary, 3 times
     python tests/bench/profile_server.py concurrent          # row 3: 50 HTTP clients, get_invoice
     python tests/bench/profile_server.py concurrent-echo     # row 3's baseline: the same with echo
@@ -106,6 +108,29 @@ def get_invoice_http(out: Path) -> None:
 
             anyio.run(work)
     _wait_for(out)
+
+
+def local_stdio(out: Path, tool: str = "get_invoice") -> None:
+    """Row 7's call over stdio (``echo_server.py --stdio``: ``serve`` plus echo), one client, 1,000 times."""
+    arguments = {"get_invoice": {"invoice_id": "ord_1001"}, "echo": {"text": "ping"}}[tool]
+    with tempfile.TemporaryDirectory() as temporary:
+        env = {
+            "MCP_INVOICES_DB": str(Path(temporary) / "ledger.sqlite3"),
+            "MCP_INVOICES_CUSTOMER": "cus_alice",
+        }
+        params = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "cProfile", "-o", str(out), str(BENCH / "echo_server.py"), "--stdio"],
+            env=clean_environment(env),
+            cwd=str(REPO),
+        )
+
+        async def work(client: Client) -> None:
+            for _ in range(1000):
+                await client.call_tool(tool, arguments)
+
+        anyio.run(drive_stdio, params, work)
+        _wait_for(out)
 
 
 def summarize(out: Path) -> None:
@@ -249,6 +274,8 @@ def _wait_for(path: Path, timeout: float = 30) -> None:
 SCENARIOS: dict[str, Callable[[Path], None]] = {
     "get_invoice-stdio": get_invoice_stdio,
     "get_invoice-http": get_invoice_http,
+    "local-stdio": local_stdio,
+    "local-stdio-echo": lambda out: local_stdio(out, "echo"),
     "summarize": summarize,
     "concurrent": concurrent,
     "concurrent-echo": lambda out: concurrent(out, "echo"),

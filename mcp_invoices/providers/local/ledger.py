@@ -99,6 +99,8 @@ class Ledger:
         self.database = open_database(location, auto_migrate=auto_migrate)
         self.path = self.database.sqlite_path
         """The SQLite file, when the ledger is one (None on PostgreSQL)."""
+        self._invoice_by_reference = self.database.prepare(_INVOICE_BY_REFERENCE)
+        self._customers_invoice_by_reference = self.database.prepare(_CUSTOMERS_INVOICE_BY_REFERENCE)
 
     def close(self) -> None:
         if self._owns_database:
@@ -294,11 +296,9 @@ class Ledger:
         """
         parameters = {"reference": reference, "number": reference.strip()}
         if customer_id is None:
-            query = _INVOICE_BY_REFERENCE
+            row = self._invoice_by_reference.first(parameters)
         else:
-            query, parameters["customer_id"] = _CUSTOMERS_INVOICE_BY_REFERENCE, customer_id
-        with self.database.read() as db:
-            row = db.execute(query, parameters).mappings().first()
+            row = self._customers_invoice_by_reference.first(parameters | {"customer_id": customer_id})
         if row is None:
             raise not_found("invoice", reference)
         return invoice_from_row(row)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -210,7 +210,7 @@ def split_cursor(cursor: str) -> tuple[date, str]:
         raise invalid_cursor() from None
 
 
-def invoice_from_row(row: RowMapping) -> Invoice:
+def invoice_from_row(row: Mapping[Any, Any]) -> Invoice:
     """The normalized invoice of a stored invoice row."""
     currency = row["currency"]
     money = functools.partial(from_minor_units, currency=currency)
