@@ -63,3 +63,22 @@ async def test_a_tool_whose_arguments_fail_validation_raises_a_tool_error_caused
     with pytest.raises(ToolError) as raised:
         await server.call_tool("add", {"a": "not a number"})
     assert isinstance(raised.value.__cause__, ValidationError)
+
+
+def test_a_tool_that_needs_only_its_call_is_registered_taking_the_context_instead() -> None:
+    """``call_from_context``: no SDK resolver runs for such a tool; its published arguments are unchanged."""
+    import inspect
+
+    from mcp.server.mcpserver import Context
+
+    from mcp_invoices.server.calls import call_from_context
+    from mcp_invoices.server.tools import TOOLS
+
+    handlers = {spec.name: spec.handler for spec in TOOLS}
+    # generate_invoice asks questions through resolvers: it keeps them.
+    assert call_from_context(handlers["generate_invoice"]) is handlers["generate_invoice"]
+    for name in set(handlers) - {"generate_invoice"}:
+        original = inspect.signature(handlers[name])
+        registered = inspect.signature(call_from_context(handlers[name]))
+        assert registered.parameters["ctx"].annotation is Context, name
+        assert list(registered.parameters) == ["ctx", *list(original.parameters)[1:]], name

@@ -19,7 +19,13 @@ from mcp_types import CallToolResult, ListToolsResult, PaginatedRequestParams
 from mcp_invoices import __version__
 from mcp_invoices.domain.errors import InvoiceError
 from mcp_invoices.server import compat
-from mcp_invoices.server.calls import InvoiceServer, PrincipalResolver, Services, today_utc
+from mcp_invoices.server.calls import (
+    InvoiceServer,
+    PrincipalResolver,
+    Services,
+    call_from_context,
+    today_utc,
+)
 from mcp_invoices.server.completions import register_completions
 from mcp_invoices.server.prompts import PROMPTS, register_prompts
 from mcp_invoices.server.resources import register_resources
@@ -84,7 +90,7 @@ def _tools_list(
 
 def _add_tool(server: InvoiceServer, spec: ToolSpec, *, open_world: bool) -> None:
     server.add_tool(
-        _error_boundary(spec.name, spec.handler),
+        _error_boundary(spec.name, call_from_context(spec.handler)),
         name=spec.name,
         title=spec.title,
         description=spec.description,
