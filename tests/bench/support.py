@@ -120,7 +120,8 @@ def machine_description() -> list[str]:
 
     return [
         f"- CPU: {model}; {os.cpu_count()} logical cores ({usable} usable by this process)",
-        f"- Python {sys.version.split()[0]} ({sys.executable}); mcp {version('mcp')}, httpx2 {version('httpx2')}",
+        f"- Python {sys.version.split()[0]} ({sys.executable}); mcp {version('mcp')}, httpx2 {version('httpx2')}, "
+        f"msgspec {version('msgspec')}",
         f"- load average at start: {load}",
     ]
 
