@@ -37,9 +37,9 @@ logger = logging.getLogger("mcp_invoices.wire")
 M = TypeVar("M")
 
 field = msgspec.field
+"""A field whose wire name differs from its attribute (``field(name="invoiceId")``)."""
 Raw = msgspec.Raw
 """A value kept as the JSON literal the provider wrote, for a field read by ``minor_units``."""
-"""A field whose wire name differs from its attribute (``field(name="invoiceId")``)."""
 
 
 class LeanModel(msgspec.Struct):
