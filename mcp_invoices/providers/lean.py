@@ -28,7 +28,7 @@ import msgspec
 
 from mcp_invoices.providers import json_guard
 from mcp_invoices.providers.http import not_json, number_out_of_range
-from mcp_invoices.providers.wire import unexpected
+from mcp_invoices.providers.wire import minor_units_of, unexpected
 
 __all__ = ["LeanModel", "LeanReader", "Raw", "amount", "field", "minor_units", "text"]
 
@@ -104,11 +104,10 @@ def minor_units(literal: msgspec.Raw, provider: str) -> int | None:
         value = json_guard.loads(raw)
     except json_guard.NumberOutOfRange:
         raise number_out_of_range(provider) from None
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    try:
+        return minor_units_of(value)
+    except ValueError:
         return None
-    return value
 
 
 def text(value: str | int | None) -> str | None:

@@ -37,6 +37,7 @@ __all__ = [
     "WireInt",
     "WireModel",
     "error_body",
+    "minor_units_of",
     "read_body",
     "text_at",
     "unexpected",
@@ -57,7 +58,8 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def _minor_units(value: object) -> int:
+def minor_units_of(value: object) -> int:
+    """A decoded JSON value as integer minor units (``MinorUnits``'s rule), else ValueError."""
     # An integral Decimal (JSON ``1000.0``) is the same number of cents; a fraction, a string or a
     # boolean is not an amount in minor units.
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
@@ -80,7 +82,7 @@ def _not_bool(value: object) -> object:
     return value
 
 
-MinorUnits = Annotated[int, BeforeValidator(_minor_units)]
+MinorUnits = Annotated[int, BeforeValidator(minor_units_of)]
 """An amount in integer minor units (Polar, Afternoon)."""
 MajorUnits = Decimal
 """An amount in major units as written (Bagisto, Payabli); JSON numbers arrive as ``Decimal``."""
