@@ -19,12 +19,13 @@ keep the base class's ``not_supported``. The invoice's wire shape and normalizat
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -44,22 +45,26 @@ from mcp_invoices.principal import Scope
 from mcp_invoices.providers.afternoon_wire import (
     DISPLAY_NAME,
     PROVIDER_ID,
+    REACHABLE_STATUSES,
     STATUSES,
     UNREADABLE_HINT,
     LeanInvoiceFacts,
     LeanList,
     Normalizer,
     WireInvoice,
+    list_body_position,
+    list_rows,
     unreadable,
 )
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
 from mcp_invoices.providers.lean import LeanReader
-from mcp_invoices.providers.paging import check_pages_read, fetch_pages, pages_per_summary
+from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
 from mcp_invoices.providers.wire import (
     error_body,
     text_at,
+    unexpected,
     validated,
 )
 from mcp_invoices.shared.base import Budget, SharedState
@@ -68,20 +73,17 @@ __all__ = ["DEFAULT_BASE_URL", "STATUSES", "AfternoonProvider"]
 
 logger = logging.getLogger("mcp_invoices.afternoon")
 
-
-@dataclass(slots=True)
-class _PagesRead:
-    """Pages one summary has read so far, across its cursor chains, and the most it may read."""
-
-    limit: int
-    read: int = 0
-
+R = TypeVar("R")
 
 DEFAULT_BASE_URL = "https://api.afternoon.co"
 AUTH_HINT = "Check AFTERNOON_API_KEY (an organisation key, ak_live_… or ak_test_…)"
 
+PAGE_SIZE = 50
+"""``limit`` sent on every list request: docs.afternoon.co …/invoices/list documents its default ("50")
+and no maximum, so nothing larger is assumed to be accepted. Any page size may come back."""
 MAX_PAGE_SIZE = 100
-"""Afternoon's largest ``limit``."""
+"""Most invoices one ``list_invoices`` page returns (the tool's own bound, read from as many of
+Afternoon's pages as it takes)."""
 MAX_FETCHES_PER_PAGE = 10
 """Upstream pages one ``list_invoices`` call may read to fill a page whose rows are filtered here."""
 
@@ -205,203 +207,178 @@ class AfternoonProvider(InvoiceProvider):
         return _ID_SHAPE.fullmatch(reference) is not None
 
     # ``find_by_number`` is the interface's: Afternoon's list filters by customer and status only,
-    # so the scope's invoices are paged most recent first (100 a request) until the number shows.
+    # so the scope's invoices are paged most recent first until the number shows.
 
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
-        """Newest first. Status goes to Afternoon; dates (which it cannot filter) and scope are checked here.
+        """Newest first; every filter (status, dates, due dates) and the scope are checked here.
 
-        Afternoon filters no due date, so ``overdue`` and the due-date bounds are checked here too.
-        (``status=open`` is not sent for ``overdue``: an unknown Afternoon status is read as open,
-        and such an invoice may be overdue.)
-
-        Each upstream request asks only for the rows still missing from the page, so the cursor
-        Afternoon returns always points just past the last row consumed and no row is skipped or
-        repeated, however many rows the local checks drop.
+        No status is sent: the list's status enum is undocumented, and an invoice of a status this
+        server does not know is read as open or paid (``afternoon_wire._fallback_status``), which no
+        filter sent upstream could select. Afternoon's page size is its own (``PAGE_SIZE`` is asked,
+        any number may come back), so the cursor returned here is this server's: Afternoon's cursor
+        of the page being read and how many of its rows were consumed. No row is skipped or repeated
+        however many rows a page holds or the local checks drop.
         """
         customer = self._customer(scope)
-        native_status: str | None = None
-        if query.status is not None:
-            natives = STATUSES.natives(query.status)
-            if not natives:  # e.g. partially_paid: Afternoon has no such invoices
-                return Page(items=[], next_cursor=None)
-            native_status = natives[0]
+        if query.status is not None and query.status not in REACHABLE_STATUSES:
+            return Page(items=[], next_cursor=None)  # e.g. partially_paid: Afternoon has no such invoices
         wanted = max(1, min(limit, MAX_PAGE_SIZE))
+        upstream, skip = _decode_position(cursor) if cursor is not None else (None, 0)
         items: list[Invoice] = []
-        position = cursor
         for _ in range(MAX_FETCHES_PER_PAGE):
-            rows, next_position = await self._fetch_page(
-                customer, native_status, limit=wanted - len(items), cursor=position
-            )
-            items.extend(invoice for invoice in rows if query.matches(invoice))
-            if next_position is not None and next_position == position:
+            rows, following = await self._fetch_page(customer, cursor=upstream)
+            for index in range(skip, len(rows)):
+                invoice = rows[index]
+                if invoice is not None and query.matches(invoice):
+                    items.append(invoice)
+                if len(items) >= wanted:
+                    if index + 1 < len(rows):
+                        return Page(items=items, next_cursor=_encode_position(upstream, index + 1))
+                    return Page(items=items, next_cursor=_encode_position(following, 0))
+            if following is None:
+                return Page(items=items, next_cursor=None)
+            if following == upstream:
                 raise ProviderUnavailable(
                     "Afternoon returned the same page cursor twice, so its list cannot be walked.",
                     hint=UNREADABLE_HINT,
                 )
-            position = next_position
-            if position is None or len(items) >= wanted:
-                break
-        return Page(items=items, next_cursor=position)
+            # A page shorter than the one a cursor of ours was made on: the rest of the skip lies beyond it.
+            upstream, skip = following, max(0, skip - len(rows))
+        return Page(items=items, next_cursor=_encode_position(upstream, skip))
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
-        """Every matching invoice in scope, once each, following the cursor chain to its end.
+        """Every matching invoice in scope, once each, following Afternoon's cursor chain to its end.
 
-        Unlike the default, a page left empty by the local date checks does not end the walk (its
-        cursor still leads on), and a cursor seen before stops it with an error instead of looping.
-        """
-        cursor: str | None = None
-        seen_cursors: set[str] = set()
-        seen_ids: set[str] = set()
-        limit = pages_per_summary(self._http.requests_per_minute)
-        for _ in range(limit):
-            page = await self.list_invoices(scope, query, limit=MAX_PAGE_SIZE, cursor=cursor)
-            for invoice in page.items:
-                if invoice.id not in seen_ids:
-                    seen_ids.add(invoice.id)
-                    yield invoice
-            if page.next_cursor is None:
-                return
-            if page.next_cursor in seen_cursors:
-                raise ProviderUnavailable(
-                    "Afternoon's list led back to a page already read, so it cannot be walked to the end.",
-                    hint=UNREADABLE_HINT,
-                )
-            seen_cursors.add(page.next_cursor)
-            cursor = page.next_cursor
-        check_pages_read(DISPLAY_NAME, limit + 1, limit)
-
-    async def iter_summary_facts(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[InvoiceFacts]:
-        """A summary's facts of every matching invoice, read by one cursor chain per status, side by side.
-
-        Afternoon pages only by cursor, so one chain over 5,000 invoices is 50 round trips one after
-        another. Its list filters by status, and every invoice has exactly one of the statuses that
-        filter accepts (seed 002 uses one enum for both), so a chain per status reads the same
-        invoices, each chain a fraction as long. A row whose status is not its chain's means the
-        filter was not applied: the walk stops rather than count anything twice or miss it.
+        A page left empty by the local checks does not end the walk (its cursor still leads on), and
+        a cursor seen before stops it with an error instead of looping.
         """
         customer = self._customer(scope)
-        statuses = STATUSES.natives(query.status) if query.status is not None else tuple(STATUSES)
-        budget = _PagesRead(limit=pages_per_summary(self._http.requests_per_minute))
-        chains = await fetch_pages(
-            lambda index: self._facts_chain(customer, statuses[index], query, budget),
-            range(len(statuses)),
-            concurrency=len(statuses) or 1,
-        )
-        seen: set[str] = set()
-        for chain in chains:
-            for facts in chain:
-                if facts.id not in seen:
-                    seen.add(facts.id)
-                    yield facts
+        limit = pages_per_summary(self._http.requests_per_minute)
+        seen_ids: set[str] = set()
+        async for rows in self._chain(limit, lambda position: self._fetch_page(customer, cursor=position)):
+            for invoice in rows:
+                if invoice is not None and invoice.id not in seen_ids and query.matches(invoice):
+                    seen_ids.add(invoice.id)
+                    yield invoice
 
-    async def _facts_chain(
-        self, customer: str, status: str, query: InvoiceFilter, budget: _PagesRead
-    ) -> list[InvoiceFacts]:
-        """One status's cursor chain; each page is read while the next one is already being fetched.
-        Every chain of one summary counts its pages against the same ``budget``."""
+    async def iter_summary_facts(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[InvoiceFacts]:
+        """A summary's facts of every matching invoice: one cursor chain over all the scope's invoices.
+
+        Afternoon's list could be split by its status filter, but that filter's enum is undocumented:
+        a chain per known status would never ask for an invoice of a status added later, and a
+        provider that ignores the filter would send every row to every chain. One chain without a
+        status reaches every invoice once, whatever its status; status and dates are checked here.
+        Each page is decoded while the next one is already being fetched.
+        """
+        customer = self._customer(scope)
+        if query.status is not None and query.status not in REACHABLE_STATUSES:
+            return
+        limit = pages_per_summary(self._http.requests_per_minute)
         pages, received = anyio.create_memory_object_stream[list[LeanInvoiceFacts]](max_buffer_size=4)
 
         async def walk() -> None:
             with contextlib.suppress(anyio.BrokenResourceError):  # the reader stopped: its error is raised
-                await walk_pages()
+                async with pages:
+                    async for rows in self._chain(
+                        limit, lambda position: self._fetch_facts(customer, cursor=position)
+                    ):
+                        await pages.send(rows)
 
-        async def walk_pages() -> None:
-            async with pages:
-                cursor: str | None = None
-                seen_cursors: set[str] = set()
-                for _ in range(budget.limit):
-                    budget.read += 1
-                    check_pages_read(DISPLAY_NAME, budget.read, budget.limit)
-                    rows, cursor = await self._fetch_facts(customer, status, cursor=cursor)
-                    await pages.send(rows)
-                    if cursor is None:
-                        return
-                    if cursor in seen_cursors:
-                        raise ProviderUnavailable(
-                            "Afternoon's list led back to a page already read, so it cannot be walked to the end.",
-                            hint=UNREADABLE_HINT,
-                        )
-                    seen_cursors.add(cursor)
-                check_pages_read(DISPLAY_NAME, budget.limit + 1, budget.limit)
-
-        found: list[InvoiceFacts] = []
+        seen: set[str] = set()
         async with anyio.create_task_group() as group:
             group.start_soon(walk)
             async with received:
                 async for rows in received:
                     for index, row in enumerate(rows, 1):
                         if index % _ROWS_PER_SLICE == 0:
-                            # The other chains' next requests go out now, not after this whole page.
-                            await anyio.lowlevel.checkpoint()
-                        if row.status.strip().lower() != status:
-                            raise ProviderUnavailable(
-                                "Afternoon listed invoices of another status than the one asked for, "
-                                "so its invoices cannot be summarised exactly.",
-                                hint=UNREADABLE_HINT,
-                            )
+                            await anyio.lowlevel.checkpoint()  # the next page's request goes out now
+                        if row.id in seen:
+                            continue
+                        seen.add(row.id)
                         facts = self._normalizer.facts(row)
                         if query.matches(facts):
-                            found.append(facts)
-        return found
+                            yield facts
 
     # -- internals -------------------------------------------------------------------------------
 
+    @staticmethod
+    async def _chain(
+        limit: int, fetch: Callable[[str | None], Awaitable[tuple[list[R], str | None]]]
+    ) -> AsyncIterator[list[R]]:
+        """Afternoon's pages from the first to the end of its cursor chain, at most ``limit`` of them.
+
+        A cursor seen before, or a chain longer than ``limit``, is ``ProviderUnavailable``: never an
+        endless walk, never a silent truncation.
+        """
+        cursor: str | None = None
+        seen_cursors: set[str] = set()
+        for read in range(1, limit + 1):
+            check_pages_read(DISPLAY_NAME, read, limit)
+            rows, cursor = await fetch(cursor)
+            yield rows
+            if cursor is None:
+                return
+            if cursor in seen_cursors:
+                raise ProviderUnavailable(
+                    "Afternoon's list led back to a page already read, so it cannot be walked to the end.",
+                    hint=UNREADABLE_HINT,
+                )
+            seen_cursors.add(cursor)
+        check_pages_read(DISPLAY_NAME, limit + 1, limit)
+
     async def _fetch_page(
-        self, customer: str, status: str | None, *, limit: int, cursor: str | None
-    ) -> tuple[list[Invoice], str | None]:
-        """One upstream page: the scope's rows, normalized, and Afternoon's next cursor (None at the end)."""
-        rows, next_cursor = await self._fetch_rows(customer, status, limit=limit, cursor=cursor)
+        self, customer: str, *, cursor: str | None
+    ) -> tuple[list[Invoice | None], str | None]:
+        """One upstream page, row for row: the scope's invoices normalized, None in place of any other
+        customer's row (dropped unread, but still a position in the page), and the next cursor."""
+        response = await self._list_response(customer, cursor=cursor)
+        body = parse_json(response, provider=DISPLAY_NAME)
+        rows = list_rows(body)
+        assert isinstance(body, dict)  # list_rows refuses anything else
+        following = list_body_position(body)
+        # The request asked for this customer only; a row of anyone else is dropped unread even so.
         invoices = [
             self._normalizer.invoice(
                 validated(
                     WireInvoice, raw, provider=DISPLAY_NAME, what="an invoice in a list", hint=UNREADABLE_HINT
                 )
             )
+            if isinstance(raw, dict) and raw.get("customer_id") == customer
+            else None
             for raw in rows
         ]
-        return invoices, next_cursor
-
-    async def _fetch_rows(
-        self, customer: str, status: str | None, *, limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """One upstream page: the scope's rows as sent, and Afternoon's next cursor (None at the end)."""
-        response = await self._list_response(customer, status, limit=limit, cursor=cursor)
-        body = parse_json(response, provider=DISPLAY_NAME)
-        # The README names the list endpoint but not its body. Read the seed's envelope with the plural
-        # key (``invoices``, as the emulator documents) or the common ``data``, plus ``next_cursor``.
-        rows = body.get("invoices", body.get("data")) if isinstance(body, dict) else None
-        if not isinstance(rows, list) or body.get("success") is False:
-            raise unreadable("a list response")
-        next_cursor = body.get("next_cursor")
-        if next_cursor is not None and not isinstance(next_cursor, str):
-            raise unreadable("a list response")
-        # The request asked for this customer only; a row of anyone else is dropped unread even so.
-        owned = [raw for raw in rows if isinstance(raw, dict) and raw.get("customer_id") == customer]
-        _log_dropped(len(rows) - len(owned))
-        return owned, _next_cursor(next_cursor, body.get("has_more"))
+        _log_dropped(sum(invoice is None for invoice in invoices))
+        return invoices, following
 
     async def _fetch_facts(
-        self, customer: str, status: str, *, cursor: str | None
+        self, customer: str, *, cursor: str | None
     ) -> tuple[list[LeanInvoiceFacts], str | None]:
-        """``_fetch_rows`` for a summary: a full page decoded as the facts it reads (``LeanList``)."""
-        response = await self._list_response(customer, status, limit=MAX_PAGE_SIZE, cursor=cursor)
+        """``_fetch_page`` for a summary: a page decoded as the facts it reads (``LeanList``), the scope's only."""
+        response = await self._list_response(customer, cursor=cursor)
         body = _LEAN_LIST.read(response, provider=DISPLAY_NAME, what="a list response", hint=UNREADABLE_HINT)
+        if body.success is False:
+            raise unexpected(DISPLAY_NAME, "a list response marked success: false", hint=UNREADABLE_HINT)
         rows = body.invoices if body.invoices is not None else body.data
-        if rows is None or body.success is False:
-            raise unreadable("a list response")
+        if rows is None:
+            raise unexpected(
+                DISPLAY_NAME,
+                "a list response without an invoices (or data) array, so its invoices cannot be read",
+                hint=UNREADABLE_HINT,
+            )
         owned = [row for row in rows if row.customer_id == customer]
         _log_dropped(len(rows) - len(owned))
-        return owned, _next_cursor(body.next_cursor, body.has_more)
+        return owned, body.position()
 
-    async def _list_response(
-        self, customer: str, status: str | None, *, limit: int, cursor: str | None
-    ) -> httpx2.Response:
-        """The list request, its refusals raised; a 200 is returned for the caller to read."""
-        params: dict[str, str | int] = {"customer_id": customer, "limit": limit}
-        if status is not None:
-            params["status"] = status
+    async def _list_response(self, customer: str, *, cursor: str | None) -> httpx2.Response:
+        """The list request, its refusals raised; a 200 is returned for the caller to read.
+
+        docs.afternoon.co …/invoices/list: query ``limit`` (a string, default "50", no maximum
+        given), ``cursor``, ``customer_id``, ``status``; header ``Authorization``. ``PAGE_SIZE`` is
+        the documented default, sent explicitly; ``status`` is never sent (see ``list_invoices``).
+        """
+        params: dict[str, str] = {"customer_id": customer, "limit": str(PAGE_SIZE)}
         if cursor is not None:
             params["cursor"] = cursor
         response = await self._http.request(
@@ -433,20 +410,41 @@ class AfternoonProvider(InvoiceProvider):
 
 
 _LEAN_LIST = LeanReader(LeanList)
+_POSITION_PREFIX = "aft1."
+_MAX_CURSOR_LENGTH = 4096
 _ROWS_PER_SLICE = 25
 """Rows a summary's chain reads before it lets the loop run (~0.3 ms): the chains share one loop."""
 
 
-def _next_cursor(cursor: str | None, has_more: object) -> str | None:
-    """The cursor of the next page, or None at the end; a "more" without a cursor cannot be walked."""
-    if not cursor:
-        if has_more is True:
-            raise ProviderUnavailable(
-                "Afternoon said more invoices exist but gave no cursor to read them.",
-                hint=UNREADABLE_HINT,
-            )
+def _encode_position(upstream: str | None, skip: int) -> str | None:
+    """This server's cursor: Afternoon's cursor of a page and how many of its rows were consumed
+    (None at the end: no Afternoon cursor left and nothing to skip)."""
+    if upstream is None and skip == 0:
         return None
-    return None if has_more is False else cursor
+    raw = json.dumps([upstream, skip], separators=(",", ":")).encode()
+    return _POSITION_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_position(cursor: str) -> tuple[str | None, int]:
+    """``_encode_position`` read back; anything else is an ``InvalidArgument`` naming the cursor."""
+    refused = InvalidArgument(
+        "This Afternoon page cursor was not issued by this server, or is damaged.",
+        hint="Call list_invoices again without cursor and page on from there.",
+    )
+    if not cursor.startswith(_POSITION_PREFIX) or len(cursor) > _MAX_CURSOR_LENGTH:
+        raise refused
+    encoded = cursor[len(_POSITION_PREFIX) :]
+    try:
+        upstream, skip = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, TypeError):
+        raise refused from None
+    if (
+        not (upstream is None or isinstance(upstream, str))
+        or type(skip) is not int
+        or not 0 <= skip <= 10_000
+    ):
+        raise refused
+    return upstream, skip
 
 
 def _log_dropped(dropped: int) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from msgspec import UNSET, UnsetType
 from pydantic import SecretStr, ValidationError
 
 from mcp_invoices.domain.errors import ProviderUnavailable
@@ -15,19 +17,24 @@ from mcp_invoices.domain.money import MoneyError, from_minor_units, normalize_cu
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.base import json_uri, pdf_uri
-from mcp_invoices.providers.lean import LeanModel, Raw, minor_units
+from mcp_invoices.providers.lean import LeanModel, Raw, field, minor_units
 from mcp_invoices.providers.wire import JsonNumber, MinorUnits, StatusTable, WireModel, unexpected
 
 __all__ = [
     "DISPLAY_NAME",
     "PROVIDER_ID",
+    "REACHABLE_STATUSES",
     "STATUSES",
     "UNREADABLE_HINT",
     "LeanInvoiceFacts",
     "LeanList",
+    "LeanPagination",
     "Normalizer",
     "WireInvoice",
     "WireInvoiceFacts",
+    "list_body_position",
+    "list_position",
+    "list_rows",
     "unreadable",
 ]
 
@@ -45,6 +52,9 @@ STATUSES = StatusTable[str](
     },
 )
 """Every ``InvoiceStatus`` of seed 002, to the normalized status. Anything else: ``_fallback_status``."""
+
+REACHABLE_STATUSES = frozenset(STATUSES.values()) | {InvoiceStatus.OPEN, InvoiceStatus.PAID}
+"""Every normalized status an Afternoon invoice can have: its own, or ``_fallback_status``'s open or paid."""
 
 UNREADABLE_HINT = (
     "Try again in a moment; if it persists, check AFTERNOON_BASE_URL and Afternoon's status page."
@@ -97,14 +107,36 @@ class LeanInvoiceFacts(LeanModel):
     created_at: str | None = None
 
 
+class LeanPagination(LeanModel):
+    """The list's ``pagination`` object as a summary reads it (its members are undocumented: see
+    ``list_position``); a member that is absent stays ``UNSET``, which is not the same as ``null``."""
+
+    next_cursor: str | None | UnsetType = UNSET
+    next_cursor_camel: str | None | UnsetType = field(name="nextCursor", default=UNSET)
+    has_more: Any = UNSET  # only ``true`` and ``false`` mean anything, as in the whole list's reading
+    has_more_camel: Any = field(name="hasMore", default=UNSET)
+
+
 class LeanList(LeanModel):
-    """The list envelope as a summary reads it: rows under ``invoices`` (or ``data``), and the cursor."""
+    """The list envelope as a summary reads it: rows under ``invoices`` (or ``data``), and where the
+    next page is, at the top or under ``pagination`` (``list_position`` decides, as for the whole list)."""
 
     invoices: list[LeanInvoiceFacts] | None = None
     data: list[LeanInvoiceFacts] | None = None
-    next_cursor: str | None = None
-    has_more: Any = None  # only ``true`` and ``false`` mean anything, as in the whole list's reading
+    next_cursor: str | None | UnsetType = UNSET
+    next_cursor_camel: str | None | UnsetType = field(name="nextCursor", default=UNSET)
+    has_more: Any = UNSET
+    has_more_camel: Any = field(name="hasMore", default=UNSET)
+    pagination: LeanPagination | None = None
     success: Any = None
+
+    def position(self) -> str | None:
+        """``list_position`` of this page: the next page's cursor, or None at the end."""
+        inner = self.pagination if self.pagination is not None else LeanPagination()
+        return list_position(
+            cursors=(self.next_cursor, self.next_cursor_camel, inner.next_cursor, inner.next_cursor_camel),
+            more=(self.has_more, self.has_more_camel, inner.has_more, inner.has_more_camel),
+        )
 
 
 class WireInvoice(WireInvoiceFacts):
@@ -117,6 +149,76 @@ class WireInvoice(WireInvoiceFacts):
 
 def unreadable(what: str) -> ProviderUnavailable:
     return unexpected(DISPLAY_NAME, f"{what} this server cannot read", hint=UNREADABLE_HINT)
+
+
+# -- the list envelope ------------------------------------------------------------------------------
+# docs.afternoon.co/api-reference/afternoon-events-api/invoices/list: 200 is ``InvoiceListResponse``,
+# whose members that page does not show. Its sibling list (…/subscriptions/list) documents
+# ``{success, subscriptions, pagination: object, request_id}``, so the invoices are read under
+# ``invoices`` (or the common ``data``) and the next page under ``pagination`` or at the top, as
+# ``next_cursor``/``has_more`` (or their camelCase). Anything else is refused by name, never read as
+# an empty or a last page.
+
+
+def list_rows(body: object) -> list[Any]:
+    """The rows of a list body (``invoices``, else ``data``), or ``ProviderUnavailable`` naming what is missing."""
+    if not isinstance(body, dict):
+        raise unexpected(DISPLAY_NAME, "a list response that is not a JSON object", hint=UNREADABLE_HINT)
+    if body.get("success") is False:
+        raise unexpected(DISPLAY_NAME, "a list response marked success: false", hint=UNREADABLE_HINT)
+    rows = body.get("invoices", body.get("data"))
+    if not isinstance(rows, list):
+        raise unexpected(
+            DISPLAY_NAME,
+            "a list response without an invoices (or data) array, so its invoices cannot be read",
+            hint=UNREADABLE_HINT,
+        )
+    return rows
+
+
+def list_body_position(body: dict[str, Any]) -> str | None:
+    """``list_position`` of a list body read whole (``list_rows`` has checked it is an object)."""
+    inner = body.get("pagination")
+    if inner is not None and not isinstance(inner, dict):
+        raise unexpected(
+            DISPLAY_NAME, "a list response whose pagination is not an object", hint=UNREADABLE_HINT
+        )
+    inner = inner or {}
+    keys = ("next_cursor", "nextCursor")
+    flags = ("has_more", "hasMore")
+    return list_position(
+        cursors=[where.get(key, UNSET) for where in (body, inner) for key in keys],
+        more=[where.get(key, UNSET) for where in (body, inner) for key in flags],
+    )
+
+
+def list_position(*, cursors: Iterable[object], more: Iterable[object]) -> str | None:
+    """The next page's cursor, or None at the end, from the first of each member that is present.
+
+    A list that says neither where the next page is nor that there is none cannot be walked to its
+    end without guessing, and so is refused; so is "more" without a cursor, or a cursor that is not text.
+    """
+    cursor = next((value for value in cursors if value is not UNSET), UNSET)
+    has_more = next((value for value in more if value is not UNSET), UNSET)
+    if cursor is UNSET and has_more is UNSET:
+        raise unexpected(
+            DISPLAY_NAME,
+            "a list response without next_cursor or has_more (at the top or under pagination), so "
+            "whether more invoices exist cannot be known",
+            hint=UNREADABLE_HINT,
+        )
+    if cursor is not UNSET and cursor is not None and not isinstance(cursor, str):
+        raise unexpected(DISPLAY_NAME, "a list response whose next_cursor is not text", hint=UNREADABLE_HINT)
+    if not cursor:
+        if has_more is True:
+            raise unexpected(
+                DISPLAY_NAME,
+                "a list response saying more invoices exist without a cursor to read them",
+                hint=UNREADABLE_HINT,
+            )
+        return None
+    assert isinstance(cursor, str)
+    return None if has_more is False else cursor
 
 
 # -- normalization -------------------------------------------------------------------------------
@@ -143,16 +245,15 @@ def _day(value: str | None) -> date | None:
 def _fallback_status(wire: WireInvoiceFacts | LeanInvoiceFacts) -> InvoiceStatus:
     """The normalized status of a status seed 002 does not list (the raw one stays in provider_status).
 
-    Rather than one fixed guess, the invoice's own lifecycle timestamps decide: paid_at set means
-    money arrived (paid); finalized_at set means it was issued and nothing says it was settled, so
-    it is still owed (open, which keeps it visible in what is due instead of hiding a debt); neither
-    means it was never issued (draft).
+    Seed 002's enum is draft, open, paid, void, uncollectible; a status Afternoon adds later is read
+    from the invoice itself: ``paid_at`` set means the money arrived (paid: the stated total is paid,
+    nothing due); anything else is open, so its stated total counts in every total and is due until
+    Afternoon says otherwise. Open is the honest reading of "billed, not known to be settled": calling
+    it a draft or void would take a possible debt out of every total without a word.
     """
     if _instant(wire.paid_at) is not None:
         return InvoiceStatus.PAID
-    if _instant(wire.finalized_at) is not None:
-        return InvoiceStatus.OPEN
-    return InvoiceStatus.DRAFT
+    return InvoiceStatus.OPEN
 
 
 def _document_url(url: str | None, api_key: str) -> str | None:
@@ -178,9 +279,10 @@ def _settled(wire: WireInvoiceFacts | LeanInvoiceFacts) -> tuple[str, InvoiceSta
     currency = normalize_currency(wire.currency)
     status = STATUSES.read(wire.status, lambda: _fallback_status(wire))
     total = from_minor_units(_cents(wire.total_cents), currency)
-    # Afternoon states no paid/due amounts: they follow from the status. A draft's amount_due is
-    # what it will ask for (as Stripe-style APIs report it); a void invoice asks for nothing.
-    # Partial payments are not visible in seed 002, so paid is all or nothing.
+    # seed 002 Invoice: the only amounts are subtotal/discount/tax/total_cents (integer minor units);
+    # there is no amount_paid or amount_due, so both follow the stated total and the status (settle):
+    # paid → all paid; open/uncollectible → all due; void → nothing; a draft → its total, what it
+    # will ask for. Partial payments are not in seed 002, so paid is all or nothing.
     return currency, status, total, settle(status, total, currency)
 
 

@@ -1,14 +1,22 @@
-"""Emulator of Afternoon's invoices API (seed 002 plus the README's notes).
+"""Emulator of Afternoon's invoices API, as its reference documents it and harsh where it does not.
+
+Sources: seed 002 (``GET /v1/invoices/{id}``, ``docs.afternoon.co/api-reference/afternoon-events-api/
+invoices/get``), the list page (``…/invoices/list``: query ``limit`` default "50", ``cursor``,
+``customer_id``, ``status``; body ``InvoiceListResponse``, members not shown), its sibling list page
+(``…/subscriptions/list``: ``{success, subscriptions, pagination: object, request_id}``) and the
+introduction page (cursor pagination with ``limit`` and ``cursor``; errors ``{success: false, error:
+{code, message}, request_id}``; 1,000 requests a minute).
 
 Routes (relative to the base URL, e.g. ``http://127.0.0.1:PORT/afternoon``):
 
 - ``GET /v1/invoices/{id}`` → 200 ``{success: true, invoice, request_id}`` (seed 002's
   ``InvoiceResponse``; amounts in integer cents, i.e. minor units — yen for JPY).
 - ``GET /v1/invoices?customer_id=&status=&limit=&cursor=`` → 200
-  ``{success: true, invoices: [Invoice], has_more, next_cursor, request_id}``. The seed only shows the
-  single-invoice envelope; the list mirrors it with the plural key (``invoices``), Stripe-style
-  ``has_more`` and an opaque ``next_cursor`` (``null`` on the last page). Newest first;
-  ``limit`` 1..100 (default 10); a bad ``status``, ``limit`` or ``cursor`` → 400 ``VALIDATION_ERROR``.
+  ``{success: true, invoices: [Invoice], pagination: {has_more, next_cursor}, request_id}``. Newest
+  first. Where the reference is silent the emulator is the harsh case for a client (each switch is an
+  ``AfternoonState`` field): pages are capped below the documented default (``page_size_cap``), the
+  status filter is ignored (``honours_status_filter``), and Bob has an invoice of a status seed 002
+  does not list (``past_due``).
 
 The API key is company-wide: any customer's invoice is returned by id and the list spans all
 customers unless ``customer_id`` is given — the MCP server must enforce the customer scope.
@@ -67,10 +75,12 @@ AFTERNOON_INVOICE_IDS: dict[str, str] = {
     "bob_open": "cmbob000000open0usd00002",
     "bob_paid_gbp": "cmbob000000paid0gbp00003",
     "bob_draft": "cmbob000000draft0usd0004",
+    "bob_past_due": "cmbob000000pastdue0usd05",
 }
 """Seeded invoice ids (cuid-like) by role. Alice: paid usd $110.00, open usd $59.97 due 2026-02-15
 (overdue), open eur €250.00 with a €25.00 discount due 2030-01-31, draft, void, uncollectible ¥1500.
-Bob: paid ¥4980, open usd $19.99, paid gbp £42.00, draft."""
+Bob: paid ¥4980, open usd $19.99, paid gbp £42.00, draft, and $75.00 of status ``past_due`` (not in
+seed 002's enum: the harsh case of a status added later) due 2026-03-31."""
 
 
 @dataclass
@@ -93,7 +103,7 @@ class AfternoonInvoice:
     id: str
     customer_id: str | None
     status: str
-    """draft, open, paid, void, uncollectible."""
+    """draft, open, paid, void, uncollectible (seed 002's enum), or anything else for a status added later."""
     currency: str
     created_at: str
     line_items: list[AfternoonLineItem]
@@ -256,6 +266,19 @@ def _seed_invoices() -> list[AfternoonInvoice]:
             paid_at="2026-03-20T12:00:00.000Z",
         ),
         AfternoonInvoice(
+            ids["bob_past_due"],
+            "cus_bob",
+            # assumption: not in seed 002's InvoiceStatus enum — a status Afternoon might add later
+            "past_due",
+            "usd",
+            "2026-03-01T10:00:00.000Z",
+            [AfternoonLineItem("li_bob_0005", "Workshop seat", 1, 7500, 0)],
+            invoice_number="AFT-BOB-0005",
+            due_date="2026-03-31T00:00:00.000Z",
+            days_until_due=30,
+            finalized_at="2026-03-01T10:00:05.000Z",
+        ),
+        AfternoonInvoice(
             ids["bob_draft"],
             "cus_bob",
             "draft",
@@ -305,7 +328,19 @@ class AfternoonState:
     extra_invoices_customer: str = "alice"
     api_keys: set[str] = field(default_factory=lambda: {AFTERNOON_API_KEY})
     revoked_api_keys: set[str] = field(default_factory=lambda: {AFTERNOON_REVOKED_API_KEY})
+    # docs.afternoon.co introduction: 1,000 requests per minute per key
     controls: Controls = field(default_factory=lambda: Controls(nominal_rate_limit_per_minute=1000))
+    page_size_cap: int = 40
+    """Most rows a list page holds, whatever ``limit`` asks. Assumption: the reference gives a default
+    ("50") and no maximum, so the emulator caps below the default, the harsh case for a client."""
+    honours_status_filter: bool = False
+    """Assumption: the list's status enum is undocumented, so by default the filter is ignored (every
+    status comes back), the harsh case for a client that trusts it."""
+    honours_customer_filter: bool = True
+    """docs.afternoon.co …/invoices/list documents ``customer_id``; tests turn it off to prove the scope."""
+    pagination_at_top: bool = False
+    """Assumption: ``has_more``/``next_cursor`` under ``pagination`` (the sibling subscriptions list's
+    shape); tests turn this on for the flat variant."""
     invoices: dict[str, AfternoonInvoice] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -442,7 +477,7 @@ def _decode_cursor(cursor: str) -> str | None:
     return raw[len("after:") :] if raw.startswith("after:") else None
 
 
-_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
+_STATUSES = ("draft", "open", "paid", "void", "uncollectible")  # seed 002 InvoiceStatus
 
 
 def create_app(state: AfternoonState | None = None) -> Starlette:
@@ -472,17 +507,22 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
         if failure is not None:
             return failure
         params = request.query_params
-        limit = query_int(request, "limit", 10)
-        if limit is None or not 1 <= limit <= 100:
+        # docs.afternoon.co …/invoices/list: limit is a string, default "50"; no range is documented.
+        limit = query_int(request, "limit", 50)
+        if limit is None or limit < 1:
+            # assumption: a limit that is not a positive integer is refused like a bad cursor
             return _error(
                 state,
                 400,
                 "VALIDATION_ERROR",
-                "limit must be an integer between 1 and 100.",
+                "limit must be a positive integer.",
                 details={"field": "limit"},
             )
+        limit = min(limit, state.page_size_cap)  # assumption: a silent cap (see page_size_cap)
         status = params.get("status") or None
-        if status is not None and status not in _STATUSES:
+        if not state.honours_status_filter:
+            status = None  # assumption: the undocumented enum's filter ignored (see honours_status_filter)
+        elif status is not None and status not in _STATUSES:
             return _error(
                 state,
                 400,
@@ -490,7 +530,7 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
                 f"status must be one of {', '.join(_STATUSES)}.",
                 details={"field": "status"},
             )
-        customer_id = params.get("customer_id") or None
+        customer_id = (params.get("customer_id") or None) if state.honours_customer_filter else None
         matching = sorted(
             (
                 i
@@ -499,7 +539,7 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
                 and (status is None or i.status == status)
             ),
             key=lambda i: (i.created_at, i.id),
-            reverse=True,
+            reverse=True,  # assumption: newest first, as the seed's created_at and cursor paging suggest
         )
         start = 0
         cursor = params.get("cursor") or None
@@ -507,18 +547,21 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
             after = _decode_cursor(cursor)
             position = next((n for n, i in enumerate(matching) if i.id == after), None)
             if position is None:
+                # assumption: an unknown cursor is a 400 VALIDATION_ERROR (seed 002's ErrorResponse)
                 return _error(state, 400, "VALIDATION_ERROR", "Invalid cursor.", details={"field": "cursor"})
             start = position + 1
         page = matching[start : start + limit]
         has_more = start + limit < len(matching)
-        return _ok(
-            state,
-            {
-                "invoices": [invoice_json(i) for i in page],
-                "has_more": has_more,
-                "next_cursor": _encode_cursor(page[-1].id) if has_more and page else None,
-            },
+        position_fields = {
+            "has_more": has_more,
+            "next_cursor": _encode_cursor(page[-1].id) if has_more and page else None,
+        }
+        # …/subscriptions/list: {success, subscriptions, pagination: object, request_id}; the invoices
+        # list is assumed to match it, with pagination's members assumed to be has_more/next_cursor.
+        envelope: dict[str, Any] = (
+            position_fields if state.pagination_at_top else {"pagination": position_fields}
         )
+        return _ok(state, {"invoices": [invoice_json(i) for i in page], **envelope})
 
     def rate_limit_headers() -> dict[str, str]:
         snapshot = state.controls.rate_limit_snapshot()

@@ -140,7 +140,7 @@ async def test_afternoon_finds_a_number_on_the_customers_first_list_page(
     await provider.get_invoice(alice, "aft-alice-0002")  # not shaped like a cuid: no id request
     [request] = log_of(states, "afternoon")
     assert request.path == "/v1/invoices"
-    assert parse_qs(request.query) == {"customer_id": ["cus_alice"], "limit": ["100"]}
+    assert parse_qs(request.query) == {"customer_id": ["cus_alice"], "limit": ["50"]}
 
 
 async def test_polar_finds_a_number_on_the_sessions_first_orders_page(
