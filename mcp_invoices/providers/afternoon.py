@@ -277,16 +277,22 @@ class AfternoonProvider(InvoiceProvider):
             return
         limit = pages_per_summary(self._http.requests_per_minute)
         pages, received = anyio.create_memory_object_stream[list[LeanInvoiceFacts]](max_buffer_size=4)
+        failures: list[Exception] = []
 
         async def walk() -> None:
-            with contextlib.suppress(anyio.BrokenResourceError):  # the reader stopped: its error is raised
+            try:
                 async with pages:
                     async for rows in self._chain(
                         limit, lambda position: self._fetch_facts(customer, cursor=position)
                     ):
                         await pages.send(rows)
+            except anyio.BrokenResourceError:
+                pass  # the reader stopped: its own error is raised
+            except Exception as error:  # raised below as itself, not inside an exception group
+                failures.append(error)
 
         seen: set[str] = set()
+        found: list[InvoiceFacts] = []
         async with anyio.create_task_group() as group:
             group.start_soon(walk)
             async with received:
@@ -299,7 +305,11 @@ class AfternoonProvider(InvoiceProvider):
                         seen.add(row.id)
                         facts = self._normalizer.facts(row)
                         if query.matches(facts):
-                            yield facts
+                            found.append(facts)
+        if failures:
+            raise failures[0]
+        for facts in found:
+            yield facts
 
     # -- internals -------------------------------------------------------------------------------
 

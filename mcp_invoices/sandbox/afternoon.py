@@ -333,6 +333,8 @@ class AfternoonState:
     page_size_cap: int = 40
     """Most rows a list page holds, whatever ``limit`` asks. Assumption: the reference gives a default
     ("50") and no maximum, so the emulator caps below the default, the harsh case for a client."""
+    honours_limit: bool = True
+    """Tests turn this off for a provider that ignores ``limit`` and always sends ``page_size_cap`` rows."""
     honours_status_filter: bool = False
     """Assumption: the list's status enum is undocumented, so by default the filter is ignored (every
     status comes back), the harsh case for a client that trusts it."""
@@ -466,6 +468,7 @@ def _ok(state: AfternoonState, body: dict[str, Any]) -> Response:
 
 
 def _encode_cursor(invoice_id: str) -> str:
+    # assumption: the reference documents cursor as an opaque string; this one names the last row
     return base64.urlsafe_b64encode(f"after:{invoice_id}".encode()).decode().rstrip("=")
 
 
@@ -484,6 +487,7 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
     state = state if state is not None else AfternoonState()
 
     def auth_failure(request: Request) -> Response | None:
+        # seed 002: Authorization header, bearerAuth; the codes are the seeds README's notes on Afternoon
         token = bearer_token(request)
         if token is None:
             return _error(state, 401, "UNAUTHORIZED", "Missing or malformed Authorization header.")
@@ -497,6 +501,7 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
         failure = auth_failure(request)
         if failure is not None:
             return failure
+        # seed 002: any customer's invoice by id (the key is company-wide); 404 ErrorResponse when missing
         invoice = state.invoices.get(request.path_params["invoice_id"])
         if invoice is None:
             return _error(state, 404, "NOT_FOUND", "Invoice not found.")
@@ -518,7 +523,8 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
                 "limit must be a positive integer.",
                 details={"field": "limit"},
             )
-        limit = min(limit, state.page_size_cap)  # assumption: a silent cap (see page_size_cap)
+        # assumption: a silent cap (see page_size_cap), or limit ignored altogether (honours_limit)
+        limit = min(limit, state.page_size_cap) if state.honours_limit else state.page_size_cap
         status = params.get("status") or None
         if not state.honours_status_filter:
             status = None  # assumption: the undocumented enum's filter ignored (see honours_status_filter)
@@ -563,6 +569,7 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
         )
         return _ok(state, {"invoices": [invoice_json(i) for i in page], **envelope})
 
+    # seeds README (Afternoon): 1,000 requests/min, X-RateLimit-* headers, 429
     def rate_limit_headers() -> dict[str, str]:
         snapshot = state.controls.rate_limit_snapshot()
         if snapshot is None:

@@ -495,6 +495,67 @@ async def test_every_list_request_asks_for_the_documented_default_page_size_and_
     assert {query_of(entry)["limit"][0] for entry in requests_of(state)} == {"50"}
 
 
+async def walk_pages(provider: AfternoonProvider, scope: Scope, limit: int) -> list[list[str]]:
+    """Every page of ``list_invoices`` for ``scope``, by its cursor (bounded)."""
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    for _ in range(500):
+        page = await provider.list_invoices(scope, InvoiceFilter(), limit=limit, cursor=cursor)
+        pages.append([invoice.id for invoice in page.items])
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
+    raise AssertionError("the walk did not end")
+
+
+@pytest.mark.parametrize("cap", [1, 3, 7])
+async def test_a_page_size_afternoon_caps_still_gives_every_invoice_once(
+    sleep: RecordingSleep, cap: int
+) -> None:
+    state = AfternoonState(extra_invoices=30, page_size_cap=cap)
+    async with provider_for(create_app(state), sleep) as provider:
+        pages = await walk_pages(provider, ALICE, limit=10)
+        walked = [invoice.id async for invoice in provider.iter_invoices(ALICE, InvoiceFilter())]
+        summary = await provider.summarize(ALICE, InvoiceFilter(), date(2026, 6, 1))
+
+    assert [row for page in pages for row in page] == walked == alices_ids_newest_first(state)
+    assert all(len(page) == 10 for page in pages[:-1])
+    assert summary.count == 36
+
+
+@pytest.mark.parametrize("sent", [3, 7, 40])
+async def test_a_provider_that_ignores_limit_still_pages_exactly(sleep: RecordingSleep, sent: int) -> None:
+    state = AfternoonState(extra_invoices=30, page_size_cap=sent, honours_limit=False)
+    async with provider_for(create_app(state), sleep) as provider:
+        pages = await walk_pages(provider, ALICE, limit=4)
+
+    assert [row for page in pages for row in page] == alices_ids_newest_first(state)
+    assert all(len(page) == 4 for page in pages[:-1]) and 1 <= len(pages[-1]) <= 4
+
+
+@pytest.mark.parametrize("at_top", [False, True])
+async def test_the_next_page_is_read_under_pagination_or_at_the_top(
+    sleep: RecordingSleep, at_top: bool
+) -> None:
+    state = AfternoonState(extra_invoices=100, pagination_at_top=at_top)
+    async with provider_for(create_app(state), sleep) as provider:
+        walked = [invoice.id async for invoice in provider.iter_invoices(ALICE, InvoiceFilter())]
+        summary = await provider.summarize(ALICE, InvoiceFilter(), date(2026, 6, 1))
+
+    assert walked == alices_ids_newest_first(state) and summary.count == 106
+    assert len(requests_of(state)) == 2 * 3  # 106 rows at 40 a page, twice
+
+
+async def test_a_cursor_of_this_server_that_is_damaged_is_an_invalid_argument(
+    afternoon: AfternoonProvider,
+) -> None:
+    page = await afternoon.list_invoices(ALICE, InvoiceFilter(), limit=2, cursor=None)
+    assert page.next_cursor is not None
+
+    with pytest.raises(InvalidArgument):
+        await afternoon.list_invoices(ALICE, InvoiceFilter(), limit=2, cursor=page.next_cursor[:-3] + "!!!")
+
+
 async def test_a_cursor_afternoon_rejects_is_an_invalid_argument(afternoon: AfternoonProvider) -> None:
     with pytest.raises(InvalidArgument) as caught:
         await afternoon.list_invoices(ALICE, InvoiceFilter(), limit=10, cursor="garbage")
@@ -649,6 +710,27 @@ async def test_rows_of_other_customers_are_dropped_even_when_afternoon_ignores_t
     assert {invoice.customer.id for invoice in page.items} == {"cus_alice"} and len(page.items) == 6
     assert walked == small_pages == alices_ids_newest_first(state)
     assert summary.count == 6
+
+
+async def test_the_scope_holds_on_every_path_when_afternoon_ignores_the_customer_filter(
+    sleep: RecordingSleep,
+) -> None:
+    state = AfternoonState(honours_customer_filter=False)  # the key is company-wide: every row comes back
+    async with provider_for(create_app(state), sleep) as provider:
+        listed = await walk_pages(provider, ALICE, limit=3)
+        walked = [invoice.id async for invoice in provider.iter_invoices(ALICE, InvoiceFilter())]
+        summary = await provider.summarize(ALICE, InvoiceFilter(), date(2026, 6, 1))
+        refusals = []
+        for reference in (IDS["bob_open"], "AFT-BOB-0002", "aft-bob-0005"):
+            for read in (provider.get_invoice, provider.invoice_pdf):
+                with pytest.raises(NotFound) as caught:
+                    await read(ALICE, reference)
+                refusals.append(str(caught.value))
+        own_by_number = await provider.get_invoice(ALICE, "AFT-ALICE-0002")
+
+    assert {row for page in listed for row in page} == set(walked) == set(alices_ids_newest_first(state))
+    assert summary.count == 6 and own_by_number.id == IDS["alice_open_overdue"]
+    assert len(refusals) == 6 and all("not found" in text.lower() for text in refusals)
 
 
 async def test_a_customer_without_invoices_gets_an_empty_list(afternoon: AfternoonProvider) -> None:
@@ -1039,6 +1121,62 @@ async def test_a_list_under_the_common_data_key_is_read_too() -> None:
         page = await provider.list_invoices(ALICE, InvoiceFilter(), limit=5, cursor=None)
 
     assert [invoice.id for invoice in page.items] == ["cmmock000000000000000001"] and page.next_cursor is None
+
+
+MISSING_POSITION = "without next_cursor or has_more"
+NO_ROWS = "without an invoices (or data) array"
+
+
+@pytest.mark.parametrize(
+    ("body", "named", "named_by_the_summary"),
+    [
+        ({"success": True, "invoices": []}, MISSING_POSITION, MISSING_POSITION),
+        ({"success": True, "invoices": [], "pagination": {"total": 1}}, MISSING_POSITION, MISSING_POSITION),
+        ({"success": True, "items": [], "has_more": False}, NO_ROWS, NO_ROWS),
+        # the summary's decoder names the field that broke by its path
+        ({"success": True, "invoices": {}, "has_more": False}, NO_ROWS, "(at invoices)"),
+        (
+            {"success": True, "invoices": [], "pagination": []},
+            "pagination is not an object",
+            "(at pagination)",
+        ),
+        ({"success": True, "invoices": [], "next_cursor": 7}, "next_cursor is not text", "(at next_cursor)"),
+        ({"success": False, "invoices": [], "has_more": False}, "success: false", "success: false"),
+        ([], "not a JSON object", "(body)"),
+    ],
+)
+async def test_an_unreadable_list_envelope_is_provider_unavailable_naming_what(
+    body: object, named: str, named_by_the_summary: str
+) -> None:
+    async with mocked(answer(200, body)) as provider:
+        with pytest.raises(ProviderUnavailable) as listed:
+            await provider.list_invoices(ALICE, InvoiceFilter(), limit=5, cursor=None)
+        with pytest.raises(ProviderUnavailable) as summarised:
+            await provider.summarize(ALICE, InvoiceFilter(), date(2026, 5, 1))
+
+    assert named in str(listed.value)
+    if named_by_the_summary != "(body)":
+        assert named_by_the_summary in str(summarised.value)
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        {"has_more": False},
+        {"next_cursor": None},
+        {"pagination": {"has_more": False, "next_cursor": None}},
+        {"pagination": {"hasMore": False, "nextCursor": None}},
+        {"hasMore": False},
+    ],
+)
+async def test_the_plausible_shapes_of_a_last_page_are_read(position: dict[str, Any]) -> None:
+    body = {"success": True, "invoices": [afternoon_invoice()], **position}
+    async with mocked(answer(200, body)) as provider:
+        page = await provider.list_invoices(ALICE, InvoiceFilter(), limit=5, cursor=None)
+        summary = await provider.summarize(ALICE, InvoiceFilter(), date(2026, 5, 1))
+
+    assert [invoice.id for invoice in page.items] == ["cmmock000000000000000001"] and page.next_cursor is None
+    assert summary.count == 1
 
 
 async def test_more_invoices_without_a_cursor_is_provider_unavailable_not_a_silent_truncation() -> None:
