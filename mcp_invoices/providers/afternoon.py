@@ -20,7 +20,6 @@ keep the base class's ``not_supported``. The invoice's wire shape and normalizat
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import re
