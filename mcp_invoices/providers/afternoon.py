@@ -295,16 +295,20 @@ class AfternoonProvider(InvoiceProvider):
         async with anyio.create_task_group() as group:
             group.start_soon(walk)
             async with received:
-                async for rows in received:
-                    for index, row in enumerate(rows, 1):
-                        if index % _ROWS_PER_SLICE == 0:
-                            await anyio.lowlevel.checkpoint()  # the next page's request goes out now
-                        if row.id in seen:
-                            continue
-                        seen.add(row.id)
-                        facts = self._normalizer.facts(row)
-                        if query.matches(facts):
-                            found.append(facts)
+                try:
+                    async for rows in received:
+                        for index, row in enumerate(rows, 1):
+                            if index % _ROWS_PER_SLICE == 0:
+                                await anyio.lowlevel.checkpoint()  # the next page's request goes out now
+                            if row.id in seen:
+                                continue
+                            seen.add(row.id)
+                            facts = self._normalizer.facts(row)
+                            if query.matches(facts):
+                                found.append(facts)
+                except Exception as error:  # an unreadable row: the walk stops, this error is raised
+                    failures.insert(0, error)
+                    group.cancel_scope.cancel()
         if failures:
             raise failures[0]
         for facts in found:

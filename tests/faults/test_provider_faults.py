@@ -205,8 +205,7 @@ async def test_a_total_that_is_no_number_of_cents_on_an_afternoon_summary_page_i
         f'"total_cents": {number}}}'
     )
     page = f'{{"success": true, "invoices": [{row}], "has_more": false}}'
-    hostile.on("/v1/invoices?customer_id=cus_1&limit=100&status=open", json_text(200, page))
-    hostile.on("/v1/invoices", reply(200, {"success": True, "invoices": [], "has_more": False}))
+    hostile.on("/v1/invoices", json_text(200, page))  # one unfiltered chain: this is its only page
     name, provider, scope = afternoon(hostile)
     async with sessions(ledger_copy, name, provider, scope) as session:
         outcome = await while_bystanding(session, lambda: session.victim.call_tool("summarize_invoices", {}))
