@@ -1,9 +1,12 @@
 """Afternoon (``api.afternoon.co``): invoices read with a company-wide API key, scoped by this server.
 
 Wire format: seed 002 (``GET /v1/invoices/{id}`` → ``{success, invoice, request_id}``, amounts in
-integer minor units named ``*_cents``) and the README's notes (``GET /v1/invoices?customer_id=
-&status=&limit=&cursor=``; 401 codes ``UNAUTHORIZED`` / ``INVALID_API_KEY`` / ``API_KEY_REVOKED``;
-429 when over 1,000 requests a minute).
+integer minor units named ``*_cents``), the list page (docs.afternoon.co …/invoices/list: ``GET
+/v1/invoices`` with ``limit`` default "50", ``cursor``, ``customer_id``, ``status``; its body's members
+undocumented, read as ``afternoon_wire.list_rows`` / ``list_position`` say) and the seeds README (401
+codes ``UNAUTHORIZED`` / ``INVALID_API_KEY`` / ``API_KEY_REVOKED``; 429 over 1,000 requests a minute).
+Nothing undocumented decides completeness: the status filter is never sent, any page size is
+followed to the end of the cursor chain. See docs/providers.md (Afternoon).
 
 The key sees every customer of the organisation, so Afternoon enforces nothing for us: **this
 module is the scope**. Every call needs ``scope.customer_id``; a fetched invoice of another
