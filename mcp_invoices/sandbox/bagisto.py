@@ -324,6 +324,8 @@ class BagistoState:
     extra_invoices_customer: str = "alice"
     embed_items: bool = False
     """REST ``items`` as embedded objects instead of the skolem IRIs bagisto-api 5ab9ff2 sends."""
+    graphql_items: bool = True
+    """Whether ``CustomerInvoice`` has its ``items`` connection (False: a schema without it)."""
     hourly_limit: int = HOURLY_LIMIT
     """Requests a storefront key may make per clock hour (``controls.clock``)."""
     storefront_key: str = BAGISTO_STOREFRONT_KEY
@@ -926,7 +928,11 @@ def create_app(state: BagistoState | None = None) -> Starlette:
                     raise GraphQLFailure(f'Cannot query field "{root.name}" on type "Query".')
                 data[root.name] = None
                 value = resolve(root, customer)
-                data[root.name] = _select(value, _TYPES["Query"][root.name], root.selection, _TYPES)
+                types = _TYPES
+                if not state.graphql_items:
+                    invoice_type = {k: v for k, v in _TYPES["CustomerInvoice"].items() if k != "items"}
+                    types = {**_TYPES, "CustomerInvoice": invoice_type}
+                data[root.name] = _select(value, _TYPES["Query"][root.name], root.selection, types)
         except GraphQLFailure as failure_:
             # API Platform GraphQL: errors with status 200; HttpExceptionInterface statuses in extensions.
             error: dict[str, Any] = {"message": str(failure_)}
