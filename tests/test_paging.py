@@ -147,6 +147,6 @@ def test_a_page_count_over_the_summary_limit_is_refused_naming_the_provider() ->
 
 
 def test_a_summary_may_use_half_a_minute_of_its_provider_budget_and_never_more_than_the_cap() -> None:
-    assert pages_per_summary(100) == 50  # Bagisto: 100 requests a minute
+    assert pages_per_summary(100) == 50  # 100 requests a minute
     assert pages_per_summary(1000) == MAX_PAGES_PER_SUMMARY  # Afternoon
     assert pages_per_summary(None) == MAX_PAGES_PER_SUMMARY  # no budget drawn from

@@ -173,6 +173,8 @@ class Invoice(_Model):
     amount_paid: Amount
     amount_due: Amount
     documents: Documents
+    note: str | None = None
+    """What of this invoice the provider did not let us read (e.g. its lines); None when it is whole."""
 
     def is_overdue(self, today: date) -> bool:
         return is_past_due(self.status, self.amount_due, self.due_at, today)

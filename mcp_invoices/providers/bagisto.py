@@ -1,28 +1,30 @@
 """Bagisto (self-hosted shop API): one customer's invoices, read with that customer's own token.
 
-Wire format: seed 003 (``GET /api/shop/customer-invoices/{id}``) and the seeds README. Every call
-carries the storefront key (``X-STOREFRONT-KEY``) and the customer token (``Authorization: Bearer``).
-Bagisto scopes every answer by the token, so its 404 is exactly ``not_found``: a missing invoice
-and another customer's one are the same answer, by construction, and cost the same one request.
+Every call carries the storefront key (``X-STOREFRONT-KEY``) and the customer token
+(``Authorization: Bearer``); Bagisto scopes every answer by the token, so a missing invoice and
+another customer's one are the same ``not_found``. Evidence for each wire fact: bagisto-api 5ab9ff2,
+listed in ``docs/providers.md``.
 
+- One invoice: REST ``GET /api/shop/customer-invoices/{id}`` (404 for anyone else's). Its lines
+  arrive as IRIs that nothing serves, so they are read through GraphQL: the invoices of its order
+  (``customerInvoices(orderId:)``), each with ``items { edges { node } }``. When the lines cannot
+  be read, the invoice is still served with its stated totals and a ``note`` saying so.
+- Listings, summaries and number lookups: GraphQL ``customerInvoices(first:, after:, state:)``,
+  newest first (``id DESC``), ``first`` at most 50, ``after`` = ``pageInfo.endCursor`` until
+  ``hasNextPage`` is false. The REST list is never used: it ignores ``page``/``per_page`` and
+  always answers the 10 newest.
 - Amounts are JSON numbers in major units, parsed as ``Decimal`` (never a float) and kept as
   stated: ``grandTotal`` is the total, never recomputed from the lines.
-- The list endpoint answers a plain JSON array, oldest first, with ``X-Total-Pages`` style
-  headers. It is walked from the last page backwards so that the newest invoice comes first; the
-  cursor ``"{page}:{before_id}"`` names a page and the id below which to resume, so invoices
-  created while someone pages (they get higher ids, on later pages) never shift what is left.
-- ``items`` arrive embedded or as links (``/api/shop/invoice-items/{id}``). ``get_invoice``
-  resolves links (a few in parallel, with the same token); listings do not, since their rows and
-  the summaries never show lines and a link per line would multiply the requests per page.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, NoReturn
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 import httpx2
@@ -30,7 +32,13 @@ from pydantic import SecretStr
 
 from mcp_invoices.config import RemoteProviderConfig
 from mcp_invoices.domain import errors
-from mcp_invoices.domain.errors import InvalidArgument, ProviderUnavailable, Unauthorized
+from mcp_invoices.domain.errors import (
+    InvalidArgument,
+    InvoiceError,
+    ProviderUnavailable,
+    RateLimited,
+    Unauthorized,
+)
 from mcp_invoices.domain.models import (
     Invoice,
     InvoiceFilter,
@@ -39,47 +47,56 @@ from mcp_invoices.domain.models import (
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.bagisto_wire import (
-    INVOICE_LIST,
+    GRAPHQL_PAGE_MAX,
+    INVOICE_ITEMS_QUERY,
+    INVOICES_QUERY,
     NAME,
     PROVIDER_ID,
     STATUSES,
     UNREADABLE_HINT,
     BagistoTransport,
+    GraphQLError,
+    GraphQLResponse,
+    WireConnection,
     WireInvoice,
     WireItem,
-    WirePage,
+    WireLines,
+    WireLinesConnection,
     embedded_items,
-    item_links,
     malformed,
     network_transport,
     normalize_invoice,
-    total_pages,
 )
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, ProviderHTTP, RetryPolicy, path_segment
-from mcp_invoices.providers.paging import check_page_count, fetch_pages, pages_per_summary
-from mcp_invoices.providers.wire import error_body, read_body, text_at
+from mcp_invoices.providers.paging import check_page_count, pages_per_summary
+from mcp_invoices.providers.wire import error_body, read_body, text_at, validated
 from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
 
 __all__ = ["PROVIDER_ID", "STATUSES", "BagistoProvider"]
 
 logger = logging.getLogger("mcp_invoices.bagisto")
 
-_INVOICES = "/api/shop/customer-invoices"
-_ITEMS = "/api/shop/invoice-items"
+C = TypeVar("C", WireConnection, WireLinesConnection)
 
-_PAGE_SIZE = 100
-"""Invoices per provider page: Bagisto's maximum, so that a full walk costs the fewest requests."""
-_PAGE_CONCURRENCY = 4
-"""Pages read at once by a full walk (summaries): a self-hosted shop is often a small server."""
-_ITEM_CONCURRENCY = 4
+_INVOICES = "/api/shop/customer-invoices"
+# bagisto-api 5ab9ff2 tests/GraphQLTestCase.php: POST /api/graphql {query, variables}, key + bearer headers.
+_GRAPHQL = "/api/graphql"
+
+_PAGE_SIZE = GRAPHQL_PAGE_MAX
+"""Invoices per GraphQL page: Bagisto's maximum, so that a full walk costs the fewest requests."""
 _MAX_PAGES_PER_LIST = 20
 """Pages one ``list_invoices`` call reads looking for matches before it answers with a cursor."""
-"""Item links resolved at once per invoice: quick, without hammering a self-hosted shop."""
+_MAX_ORDER_PAGES = 4
+"""Pages of one order's invoices read looking for an invoice's lines (an order has a few invoices)."""
 _INVOICE_ID = re.compile(r"^[1-9]\d{0,18}$")
 """Bagisto invoice ids are positive integers; anything else cannot exist for anyone."""
-_POSITION = re.compile(r"^([1-9]\d{0,8}):([1-9]\d{0,18})?$")
+_AFTER = re.compile(r"^[A-Za-z0-9+/=_-]{1,64}$")
+"""A Bagisto cursor (base64 of an offset, bagisto-api 5ab9ff2 src/State/CustomerInvoiceProvider.php)."""
+_POSITION = re.compile(r"^([A-Za-z0-9+/=_-]{0,64})~([1-9]\d{0,18})$")
+"""Our list cursor: ``{after}~{below_id}``: the Bagisto page to read again and the id to resume below."""
+_MAX_ERROR_TEXT = 200
 
 _STOREFRONT_HINT = "Check BAGISTO_STOREFRONT_KEY: it must be this Bagisto shop's storefront API key."
 _TOKEN_HINT = (
@@ -91,42 +108,71 @@ _SESSION_TOKEN_HINT = (
     "issue the session again with a fresh customer token."
 )
 _BOTH_HINT = "Check BAGISTO_STOREFRONT_KEY and BAGISTO_CUSTOMER_TOKEN."
+_STOREFRONT_ERRORS = ("missing_key", "invalid_key")
+"""bagisto-api 5ab9ff2 src/Http/Middleware/VerifyStorefrontKey.php: the ``error`` of a refused key."""
+_LINES_UNREADABLE = (
+    "Bagisto did not let us read this invoice's lines ({why}); its totals are Bagisto's own and complete."
+)
 
 
-def _list_params(query: InvoiceFilter) -> dict[str, Any] | None:
-    """Query parameters of the list endpoint for ``query``; None when no Bagisto invoice can match.
+def _state(query: InvoiceFilter) -> tuple[bool, str | None]:
+    """``(any can match, the one Bagisto state to ask for)``; callers still apply the whole filter.
 
-    The status is sent to Bagisto when exactly one Bagisto state means it; callers still apply the
-    whole filter themselves (dates are never sent: the seeds document no date filter).
+    Dates are never sent: ``customerInvoices`` takes no date argument.
     """
-    params: dict[str, Any] = {"per_page": _PAGE_SIZE}
-    if query.status is not None:
-        states = STATUSES.natives(query.status)
-        if not states:
-            return None
-        if len(states) == 1:
-            params["state"] = states[0]
-    return params
+    if query.status is None:
+        return True, None
+    states = STATUSES.natives(query.status)
+    return bool(states), states[0] if len(states) == 1 else None
 
 
-def _encode_position(page: int, before_id: int | None) -> str:
-    return f"{page}:{'' if before_id is None else before_id}"
-
-
-def _decode_position(cursor: str) -> tuple[int, int | None]:
+def _decode_position(cursor: str) -> tuple[str | None, int]:
     match = _POSITION.match(cursor)
     if match is None:
         raise InvalidArgument(
             "The cursor is not one this server gave out for Bagisto.",
             hint="Call list_invoices again without cursor and page on from there.",
         )
-    return int(match.group(1)), int(match.group(2)) if match.group(2) else None
+    return match.group(1) or None, int(match.group(2))
 
 
-def _error_text(response: httpx2.Response) -> str:
-    """``message``, or problem+json's ``title``/``detail``, lower-cased; used to tell credentials apart."""
+def _encode_position(after: str | None, below_id: int) -> str:
+    return f"{after or ''}~{below_id}"
+
+
+def _error_text(response: httpx2.Response) -> tuple[str, str]:
+    """(``error`` code, ``message``/problem+json ``title``/``detail``) lower-cased, to tell credentials apart."""
     body = error_body(response)
-    return " ".join(text_at(body, key) or "" for key in ("message", "title", "detail")).lower()
+    text = " ".join(text_at(body, key) or "" for key in ("message", "title", "detail")).lower()
+    return (text_at(body, "error") or "").lower(), text
+
+
+def _graphql_status(error: GraphQLError) -> int | None:
+    extensions = error.extensions or {}
+    status = extensions.get("status")
+    return status if isinstance(status, int) and not isinstance(status, bool) else None
+
+
+class _Walk:
+    """One GraphQL walk's guard: every cursor must be new, and the walk ends within ``limit`` pages."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.read = 0
+        self._cursors: set[str | None] = set()
+
+    def next(self, after: str | None, page: WireConnection | WireLinesConnection) -> str | None:
+        """The ``after`` of the next page, None at the end; a cursor that does not advance is refused."""
+        self.read += 1
+        self._cursors.add(after)
+        if not page.page_info.has_next_page:
+            return None
+        cursor = page.page_info.end_cursor
+        if not page.edges or cursor is None or cursor in self._cursors or not _AFTER.match(cursor):
+            # bagisto-api 5ab9ff2 src/State/CustomerInvoiceProvider.php: an offset past the end answers
+            # the last page again, so a cursor seen before would loop forever.
+            raise malformed("a next-page cursor that does not advance")
+        return cursor
 
 
 # -- the provider ------------------------------------------------------------------------------------
@@ -147,19 +193,18 @@ class BagistoProvider(InvoiceProvider):
         budget: Budget | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        item_concurrency: int = _ITEM_CONCURRENCY,
     ) -> None:
         self._customer_token = customer_token
-        self._item_concurrency = max(1, item_concurrency)
-        add_secrets(
+        self._secrets = tuple(
             secret.get_secret_value() for secret in (storefront_key, customer_token) if secret is not None
         )
+        add_secrets(self._secrets)
         self._http = ProviderHTTP(
             provider_name=NAME,
             base_url=base_url,
             headers={
                 "X-STOREFRONT-KEY": storefront_key.get_secret_value(),
-                "Content-Type": "application/json",  # seed 003 lists it as required, body or not
+                "Content-Type": "application/json",
             },
             auth_hint=_BOTH_HINT,
             retry=retry or RetryPolicy(),
@@ -186,84 +231,117 @@ class BagistoProvider(InvoiceProvider):
     # -- reads ---------------------------------------------------------------------------------------
 
     async def invoice_by_id(self, scope: Scope, invoice_id: str) -> Invoice:
+        """REST for the invoice (scoped by the token); its lines through GraphQL, or a note saying why not."""
         token = self._token(scope)
         wire = await self._invoice(scope, token, invoice_id)
-        links = item_links(wire)
-        resolved = iter(await self._resolve_items(scope, token, invoice_id, links) if links else [])
-        # In the invoice's own order, whether a line came embedded or behind a link.
-        items = [item if isinstance(item, WireItem) else next(resolved) for item in wire.items or ()]
+        items = embedded_items(wire)
+        if items is not None:
+            return normalize_invoice(wire, items)
+        try:
+            items = await self._lines(scope, token, wire)
+        except (Unauthorized, InvalidArgument):
+            raise
+        except InvoiceError as error:  # the invoice itself was read: serve it, and say what is missing
+            logger.warning(
+                "%s lines of an invoice could not be read",
+                NAME,
+                extra={"provider": PROVIDER_ID, "error": error.code},
+            )
+            return normalize_invoice(wire, [], note=_LINES_UNREADABLE.format(why=error.message.rstrip(".")))
         return normalize_invoice(wire, items)
 
     def could_be_id(self, reference: str) -> bool:
         return _INVOICE_ID.match(reference) is not None
 
     async def find_by_number(self, scope: Scope, number: str) -> Invoice | None:
-        """The ``incrementId`` among the customer's invoices, most recent first, then read in full.
+        """The ``incrementId`` among every invoice of the customer, newest first, then read in full.
 
-        Bagisto documents no filter by ``incrementId``, so the interface's bounded paging finds it
-        (page 1 for the page count, then from the last page back); listed rows do not follow item
-        links, so the match is read once more by id for its lines.
+        ``customerInvoices`` takes no number argument, so the walk reads the customer's pages until
+        it meets the number (as many as one summary may read; past them it says so rather than
+        answer not_found).
         """
-        found = await super().find_by_number(scope, number)
-        return None if found is None else await self.invoice_by_id(scope, found.id)
+        async with contextlib.aclosing(self.iter_invoices(scope, InvoiceFilter())) as invoices:
+            async for invoice in invoices:
+                if invoice.has_number(number):
+                    return await self.invoice_by_id(scope, invoice.id)
+        return None
 
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
-        """Newest first: pages from the last one back, each page newest first, until ``limit`` match."""
+        """Newest first, until ``limit`` match; the cursor names the Bagisto page and the id to resume below."""
         if limit < 1:
             raise InvalidArgument("limit must be at least 1.")
-        if query.needs_due_dates:  # Bagisto states no due dates: nothing can match, nothing to ask
+        after, below_id = _decode_position(cursor) if cursor is not None else (None, None)
+        possible, state = _state(query)
+        if query.needs_due_dates or not possible:  # nothing can match: nothing to ask
             return Page[Invoice](items=[], next_cursor=None)
-        start = _decode_position(cursor) if cursor is not None else None
+        token = self._token(scope)
+        walk = _Walk(_MAX_PAGES_PER_LIST)
         found: list[Invoice] = []
-        read = 0
-        async with contextlib.aclosing(self._walk(scope, query, start)) as pages:
-            async for page_number, invoices in pages:
-                read += 1
-                for index, (wire_id, invoice) in enumerate(invoices):
-                    if not query.matches(invoice):
-                        continue
-                    found.append(invoice)
-                    if len(found) < limit:
-                        continue
-                    if index + 1 < len(invoices):  # resume on this page, below the last id returned
-                        return Page[Invoice](items=found, next_cursor=_encode_position(page_number, wire_id))
-                    more = page_number > 1
-                    return Page[Invoice](
-                        items=found, next_cursor=_encode_position(page_number - 1, None) if more else None
-                    )
-                if read >= _MAX_PAGES_PER_LIST and page_number > 1:  # answer now; the cursor leads on
-                    return Page[Invoice](items=found, next_cursor=_encode_position(page_number - 1, None))
-        return Page[Invoice](items=found, next_cursor=None)
+        while True:  # bounded: _Walk refuses a repeated cursor, and the loop ends after _MAX_PAGES_PER_LIST
+            page = await self._page(scope, token, after, state)
+            nodes = sorted(page.invoices, key=lambda wire: wire.id, reverse=True)
+            following = walk.next(after, page)
+            for index, wire in enumerate(nodes):
+                if below_id is not None and wire.id >= below_id:
+                    continue  # already served (or created since): the cursor resumes below it
+                invoice = normalize_invoice(wire, [])
+                if not query.matches(invoice):
+                    continue
+                found.append(invoice)
+                if len(found) < limit:
+                    continue
+                if index + 1 < len(nodes):  # resume on this page, below the last id returned
+                    return Page[Invoice](items=found, next_cursor=_encode_position(after, wire.id))
+                more = following is not None
+                return Page[Invoice](
+                    items=found, next_cursor=_encode_position(following, wire.id) if more else None
+                )
+            if following is None:
+                return Page[Invoice](items=found, next_cursor=None)
+            if nodes:  # the next page resumes below this one, whatever shifts its offsets meanwhile
+                below_id = nodes[-1].id if below_id is None else min(below_id, nodes[-1].id)
+            after = following
+            if walk.read >= _MAX_PAGES_PER_LIST and below_id is not None:  # answer now; the cursor leads on
+                return Page[Invoice](items=found, next_cursor=_encode_position(after, below_id))
 
-    async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
-        """Every match, newest first: page 1 says how many pages there are, the rest come in parallel.
+    async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncGenerator[Invoice, None]:
+        """Every match, newest first: GraphQL pages of 50 from the first to the last.
 
-        One request per provider page (summaries read everything), at most ``_PAGE_CONCURRENCY`` at once.
+        ``totalCount`` on the first page says how many pages follow; a listing longer than one summary
+        may read is refused before the second request.
         """
-        if query.needs_due_dates:
-            return
-        params = _list_params(query)
-        if params is None:
+        possible, state = _state(query)
+        if query.needs_due_dates or not possible:
             return
         token = self._token(scope)
-        first, total_pages = await self._first_page(scope, token, params)
-        check_page_count(NAME, total_pages, pages_per_summary(self._http.requests_per_minute))
-        rest = await fetch_pages(
-            lambda number: self._page(scope, token, params, number),
-            range(2, total_pages + 1),
-            concurrency=_PAGE_CONCURRENCY,
-        )
-        seen: set[int] = set()  # should a page boundary move while pages are read, count no invoice twice
-        for page in reversed([first, *rest]):
+        limit = pages_per_summary(self._http.requests_per_minute)
+        walk = _Walk(limit)
+        seen: set[int] = set()  # should an invoice be created while pages are read, count none twice
+        after: str | None = None
+        while True:  # bounded: _Walk refuses a repeated cursor, and check_page_count caps the pages
+            page = await self._page(scope, token, after, state)
+            if walk.read == 0:
+                if page.total_count is None:
+                    raise malformed("an invoice list without its totalCount")
+                check_page_count(NAME, math.ceil(page.total_count / _PAGE_SIZE), limit)
+            following = walk.next(after, page)
             for wire in sorted(page.invoices, key=lambda wire: wire.id, reverse=True):
                 if wire.id in seen:
                     continue
                 seen.add(wire.id)
-                invoice = normalize_invoice(wire, embedded_items(wire))
+                invoice = normalize_invoice(wire, [])
                 if query.matches(invoice):
                     yield invoice
+            if following is None:
+                return
+            if walk.read >= limit:
+                raise ProviderUnavailable(
+                    f"{NAME}'s invoice list did not end within the {limit} pages one summary may read.",
+                    hint="Narrow it with status or issued_after / issued_before.",
+                )
+            after = following
 
     async def pdf_by_id(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
         """Bagisto's own PDF (``GET .../customer-invoices/{id}/pdf``)."""
@@ -326,8 +404,8 @@ class BagistoProvider(InvoiceProvider):
 
     def _refused(self, scope: Scope, response: httpx2.Response) -> NoReturn:
         """Say which credential Bagisto refused, read from its error body (never echoing the body)."""
-        text = _error_text(response)
-        if "storefront" in text:
+        code, text = _error_text(response)
+        if code in _STOREFRONT_ERRORS or "storefront" in text or "api key" in text:
             which, message, hint = "storefront_key", f"{NAME} refused the storefront key.", _STOREFRONT_HINT
         elif any(word in text for word in ("customer", "logged in", "token", "unauthenticated", "bearer")):
             which, message = "customer_token", f"{NAME} refused the customer token."
@@ -342,47 +420,6 @@ class BagistoProvider(InvoiceProvider):
         )
         raise Unauthorized(message, hint=hint)
 
-    async def _walk(
-        self, scope: Scope, query: InvoiceFilter, start: tuple[int, int | None] | None
-    ) -> AsyncGenerator[tuple[int, list[tuple[int, Invoice]]], None]:
-        """``(page number, [(id, invoice)] newest first)`` from ``start`` (or the last page) down to page 1.
-
-        Invoices are normalized without following item links; callers apply the filter.
-        """
-        params = _list_params(query)
-        if params is None:
-            return
-        token = self._token(scope)
-        first: WirePage | None = None
-        if start is None:
-            first, page_number = await self._first_page(scope, token, params)
-            before_id = None
-        else:
-            page_number, before_id = start
-        while page_number >= 1:  # bounded: the page number only goes down
-            page = (
-                first
-                if page_number == 1 and first is not None
-                else await self._page(scope, token, params, page_number)
-            )
-            newest_first = sorted(
-                (wire for wire in page.invoices if before_id is None or wire.id < before_id),
-                key=lambda wire: wire.id,
-                reverse=True,
-            )
-            yield (
-                page_number,
-                [(wire.id, normalize_invoice(wire, embedded_items(wire))) for wire in newest_first],
-            )
-            page_number, before_id = page_number - 1, None
-
-    async def _first_page(self, scope: Scope, token: str, params: Mapping[str, Any]) -> tuple[WirePage, int]:
-        """Page 1 and the number of pages (0 when there are no invoices), which the walk starts from."""
-        first = await self._page(scope, token, params, 1)
-        if first.total_pages is None:
-            raise malformed("an invoice list without its pagination headers")
-        return first, first.total_pages
-
     async def _invoice(self, scope: Scope, token: str, invoice_id: str) -> WireInvoice:
         self._check_id(invoice_id)
         response = await self._get(scope, token, f"{_INVOICES}/{path_segment(invoice_id)}")
@@ -393,28 +430,102 @@ class BagistoProvider(InvoiceProvider):
             raise malformed("an invoice other than the one asked for")
         return wire
 
-    async def _page(self, scope: Scope, token: str, params: Mapping[str, Any], page: int) -> WirePage:
-        response = await self._get(scope, token, _INVOICES, params={**params, "page": page})
-        if response.status_code == 404:
-            raise malformed("a 404 for the invoice list")
-        invoices = read_body(
-            INVOICE_LIST, response, provider=NAME, what="an invoice list", hint=UNREADABLE_HINT
+    async def _page(self, scope: Scope, token: str, after: str | None, state: str | None) -> WireConnection:
+        """One ``customerInvoices`` page of the customer's invoices (newest first)."""
+        variables: dict[str, Any] = {"first": _PAGE_SIZE, "after": after}
+        if state is not None:
+            variables["state"] = state
+        return await self._graphql(scope, token, INVOICES_QUERY, variables, WireConnection)
+
+    async def _lines(self, scope: Scope, token: str, wire: WireInvoice) -> list[WireItem]:
+        """The invoice's lines, from its order's invoices over GraphQL (the customer's scope, as REST)."""
+        if wire.order_id is None:
+            raise ProviderUnavailable(f"{NAME} did not say which order the invoice belongs to")
+        walk = _Walk(_MAX_ORDER_PAGES)
+        after: str | None = None
+        while True:  # bounded: _Walk refuses a repeated cursor; at most _MAX_ORDER_PAGES pages
+            page = await self._graphql(
+                scope,
+                token,
+                INVOICE_ITEMS_QUERY,
+                {"first": _PAGE_SIZE, "after": after, "orderId": wire.order_id},
+                WireLinesConnection,
+            )
+            following = walk.next(after, page)
+            for node in page.invoices:
+                if node.id != wire.id:
+                    continue
+                lines = node.items
+                if not isinstance(lines, WireLines):
+                    raise ProviderUnavailable(f"{NAME} answered the invoice without its lines")
+                if not lines.complete:
+                    raise ProviderUnavailable(
+                        f"{NAME} gave {len(lines.edges)} of the invoice's {lines.total_count} lines"
+                    )
+                return lines.items
+            if following is None or walk.read >= _MAX_ORDER_PAGES:
+                raise ProviderUnavailable(f"{NAME}'s GraphQL API did not list the invoice under its order")
+            after = following
+
+    async def _graphql(
+        self, scope: Scope, token: str, query: str, variables: Mapping[str, Any], shape: type[C]
+    ) -> C:
+        """POST one query as the customer: its ``customerInvoices`` as ``shape``.
+
+        GraphQL ``errors`` (sent with 200) become our errors.
+        """
+        response = await self._http.request(
+            "POST",
+            _GRAPHQL,
+            json={"query": query, "variables": dict(variables)},
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            idempotent=True,  # a query reads only
+            expected=(200, 401, 403),
         )
-        return WirePage(invoices=invoices, total_pages=total_pages(response.headers))
+        if response.status_code in (401, 403):
+            self._refused(scope, response)
+        body = read_body(
+            GraphQLResponse, response, provider=NAME, what="a GraphQL answer", hint=UNREADABLE_HINT
+        )
+        if body.errors:
+            self._graphql_failed(scope, body.errors)
+        connection = body.data.get("customerInvoices") if body.data is not None else None
+        if connection is None:
+            raise malformed("a GraphQL answer without customerInvoices")
+        return validated(shape, connection, provider=NAME, what="an invoice page", hint=UNREADABLE_HINT)
 
-    async def _resolve_items(
-        self, scope: Scope, token: str, invoice_id: str, item_ids: Sequence[str]
-    ) -> list[WireItem]:
-        """GET each linked item with the same token, a few at a time; returned in the links' order."""
+    def _graphql_failed(self, scope: Scope, failures: list[GraphQLError]) -> NoReturn:
+        """Map GraphQL ``errors`` to our codes; the message is Bagisto's, trimmed and without secrets."""
+        first = failures[0]
+        text = first.message.lower()
+        status = _graphql_status(first)
+        # bagisto-api 5ab9ff2 src/State/CustomerInvoiceProvider.php: no customer for the token →
+        # AuthorizationException (403) "Unauthenticated. Please login to perform this action".
+        if status in (401, 403) or "unauthenticated" in text or "login" in text:
+            logger.warning(
+                "%s refused the customer token",
+                NAME,
+                extra={"provider": PROVIDER_ID, "credential": "customer_token"},
+            )
+            raise Unauthorized(
+                f"{NAME} refused the customer token.",
+                hint=_SESSION_TOKEN_HINT if scope.credential is not None else _TOKEN_HINT,
+            )
+        if status == 429 or "rate limit" in text:
+            raise RateLimited(
+                f"{NAME} rate-limited the invoice query (its storefront key allows 1,000 requests an hour).",
+                hint="Try again later.",
+            )
+        said = self._scrubbed(first.message)
+        logger.warning("%s's GraphQL API refused a query", NAME, extra={"provider": PROVIDER_ID})
+        raise ProviderUnavailable(
+            f"{NAME}'s GraphQL API refused the invoice query: {said}",
+            hint="Check that the shop runs the Bagisto headless API (bagisto-api) with customerInvoices; "
+            + UNREADABLE_HINT,
+        )
 
-        async def fetch(index: int) -> WireItem:
-            response = await self._get(scope, token, f"{_ITEMS}/{path_segment(item_ids[index])}")
-            if response.status_code == 404:
-                raise ProviderUnavailable(
-                    f"{NAME} listed an item of invoice {invoice_id!r} that it then could not find.",
-                    hint="Try again in a moment.",
-                )
-            return read_body(WireItem, response, provider=NAME, what="an invoice item", hint=UNREADABLE_HINT)
-
-        # The first failure cancels the fetches still in flight and is raised as itself.
-        return await fetch_pages(fetch, range(len(item_ids)), concurrency=self._item_concurrency)
+    def _scrubbed(self, message: str) -> str:
+        text = " ".join(message.split())[:_MAX_ERROR_TEXT]
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text or "(no message)"

@@ -1,22 +1,27 @@
 """Bagisto's invoice as this server reads it, the transport adaptations its wire needs, and normalization.
 
-Amounts are JSON numbers in major units, parsed as ``Decimal`` (never a float) and kept as stated:
-``grandTotal`` is the total, never recomputed from the lines. ``items`` arrive embedded or as links
-(``/api/shop/invoice-items/{id}``).
+Two wires, one invoice (evidence: bagisto-api 5ab9ff2, see ``docs/providers.md``):
+
+- REST ``GET /api/shop/customer-invoices/{id}``: one invoice of the token's customer (404 for any
+  other), its lines as IRIs of a resource without operations, which cannot be read.
+- GraphQL ``POST /api/graphql`` ``customerInvoices(first:, after:, state:, orderId:)``: the
+  customer's invoices newest first (``id DESC``) in cursor pages, with ``pageInfo`` and
+  ``totalCount``; a node's lines are a connection (``items { edges { node } }``).
+
+Amounts are JSON numbers in major units (PHP ``float`` casts), parsed as ``Decimal`` (never a
+float) and kept as stated: ``grandTotal`` is the total, never recomputed from the lines.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import httpx2
-from pydantic import ConfigDict, TypeAdapter
+from pydantic import AliasChoices, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from mcp_invoices.domain.errors import ProviderUnavailable
@@ -28,26 +33,27 @@ from mcp_invoices.providers.http import read_limited
 from mcp_invoices.providers.wire import MajorUnits, StatusTable, WireInt, WireModel, error_body, unexpected
 
 __all__ = [
-    "INVOICE_LIST",
+    "GRAPHQL_PAGE_MAX",
+    "INVOICES_QUERY",
+    "INVOICE_ITEMS_QUERY",
     "NAME",
     "PROVIDER_ID",
     "STATUSES",
     "UNREADABLE_HINT",
     "BagistoTransport",
+    "GraphQLError",
+    "GraphQLResponse",
+    "WireConnection",
     "WireInvoice",
     "WireItem",
-    "WirePage",
+    "WireLines",
+    "WireLinesConnection",
     "embedded_items",
-    "item_links",
     "malformed",
     "network_transport",
     "normalize_invoice",
-    "total_pages",
 ]
 
-
-_MAX_TOTAL_PAGES = 100_000
-"""More pages than this is a broken header, not a customer's history."""
 
 PROVIDER_ID = "bagisto"
 NAME = "Bagisto"
@@ -55,6 +61,7 @@ NAME = "Bagisto"
 STATUSES = StatusTable[str](
     NAME,
     {
+        # bagisto-api 5ab9ff2 src/Models/CustomerInvoice.php: states pending, pending_payment, paid, overdue, refunded.
         # Issued and awaiting payment. Not our ``pending``, which means "generation not finished yet".
         "pending": InvoiceStatus.OPEN,
         "pending_payment": InvoiceStatus.OPEN,
@@ -62,33 +69,58 @@ STATUSES = StatusTable[str](
         "overdue": InvoiceStatus.OPEN,
         "paid": InvoiceStatus.PAID,
         "refunded": InvoiceStatus.REFUNDED,
-        # Not in the seeds; Bagisto spells cancelled orders "canceled". Mapped so they never count as owed.
+        # Not in the API's list; Bagisto spells cancelled orders "canceled". Mapped so they never count as owed.
         "canceled": InvoiceStatus.VOID,
         "cancelled": InvoiceStatus.VOID,
     },
 )
 """Bagisto invoice ``state`` → normalized status. An unknown state is served as ``open`` (and logged)."""
 
-_MAX_ITEM_LINKS = 500
+GRAPHQL_PAGE_MAX = 50
+"""bagisto-api 5ab9ff2 config/api-platform.php: pagination_maximum_items_per_page 50."""
+
 _MAX_RATE_LIMIT_BODY = 64 * 1024
 """A 429 body is read for its ``retry_after`` only this far: the wait is in its first few bytes."""
-_ITEM_IRI = re.compile(r"^(?:[^?#]*/)?api/shop/invoice-items/(\d{1,19})/?$")
+
+_NODE_FIELDS = (
+    "_id incrementId state grandTotal subTotal shippingAmount taxAmount discountAmount "
+    "baseCurrencyCode orderCurrencyCode createdAt"
+)
+# bagisto-api 5ab9ff2 tests/Feature/GraphQL/CustomerInvoiceTest.php: these node fields, pageInfo, totalCount.
+INVOICES_QUERY = (
+    "query CustomerInvoices($first: Int, $after: String, $state: String) { "
+    "customerInvoices(first: $first, after: $after, state: $state) { "
+    f"edges {{ cursor node {{ {_NODE_FIELDS} }} }} "
+    "pageInfo { endCursor hasNextPage } totalCount } }"
+)
+"""One page of the customer's invoices, newest first, optionally of one ``state``."""
+
+# bagisto-api 5ab9ff2 tests/e2e-pw/tests/graphQL/graphql/Queries/customerInvoice.queries.ts:
+# GET_CUSTOMER_INVOICES_BY_ORDER_WITH_ITEMS reads items { edges { node { ... } } } by orderId.
+INVOICE_ITEMS_QUERY = (
+    "query CustomerInvoiceItems($first: Int, $after: String, $orderId: Int) { "
+    "customerInvoices(first: $first, after: $after, orderId: $orderId) { "
+    "edges { node { _id items { totalCount edges { node { "
+    "_id sku name qty price total taxAmount discountAmount } } } } } "
+    "pageInfo { endCursor hasNextPage } } }"
+)
+"""The invoices of one order with their lines: the customer-scoped way to read an invoice's lines."""
 
 
 # -- wire shapes -----------------------------------------------------------------------------------
 
 
 class _Wire(WireModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
 
 class WireItem(_Wire):
-    """An invoice line, embedded or behind a link.
+    """An invoice line: embedded in REST (``id``) or a GraphQL item node (``_id``).
 
-    ``{id, sku, name, qty, price, total, taxAmount, discountAmount}``
+    bagisto-api 5ab9ff2 src/Models/CustomerInvoiceItem.php: qty int, price/total/tax/discount floats.
     """
 
-    id: WireInt
+    id: WireInt = Field(validation_alias=AliasChoices("_id", "id"))
     sku: str | None = None
     name: str | None = None
     qty: MajorUnits | None = None
@@ -98,10 +130,32 @@ class WireItem(_Wire):
     discount_amount: MajorUnits | None = None
 
 
-class WireInvoice(_Wire):
-    """The fields of seed 003 this client relies on (the others are ignored)."""
+class _ItemEdge(_Wire):
+    node: WireItem
 
-    id: WireInt
+
+class WireLines(_Wire):
+    """A GraphQL node's ``items`` connection."""
+
+    total_count: WireInt | None = None
+    edges: list[_ItemEdge]
+
+    @property
+    def items(self) -> list[WireItem]:
+        return [edge.node for edge in self.edges]
+
+    @property
+    def complete(self) -> bool:
+        return self.total_count is None or self.total_count <= len(self.edges)
+
+
+class WireInvoice(_Wire):
+    """A REST invoice (``id``) or a GraphQL node (``_id``); the fields this client relies on.
+
+    bagisto-api 5ab9ff2 src/Models/CustomerInvoice.php: id int, amounts float, state and codes strings.
+    """
+
+    id: WireInt = Field(validation_alias=AliasChoices("_id", "id"))
     increment_id: str | None = None
     state: str
     grand_total: MajorUnits
@@ -112,17 +166,62 @@ class WireInvoice(_Wire):
     order_currency_code: str | None = None
     channel_currency_code: str | None = None
     base_currency_code: str | None = None
+    order_id: WireInt | None = None
     created_at: str | None = None
-    items: list[WireItem | str] | None = None
+    items: list[WireItem | str] | WireLines | None = None
 
 
-INVOICE_LIST = TypeAdapter(list[WireInvoice])
+class _InvoiceEdge(_Wire):
+    node: WireInvoice
 
 
-@dataclass(frozen=True)
-class WirePage:
-    invoices: list[WireInvoice]
-    total_pages: int | None
+class _PageInfo(_Wire):
+    end_cursor: str | None = None
+    has_next_page: bool
+
+
+class WireConnection(_Wire):
+    """``customerInvoices``: one cursor page."""
+
+    edges: list[_InvoiceEdge]
+    page_info: _PageInfo
+    total_count: WireInt | None = None
+
+    @property
+    def invoices(self) -> list[WireInvoice]:
+        return [edge.node for edge in self.edges]
+
+
+class GraphQLError(WireModel):
+    message: str = ""
+    extensions: dict[str, object] | None = None
+
+
+class _LinesNode(_Wire):
+    id: WireInt = Field(validation_alias=AliasChoices("_id", "id"))
+    items: WireLines | None = None
+
+
+class _LinesEdge(_Wire):
+    node: _LinesNode
+
+
+class WireLinesConnection(_Wire):
+    """``customerInvoices`` of one order, each node only its id and its lines."""
+
+    edges: list[_LinesEdge]
+    page_info: _PageInfo
+
+    @property
+    def invoices(self) -> list[_LinesNode]:
+        return [edge.node for edge in self.edges]
+
+
+class GraphQLResponse(WireModel):
+    """``{data, errors}``: API Platform answers a failed query with 200 and ``errors``."""
+
+    data: dict[str, object] | None = None
+    errors: list[GraphQLError] | None = None
 
 
 UNREADABLE_HINT = (
@@ -206,7 +305,10 @@ def _currency(wire: WireInvoice) -> str:
 
 
 def _issued(created_at: str | None) -> date | None:
-    """The UTC date of ``createdAt`` (``2025-02-10T10:30:00.000000Z``); unreadable → None, not an error."""
+    """The UTC date of ``createdAt``; unreadable → None, not an error.
+
+    bagisto-api 5ab9ff2 config/api-platform.php: serializer datetime_format ``Y-m-d\\TH:i:sP``.
+    """
     if not created_at:
         return None
     try:
@@ -236,8 +338,11 @@ def _line(item: WireItem, currency: str) -> LineItem:
     )
 
 
-def normalize_invoice(wire: WireInvoice, items: Sequence[WireItem]) -> Invoice:
-    """The normalized invoice; amounts exactly as Bagisto states them, at the currency's precision."""
+def normalize_invoice(wire: WireInvoice, items: Sequence[WireItem], *, note: str | None = None) -> Invoice:
+    """The normalized invoice; amounts exactly as Bagisto states them, at the currency's precision.
+
+    ``note`` says what could not be read (its lines), the invoice being served without it.
+    """
     try:
         currency = _currency(wire)
         total = parse_amount(wire.grand_total, currency)
@@ -276,38 +381,21 @@ def normalize_invoice(wire: WireInvoice, items: Sequence[WireItem]) -> Invoice:
             pdf_uri=pdf_uri(PROVIDER_ID, invoice_id),
             url=None,  # Bagisto's PDF needs both credentials in headers: there is no shareable URL
         ),
+        note=note,
     )
 
 
-def embedded_items(wire: WireInvoice) -> list[WireItem]:
-    """The embedded items only (listings do not follow links)."""
-    return [item for item in wire.items or () if isinstance(item, WireItem)]
+def embedded_items(wire: WireInvoice) -> list[WireItem] | None:
+    """The invoice's lines when they came readable (embedded objects or a complete connection), else None.
 
-
-def item_links(wire: WireInvoice) -> list[str]:
-    """Item ids behind the invoice's links; a link that is not an invoice-item IRI is malformed."""
-    ids: list[str] = []
-    for item in wire.items or ():
-        if isinstance(item, str):
-            match = _ITEM_IRI.match(item.strip())
-            if match is None:
-                raise malformed("an item link that is not an invoice item")
-            ids.append(match.group(1))
-    if len(ids) > _MAX_ITEM_LINKS:
-        raise malformed("more item links than this server follows")
-    return ids
-
-
-def _header_int(headers: httpx2.Headers, name: str) -> int | None:
-    value = headers.get(name, "").strip()
-    return int(value) if value.isascii() and value.isdigit() else None
-
-
-def total_pages(headers: httpx2.Headers) -> int | None:
-    pages = _header_int(headers, "x-total-pages")
-    if pages is None:
-        count, per_page = _header_int(headers, "x-total-count"), _header_int(headers, "x-per-page")
-        if count is None or not per_page:
-            return None
-        pages = math.ceil(count / per_page)
-    return pages if pages <= _MAX_TOTAL_PAGES else None
+    bagisto-api 5ab9ff2 src/Models/CustomerInvoiceItem.php: operations: [] - REST serialises the lines
+    as IRIs of a resource that has no route, so a string here is a line that cannot be read.
+    """
+    items = wire.items
+    if items is None:
+        return None
+    if isinstance(items, WireLines):
+        return items.items if items.complete else None
+    if any(isinstance(item, str) for item in items):
+        return None
+    return [item for item in items if isinstance(item, WireItem)]

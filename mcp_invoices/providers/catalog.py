@@ -101,6 +101,9 @@ class ProviderSpec:
     """Plain settings: ``RemoteProviderConfig.options`` key → environment variable."""
     requests_per_minute: int = 0
     """Default request budget (``<ID>_RATE_LIMIT_PER_MINUTE`` overrides it)."""
+    requests_per_hour: int = 0
+    """The provider's own limit where it counts by the hour; ``requests_per_minute`` is then set so that
+    an hour of the budget, its burst included, stays within it."""
     factory: str = ""
     """``module:Class`` of the implementation; ``Class.from_config(config, shared=, budget=)`` builds it."""
 
@@ -191,7 +194,10 @@ CATALOG: tuple[ProviderSpec, ...] = (
                 frozenset({"stdio"}),
             ),
         ),
-        requests_per_minute=100,
+        # bagisto-api 5ab9ff2 src/Services/ApiKeyService.php: a shop key makes 1,000 requests an hour
+        # (REST and GraphQL alike); 16 a minute with a burst of 2 is at most 962 in any hour.
+        requests_per_minute=16,
+        requests_per_hour=1000,
         factory="mcp_invoices.providers.bagisto:BagistoProvider",
     ),
     ProviderSpec(
@@ -251,5 +257,7 @@ def markdown_table() -> str:
         if entry.environments is not None:
             for environment, per_minute in entry.environments.requests_per_minute.items():
                 budget += f" ({per_minute:,} on its {environment})"
+        if entry.requests_per_hour:
+            budget += f" (its limit: {entry.requests_per_hour:,} an hour)"
         rows.append(f"| `{entry.id}` | {variables} | {entry.summary} | {budget} |")
     return "\n".join(rows)

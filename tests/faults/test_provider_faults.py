@@ -263,10 +263,19 @@ async def test_a_payabli_total_of_a_billion_records_is_refused_before_any_furthe
     assert len(hostile.requests) == 1
 
 
-async def test_a_bagisto_x_total_pages_just_under_its_cap_is_refused_before_any_further_page(
+async def test_a_bagisto_total_count_of_99999_pages_is_refused_before_any_further_page(
     hostile: Hostile, ledger_copy: Path
 ) -> None:
-    hostile.on("/api/shop/customer-invoices", reply(200, [], {"X-Total-Pages": "99999"}))
+    page = {
+        "data": {
+            "customerInvoices": {
+                "edges": [],
+                "pageInfo": {"endCursor": None, "hasNextPage": True},
+                "totalCount": 99_999 * 50,
+            }
+        }
+    }
+    hostile.on("/api/graphql", reply(200, page))
     name, provider, scope = bagisto(hostile)
     async with sessions(ledger_copy, name, provider, scope) as session:
         outcome = await while_bystanding(session, lambda: session.victim.call_tool("summarize_invoices", {}))

@@ -16,9 +16,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
-import anyio.lowlevel
 import httpx2
 import pytest
 from mcp import Client
@@ -37,6 +35,7 @@ from mcp_invoices.domain.errors import (
 from mcp_invoices.domain.models import Invoice, InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.bagisto import STATUSES, BagistoProvider
+from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import RetryPolicy
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.sandbox.bagisto import (
@@ -50,6 +49,7 @@ from mcp_invoices.sandbox.bagisto import (
     invoice_pdf,
 )
 from mcp_invoices.sandbox.common import LoggedRequest, dumps_json, running_app
+from mcp_invoices.shared.budget import RequestBudget
 from tests.conftest import stdio_params
 from tests.results import error_of
 
@@ -71,10 +71,32 @@ class RecordingSleep:
         self.delays.append(seconds)
 
 
+class Recording(httpx2.AsyncBaseTransport):
+    """The real loopback transport, remembering each request the client sends (bodies included)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.sent: list[httpx2.Request] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.sent.append(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def graphql(self) -> list[dict[str, Any]]:
+        """The GraphQL requests' bodies, in order."""
+        return [
+            json.loads(request.content) for request in self.sent if request.url.path.endswith("/api/graphql")
+        ]
+
+
 @dataclass
 class Emulator:
     state: BagistoState
     base_url: str
+    recording: Recording = field(default_factory=Recording)
 
     @property
     def log(self) -> list[LoggedRequest]:
@@ -88,6 +110,7 @@ class Emulator:
             storefront_key=SecretStr(key),
             customer_token=SecretStr(token) if token is not None else None,
             sleep=sleep or RecordingSleep(),
+            transport=self.recording,
         )
 
 
@@ -204,7 +227,8 @@ async def test_every_seeded_invoice_keeps_its_amounts_exactly(
     assert (invoice["status"], invoice["amount_paid"], invoice["amount_due"]) == (status, paid, due)
 
 
-async def test_seed_003_example_is_normalized_field_by_field(alice: BagistoProvider) -> None:
+async def test_bagistos_own_test_invoice_is_normalized_field_by_field(alice: BagistoProvider) -> None:
+    """bagisto-api 5ab9ff2 tests/Feature/RestApi/CustomerInvoiceTest.php's invoice1, lines read over GraphQL."""
     invoice = (await alice.get_invoice(TOKEN_SCOPED, "1")).model_dump(mode="json")
     assert invoice == {
         "provider": "bagisto",
@@ -220,22 +244,12 @@ async def test_seed_003_example_is_normalized_field_by_field(alice: BagistoProvi
         "billing": {"name": None, "address": None},
         "line_items": [
             {
-                "description": "T-shirt",
-                "quantity": "1",
-                "unit_amount": "60.00",
+                "description": "Test Invoice Product",
+                "quantity": "2",
+                "unit_amount": "50.00",
                 "discount": "0.00",
-                "tax": "3.00",
-                "total": "60.00",
-                "period_start": None,
-                "period_end": None,
-            },
-            {
-                "description": "Cap",
-                "quantity": "1",
-                "unit_amount": "40.00",
-                "discount": "0.00",
-                "tax": "2.00",
-                "total": "40.00",
+                "tax": "5.00",
+                "total": "100.00",
                 "period_start": None,
                 "period_end": None,
             },
@@ -248,10 +262,11 @@ async def test_seed_003_example_is_normalized_field_by_field(alice: BagistoProvi
         "amount_paid": "110.00",
         "amount_due": "0.00",
         "documents": {"json_uri": "invoice://bagisto/1", "pdf_uri": "invoice://bagisto/1/pdf", "url": None},
+        "note": None,
     }
 
 
-async def test_item_links_are_resolved_with_the_same_customer_token(
+async def test_lines_behind_unreadable_iris_are_read_through_graphql_with_the_same_token(
     emulator: Emulator, alice: BagistoProvider
 ) -> None:
     invoice = await alice.get_invoice(TOKEN_SCOPED, "3")
@@ -264,12 +279,35 @@ async def test_item_links_are_resolved_with_the_same_customer_token(
         Decimal("6.00"),
         Decimal("59.97"),
     )
-    item_requests = [entry for entry in emulator.log if entry.path.startswith("/api/shop/invoice-items/")]
-    assert [entry.path for entry in item_requests] == ["/api/shop/invoice-items/31"]
-    assert all(entry.headers["authorization"] == f"Bearer {ALICE_TOKEN}" for entry in item_requests)
+    assert invoice.note is None
+    assert [(entry.method, entry.path) for entry in emulator.log] == [
+        ("GET", "/api/shop/customer-invoices/3"),
+        ("POST", "/api/graphql"),
+    ]
+    assert all(entry.headers["authorization"] == f"Bearer {ALICE_TOKEN}" for entry in emulator.log)
+    [lines_query] = emulator.recording.graphql()
+    assert lines_query["variables"] == {"first": 50, "after": None, "orderId": 3}
+    assert "customerInvoice(" not in lines_query["query"]  # the unscoped item query is never used
 
 
-async def test_embedded_items_give_the_same_invoice_without_item_requests(
+async def test_an_invoice_whose_lines_cannot_be_read_keeps_its_totals_and_says_so(
+    emulator: Emulator, alice: BagistoProvider
+) -> None:
+    """bagisto-api 5ab9ff2 src/Models/CustomerInvoiceItem.php has no operations: REST lines are dead IRIs."""
+    emulator.state.graphql_items = False  # a schema whose CustomerInvoice has no items connection
+    invoice = await alice.get_invoice(TOKEN_SCOPED, "3")
+    assert (invoice.total, invoice.subtotal, invoice.tax, invoice.amount_due) == (
+        Decimal("66.27"),
+        Decimal("59.97"),
+        Decimal("4.80"),
+        Decimal("0.00"),
+    )
+    assert invoice.line_items == []
+    assert invoice.note is not None and "lines" in invoice.note and "totals" in invoice.note
+    assert 'Cannot query field "items"' in invoice.note  # Bagisto's own words, trimmed
+
+
+async def test_embedded_items_give_the_same_invoice_without_a_graphql_request(
     emulator: Emulator, alice: BagistoProvider
 ) -> None:
     linked = await alice.get_invoice(TOKEN_SCOPED, "1")
@@ -357,17 +395,20 @@ async def test_pagination_walks_every_invoice_once_across_provider_pages(limit: 
     assert [int(invoice.id) for invoice in seen] == expected
 
 
-async def test_a_full_walk_reads_each_provider_page_once_newest_first() -> None:
-    state = BagistoState(extra_invoices=230)
+async def test_a_full_walk_reads_each_graphql_page_once_newest_first() -> None:
+    state = BagistoState(extra_invoices=230)  # 236 of alice's: five GraphQL pages of 50
     async with running_app(create_app(state)) as base_url:
-        provider = Emulator(state, base_url).provider()
+        emulator = Emulator(state, base_url)
+        provider = emulator.provider()
         try:
             seen = [invoice async for invoice in provider.iter_invoices(TOKEN_SCOPED, EVERYTHING)]
         finally:
             await provider.aclose()
     expected = sorted((i.id for i in state.invoices.values() if i.customer == "alice"), reverse=True)
     assert [int(invoice.id) for invoice in seen] == expected
-    assert sorted(parse_qs(entry.query)["page"][0] for entry in state.controls.request_log) == ["1", "2", "3"]
+    variables = [body["variables"] for body in emulator.recording.graphql()]
+    assert [v["first"] for v in variables] == [50] * 5
+    assert [v["after"] for v in variables] == [None, "NDk=", "OTk=", "MTQ5", "MTk5"]  # base64 of 49, 99, ...
 
 
 async def test_pagination_stays_exact_when_an_invoice_is_created_between_pages(
@@ -375,15 +416,15 @@ async def test_pagination_stays_exact_when_an_invoice_is_created_between_pages(
 ) -> None:
     first = await alice.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=3, cursor=None)
     new_invoice = BagistoInvoice(
-        11,
+        100,
         "alice",
-        "INV-011",
+        "INV-100",
         "paid",
         "USD",
         [BagistoItem(111, "SKU-NEW", "New", 1, Decimal("1.00"))],
-        "2025-08-01T09:00:00.000000Z",
+        "2025-08-01T09:00:00+00:00",
     )
-    emulator.state.invoices[11] = new_invoice
+    emulator.state.invoices[100] = new_invoice
     rest = await alice.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=10, cursor=first.next_cursor)
     assert [invoice.id for invoice in first.items + rest.items] == ["10", "7", "6", "3", "2", "1"]
 
@@ -402,6 +443,75 @@ async def test_a_customer_without_invoices_lists_nothing(emulator: Emulator) -> 
     assert page.items == [] and page.next_cursor is None
 
 
+# -- every invoice of a customer with more than ten (dave: 25, ids 11..35) ----------------------------
+
+DAVE_IDS = [str(n) for n in range(35, 10, -1)]
+"""Dave's invoices newest first: invoice ``10 + n`` is ``n`` x 10.00 USD (see the emulator's seeds)."""
+
+
+@pytest.fixture
+async def dave(emulator: Emulator) -> AsyncIterator[BagistoProvider]:
+    provider = emulator.provider(token=BAGISTO_CUSTOMER_TOKENS["dave"])
+    yield provider
+    await provider.aclose()
+
+
+@pytest.mark.parametrize("limit", [1, 7, 10, 20, 100])
+async def test_a_listing_reaches_every_invoice_once_newest_first_beyond_the_ten_newest(
+    dave: BagistoProvider, limit: int
+) -> None:
+    """bagisto-api 5ab9ff2 src/State/CustomerInvoiceProvider.php: REST ignores page/per_page (10 newest)."""
+    seen = await every_invoice(dave, EVERYTHING, limit)
+    assert [invoice.id for invoice in seen] == DAVE_IDS
+
+
+async def test_a_summary_counts_every_invoice_of_the_customer(dave: BagistoProvider) -> None:
+    summary = await dave.summarize(TOKEN_SCOPED, EVERYTHING, date(2026, 1, 1))
+    assert summary.count == 25
+    [usd] = summary.currencies
+    # 10.00 x (1 + ... + 25) = 3,250.00; pending n = 3, 6, ..., 24: 10.00 x 108 = 1,080.00 due.
+    assert (usd.currency, usd.count, usd.total, usd.due) == (
+        "USD",
+        25,
+        Decimal("3250.00"),
+        Decimal("1080.00"),
+    )
+
+
+async def test_a_number_older_than_the_ten_newest_is_found(emulator: Emulator, dave: BagistoProvider) -> None:
+    invoice = await dave.get_invoice(TOKEN_SCOPED, "inv-011")
+    assert (invoice.id, invoice.number, invoice.total) == ("11", "INV-011", Decimal("10.00"))
+    assert [line.description for line in invoice.line_items] == ["Subscription month 1"]
+
+
+async def test_a_state_filter_pages_through_bagisto_too(emulator: Emulator, dave: BagistoProvider) -> None:
+    seen = await every_invoice(dave, InvoiceFilter(status=InvoiceStatus.PAID), 5)
+    assert [invoice.id for invoice in seen] == [i for i in DAVE_IDS if (int(i) - 10) % 3]
+    assert {body["variables"]["state"] for body in emulator.recording.graphql()} == {"paid"}
+
+
+async def test_graphql_pages_ask_for_at_most_fifty_and_follow_end_cursor(
+    emulator: Emulator, dave: BagistoProvider
+) -> None:
+    """bagisto-api 5ab9ff2 config/api-platform.php: pagination_maximum_items_per_page 50."""
+    emulator.state.extra_invoices_customer = "dave"
+    for invoice in BagistoState(extra_invoices=60, extra_invoices_customer="dave").invoices.values():
+        if invoice.customer == "dave":
+            emulator.state.invoices[invoice.id] = invoice
+    seen = [invoice async for invoice in dave.iter_invoices(TOKEN_SCOPED, EVERYTHING)]
+    assert len(seen) == 85 and len({invoice.id for invoice in seen}) == 85
+    variables = [body["variables"] for body in emulator.recording.graphql()]
+    assert variables == [{"first": 50, "after": None}, {"first": 50, "after": "NDk="}]
+
+
+def test_the_default_budget_keeps_an_hour_within_bagistos_thousand_requests() -> None:
+    """bagisto-api 5ab9ff2 src/Services/ApiKeyService.php getDefaultRateLimit: shop key, 1000 an hour."""
+    bagisto = spec("bagisto")
+    budget = RequestBudget(bagisto.requests_per_minute)
+    assert bagisto.requests_per_hour == 1000
+    assert bagisto.requests_per_minute * 60 + budget.capacity <= bagisto.requests_per_hour
+
+
 # -- filters ---------------------------------------------------------------------------------------
 
 
@@ -412,7 +522,7 @@ async def test_a_status_with_one_bagisto_state_is_asked_of_bagisto(
         TOKEN_SCOPED, InvoiceFilter(status=InvoiceStatus.PAID), limit=20, cursor=None
     )
     assert [invoice.id for invoice in page.items] == ["3", "1"]
-    assert all("state=paid" in entry.query for entry in emulator.log)
+    assert [body["variables"]["state"] for body in emulator.recording.graphql()] == ["paid"]
 
 
 async def test_open_gathers_pending_pending_payment_and_overdue(
@@ -426,7 +536,7 @@ async def test_open_gathers_pending_pending_payment_and_overdue(
         ("7", "overdue"),
         ("2", "pending"),
     ]
-    assert not any("state=" in entry.query for entry in emulator.log)
+    assert not any("state" in body["variables"] for body in emulator.recording.graphql())
 
 
 async def test_a_status_bagisto_never_has_lists_nothing_without_a_request(
@@ -471,12 +581,12 @@ async def test_another_customers_invoice_is_exactly_the_not_found_of_a_missing_o
     assert json.dumps(theirs.to_dict()).replace("'4'", "'X'") == json.dumps(missing.to_dict()).replace(
         "'999'", "'X'"
     )
-    # Alike: the id, then the customer's own list for the number (an id can also be a number).
+    # Alike: the id, then the customer's own invoices for the number (an id can also be a number).
     assert [(entry.path, entry.status) for entry in emulator.log] == [
         ("/api/shop/customer-invoices/4", 404),
-        ("/api/shop/customer-invoices", 200),
+        ("/api/graphql", 200),
         ("/api/shop/customer-invoices/999", 404),
-        ("/api/shop/customer-invoices", 200),
+        ("/api/graphql", 200),
     ]
 
 
@@ -531,30 +641,36 @@ async def test_a_pdf_endpoint_answering_json_is_provider_unavailable(
 # -- errors ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("problem_json", [False, True])
+@pytest.mark.parametrize(("call", "status"), [("get_invoice", 403), ("list_invoices", 401)])
 async def test_a_wrong_storefront_key_is_unauthorized_naming_its_variable(
-    emulator: Emulator, problem_json: bool
+    emulator: Emulator, call: str, status: int
 ) -> None:
-    emulator.state.problem_json = problem_json
+    """REST refuses an invalid key with 403, GraphQL with 401 (``error: invalid_key`` both ways)."""
     provider = emulator.provider(key="pk_storefront_wrong")
     try:
-        error = await failure_of(provider.get_invoice(TOKEN_SCOPED, "1"))
+        if call == "get_invoice":
+            error = await failure_of(provider.get_invoice(TOKEN_SCOPED, "1"))
+        else:
+            error = await failure_of(provider.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=5, cursor=None))
     finally:
         await provider.aclose()
     assert isinstance(error, Unauthorized)
     assert "BAGISTO_STOREFRONT_KEY" in str(error.hint) and "BAGISTO_CUSTOMER_TOKEN" not in str(error.hint)
     assert "pk_storefront_wrong" not in f"{error} {error.hint}"
-    assert [entry.status for entry in emulator.log] == [403]  # refusals are not retried
+    assert [entry.status for entry in emulator.log] == [status]  # refusals are not retried
 
 
-@pytest.mark.parametrize("problem_json", [False, True])
+@pytest.mark.parametrize("call", ["get_invoice", "list_invoices"])
 async def test_a_wrong_customer_token_is_unauthorized_naming_its_variable(
-    emulator: Emulator, problem_json: bool
+    emulator: Emulator, call: str
 ) -> None:
-    emulator.state.problem_json = problem_json
+    """REST: 403 problem+json; GraphQL: 200 with an ``Unauthenticated`` error."""
     provider = emulator.provider(token="bagisto_token_expired")
     try:
-        error = await failure_of(provider.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=5, cursor=None))
+        if call == "get_invoice":
+            error = await failure_of(provider.get_invoice(TOKEN_SCOPED, "1"))
+        else:
+            error = await failure_of(provider.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=5, cursor=None))
     finally:
         await provider.aclose()
     assert isinstance(error, Unauthorized)
@@ -638,9 +754,13 @@ async def test_requests_carry_the_storefront_key_and_the_bearer_token_and_nothin
     await alice.get_invoice(TOKEN_SCOPED, "1")
     await alice.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=5, cursor=None)
     await alice.invoice_pdf(TOKEN_SCOPED, "1")
-    assert len(emulator.log) == 5  # invoice, two item links, one list page, the PDF
+    assert [(entry.method, entry.path) for entry in emulator.log] == [
+        ("GET", "/api/shop/customer-invoices/1"),
+        ("POST", "/api/graphql"),  # its lines
+        ("POST", "/api/graphql"),  # one list page
+        ("GET", "/api/shop/customer-invoices/1/pdf"),
+    ]
     for entry in emulator.log:
-        assert entry.method == "GET"
         assert entry.headers["x-storefront-key"] == KEY
         assert entry.headers["authorization"] == f"Bearer {ALICE_TOKEN}"
         assert "cookie" not in entry.headers
@@ -681,23 +801,19 @@ def seed_body(**changes: Any) -> dict[str, Any]:
         "taxAmount": Decimal("5.00"),
         "discountAmount": Decimal("0.00"),
         "orderCurrencyCode": "USD",
-        "createdAt": "2025-02-10T10:30:00.000000Z",
+        "createdAt": "2025-02-10T10:30:00+00:00",
         "items": [],
     }
     return {**body, **changes}
 
 
-@pytest.mark.parametrize("problem_json", [False, True])
-async def test_a_retry_after_only_in_the_429_body_sets_the_wait(problem_json: bool) -> None:
+async def test_a_retry_after_only_in_the_429_body_sets_the_wait() -> None:
+    """bagisto-api 5ab9ff2 src/Http/Middleware/VerifyStorefrontKey.php: 429 without Retry-After, the wait in the body."""
     answers = iter([429, 200])
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         if next(answers) == 429:
-            body = (
-                {"title": "Too Many Requests", "detail": "Slow down.", "status": 429, "retry_after": 4}
-                if problem_json
-                else {"message": "Too Many Attempts.", "retry_after": 4}
-            )
+            body = {"message": "Rate limit exceeded", "error": "rate_limit_exceeded", "retry_after": 4}
             return httpx2.Response(429, json=body)
         return httpx2.Response(200, content=dumps_json(seed_body()))
 
@@ -712,7 +828,9 @@ async def test_a_retry_after_only_in_the_429_body_sets_the_wait(problem_json: bo
 
 async def test_a_retry_after_only_in_the_body_reaches_the_rate_limited_error() -> None:
     def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(429, json={"message": "Too Many Attempts.", "retry_after": 7})
+        return httpx2.Response(
+            429, json={"message": "Rate limit exceeded", "error": "rate_limit_exceeded", "retry_after": 7}
+        )
 
     provider = mock_provider(handler)
     try:
@@ -805,103 +923,151 @@ async def test_an_invoice_of_the_wrong_shape_is_provider_unavailable(change: dic
     assert isinstance(error, ProviderUnavailable)
 
 
-async def test_an_item_link_elsewhere_is_provider_unavailable_and_never_followed() -> None:
+async def test_an_item_link_is_never_followed_whatever_it_names() -> None:
     requested: list[str] = []
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         requested.append(str(request.url))
-        return httpx2.Response(200, content=dumps_json(seed_body(items=["https://evil.test/steal?x=1"])))
-
-    provider = mock_provider(handler)
-    try:
-        error = await failure_of(provider.get_invoice(TOKEN_SCOPED, "1"))
-    finally:
-        await provider.aclose()
-    assert isinstance(error, ProviderUnavailable)
-    assert requested == ["http://bagisto.test/shop/api/shop/customer-invoices/1"]
-
-
-def item_body(item_id: int) -> dict[str, Any]:
-    return {
-        "id": item_id,
-        "sku": f"SKU-{item_id}",
-        "name": f"Item {item_id}",
-        "qty": 1,
-        "price": "1.00",
-        "total": "1.00",
-        "taxAmount": "0.00",
-        "discountAmount": "0.00",
-    }
-
-
-async def test_item_links_are_fetched_a_few_at_a_time_and_kept_in_order() -> None:
-    links = [f"/api/shop/invoice-items/{n}" for n in range(101, 113)]
-    in_flight, most = 0, 0
-
-    async def handler(request: httpx2.Request) -> httpx2.Response:
-        nonlocal in_flight, most
-        if request.url.path.endswith("/customer-invoices/1"):
-            return httpx2.Response(200, content=dumps_json(seed_body(items=links)))
-        in_flight += 1
-        most = max(most, in_flight)
-        for _ in range(3):  # yield to the other fetches so that they overlap
-            await anyio.lowlevel.checkpoint()
-        in_flight -= 1
-        return httpx2.Response(200, json=item_body(int(request.url.path.rsplit("/", 1)[1])))
+        if request.url.path.endswith("/api/graphql"):
+            return httpx2.Response(200, json={"errors": [{"message": "Internal server error"}]})
+        return httpx2.Response(
+            200, content=dumps_json(seed_body(items=["https://evil.test/steal?x=1"], orderId=1))
+        )
 
     provider = mock_provider(handler)
     try:
         invoice = await provider.get_invoice(TOKEN_SCOPED, "1")
     finally:
         await provider.aclose()
-    assert [line.description for line in invoice.line_items] == [f"Item {n}" for n in range(101, 113)]
-    assert 1 <= most <= 4
+    assert invoice.total == Decimal("110.00") and invoice.note is not None
+    assert requested == [
+        "http://bagisto.test/shop/api/shop/customer-invoices/1",
+        "http://bagisto.test/shop/api/graphql",
+    ]
 
 
-@pytest.mark.parametrize("item_status", [404, 500])
-async def test_an_item_link_that_fails_makes_the_invoice_provider_unavailable(item_status: int) -> None:
+def graphql_page(nodes: list[dict[str, Any]], end_cursor: str | None, has_next: bool) -> dict[str, Any]:
+    return {
+        "data": {
+            "customerInvoices": {
+                "edges": [{"cursor": "x", "node": node} for node in nodes],
+                "pageInfo": {"endCursor": end_cursor, "hasNextPage": has_next},
+                "totalCount": 100,
+            }
+        }
+    }
+
+
+def node(invoice_id: int) -> dict[str, Any]:
+    body = seed_body(id=invoice_id, incrementId=f"INV-{invoice_id:03d}")
+    body["_id"] = body.pop("id")
+    del body["items"]
+    return body
+
+
+async def test_a_cursor_that_does_not_advance_is_provider_unavailable_not_a_loop() -> None:
+    """bagisto-api 5ab9ff2 src/State/CustomerInvoiceProvider.php: an offset past the end answers the last page."""
+    sent: list[httpx2.Request] = []
+
     def handler(request: httpx2.Request) -> httpx2.Response:
-        if request.url.path.endswith("/customer-invoices/1"):
-            items = ["/api/shop/invoice-items/1", "/api/shop/invoice-items/2"]
-            return httpx2.Response(200, content=dumps_json(seed_body(items=items)))
-        if request.url.path.endswith("/2"):
-            return httpx2.Response(item_status, json={"message": "Not here."})
-        return httpx2.Response(200, json=item_body(1))
+        sent.append(request)
+        return httpx2.Response(200, content=dumps_json(graphql_page([node(5), node(4)], "MQ==", True)))
 
     provider = mock_provider(handler)
     try:
-        error = await failure_of(provider.get_invoice(TOKEN_SCOPED, "1"))
+        listed = await failure_of(provider.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=50, cursor=None))
+        summed = await failure_of(provider.summarize(TOKEN_SCOPED, EVERYTHING, date(2026, 1, 1)))
     finally:
         await provider.aclose()
-    assert isinstance(error, ProviderUnavailable)
+    assert isinstance(listed, ProviderUnavailable) and "does not advance" in listed.message
+    assert isinstance(summed, ProviderUnavailable) and "does not advance" in summed.message
+    assert len(sent) == 4  # two pages each: the second repeats the cursor
 
 
-async def test_a_list_without_pagination_headers_is_provider_unavailable() -> None:
+async def test_a_page_without_its_cursor_or_total_is_provider_unavailable() -> None:
     def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, content=dumps_json([seed_body()]))
+        page = graphql_page([node(5)], None, True)
+        return httpx2.Response(200, content=dumps_json(page))
 
     provider = mock_provider(handler)
     try:
-        error = await failure_of(provider.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=5, cursor=None))
+        error = await failure_of(provider.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=50, cursor=None))
     finally:
         await provider.aclose()
     assert isinstance(error, ProviderUnavailable)
 
 
 @pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            {
+                "message": "Unauthenticated. Please login to perform this action",
+                "extensions": {"status": 403},
+            },
+            Unauthorized,
+        ),
+        ({"message": "Unauthenticated. Please login to perform this action"}, Unauthorized),
+        ({"message": 'Cannot query field "items" on type "CustomerInvoice".'}, ProviderUnavailable),
+        ({"message": "Rate limit exceeded. Please retry after 60 seconds"}, RateLimited),
+    ],
+    ids=["unauthenticated-403", "unauthenticated-message", "schema", "rate-limit"],
+)
+async def test_graphql_errors_sent_with_200_map_to_specific_errors(
+    error: dict[str, Any], expected: type[InvoiceError]
+) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json={"errors": [error], "data": {"customerInvoices": None}})
+
+    provider = mock_provider(handler)
+    try:
+        failure = await failure_of(provider.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=5, cursor=None))
+    finally:
+        await provider.aclose()
+    assert type(failure) is expected
+    if expected is ProviderUnavailable:
+        assert 'Cannot query field "items"' in failure.message and "GraphQL" in failure.message
+
+
+@pytest.mark.parametrize(
     ("status", "body", "names"),
     [
-        (403, {"message": "Customer is not logged in."}, ["BAGISTO_CUSTOMER_TOKEN"]),
+        (
+            403,
+            {
+                "type": "/errors/403",
+                "title": "Forbidden",
+                "detail": "Unauthenticated. Please login to perform this action",
+                "status": 403,
+            },
+            ["BAGISTO_CUSTOMER_TOKEN"],
+        ),
         (
             401,
             {"title": "Unauthorized", "detail": "Unauthenticated.", "status": 401},
             ["BAGISTO_CUSTOMER_TOKEN"],
         ),
-        (401, {"message": "Storefront key is missing."}, ["BAGISTO_STOREFRONT_KEY"]),
+        (
+            401,
+            {"message": "X-STOREFRONT-KEY header is required", "error": "missing_key"},
+            ["BAGISTO_STOREFRONT_KEY"],
+        ),
+        (
+            403,
+            {"message": "Invalid or inactive shop API key", "error": "invalid_key"},
+            ["BAGISTO_STOREFRONT_KEY"],
+        ),
         (403, {"message": "Forbidden"}, ["BAGISTO_STOREFRONT_KEY", "BAGISTO_CUSTOMER_TOKEN"]),
         (401, None, ["BAGISTO_STOREFRONT_KEY", "BAGISTO_CUSTOMER_TOKEN"]),
     ],
-    ids=["missing-token-403", "problem-json-401", "missing-key-401", "unclear-403", "no-body-401"],
+    ids=[
+        "unauthenticated-403",
+        "problem-json-401",
+        "missing-key-401",
+        "invalid-key-403",
+        "unclear-403",
+        "no-body-401",
+    ],
 )
 async def test_a_refusal_names_the_credential_its_body_points_at(
     status: int, body: dict[str, Any] | None, names: list[str]
