@@ -94,6 +94,8 @@ AUTH_HINT = "Check PAYABLI_API_TOKEN (an organisation API token)"
 
 PAGE_SIZE = 100
 """Records per Query page when walking everything (summaries); also the most a listing asks for."""
+LISTING_READS = 4
+"""Query pages one listing call reads at most to fill its page when rows are dropped here."""
 PARALLEL_PAGES = 32
 """Query pages fetched at once when the total is known (summaries over many invoices); within the
 HTTP pool's 50 connections, so no page waits for a connection long enough to time out."""
@@ -252,10 +254,18 @@ class PayabliProvider(InvoiceProvider):
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
-        page = await self._query(scope, query, offset=_offset(cursor), limit=limit, reading=WHOLE)
-        return Page(
-            items=page.invoices, next_cursor=None if page.next_offset is None else str(page.next_offset)
-        )
+        # Rows a filter should have excluded are dropped here, so a page may come back short: the
+        # next rows are read on (a few requests at most) and the cursor is where reading stopped.
+        offset: int | None = _offset(cursor)
+        items: list[Invoice] = []
+        for _ in range(LISTING_READS):
+            assert offset is not None
+            page = await self._query(scope, query, offset=offset, limit=limit - len(items), reading=WHOLE)
+            items += page.invoices
+            offset = page.next_offset
+            if offset is None or len(items) >= limit:
+                break
+        return Page(items=items, next_cursor=None if offset is None else str(offset))
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
         async for invoice in self._walk(scope, query, WHOLE):
