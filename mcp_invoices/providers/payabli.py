@@ -6,10 +6,12 @@ session's scope (``PAYABLI_CUSTOMER_ID``, or the HTTP token's customer):
 - ``get_invoice`` fetches ``GET /Invoice/{idInvoice}`` and compares the record's ``customerId`` (and
   ``Customer.customerId``) with the scope; another customer's invoice gets exactly the ``not_found``
   of a missing one, after the same single request.
-- listing always sends ``customerId(eq)=<scope>`` to ``GET /Query/invoices/{entry}`` and drops any
-  row of another customer that comes back anyway (Payabli ignores filter keys it does not know).
+- listing always sends ``customerId(eq)=<scope>`` to ``GET /Query/invoices/{entry}`` with the documented
+  filters, and checks every row here again (customer, status, dates, number): a row a filter should
+  have excluded is dropped, so nothing rests on Payabli honouring a filter.
 - the PDF export is requested only after the scoped read succeeded, so another customer's document
-  is never fetched; when the export answers something that is not a PDF, the server renders one.
+  is never fetched; its JSON file object is decoded and checked, and the server renders the PDF
+  itself only when Payabli has none to give.
 
 The record's wire shape and its normalization live in ``payabli_wire``.
 """
@@ -32,7 +34,6 @@ from mcp_invoices.domain import errors
 from mcp_invoices.domain.errors import (
     InvalidArgument,
     NotSupported,
-    ProviderTimeout,
     ProviderUnavailable,
     Unauthorized,
 )
@@ -61,7 +62,16 @@ from mcp_invoices.providers.paging import (
     page_count,
     pages_per_summary,
 )
-from mcp_invoices.providers.payabli_query import FACTS, WHOLE, QueryPage, Reading, own_matching, query_filters
+from mcp_invoices.providers.payabli_query import (
+    CUSTOMER_FILTER,
+    FACTS,
+    NUMBER_FILTER,
+    WHOLE,
+    QueryPage,
+    Reading,
+    own_matching,
+    query_filters,
+)
 from mcp_invoices.providers.payabli_wire import (
     NAME,
     PROVIDER_ID,
@@ -84,6 +94,8 @@ AUTH_HINT = "Check PAYABLI_API_TOKEN (an organisation API token)"
 
 PAGE_SIZE = 100
 """Records per Query page when walking everything (summaries); also the most a listing asks for."""
+LISTING_READS = 4
+"""Query pages one listing call reads at most to fill its page when rows are dropped here."""
 PARALLEL_PAGES = 32
 """Query pages fetched at once when the total is known (summaries over many invoices); within the
 HTTP pool's 50 connections, so no page waits for a connection long enough to time out."""
@@ -91,14 +103,20 @@ HTTP pool's 50 connections, so no page waits for a connection long enough to tim
 _MAX_INT64 = 2**63 - 1
 _INTEGER_ID = re.compile(r"[1-9][0-9]{0,18}")
 """Payabli ids are positive int64s, written canonically (no sign, no leading zero, ASCII digits)."""
+_NOT_FOUND_CODES = frozenset({3003})
+"""``responseCode`` values that mean "no such invoice" on ``GET /Invoice/{id}`` for a well-formed id:
+docs.payabli.com/api-reference/api-responses, 3003 "Invalid parameter value in request" (the id is
+the request's only parameter, and it is checked here to be a canonical int64 before it is sent)."""
 _NOT_FOUND_TEXT = re.compile(
     r"not\s+found|(?:can\s*not|can't|could\s+not|unable\s+to)\s+find|does\s*(?:n't|\s+not)\s+exist"
     r"|no\s+(?:such\s+)?(?:invoice|record)|invalid\s+(?:invoice|id)",
     re.IGNORECASE,
 )
-"""How Payabli words "there is no such invoice" in a 400's ``responseText``."""
+"""How Payabli may word "there is no such invoice" when a refusal carries no ``responseCode``."""
 _PDF_MEDIA_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/octet-stream"})
 _PDF_MAGIC = b"%PDF-"
+_PDF_ANSWER_MAX_BYTES = DOCUMENT_MAX_BYTES * 4 // 3 + 64 * 1024
+"""A file object carries the PDF in base64 (4 bytes per 3) plus a few short fields."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,31 +221,51 @@ class PayabliProvider(InvoiceProvider):
         return _positive_int64(reference) is not None
 
     async def find_by_number(self, scope: Scope, number: str) -> Invoice | None:
-        """One Query request: ``invoiceNumber`` and ``customerId`` filtered by Payabli.
+        """``invoiceNumber(eq)`` and ``customerId(eq)`` filtered by Payabli, every row checked here.
 
-        Another customer's invoice with the same number is excluded by the customer filter (and
-        dropped here should it come back anyway). Payabli documents no case-insensitive operator,
-        so the number is asked for as quoted, in upper case and in lower case at once (``in``),
-        and compared case-insensitively here.
+        Payabli documents no case-insensitive operator, so the number is asked for as quoted, then in
+        upper and lower case (one request each, until found). Should Payabli ignore the number
+        filter (rows with other numbers come back), the customer's invoices are walked instead.
         """
         quoted = number.strip()
-        variants = list(dict.fromkeys((quoted, quoted.upper(), quoted.lower())))
-        if any("," in variant for variant in variants):  # ``in`` separates values by commas
-            numbers: dict[str, str] = {"invoiceNumber(eq)": quoted}
-        else:
-            numbers = {"invoiceNumber(in)": ",".join(variants)}
-        page = await self._query(
-            scope, InvoiceFilter(), offset=0, limit=PAGE_SIZE, reading=WHOLE, extra=numbers
-        )
-        return next((invoice for invoice in page.invoices if invoice.has_number(number)), None)
+        for variant in dict.fromkeys((quoted, quoted.upper(), quoted.lower())):
+            page = await self._query(
+                scope,
+                InvoiceFilter(),
+                offset=0,
+                limit=PAGE_SIZE,
+                reading=WHOLE,
+                extra={NUMBER_FILTER: variant},
+                number=number,
+            )
+            if page.invoices:
+                return page.invoices[0]
+            if page.stray:
+                logger.warning(
+                    "Payabli ignored the invoice number filter; walking the customer's invoices",
+                    extra={"provider": PROVIDER_ID, "stray": page.stray},
+                )
+                async for invoice in self._walk(scope, InvoiceFilter(), WHOLE):
+                    if invoice.has_number(number):
+                        return invoice
+                return None
+        return None
 
     async def list_invoices(
         self, scope: Scope, query: InvoiceFilter, *, limit: int, cursor: str | None
     ) -> Page[Invoice]:
-        page = await self._query(scope, query, offset=_offset(cursor), limit=limit, reading=WHOLE)
-        return Page(
-            items=page.invoices, next_cursor=None if page.next_offset is None else str(page.next_offset)
-        )
+        # Rows a filter should have excluded are dropped here, so a page may come back short: the
+        # next rows are read on (a few requests at most) and the cursor is where reading stopped.
+        offset: int | None = _offset(cursor)
+        items: list[Invoice] = []
+        for _ in range(LISTING_READS):
+            assert offset is not None
+            page = await self._query(scope, query, offset=offset, limit=limit - len(items), reading=WHOLE)
+            items += page.invoices
+            offset = page.next_offset
+            if offset is None or len(items) >= limit:
+                break
+        return Page(items=items, next_cursor=None if offset is None else str(offset))
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
         async for invoice in self._walk(scope, query, WHOLE):
@@ -275,33 +313,31 @@ class PayabliProvider(InvoiceProvider):
             offset = page.next_offset
 
     async def pdf_by_id(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
-        """Payabli's own PDF export; rendered here when the export does not give a PDF."""
+        """Payabli's own PDF (its export's file object); rendered here only when Payabli has none."""
         record = await self._owned_record(scope, invoice_id)  # scope first: never export another's PDF
-        invoice = normalize_invoice(record)
-        document: bytes | None = None
-        reason: str
-        try:
-            response = await self._http.request(
-                "GET",
-                f"Export/invoicePdf/{path_segment(str(record.invoice_id))}",
-                headers=self._headers(scope) | {"Accept": "application/pdf"},
-                expected=(200, 400, 404),
-                max_body=DOCUMENT_MAX_BYTES,
-            )
-        except (ProviderUnavailable, ProviderTimeout) as error:
-            reason = error.code
+        # payabli 1.0.19 invoice/raw_client.py get_invoice_pdf: GET Export/invoicePdf/{idInvoice}, JSON.
+        response = await self._http.request(
+            "GET",
+            f"Export/invoicePdf/{path_segment(str(record.invoice_id))}",
+            headers=self._headers(scope),
+            expected=(200, 400, 404),
+            max_body=_PDF_ANSWER_MAX_BYTES,
+        )
+        if response.status_code == 200:
+            document = _pdf_document(response)
+            if document is not None:
+                return document
+            reason = "the export's file object has no content"
         else:
-            document = _pdf_document(response) if response.status_code == 200 else None
-            reason = "not a PDF" if response.status_code == 200 else f"HTTP {response.status_code}"
-        if document is not None:
-            return document
-        logger.warning(
-            "Payabli's PDF export gave no PDF; rendering the invoice instead",
+            text = self._error_text(error_body(response))
+            reason = f"HTTP {response.status_code}" + (f": {text}" if text else "")
+        logger.info(
+            "Payabli has no PDF for this invoice; rendering it here",
             extra={"provider": PROVIDER_ID, "reason": reason},
         )
         from mcp_invoices.documents.pdf import render_invoice_pdf  # fpdf2 loads on first use
 
-        return await render_invoice_pdf(invoice, seller_of(record))
+        return await render_invoice_pdf(normalize_invoice(record), seller_of(record))
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -337,7 +373,7 @@ class PayabliProvider(InvoiceProvider):
             raise self._lookup_failure(response, invoice_id)
         payload = parse_json(response, provider=NAME)
         if isinstance(payload, dict) and payload.get("isSuccess") is False and "invoiceId" not in payload:
-            raise self._refusal(self._error_text(payload), invoice_id)
+            raise self._refusal(payload, invoice_id)
         record = validated(WireInvoice, payload, provider=NAME, what="an invoice", hint=UNREADABLE_HINT)
         if record.invoice_id != number:
             raise ProviderUnavailable(
@@ -351,11 +387,20 @@ class PayabliProvider(InvoiceProvider):
     def _lookup_failure(self, response: httpx2.Response, invoice_id: str) -> Exception:
         if response.status_code == 404:
             return errors.not_found("invoice", invoice_id)
-        return self._refusal(self._error_text(error_body(response)), invoice_id)
+        return self._refusal(error_body(response), invoice_id)
 
-    def _refusal(self, text: str | None, invoice_id: str) -> Exception:
-        """A 400 (or ``isSuccess: false``) on one invoice: "no such invoice" → not_found, else unavailable."""
-        if text is not None and _NOT_FOUND_TEXT.search(text):
+    def _refusal(self, body: Any, invoice_id: str) -> Exception:
+        """A 400 (or ``isSuccess: false``) on one invoice: "no such invoice" → not_found, else unavailable.
+
+        Read from the structured ``responseCode`` (payabli 1.0.19 types/payabli_error_body.py) first;
+        the wording of ``responseText`` only when there is no code.
+        """
+        text = self._error_text(body)
+        code = body.get("responseCode") if isinstance(body, dict) else None
+        if isinstance(code, int) and not isinstance(code, bool):
+            if code in _NOT_FOUND_CODES:
+                return errors.not_found("invoice", invoice_id)
+        elif text is not None and _NOT_FOUND_TEXT.search(text):
             return errors.not_found("invoice", invoice_id)
         said = f": {text}" if text else ""
         return ProviderUnavailable(
@@ -380,10 +425,12 @@ class PayabliProvider(InvoiceProvider):
         limit: int,
         reading: Reading[Any, R],
         extra: Mapping[str, str] | None = None,
+        number: str | None = None,
     ) -> QueryPage[R]:
         """One Query page of the scope's invoices, filters pushed to Payabli and checked again here.
 
-        ``extra`` adds raw filters (a number lookup's); they never replace the customer filter.
+        ``extra`` adds raw filters (a number lookup's, checked here as ``number``); they never
+        replace the customer filter.
         """
         customer = _scope_customer(scope)
         entry = self._require_entry()
@@ -395,7 +442,7 @@ class PayabliProvider(InvoiceProvider):
             "fromRecord": offset,
             "limitRecord": limit,
             "sortBy": "desc(invoiceDate)",
-            "customerId(eq)": customer,
+            CUSTOMER_FILTER: customer,
             **filters,
         }
         if extra:
@@ -415,31 +462,58 @@ class PayabliProvider(InvoiceProvider):
                 hint="Check PAYABLI_ENTRY (the paypoint entry name) and PAYABLI_BASE_URL.",
             )
         records, total = reading.page(response)
-        invoices = own_matching(records, customer, query, reading)
+        invoices, stray = own_matching(records, customer, query, reading, number)
         fetched = len(records)
         consumed = offset + fetched
         more = fetched > 0 and (consumed < total if total is not None else fetched >= limit)
         return QueryPage(
-            invoices=invoices, fetched=fetched, next_offset=consumed if more else None, total=total
+            invoices=invoices,
+            fetched=fetched,
+            next_offset=consumed if more else None,
+            total=total,
+            stray=stray,
         )
 
 
+def _not_a_pdf(what: str) -> ProviderUnavailable:
+    return ProviderUnavailable(
+        f"Payabli's PDF export answered {what}, not the invoice's PDF.",
+        hint="Try again later; if it persists, check PAYABLI_BASE_URL points at the Payabli API.",
+    )
+
+
 def _pdf_document(response: httpx2.Response) -> bytes | None:
-    """The PDF in an export answer: the body itself, or base64 in ``responseData``; else None."""
+    """The PDF in an export answer; None when Payabli says it has none; raises on anything else.
+
+    The answer is a JSON file object (payabli 1.0.19 invoice/raw_client.py get_invoice_pdf parses a
+    200 as JSON; types/file_content.py: ``fContent`` base64, ``filename``, ``ftype``, ``furl``). A raw
+    PDF body is taken as well, should Payabli ever send the document itself.
+    """
     media_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     content = response.content
-    if content.startswith(_PDF_MAGIC):
-        return content if media_type in _PDF_MEDIA_TYPES or not media_type else None
-    if media_type.endswith("json"):
-        try:
-            body = json_guard.loads(content)
-        except (ValueError, RecursionError):
-            return None
-        data = body.get("responseData") if isinstance(body, dict) else None
-        if isinstance(data, str):
-            try:
-                decoded = base64.b64decode(data, validate=True)
-            except (binascii.Error, ValueError):
-                return None
-            return decoded if decoded.startswith(_PDF_MAGIC) else None
-    return None
+    if content.startswith(_PDF_MAGIC) and (media_type in _PDF_MEDIA_TYPES or not media_type):
+        if len(content) > DOCUMENT_MAX_BYTES:
+            raise _not_a_pdf("a file larger than this server reads")
+        return content
+    if not media_type.endswith("json"):
+        raise _not_a_pdf(f"a {media_type or 'untyped'} body")
+    try:
+        body = json_guard.loads(content)
+    except (ValueError, RecursionError):
+        raise _not_a_pdf("unreadable JSON") from None
+    if not isinstance(body, dict):
+        raise _not_a_pdf("JSON that is not a file object")
+    data = body.get("fContent")
+    if data is None or data == "":
+        return None  # a file object without content: Payabli has no document to give
+    if not isinstance(data, str):
+        raise _not_a_pdf("a file object whose content is not text")
+    try:
+        decoded = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise _not_a_pdf("a file object whose content is not base64") from None
+    if not decoded.startswith(_PDF_MAGIC):
+        raise _not_a_pdf(f"a file object of type {str(body.get('ftype'))[:20]!r}")
+    if len(decoded) > DOCUMENT_MAX_BYTES:
+        raise _not_a_pdf("a file larger than this server reads")
+    return decoded

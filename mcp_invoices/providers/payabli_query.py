@@ -13,9 +13,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx2
 
-from mcp_invoices.domain.models import Invoice, InvoiceFilter
+from mcp_invoices.domain.models import Invoice, InvoiceFilter, same_number
 from mcp_invoices.domain.summary import InvoiceFacts
-from mcp_invoices.providers.lean import LeanReader
+from mcp_invoices.providers.lean import LeanReader, text
 from mcp_invoices.providers.payabli_wire import (
     NAME,
     PROVIDER_ID,
@@ -30,12 +30,25 @@ from mcp_invoices.providers.payabli_wire import (
 )
 from mcp_invoices.providers.wire import read_body
 
-__all__ = ["FACTS", "WHOLE", "QueryPage", "Reading", "due_filters", "own_matching", "query_filters"]
+__all__ = [
+    "CUSTOMER_FILTER",
+    "FACTS",
+    "NUMBER_FILTER",
+    "WHOLE",
+    "QueryPage",
+    "Reading",
+    "due_filters",
+    "own_matching",
+    "query_filters",
+]
 
 logger = logging.getLogger("mcp_invoices.payabli")
 
 
 class _Owned(Protocol):
+    @property
+    def invoice_number(self) -> str | int | None: ...
+
     def owned_by(self, customer: int) -> bool: ...
 
 
@@ -52,6 +65,8 @@ class QueryPage(Generic[R]):
     next_offset: int | None
     total: int | None
     """Records Payabli announced for the whole listing (``Summary.totalRecords``), if it did."""
+    stray: int = 0
+    """Records that a filter sent to Payabli should have excluded (it ignored that filter)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +98,13 @@ WHOLE: Reading[WireInvoice, Invoice] = Reading(_whole_page, normalize_invoice)
 FACTS: Reading[LeanInvoiceFacts, InvoiceFacts] = Reading(_facts_page, invoice_facts)
 
 
+# payabli 1.0.19 invoice/raw_client.py list_invoices docstring, "Accepted field names": status (in, nin,
+# eq, ne), invoiceDate and dueDate (gt, ge, lt, le, eq, ne), invoiceNumber (ct, nct, eq, ne), customerId
+# (eq, ne). Every filter is checked again here (``own_matching``): Payabli may ignore one.
+CUSTOMER_FILTER = "customerId(eq)"
+NUMBER_FILTER = "invoiceNumber(eq)"
+
+
 def query_filters(query: InvoiceFilter) -> dict[str, str] | None:
     """``query``'s status, issue and due dates as Payabli filters; None for a status Payabli never has."""
     filters: dict[str, str] = {}
@@ -90,7 +112,8 @@ def query_filters(query: InvoiceFilter) -> dict[str, str] | None:
         codes = STATUSES.natives(query.status)
         if not codes:
             return None
-        filters["invoiceStatus(eq)"] = str(codes[0])
+        if len(codes) == 1:  # several codes would need ``in``, whose value separator is undocumented
+            filters["status(eq)"] = str(codes[0])
     if query.issued_after is not None:
         filters["invoiceDate(ge)"] = query.issued_after.isoformat()
     if query.issued_before is not None:
@@ -99,29 +122,41 @@ def query_filters(query: InvoiceFilter) -> dict[str, str] | None:
 
 
 def own_matching(
-    records: Iterable[Any], customer: int, query: InvoiceFilter, reading: Reading[Any, R]
-) -> list[R]:
-    """The records of ``customer`` that match ``query``, read as ``reading`` says; others are dropped
-    (Payabli's filter is trusted for nothing) and their number logged."""
+    records: Iterable[Any],
+    customer: int,
+    query: InvoiceFilter,
+    reading: Reading[Any, R],
+    number: str | None = None,
+) -> tuple[list[R], int]:
+    """The records of ``customer`` that match ``query`` (and carry ``number``, if given), read as
+    ``reading`` says, and how many records a filter sent to Payabli should have excluded.
+
+    Others are dropped (Payabli's filters are trusted for nothing) and their number logged.
+    """
     invoices: list[R] = []
-    foreign = 0
+    foreign = stray = 0
     for record in records:
+        if number is not None and not same_number(str(text(record.invoice_number) or ""), number):
+            stray += 1
+            continue
         if not record.owned_by(customer):
             foreign += 1
             continue
         invoice = reading.read(record)
         if query.matches(invoice):
             invoices.append(invoice)
+        else:
+            stray += 1
     if foreign:
         logger.warning(
             "Payabli listed invoices of other customers; they were dropped",
             extra={"provider": PROVIDER_ID, "dropped": foreign},
         )
-    return invoices
+    return invoices, stray
 
 
 def due_filters(query: InvoiceFilter) -> dict[str, str]:
-    """The due-date part of ``query`` as Payabli filters (``invoiceDueDate``, inclusive bounds).
+    """The due-date part of ``query`` as Payabli filters (``dueDate``, inclusive bounds).
 
     Overdue is pushed down as "due before today"; whether something is left to pay is checked
     here (``InvoiceFilter.matches``), so an undocumented status read from its amounts still counts.
@@ -129,9 +164,9 @@ def due_filters(query: InvoiceFilter) -> dict[str, str]:
     """
     params: dict[str, str] = {}
     if query.due_after is not None:
-        params["invoiceDueDate(ge)"] = query.due_after.isoformat()
+        params["dueDate(ge)"] = query.due_after.isoformat()
     if query.due_before is not None:
-        params["invoiceDueDate(le)"] = query.due_before.isoformat()
+        params["dueDate(le)"] = query.due_before.isoformat()
     if query.overdue is True and query.as_of is not None:
-        params["invoiceDueDate(lt)"] = query.as_of.isoformat()
+        params["dueDate(lt)"] = query.as_of.isoformat()
     return params

@@ -52,14 +52,17 @@ __all__ = [
 PROVIDER_ID = "payabli"
 NAME = "Payabli"
 
+_PAID_CODE = 4
+
+# docs.payabli.com/guides/pay-in-invoices-lifecycle ("Invoice statuses"); payabli 1.0.19 types/invoicestatus.py: int.
 STATUSES = StatusTable[int](
     NAME,
     {
-        0: InvoiceStatus.DRAFT,  # draft
-        1: InvoiceStatus.OPEN,  # active: sent, awaiting payment
+        0: InvoiceStatus.DRAFT,  # draft: not sent yet
+        1: InvoiceStatus.OPEN,  # active/open: sent, not paid yet
         2: InvoiceStatus.PARTIALLY_PAID,  # partially paid
-        4: InvoiceStatus.PAID,  # paid / complete
-        99: InvoiceStatus.VOID,  # cancelled
+        _PAID_CODE: InvoiceStatus.PAID,  # paid/complete: paid in full, or marked as paid
+        99: InvoiceStatus.VOID,  # canceled
     },
 )
 """Payabli ``invoiceStatus`` → normalized status (every documented code).
@@ -362,6 +365,10 @@ def _settled(
     total = parse_amount(record.invoice_amount, currency)
     stated_paid = _amount(record.invoice_paid_amount, currency)
     status = _status(record.invoice_status, total, stated_paid)
+    if record.invoice_status == _PAID_CODE and stated_paid is not None and stated_paid < total:
+        # docs.payabli.com/guides/pay-in-invoices-lifecycle: 4 is "paid in full or you mark it as
+        # paid", so a paid invoice is paid in full whatever invoicePaidAmount recorded.
+        stated_paid = total
     return total, status, settle(status, total, currency, paid=stated_paid)
 
 
@@ -394,7 +401,8 @@ def normalize_invoice(record: WireInvoice) -> Invoice:
     """One Payabli record as the normalized invoice.
 
     - ``total`` is ``invoiceAmount`` as stated (never recomputed); ``amount_paid`` is
-      ``invoicePaidAmount`` (when missing: the total on a paid invoice, else 0).
+      ``invoicePaidAmount`` (when missing: the total on a paid invoice, else 0), and the whole total
+      on a paid invoice (status 4 also means "marked as paid", whatever was recorded as paid).
     - ``amount_due`` is ``total - amount_paid`` (never below 0) on draft, open and partially paid
       invoices, and 0 on paid and cancelled ones.
     - ``subtotal`` is the sum of the items' stated ``itemTotalAmount`` (None if any is missing);

@@ -1,31 +1,32 @@
-"""Emulator of Payabli's invoice API (seed 004 plus the README's notes).
+"""Emulator of Payabli's invoice API, as the ``payabli`` SDK 1.0.19 and Payabli's reference describe it.
 
 Payabli base URLs end in ``/api``; so do this emulator's routes (base URL e.g.
 ``http://127.0.0.1:PORT/payabli/api``). Every request needs the ``requestToken`` header.
 
-- ``GET /api/Invoice/{idInvoice}`` → seed 004's ``GetInvoiceRecord`` (every required field present,
-  ``null`` only where the schema or the field's ``*Nullable`` type allows it; amounts are JSON numbers
-  in major units, written with the digits stored — ``0.3``, ``110.00``, ``75.5``). A missing invoice
-  → ``not_found_status`` (400 by default: the seed lists no 404) with ``responseText``
-  ``"Invoice not found"``; a non-integer id → 400.
-- ``GET /api/Query/invoices/{entry}?fromRecord=&limitRecord=&<field>(<op>)=<value>`` →
-  ``{Records: [GetInvoiceRecord], Summary: {totalRecords, totalAmount, totalNetAmount, totalPages,
-  pageSize, pageIdentifier}}``. Filters use Payabli's raw keys: fields ``customerId``,
-  ``invoiceStatus``, ``invoiceNumber``, ``invoiceDate``, ``invoiceDueDate``, ``invoiceAmount``;
-  operators ``eq ne gt ge lt le in``. Unknown filter keys are ignored (as Payabli does — so a
-  misspelt customer filter returns every customer's invoices). ``limitRecord`` defaults to 20;
-  0 or less returns all. Newest ``invoiceDate`` first. Another entry than the sandbox's → 400.
-- ``GET /api/Export/invoicePdf/{idInvoice}`` → ``application/pdf``; the ``pdf_export`` switch makes
-  it answer JSON (``"json"``) or an HTML page (``"html"``) instead, so clients must fall back.
+- ``GET /api/Invoice/{idInvoice}`` → ``GetInvoiceRecord`` (amounts are JSON numbers in major units,
+  written with the digits stored — ``0.3``, ``110.00``, ``75.5``). A missing invoice → 400 with
+  Payabli's error body (``isSuccess: false``, ``responseCode`` 3003, ``responseText``,
+  ``responseData``); a non-integer id → 400.
+- ``GET /api/Query/invoices/{entry}?fromRecord=&limitRecord=&sortBy=&<field>(<op>)=<value>`` →
+  ``QueryInvoiceResponse``: ``{Records: [...], Summary: {totalRecords, totalAmount, totalNetAmount,
+  totalPages, pageSize, pageIdentifier}}``. Filters are the documented ones (``customerId``, ``status``,
+  ``invoiceNumber``, ``invoiceDate``, ``dueDate``, ``totalAmount``, ``paidAmount``, each with its
+  documented operators); any other key is ignored (the reference does not say what Payabli does, and
+  ignoring is the harsher case for a client). ``limitRecord`` defaults to 20; 0 or less returns all.
+  Newest ``invoiceDate`` first. Another entry than the sandbox's → 400.
+- ``GET /api/Export/invoicePdf/{idInvoice}`` → a JSON file object (``fContent`` base64, ``filename``,
+  ``ftype``, ``furl``); the ``pdf_export`` switch makes it answer raw bytes, an empty file object or an
+  HTML page instead.
 
 The token is organisation-wide: any customer's invoice is returned; the server enforces scope.
-Errors: ``{isSuccess: false, responseText, responseData}`` with 400/401/500/503.
-``invoiceStatus``: 0 draft, 1 active/open, 2 partially paid, 4 paid, 99 cancelled. Payabli records
+Errors: ``{isSuccess: false, responseCode, responseText, responseData}`` with 400/401/500/503.
+``invoiceStatus``: 0 draft, 1 active/open, 2 partially paid, 4 paid, 99 canceled. Payabli records
 carry no currency (paypoints settle in USD); every sandbox invoice is USD.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 import math
 import operator
@@ -59,6 +60,7 @@ PAYABLI_API_TOKEN = "payabli_sandbox_token"
 PAYABLI_ENTRY = "sandbox-entry"
 """The paypoint entry name used in ``/Query/invoices/{entry}``."""
 PAYABLI_PAYPOINT_ID = 1147
+PAYABLI_PARENT_ORG_ID = 230
 
 PAYABLI_CUSTOMER_IDS: dict[str, int] = {"alice": 1001, "bob": 1002, "carol": 1003}
 """Payabli customer ids by sandbox name. Carol (1003) has no invoices."""
@@ -306,7 +308,8 @@ def _extra_invoices(customer: str, count: int, first_id: int) -> list[PayabliInv
     return invoices
 
 
-PdfExportMode = Literal["pdf", "json", "html"]
+PdfExportMode = Literal["file", "pdf", "empty", "html"]
+FilterMode = Literal["honour", "ignore", "reject_unknown"]
 
 
 @dataclass
@@ -316,10 +319,14 @@ class PayabliState:
     extra_invoices: int = 0
     """Add this many deterministic invoices (ids from 30000001) to ``extra_invoices_customer``."""
     extra_invoices_customer: str = "alice"
-    pdf_export: PdfExportMode = "pdf"
-    """What ``/Export/invoicePdf`` answers: a PDF, a JSON body, or an HTML page (both with 200)."""
+    pdf_export: PdfExportMode = "file"
+    """What ``/Export/invoicePdf`` answers (all with 200): Payabli's JSON file object (``file``), the
+    raw PDF bytes (``pdf``), a file object without content (``empty``), or an HTML page (``html``)."""
+    filters: FilterMode = "honour"
+    """How Query filters are applied: documented keys honoured and unknown ones ignored (``honour``),
+    every filter ignored (``ignore``), or an unknown key refused with 400 (``reject_unknown``)."""
     not_found_status: int = 400
-    """Status for a missing invoice (the seed documents no 404)."""
+    """Status for a missing invoice (the reference documents no 404 for ``GET /Invoice``)."""
     tokens: set[str] = field(default_factory=lambda: {PAYABLI_API_TOKEN})
     entry: str = PAYABLI_ENTRY
     controls: Controls = field(default_factory=Controls)
@@ -368,9 +375,11 @@ def _customer_json(customer: str) -> dict[str, Any]:
     }
 
 
-def invoice_json(invoice: PayabliInvoice) -> dict[str, Any]:
-    """Seed 004's ``GetInvoiceRecord``: every required property, in the seed's order."""
+def invoice_json(invoice: PayabliInvoice, *, query_record: bool = False) -> dict[str, Any]:
+    """``GetInvoiceRecord`` (``GET /Invoice``), or with ``query_record`` a Query listing's record."""
     first, last, company, address, city, state, zip_code, phone = _PEOPLE[invoice.customer]
+    # extraData is an object: sdk-rust 0c28d94 src/api/types/general_events.rs (HashMap) and the
+    # API definition's own example ({"key": "value"}); payabli 1.0.19 types/general_events.py says str.
     events = [
         {
             "description": "Invoice created",
@@ -390,14 +399,18 @@ def invoice_json(invoice: PayabliInvoice) -> dict[str, Any]:
                 "source": "api",
             }
         )
-    return {
+    record: dict[str, Any] = {
         "invoiceId": invoice.id,
         "customerId": PAYABLI_CUSTOMER_IDS[invoice.customer],
         "paypointId": PAYABLI_PAYPOINT_ID,
         "invoiceNumber": invoice.number,
         "invoiceDate": invoice.invoice_date,
         "invoiceDueDate": invoice.due_date,
-        "invoiceSentDate": invoice.sent_at,
+        # payabli 1.0.19 types/get_invoice_record.py: a date-time; query_invoice_response_records_item.py:
+        # a date (the API definition's examples agree: "2025-10-19T00:00:00Z" / "2025-03-05").
+        "invoiceSentDate": (invoice.sent_at[:10] if query_record else invoice.sent_at)
+        if invoice.sent_at
+        else None,
         "invoiceEndDate": None,
         "lastPaymentDate": invoice.last_payment_at,
         "createdAt": invoice.created_at,
@@ -456,6 +469,10 @@ def invoice_json(invoice: PayabliInvoice) -> dict[str, Any]:
         "DocumentsRef": {"filelist": [], "zipfile": ""},
         "externalPaypointID": "",
     }
+    if query_record:
+        # payabli 1.0.19 types/query_invoice_response_records_item.py: ParentOrgId is required there.
+        record["ParentOrgId"] = PAYABLI_PARENT_ORG_ID
+    return record
 
 
 def invoice_pdf(invoice: PayabliInvoice) -> bytes:
@@ -479,13 +496,26 @@ _TEXTS = {
 }
 
 
-def _error(status: int, text: str, data: Any = None, headers: dict[str, str] | None = None) -> Response:
-    return json_response({"isSuccess": False, "responseText": text, "responseData": data}, status, headers)
+def _error(
+    status: int,
+    text: str,
+    data: Any = None,
+    headers: dict[str, str] | None = None,
+    *,
+    code: int | None = None,
+) -> Response:
+    # payabli 1.0.19 types/payabli_error_body.py: isSuccess, responseCode (optional), responseText, responseData.
+    body = {"isSuccess": False, "responseCode": code, "responseText": text, "responseData": data}
+    return json_response(body, status, headers)
 
 
-def _bad_request(explanation: str) -> Response:
+def _bad_request(explanation: str, code: int = 3003) -> Response:
+    # docs.payabli.com/api-reference/api-responses: 3003 "Invalid parameter value in request".
     return _error(
-        400, "Bad request", {"explanation": explanation, "todoAction": "Check the request and retry."}
+        400,
+        "Bad request",
+        {"explanation": explanation, "todoAction": "Check the request and retry."},
+        code=code,
     )
 
 
@@ -501,16 +531,18 @@ class _PayabliFaults:
 # Query filters
 # --------------------------------------------------------------------------------------------
 
-_FILTER_FIELDS: dict[str, tuple[str, Any]] = {
-    # name → (kind, getter)
-    "customerId": ("int", lambda i: PAYABLI_CUSTOMER_IDS[i.customer]),
-    "invoiceStatus": ("int", lambda i: i.status),
-    "invoiceNumber": ("str", lambda i: i.number),
-    "invoiceDate": ("date", lambda i: i.invoice_date),
-    "invoiceDueDate": ("date", lambda i: i.due_date),
-    "invoiceAmount": ("decimal", lambda i: i.amount),
+_COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne")
+# payabli 1.0.19 invoice/raw_client.py list_invoices docstring: "Accepted field names" and operators.
+_FILTER_FIELDS: dict[str, tuple[str, tuple[str, ...], Callable[[PayabliInvoice], Any]]] = {
+    "customerId": ("int", ("eq", "ne"), lambda i: PAYABLI_CUSTOMER_IDS[i.customer]),
+    "status": ("int", ("in", "nin", "eq", "ne"), lambda i: i.status),
+    "invoiceNumber": ("str", ("ct", "nct", "eq", "ne"), lambda i: i.number),
+    "invoiceDate": ("date", _COMPARISONS, lambda i: i.invoice_date),
+    "dueDate": ("date", _COMPARISONS, lambda i: i.due_date),
+    "totalAmount": ("decimal", _COMPARISONS, lambda i: i.amount),
+    "paidAmount": ("decimal", _COMPARISONS, lambda i: i.paid_amount),
 }
-_OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "in")
+_PAGING_KEYS = frozenset({"fromRecord", "limitRecord", "sortBy", "exportFormat"})
 
 
 def _convert(kind: str, raw: str) -> Any:
@@ -523,24 +555,41 @@ def _convert(kind: str, raw: str) -> Any:
     return raw
 
 
-def _parse_filters(params: Any) -> list[tuple[Any, str, Any]] | str:
-    """``[(getter, op, value)]`` from raw ``field(op)=value`` keys, or an error text."""
+def _filter_key(key: str) -> str:
+    """``parameters[status(eq)]`` (how payabli 1.0.19 encodes its ``parameters`` dict) → ``status(eq)``."""
+    # payabli 1.0.19 core/query_encoder.py traverse_query_dict: a dict query value becomes key[subkey].
+    if key.startswith("parameters[") and key.endswith("]"):
+        return key[len("parameters[") : -1]
+    return key
+
+
+def _parse_filters(params: Any, mode: FilterMode) -> list[tuple[Any, str, Any]] | str:
+    """``[(getter, op, value)]`` from ``field(op)=value`` keys, or an error text."""
     filters = []
-    for key, raw in params.multi_items():
-        if "(" not in key or not key.endswith(")"):
+    for raw_key, raw in params.multi_items():
+        key = _filter_key(raw_key)
+        if key in _PAGING_KEYS:
             continue
-        name, _, op = key[:-1].partition("(")
-        if name not in _FILTER_FIELDS or op not in _OPERATORS:
-            continue  # Payabli ignores filters it does not know
-        kind, getter = _FILTER_FIELDS[name]
+        name, _, op = key[:-1].partition("(") if key.endswith(")") else (key, "", "")
+        known = name in _FILTER_FIELDS and op in _FILTER_FIELDS[name][1]
+        if not known:
+            if mode == "reject_unknown":
+                return f"Unknown filter {key!r}"
+            continue  # the reference does not say; ignoring is the harsher case for a client
+        if mode == "ignore":
+            continue
+        kind, _, getter = _FILTER_FIELDS[name]
         try:
-            value = [_convert(kind, part) for part in raw.split(",")] if op == "in" else _convert(kind, raw)
+            # The separator of in/nin values is not documented; a comma is assumed here.
+            many = op in ("in", "nin")
+            value = [_convert(kind, part) for part in raw.split(",")] if many else _convert(kind, raw)
         except (ValueError, InvalidOperation):
             return f"Invalid value for {key}"
         filters.append((getter, op, value))
     return filters
 
 
+# Text comparisons are case-sensitive here (the reference does not say; the harsher case).
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
     "ne": operator.ne,
@@ -549,6 +598,9 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "lt": operator.lt,
     "le": operator.le,
     "in": lambda actual, wanted: actual in wanted,
+    "nin": lambda actual, wanted: actual not in wanted,
+    "ct": lambda actual, wanted: wanted in actual,
+    "nct": lambda actual, wanted: wanted not in actual,
 }
 
 
@@ -558,6 +610,12 @@ def _matches(invoice: PayabliInvoice, filters: list[tuple[Any, str, Any]]) -> bo
         if actual is None or not _COMPARE[op](actual, value):
             return False
     return True
+
+
+def _file_object(invoice: PayabliInvoice) -> dict[str, Any]:
+    """The PDF export's answer: payabli 1.0.19 types/file_content.py (fContent base64, filename, ftype)."""
+    content = base64.b64encode(invoice_pdf(invoice)).decode("ascii")
+    return {"fContent": content, "filename": f"{invoice.number}.pdf", "ftype": "pdf", "furl": None}
 
 
 def create_app(state: PayabliState | None = None) -> Starlette:
@@ -576,10 +634,13 @@ def create_app(state: PayabliState | None = None) -> Starlette:
             return None, _bad_request(f"idInvoice must be an integer, got {raw_id!r}.")
         invoice = state.invoices.get(invoice_id)
         if invoice is None:
+            # GET /Invoice documents 400 (no 404) with PayabliErrorBody; the code is the codes table's
+            # 3003 (docs.payabli.com/api-reference/api-responses), the wording deliberately generic.
             return None, _error(
                 state.not_found_status,
-                "Invoice not found",
-                {"explanation": f"Invoice {invoice_id} not found.", "todoAction": "Check the id."},
+                "Invalid parameter value in request",
+                {"explanation": "The value of idInvoice is incorrect.", "todoAction": "Check the id."},
+                code=3003,
             )
         return invoice, None
 
@@ -606,7 +667,7 @@ def create_app(state: PayabliState | None = None) -> Starlette:
             return _bad_request("fromRecord and limitRecord must be integers.")
         if from_record < 0:
             return _bad_request("fromRecord must not be negative.")
-        filters = _parse_filters(params)
+        filters = _parse_filters(params, state.filters)
         if isinstance(filters, str):
             return _bad_request(filters)
         matching = sorted(
@@ -624,7 +685,7 @@ def create_app(state: PayabliState | None = None) -> Starlette:
         total_net = sum((i.amount - i.tax for i in matching), Decimal(0))
         return json_response(
             {
-                "Records": [invoice_json(i) for i in page],
+                "Records": [invoice_json(i, query_record=True) for i in page],
                 "Summary": {
                     "totalRecords": len(matching),
                     "totalAmount": total_amount,
@@ -643,8 +704,11 @@ def create_app(state: PayabliState | None = None) -> Starlette:
         invoice, failure = find(request.path_params["invoice_id"])
         if invoice is None:
             return failure or _error(500, "Internal API Error")
-        if state.pdf_export == "json":
-            return json_response({"isSuccess": True, "responseText": "Success", "responseData": None})
+        # payabli 1.0.19 invoice/raw_client.py get_invoice_pdf: a 200's body is parsed as JSON (File, a dict).
+        if state.pdf_export == "file":
+            return json_response(_file_object(invoice))
+        if state.pdf_export == "empty":
+            return json_response({"fContent": None, "filename": None, "ftype": None, "furl": None})
         if state.pdf_export == "html":
             return Response(
                 b"<!DOCTYPE html><html><body>Please sign in to continue.</body></html>",

@@ -121,16 +121,19 @@ async def test_the_pdf_of_an_invoice_is_read_by_its_number_too(
     assert (await provider.invoice_pdf(alice, number)).startswith(b"%PDF-")
 
 
-async def test_payabli_finds_a_number_with_one_query_filtered_by_number_and_customer(
+async def test_payabli_finds_a_number_by_the_documented_number_and_customer_filters_as_quoted_then_upper_case(
     providers: dict[str, tuple[InvoiceProvider, Scope, Scope]], states: SandboxStates
 ) -> None:
     provider, alice, _ = providers["payabli"]
     await provider.get_invoice(alice, "inv-1001-0006")
-    [request] = log_of(states, "payabli")
-    query = parse_qs(request.query)
-    assert request.path.endswith("/Query/invoices/sandbox-entry")
-    assert query["customerId(eq)"] == ["1001"]
-    assert query["invoiceNumber(in)"] == ["inv-1001-0006,INV-1001-0006"]
+    quoted, upper = log_of(
+        states, "payabli"
+    )  # invoiceNumber documents eq, ct, nct, ne: no case-insensitive one
+    for request, number in ((quoted, "inv-1001-0006"), (upper, "INV-1001-0006")):
+        query = parse_qs(request.query)
+        assert request.path.endswith("/Query/invoices/sandbox-entry")
+        assert query["customerId(eq)"] == ["1001"]
+        assert query["invoiceNumber(eq)"] == [number]
 
 
 async def test_afternoon_finds_a_number_on_the_customers_first_list_page(
@@ -218,10 +221,10 @@ async def test_payabli_is_asked_only_for_invoices_due_before_the_day_for_overdue
     page = await provider.list_invoices(alice, OVERDUE, limit=20, cursor=None)
     assert [invoice.id for invoice in page.items] == [str(PAYABLI_INVOICE_IDS["alice_open_overdue"])]
     [request] = log_of(states, "payabli")
-    assert parse_qs(request.query)["invoiceDueDate(lt)"] == ["2026-06-01"]
+    assert parse_qs(request.query)["dueDate(lt)"] == ["2026-06-01"]
 
 
-async def test_payabli_gets_due_date_bounds_as_invoice_due_date_filters(
+async def test_payabli_gets_due_date_bounds_as_its_documented_due_date_filters(
     providers: dict[str, tuple[InvoiceProvider, Scope, Scope]], states: SandboxStates
 ) -> None:
     provider, alice, _ = providers["payabli"]
@@ -230,7 +233,7 @@ async def test_payabli_gets_due_date_bounds_as_invoice_due_date_filters(
     assert {invoice.number for invoice in page.items} == {"INV-1001-0001", "INV-1001-0005"}
     [request] = log_of(states, "payabli")
     sent = parse_qs(request.query)
-    assert sent["invoiceDueDate(ge)"] == ["2026-02-01"] and sent["invoiceDueDate(le)"] == ["2026-12-31"]
+    assert sent["dueDate(ge)"] == ["2026-02-01"] and sent["dueDate(le)"] == ["2026-12-31"]
 
 
 async def test_afternoon_overdue_listing_is_filtered_while_paging_the_customers_invoices(

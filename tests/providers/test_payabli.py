@@ -346,7 +346,7 @@ async def test_status_filter_is_sent_to_payabli_and_holds_in_the_results(
         str(IDS["alice_open_overdue"]),
     }
     (sent,) = requests_to(state, "/api/Query/")
-    assert httpx2.QueryParams(sent.query)["invoiceStatus(eq)"] == "1"
+    assert httpx2.QueryParams(sent.query)["status(eq)"] == "1"
 
 
 async def test_issue_date_filters_are_sent_to_payabli_and_are_inclusive(
@@ -357,6 +357,83 @@ async def test_issue_date_filters_are_sent_to_payabli_and_are_inclusive(
     assert [invoice.number for invoice in page.items] == ["INV-1001-0004", "INV-1001-0003", "INV-1001-0002"]
     sent = httpx2.QueryParams(requests_to(state, "/api/Query/")[0].query)
     assert (sent["invoiceDate(ge)"], sent["invoiceDate(le)"]) == ("2026-02-05", "2026-04-05")
+
+
+@pytest.fixture
+async def careless_payabli(
+    sleep: RecordingSleep,
+) -> AsyncIterator[tuple[PayabliProvider, PayabliProvider, emulator.PayabliState]]:
+    """Two Payablis with alice's 256 invoices: one honouring filters, one ignoring every filter."""
+    honouring = emulator.PayabliState(extra_invoices=250)
+    ignoring = emulator.PayabliState(extra_invoices=250, filters="ignore")
+    async with (
+        running_app(emulator.create_app(honouring)) as good,
+        running_app(emulator.create_app(ignoring)) as careless,
+    ):
+        clients = [
+            PayabliProvider(base_url=f"{url}/api", api_token=SecretStr(TOKEN), entry=ENTRY, sleep=sleep)
+            for url in (good, careless)
+        ]
+        yield clients[0], clients[1], ignoring
+        for client in clients:
+            await client.aclose()
+
+
+CAREFUL_QUERIES = [
+    InvoiceFilter(status=InvoiceStatus.PAID),
+    InvoiceFilter(overdue=True, as_of=date(2026, 6, 1)),
+    InvoiceFilter(due_after=date(2025, 6, 1), due_before=date(2025, 9, 30)),
+    InvoiceFilter(issued_after=date(2025, 7, 1), issued_before=date(2025, 8, 31)),
+]
+
+
+@pytest.mark.parametrize("query", CAREFUL_QUERIES, ids=["status", "overdue", "due", "issued"])
+async def test_a_payabli_ignoring_every_filter_gives_the_same_listings_pages_and_summaries(
+    careless_payabli: tuple[PayabliProvider, PayabliProvider, emulator.PayabliState], query: InvoiceFilter
+) -> None:
+    honouring, ignoring, _ = careless_payabli
+
+    async def pages(provider: PayabliProvider) -> list[str]:
+        ids: list[str] = []
+        cursor: str | None = None
+        for _ in range(100):
+            page = await provider.list_invoices(ALICE, query, limit=50, cursor=cursor)
+            assert len(page.items) <= 50
+            ids += [invoice.id for invoice in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                return ids
+        raise AssertionError("the listing never ended")
+
+    expected = await pages(honouring)
+    assert expected and await pages(ignoring) == expected
+    assert [i.id async for i in ignoring.iter_invoices(ALICE, query)] == expected
+    as_of = date(2026, 6, 1)
+    assert (await ignoring.summarize(ALICE, query, as_of)).model_dump() == (
+        await honouring.summarize(ALICE, query, as_of)
+    ).model_dump()
+
+
+async def test_a_number_is_found_even_when_payabli_ignores_the_number_filter(
+    careless_payabli: tuple[PayabliProvider, PayabliProvider, emulator.PayabliState],
+) -> None:
+    _, ignoring, state = careless_payabli
+    invoice = await ignoring.get_invoice(ALICE, "inv-bulk-00200")  # far beyond the first page
+    assert invoice.number == "INV-BULK-00200" and invoice.id == str(30000001 + 200)
+    assert await ignoring.find_by_number(BOB, "INV-BULK-00200") is None  # alice's, not bob's
+    assert len(state.controls.request_log) < 20
+
+
+async def test_listings_send_only_filters_payabli_documents(sleep: RecordingSleep) -> None:
+    strict = emulator.PayabliState(filters="reject_unknown")  # a Payabli that refuses unknown filters
+    async with running_app(emulator.create_app(strict)) as url:
+        client = PayabliProvider(base_url=f"{url}/api", api_token=SecretStr(TOKEN), entry=ENTRY, sleep=sleep)
+        try:
+            for query in CAREFUL_QUERIES:
+                await client.list_invoices(ALICE, query, limit=20, cursor=None)
+            assert (await client.get_invoice(ALICE, "inv-1001-0006")).id == str(IDS["alice_open_overdue"])
+        finally:
+            await client.aclose()
 
 
 @pytest.mark.parametrize(
@@ -489,16 +566,31 @@ async def test_the_pdf_is_payablis_own_export(
     ]
 
 
-@pytest.mark.parametrize("answer", ["json", "html"])
-async def test_an_export_that_is_not_a_pdf_falls_back_to_the_server_rendered_pdf(
-    provider: PayabliProvider, state: emulator.PayabliState, answer: emulator.PdfExportMode
+async def test_an_export_whose_file_object_has_no_content_falls_back_to_the_server_rendered_pdf(
+    provider: PayabliProvider, state: emulator.PayabliState
 ) -> None:
-    state.pdf_export = answer
+    state.pdf_export = "empty"
     document = await provider.invoice_pdf(ALICE, str(IDS["alice_partially_paid"]))
     assert document.startswith(PDF_MAGIC)
     assert document != emulator.invoice_pdf(state.invoices[IDS["alice_partially_paid"]])
     text = pdf_text(document)
     assert "INV-1001-0003" in text and "1,000.00" in text and "Sandbox Goods" in text
+
+
+async def test_an_export_answered_as_raw_pdf_bytes_is_used_as_it_is(
+    provider: PayabliProvider, state: emulator.PayabliState
+) -> None:
+    state.pdf_export = "pdf"
+    document = await provider.invoice_pdf(ALICE, str(IDS["alice_paid"]))
+    assert document == emulator.invoice_pdf(state.invoices[IDS["alice_paid"]])
+
+
+async def test_an_export_answering_an_html_page_is_provider_unavailable_not_a_substitute(
+    provider: PayabliProvider, state: emulator.PayabliState
+) -> None:
+    state.pdf_export = "html"
+    error = await failure(provider.invoice_pdf(ALICE, str(IDS["alice_paid"])))
+    assert isinstance(error, ProviderUnavailable) and "PDF export" in error.message
 
 
 async def test_another_customers_pdf_is_not_found_and_never_exported(
@@ -833,48 +925,127 @@ async def test_a_read_timeout_is_the_timeout_error() -> None:
     assert isinstance(error, ProviderTimeout)
 
 
-async def test_a_pdf_export_delivered_as_base64_json_is_used() -> None:
+def exporting(export: httpx2.Response) -> Callable[[httpx2.Request], httpx2.Response]:
+    """Alice's paid invoice read as usual; its PDF export answered with ``export``."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.startswith("/api/Export/"):
+            return export
+        return httpx2.Response(200, content=dumps_json(seeded_record("alice_paid")))
+
+    return handler
+
+
+def file_object(content: str | None, ftype: str = "pdf") -> httpx2.Response:
+    body = {"fContent": content, "filename": "INV-1001-0001.pdf", "ftype": ftype, "furl": None}
+    return httpx2.Response(
+        200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+
+
+async def test_a_pdf_export_delivered_as_payablis_base64_file_object_is_used() -> None:
     own = emulator.invoice_pdf(emulator.PayabliState().invoices[IDS["alice_paid"]])
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        if request.url.path.startswith("/api/Export/"):
-            body = {
-                "isSuccess": True,
-                "responseText": "Success",
-                "responseData": base64.b64encode(own).decode(),
-            }
-            return httpx2.Response(
-                200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
-            )
-        return httpx2.Response(200, content=dumps_json(seeded_record("alice_paid")))
-
-    assert await mock_provider(handler).invoice_pdf(ALICE, "23548801") == own
+    provider = mock_provider(exporting(file_object(base64.b64encode(own).decode())))
+    assert await provider.invoice_pdf(ALICE, "23548801") == own
 
 
-async def test_an_export_failing_beyond_the_retries_falls_back_to_the_server_rendered_pdf() -> None:
+@pytest.mark.parametrize(
+    ("content", "ftype"),
+    [("not base64 at all!", "pdf"), (base64.b64encode(b"<html>sign in</html>").decode(), "txt"), (42, "pdf")],
+    ids=["not-base64", "not-a-pdf", "not-text"],
+)
+async def test_a_file_object_that_does_not_hold_a_pdf_is_provider_unavailable(
+    content: Any, ftype: str
+) -> None:
+    body = {"fContent": content, "filename": "x", "ftype": ftype, "furl": None}
+    export = httpx2.Response(
+        200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    error = await failure(mock_provider(exporting(export)).invoice_pdf(ALICE, "23548801"))
+    assert isinstance(error, ProviderUnavailable) and "PDF export" in error.message
+
+
+async def test_an_export_failing_beyond_the_retries_is_provider_unavailable_not_a_substitute() -> None:
     paths: list[str] = []
+    export = httpx2.Response(
+        503, content=dumps_json({"isSuccess": False, "responseText": "Database connection error"})
+    )
+    handler = exporting(export)
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def counting(request: httpx2.Request) -> httpx2.Response:
         paths.append(request.url.path)
-        if request.url.path.startswith("/api/Export/"):
-            return httpx2.Response(
-                503, content=dumps_json({"isSuccess": False, "responseText": "Database connection error"})
-            )
-        return httpx2.Response(200, content=dumps_json(seeded_record("alice_paid")))
+        return handler(request)
 
-    document = await mock_provider(handler).invoice_pdf(ALICE, "23548801")
-    assert document.startswith(PDF_MAGIC) and "INV-1001-0001" in pdf_text(document)
+    error = await failure(mock_provider(counting).invoice_pdf(ALICE, "23548801"))
+    assert isinstance(error, ProviderUnavailable)
     assert paths == ["/api/Invoice/23548801"] + ["/api/Export/invoicePdf/23548801"] * 4
 
 
-async def test_a_pdf_body_labelled_as_html_is_not_trusted() -> None:
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        if request.url.path.startswith("/api/Export/"):
-            return httpx2.Response(200, content=b"%PDF-1.4 not really", headers={"content-type": "text/html"})
-        return httpx2.Response(200, content=dumps_json(seeded_record("alice_paid")))
+async def test_an_export_answering_404_is_a_real_absence_and_the_server_renders_the_pdf() -> None:
+    export = httpx2.Response(404, content=dumps_json({"isSuccess": False, "responseText": "Not found"}))
+    document = await mock_provider(exporting(export)).invoice_pdf(ALICE, "23548801")
+    assert document.startswith(PDF_MAGIC) and "INV-1001-0001" in pdf_text(document)
 
-    document = await mock_provider(handler).invoice_pdf(ALICE, "23548801")
-    assert document.startswith(PDF_MAGIC) and b"not really" not in document
+
+async def test_a_pdf_body_labelled_as_html_is_not_trusted() -> None:
+    export = httpx2.Response(200, content=b"%PDF-1.4 not really", headers={"content-type": "text/html"})
+    error = await failure(mock_provider(exporting(export)).invoice_pdf(ALICE, "23548801"))
+    assert isinstance(error, ProviderUnavailable)
+
+
+# -- not found, as Payabli answers it ------------------------------------------------------------
+
+
+async def test_a_missing_invoice_is_recognised_by_payablis_response_code_not_its_wording() -> None:
+    body = {
+        "isSuccess": False,
+        "responseCode": 3003,
+        "responseText": "Bad Request",
+        "responseData": {"explanation": "Check the value.", "todoAction": None},
+    }
+    error = await failure(mock_provider(answering(400, body)).invoice_by_id(ALICE, "23548801"))
+    assert isinstance(error, NotFound)
+
+
+async def test_a_refusal_with_another_response_code_is_unavailable_however_it_is_worded() -> None:
+    body = {
+        "isSuccess": False,
+        "responseCode": 3001,
+        "responseText": "Entrypoint not found",
+        "responseData": None,
+    }
+    error = await failure(mock_provider(answering(400, body)).invoice_by_id(ALICE, "23548801"))
+    assert isinstance(error, ProviderUnavailable) and "Entrypoint not found" in error.message
+
+
+async def test_the_emulators_missing_invoice_answer_is_the_not_found_of_another_customers(
+    provider: PayabliProvider,
+) -> None:
+    missing = await failure(provider.get_invoice(ALICE, "23548859"))
+    theirs = await failure(provider.get_invoice(ALICE, str(IDS["bob_paid"])))
+    assert isinstance(missing, NotFound) and missing.to_dict() | {"message": ""} == theirs.to_dict() | {
+        "message": ""
+    }
+
+
+# -- what paid means -------------------------------------------------------------------------------
+
+
+async def test_an_invoice_marked_as_paid_is_paid_in_full_whatever_paid_amount_was_recorded() -> None:
+    record = seeded_record("alice_paid", invoicePaidAmount=Decimal("0"), lastPaymentDate=None)
+    invoice = await mock_provider(answering(200, record)).get_invoice(ALICE, "23548801")
+    assert (invoice.status, invoice.amount_paid, invoice.amount_due) == (
+        InvoiceStatus.PAID,
+        Decimal("110.00"),
+        Decimal("0.00"),
+    )
+
+
+async def test_a_summary_counts_an_invoice_marked_as_paid_as_paid_in_full() -> None:
+    record = seeded_record("alice_paid", invoicePaidAmount=Decimal("0"))
+    provider = mock_provider(answering(200, {"Records": [record], "Summary": {"totalRecords": 1}}))
+    [facts] = [facts async for facts in provider.iter_summary_facts(ALICE, InvoiceFilter())]
+    assert (facts.amount_paid, facts.amount_due) == (Decimal("110.00"), Decimal("0.00"))
 
 
 # ------------------------------------------------------------------------------------------------

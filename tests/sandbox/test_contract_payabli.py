@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -40,8 +41,10 @@ def invoice_url(role: str) -> str:
 
 
 def assert_error_shape(body: Any) -> None:
-    assert set(body) == {"isSuccess", "responseText", "responseData"}
+    # payabli 1.0.19 types/payabli_error_body.py
+    assert set(body) == {"isSuccess", "responseCode", "responseText", "responseData"}
     assert body["isSuccess"] is False and isinstance(body["responseText"], str)
+    assert body["responseCode"] is None or isinstance(body["responseCode"], int)
 
 
 # -- the seed's schema -----------------------------------------------------------------------
@@ -127,7 +130,9 @@ async def test_missing_invoice_is_400_by_default(client: httpx2.AsyncClient, sta
     response = await client.get("/api/Invoice/1", headers=TOKEN)
     assert response.status_code == 400
     assert_error_shape(response.json())
-    assert response.json()["responseText"] == "Invoice not found"
+    # Recognisable by its code (3003, invalid parameter value), not by its wording.
+    assert response.json()["responseCode"] == 3003
+    assert "not found" not in response.json()["responseText"].lower()
     state.not_found_status = 404
     assert (await client.get("/api/Invoice/1", headers=TOKEN)).status_code == 404
 
@@ -187,7 +192,7 @@ async def test_query_pages_with_from_and_limit_record(client: httpx2.AsyncClient
 
 async def test_query_filters_by_status_and_date(client: httpx2.AsyncClient) -> None:
     open_ones = (
-        await client.get(QUERY, params={"customerId(eq)": 1001, "invoiceStatus(eq)": 1}, headers=TOKEN)
+        await client.get(QUERY, params={"customerId(eq)": 1001, "status(eq)": 1}, headers=TOKEN)
     ).json()
     assert {r["invoiceStatus"] for r in open_ones["Records"]} == {1} and len(open_ones["Records"]) == 2
     in_range = (
@@ -198,6 +203,45 @@ async def test_query_filters_by_status_and_date(client: httpx2.AsyncClient) -> N
         )
     ).json()
     assert sorted(r["invoiceDate"] for r in in_range["Records"]) == ["2026-02-05", "2026-03-05"]
+
+
+async def test_query_filters_by_the_documented_due_date_and_number_keys(client: httpx2.AsyncClient) -> None:
+    due = (
+        await client.get(QUERY, params={"customerId(eq)": 1001, "dueDate(lt)": "2026-06-01"}, headers=TOKEN)
+    ).json()
+    assert sorted(r["invoiceDueDate"] for r in due["Records"]) == ["2026-01-31", "2026-02-04", "2026-05-15"]
+    number = (await client.get(QUERY, params={"invoiceNumber(eq)": "INV-1001-0006"}, headers=TOKEN)).json()
+    assert [r["invoiceNumber"] for r in number["Records"]] == ["INV-1001-0006"]
+
+
+@pytest.mark.parametrize("key", ["invoiceStatus(eq)", "invoiceDueDate(lt)", "invoiceNumber(in)"])
+async def test_query_ignores_filter_keys_payabli_does_not_document(
+    client: httpx2.AsyncClient, key: str
+) -> None:
+    body = (await client.get(QUERY, params={key: "1", "limitRecord": 0}, headers=TOKEN)).json()
+    assert len(body["Records"]) == 10
+
+
+async def test_query_can_refuse_unknown_filters_or_ignore_every_filter(
+    client: httpx2.AsyncClient, state: PayabliState
+) -> None:
+    state.filters = "reject_unknown"
+    refused = await client.get(QUERY, params={"invoiceStatus(eq)": 1}, headers=TOKEN)
+    assert refused.status_code == 400
+    assert_error_shape(refused.json())
+    state.filters = "ignore"
+    body = (await client.get(QUERY, params={"customerId(eq)": 1001, "limitRecord": 0}, headers=TOKEN)).json()
+    assert len(body["Records"]) == 10
+
+
+async def test_query_records_carry_a_date_sent_date_and_the_parent_org(client: httpx2.AsyncClient) -> None:
+    body = (await client.get(QUERY, params={"customerId(eq)": 1001, "limitRecord": 0}, headers=TOKEN)).json()
+    sent = {r["invoiceNumber"]: r["invoiceSentDate"] for r in body["Records"]}
+    assert sent["INV-1001-0001"] == "2026-01-05" and all(
+        isinstance(r["ParentOrgId"], int) for r in body["Records"]
+    )
+    single = (await client.get(invoice_url("alice_paid"), headers=TOKEN)).json()
+    assert single["invoiceSentDate"] == "2026-01-05T10:00:00Z"
 
 
 async def test_query_ignores_unknown_filters(client: httpx2.AsyncClient) -> None:
@@ -234,13 +278,18 @@ async def test_extra_invoices_sum_exactly() -> None:
 # -- PDF -------------------------------------------------------------------------------------
 
 
-async def test_export_pdf(client: httpx2.AsyncClient) -> None:
+async def test_export_pdf_is_a_json_file_object_with_the_pdf_in_base64(client: httpx2.AsyncClient) -> None:
     response = await client.get(f"/api/Export/invoicePdf/{PAYABLI_INVOICE_IDS['alice_paid']}", headers=TOKEN)
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "application/pdf" and response.content.startswith(b"%PDF-")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"fContent", "filename", "ftype", "furl"} and body["ftype"] == "pdf"
+    assert base64.b64decode(body["fContent"], validate=True).startswith(b"%PDF-")
 
 
-@pytest.mark.parametrize(("mode", "content_type"), [("json", "application/json"), ("html", "text/html")])
+@pytest.mark.parametrize(
+    ("mode", "content_type"),
+    [("empty", "application/json"), ("html", "text/html"), ("pdf", "application/pdf")],
+)
 async def test_export_pdf_can_answer_something_else(
     client: httpx2.AsyncClient, state: PayabliState, mode: Any, content_type: str
 ) -> None:
@@ -248,7 +297,7 @@ async def test_export_pdf_can_answer_something_else(
     response = await client.get(f"/api/Export/invoicePdf/{PAYABLI_INVOICE_IDS['alice_paid']}", headers=TOKEN)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(content_type)
-    assert not response.content.startswith(b"%PDF-")
+    assert response.content.startswith(b"%PDF-") is (mode == "pdf")
 
 
 # -- over real HTTP --------------------------------------------------------------------------
