@@ -32,6 +32,7 @@ from mcp_invoices.domain.errors import (
     MissingBillingDetails,
     NotFound,
     NotPaid,
+    NotSupported,
     ProviderUnavailable,
     RateLimited,
     Unauthorized,
@@ -702,16 +703,26 @@ async def test_missing_billing_details_is_missing_billing_details(
 
 
 @pytest.mark.parametrize("role", ["alice_draft", "alice_void"])
-async def test_draft_and_void_orders_cannot_be_invoiced(role: str, alice: PolarProvider) -> None:
-    with pytest.raises(InvalidArgument) as error:
+async def test_draft_and_void_orders_are_not_supported_with_polars_reason(
+    role: str, alice: PolarProvider, state: PolarState
+) -> None:
+    with pytest.raises(NotSupported) as error:
         await alice.generate_invoice(SESSION, oid(role), billing=None, wait=True)
-    assert role.split("_")[1] in error.value.message
+    status = role.split("_")[1]
+    # Polar's own reason (OrderNotEligibleForInvoice's message) is passed on, with what can be invoiced.
+    assert f"not eligible for invoice generation (current status: {status})" in error.value.message
+    assert error.value.hint and "pending or paid" in error.value.hint
+    assert state.generation_requests[oid(role)] == 0
 
 
-async def test_an_unpaid_order_is_not_paid(alice: PolarProvider) -> None:
-    with pytest.raises(NotPaid) as error:
-        await alice.generate_invoice(SESSION, oid("alice_pending"), billing=None, wait=True)
-    assert "not eligible" in error.value.message
+async def test_a_pending_order_is_invoiced_as_polar_invoices_it(
+    alice: PolarProvider, state: PolarState
+) -> None:
+    generation = await alice.generate_invoice(SESSION, oid("alice_pending"), billing=None, wait=True)
+    assert generation.outcome == "generated" and state.generation_requests[oid("alice_pending")] == 1
+    invoice = generation.invoice
+    assert (invoice.status, invoice.provider_status) == (InvoiceStatus.OPEN, "pending")
+    assert (str(invoice.total), str(invoice.amount_paid), str(invoice.amount_due)) == ("1500", "0", "1500")
 
 
 async def test_seed_001_not_paid_order_is_not_paid(alice: PolarProvider, state: PolarState) -> None:
