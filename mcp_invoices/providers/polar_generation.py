@@ -125,7 +125,7 @@ async def request_generation(portal: PolarPortal, scope: Scope, order: WireOrder
     )
     status = response.status_code
     if status in (200, 201, 202, 204):
-        return  # polar c6c3645 customer_portal/endpoints/order.py generate_invoice: 202, empty body
+        return  # polar c6c3645 customer_portal/endpoints/order.py generate_invoice: 202, a JSON null
     body = error_body(response)
     error = text_at(body, "error")
     reason = text_at(body, "detail")
