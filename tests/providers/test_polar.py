@@ -693,6 +693,51 @@ async def test_billing_details_are_saved_on_the_order_before_generating(
     assert methods.index("PATCH") < methods.index("POST")
 
 
+@pytest.mark.parametrize(
+    ("address", "named"),
+    [
+        (Address(line1="1 Rue", postal_code="75001", city="Paris", country="FR"), "country 'DE'"),
+        (
+            Address(line1="1 Sandbox Street", postal_code="10115", city="Berlin", state="BE", country="DE"),
+            "state None",
+        ),
+    ],
+)
+async def test_changing_a_billing_addresss_country_or_state_is_an_invalid_argument_that_says_so(
+    alice: PolarProvider, state: PolarState, address: Address, named: str
+) -> None:
+    billing = Billing(name="Alice Anders", address=address)
+    with pytest.raises(InvalidArgument) as error:
+        await alice.generate_invoice(SESSION, oid("alice_paid_not_generated"), billing=billing, wait=False)
+    assert named in error.value.message and "change once it is set" in error.value.message
+    assert error.value.hint and "country and state named here" in error.value.hint
+    assert state.generation_requests[oid("alice_paid_not_generated")] == 0  # nothing was generated
+
+
+async def test_every_request_names_the_pinned_polar_api_version(
+    make_provider: ProviderFactory, state: PolarState
+) -> None:
+    minted = make_provider(access_token=SecretStr(POLAR_ORGANIZATION_TOKEN))
+    scope = Scope("polar", "alice")
+    await minted.list_orders(scope, limit=5, cursor=None)
+    await minted.get_invoice(scope, oid("alice_paid_generated"))
+    await minted.invoice_pdf(scope, oid("alice_paid_generated"))
+    await minted.generate_invoice(scope, oid("alice_paid_not_generated"), billing=None, wait=True)
+    assert set(state.api_versions) == {"2026-04"} and state.api_versions["2026-04"] >= 6
+    assert state.controls.counters["customer_sessions_minted"] == 1  # the mint named it too
+
+
+async def test_an_api_version_polar_no_longer_serves_is_provider_unavailable_not_not_found(
+    alice: PolarProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mcp_invoices.sandbox.polar as sandbox
+
+    monkeypatch.setattr(sandbox, "POLAR_API_VERSIONS", frozenset({"2026-10"}))
+    with pytest.raises(ProviderUnavailable) as error:
+        await alice.get_invoice(SESSION, oid("alice_paid_generated"))
+    assert "2026-04" in error.value.message and error.value.hint
+
+
 async def test_missing_billing_details_is_missing_billing_details(
     alice: PolarProvider, state: PolarState
 ) -> None:
