@@ -423,6 +423,15 @@ class PolarProvider(InvoiceProvider):
             listing = await self._orders_page(scope, page)
             for index in range(offset, len(listing.items)):
                 yield (page - 1) * PAGE_SIZE + index, listing.items[index], listing.pagination.total_count
+            if page < listing.pagination.max_page and len(listing.items) != PAGE_SIZE:
+                # Cursors and page numbers count in PAGE_SIZE (polar c6c3645 kit/pagination.py caps a page
+                # at 100): a short page that is not the last would make every later position wrong.
+                raise ProviderUnavailable(
+                    f"Polar answered page {page} of the orders with {len(listing.items)} orders instead of "
+                    f"{PAGE_SIZE}, so the listing cannot be read completely.",
+                    hint="Try again in a moment; if it persists, Polar's page size changed and this server "
+                    "needs an update.",
+                )
             if not listing.items or page >= listing.pagination.max_page:
                 return
             page, offset = page + 1, 0

@@ -1285,3 +1285,15 @@ async def test_the_previous_invoice_is_the_one_issued_just_before_in_the_same_cu
     )
     assert previous is not None and previous.id == oid("alice_paid_generated")  # February's is in EUR
     assert first is None
+
+
+async def test_a_short_page_that_is_not_the_last_is_provider_unavailable_not_a_silent_gap() -> None:
+    # Positions count in pages of 100 (Polar caps limit at 100, polar c6c3645 kit/pagination.py); a page
+    # of fewer that is not the last would skip orders without a word.
+    page = {"items": [order_body()], "pagination": {"total_count": 150, "max_page": 2}}
+    fake = FakePolar({("GET", ORDERS): httpx2.Response(200, json=page)})
+    provider = mock_provider(fake)
+    with pytest.raises(ProviderUnavailable) as error:
+        await provider.list_orders(SESSION, limit=100, cursor=None)
+    await provider.aclose()
+    assert "completely" in error.value.message

@@ -180,8 +180,15 @@ async def test_list_is_the_sessions_orders_paginated(client: httpx2.AsyncClient)
     assert created == sorted(created, reverse=True)
 
 
-async def test_list_limit_above_100_is_a_validation_error(client: httpx2.AsyncClient, seeds: Any) -> None:
+async def test_list_limit_above_100_is_read_as_100_as_polar_clamps_it(client: httpx2.AsyncClient) -> None:
+    # polar c6c3645 server/polar/kit/pagination.py: min(API_PAGINATION_MAX_LIMIT, limit)
     response = await client.get(f"{ORDERS}/", params={"limit": 101}, headers=ALICE)
+    assert response.status_code == 200
+    assert response.json()["pagination"] == {"total_count": 7, "max_page": 1}
+
+
+async def test_list_limit_below_1_is_a_validation_error(client: httpx2.AsyncClient, seeds: Any) -> None:
+    response = await client.get(f"{ORDERS}/", params={"limit": 0}, headers=ALICE)
     assert response.status_code == 422
     assert response.json()["error"] == "RequestValidationError"
     seeds.assert_valid(seeds.polar["HTTPValidationError"], response.json())
