@@ -35,6 +35,7 @@ from pydantic import SecretStr
 from mcp_invoices.config import RemoteProviderConfig
 from mcp_invoices.domain.errors import (
     InvalidArgument,
+    ProviderUnavailable,
     not_found,
 )
 from mcp_invoices.domain.models import (
@@ -67,6 +68,8 @@ from mcp_invoices.providers.polar_generation import (
 )
 from mcp_invoices.providers.polar_portal import ACCESS_TOKEN_HINT, CUSTOMER_SESSION_HINT, PolarPortal, is_uuid
 from mcp_invoices.providers.polar_wire import (
+    API_VERSION,
+    API_VERSION_HEADER,
     DISPLAY_NAME,
     PROVIDER_ID,
     STATUSES,
@@ -77,7 +80,7 @@ from mcp_invoices.providers.polar_wire import (
     order_to_invoice,
     order_to_order,
 )
-from mcp_invoices.providers.wire import read_body
+from mcp_invoices.providers.wire import error_body, read_body, text_at
 from mcp_invoices.shared import Budget, SharedState, in_process_state
 from mcp_invoices.shared.base import DocumentStore
 
@@ -96,6 +99,24 @@ _MAX_PAGES_PER_CALL: Final = 20
 """One ``list_*`` call reads at most this many Polar pages before handing back a cursor."""
 _REQUESTED_TTL: Final = 900.0
 """How long a generation this process asked for counts as in flight without Polar finishing it."""
+
+
+def _check_served(response: httpx2.Response, object_id: str) -> httpx2.Response:
+    """``response``, unless it is a 404 of no Polar resource for a well-formed id: the version or route is
+    not served there (a malformed id, ``a/b`` say, misses every route and stays not found).
+
+    Polar's own 404s name their error (``{"error": "ResourceNotFound", ...}``, polar c6c3645
+    server/polar/exception_handlers.py); an API version it does not serve, or a path it has no route
+    for, is a bare ``{"detail": "Not Found"}`` (server/polar/kit/versioning.py APIVersionMiddleware).
+    That must not read as "no such invoice".
+    """
+    if response.status_code == 404 and is_uuid(object_id) and text_at(error_body(response), "error") is None:
+        raise ProviderUnavailable(
+            f"Polar does not serve API version {API_VERSION} (or this path) at the configured base URL.",
+            hint="Check POLAR_BASE_URL (e.g. https://api.polar.sh); if it is right, this server needs an "
+            "update for Polar's current API version.",
+        )
+    return response
 
 
 def _decode_position(cursor: str | None) -> int:
@@ -148,6 +169,7 @@ class PolarProvider(InvoiceProvider):
         http = ProviderHTTP(
             provider_name=DISPLAY_NAME,
             base_url=base_url,
+            headers={API_VERSION_HEADER: API_VERSION},  # on every request, the session mint included
             auth_hint=CUSTOMER_SESSION_HINT if customer_session is not None else ACCESS_TOKEN_HINT,
             retry=retry or RetryPolicy(),
             budget=budget,
@@ -279,8 +301,9 @@ class PolarProvider(InvoiceProvider):
     async def pdf_by_id(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
         # One request decides: Polar answers 404 alike for a missing order, another customer's and
         # one whose invoice does not exist yet.
-        response = await self._portal.request(
-            scope, "GET", invoice_path(invoice_id), expected=(200, 404, 422)
+        response = _check_served(
+            await self._portal.request(scope, "GET", invoice_path(invoice_id), expected=(200, 404, 422)),
+            invoice_id,
         )
         if response.status_code != 200:
             raise not_found("invoice", invoice_id)
@@ -309,15 +332,15 @@ class PolarProvider(InvoiceProvider):
                 return await self._claim(scope, order)
             if not await generations.requested(scope, [order_id]):
                 if billing is not None:
-                    order = await self._update_billing(scope, order, billing)
-                    if order.is_invoice_generated:
+                    order = await update_billing(self._portal, scope, order, billing)
+                    if order.is_invoice_generated:  # it came into existence meanwhile: never POST on it
                         return await self._claim(scope, order)
-                if await self._request_generation(scope, order):
-                    await generations.mark_requested(scope, order_id, _REQUESTED_TTL)
-                    logger.info(
-                        "asked Polar to generate an invoice",
-                        extra={"provider": PROVIDER_ID, "order": order_id},
-                    )
+                await request_generation(self._portal, scope, order)
+                await generations.mark_requested(scope, order_id, _REQUESTED_TTL)
+                logger.info(
+                    "asked Polar to generate an invoice",
+                    extra={"provider": PROVIDER_ID, "order": order_id},
+                )
         ready = await self._wait_for_invoice(scope, order, progress) if wait else None
         if ready is None:
             return Generation(invoice=order_to_invoice(order, pending=True), outcome="pending")
@@ -338,15 +361,6 @@ class PolarProvider(InvoiceProvider):
             return Generation(invoice=invoice, outcome="generated")
         return Generation(invoice=invoice, outcome="already_generated")
 
-    async def _update_billing(self, scope: Scope, order: WireOrder, billing: Billing) -> WireOrder:
-        """Save the billing name and/or address on the order before generating (the invoice is permanent)."""
-        updated = await update_billing(self._portal, scope, order, billing)
-        # None: the invoice came into existence meanwhile; it is returned as it is.
-        return updated if updated is not None else await self._fetch_order(scope, order.id, kind="order")
-
-    async def _request_generation(self, scope: Scope, order: WireOrder) -> bool:
-        return await request_generation(self._portal, scope, order)
-
     async def _wait_for_invoice(self, scope: Scope, order: WireOrder, progress: Progress) -> WireOrder | None:
         """Poll ``GET .../invoice`` with doubling intervals: the order once its invoice exists, or None
         when the time limit passes first."""
@@ -356,7 +370,10 @@ class PolarProvider(InvoiceProvider):
         while checks < 10_000:  # bounded by the deadline; the count is a second fence
             checks += 1
             await progress(checks, None, f"Waiting for Polar to generate the invoice (check {checks})")
-            response = await self._portal.request(scope, "GET", invoice_path(order.id), expected=(200, 404))
+            response = _check_served(
+                await self._portal.request(scope, "GET", invoice_path(order.id), expected=(200, 404)),
+                order.id,
+            )
             if response.status_code == 200:
                 break
             # 404 (InvoiceDoesNotExist, or ResourceNotFound from older deployments): not ready yet.
@@ -377,7 +394,10 @@ class PolarProvider(InvoiceProvider):
 
     async def _fetch_order(self, scope: Scope, order_id: str, *, kind: str) -> WireOrder:
         """The scope's order, or the one not-found answer (missing, another customer's, malformed id)."""
-        response = await self._portal.request(scope, "GET", order_path(order_id), expected=(200, 404, 422))
+        response = _check_served(
+            await self._portal.request(scope, "GET", order_path(order_id), expected=(200, 404, 422)),
+            order_id,
+        )
         if response.status_code != 200:
             raise not_found("invoice" if kind == "invoice" else "order", order_id)
         return read_body(WireOrder, response, provider=DISPLAY_NAME, what="an order", hint=UNREADABLE_HINT)
@@ -403,6 +423,15 @@ class PolarProvider(InvoiceProvider):
             listing = await self._orders_page(scope, page)
             for index in range(offset, len(listing.items)):
                 yield (page - 1) * PAGE_SIZE + index, listing.items[index], listing.pagination.total_count
+            if page < listing.pagination.max_page and len(listing.items) != PAGE_SIZE:
+                # Cursors and page numbers count in PAGE_SIZE (polar c6c3645 kit/pagination.py caps a page
+                # at 100): a short page that is not the last would make every later position wrong.
+                raise ProviderUnavailable(
+                    f"Polar answered page {page} of the orders with {len(listing.items)} orders instead of "
+                    f"{PAGE_SIZE}, so the listing cannot be read completely.",
+                    hint="Try again in a moment; if it persists, Polar's page size changed and this server "
+                    "needs an update.",
+                )
             if not listing.items or page >= listing.pagination.max_page:
                 return
             page, offset = page + 1, 0

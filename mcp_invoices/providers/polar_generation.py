@@ -1,8 +1,9 @@
 """Asking Polar to generate an order's invoice: saving billing details first, then the one POST.
 
-Each Polar answer maps to one outcome: scheduled, already there, or the error a person can act on
-(not paid, missing billing details, draft or void order, refused details). Kept apart from the
-provider so that the provider reads as the flow (lock, claim, wait) and this as the wire.
+Each Polar answer maps to one outcome: scheduled, or the error a person can act on (missing billing
+details, a draft or void order, refused details). Polar itself invoices unpaid (pending) orders too.
+Kept apart from the provider so that the provider reads as the flow (lock, claim, wait) and this as
+the wire.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from mcp_invoices.domain.errors import (
     InvalidArgument,
     MissingBillingDetails,
     NotPaid,
+    NotSupported,
     ProviderUnavailable,
     not_found,
 )
@@ -23,7 +25,14 @@ from mcp_invoices.providers.polar_portal import PolarPortal
 from mcp_invoices.providers.polar_wire import DISPLAY_NAME, UNREADABLE_HINT, WireOrder
 from mcp_invoices.providers.wire import error_body, read_body, text_at
 
-__all__ = ["ORDERS", "invoice_path", "order_path", "request_generation", "update_billing"]
+__all__ = [
+    "ORDERS",
+    "invoice_path",
+    "locked_address_fields",
+    "order_path",
+    "request_generation",
+    "update_billing",
+]
 
 ORDERS: Final = "/v1/customer-portal/orders/"
 
@@ -36,10 +45,31 @@ def invoice_path(order_id: str) -> str:
     return f"{order_path(order_id)}/invoice"
 
 
-async def update_billing(
-    portal: PolarPortal, scope: Scope, order: WireOrder, billing: Billing
-) -> WireOrder | None:
-    """Save the billing name and/or address on the order; None when its invoice exists already (409)."""
+def locked_address_fields(body: Any) -> list[str]:
+    """The billing address fields a PATCH 422 says cannot change (``country``, ``state``), in that order.
+
+    polar c6c3645 server/polar/order/service.py OrderService.update: once an order has a billing address,
+    a different country or state is a PolarRequestValidationError at ("body", "billing_address", field)
+    with msg "Country cannot be changed" / "State cannot be changed".
+    """
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, list):
+        return []
+    found: set[str] = set()
+    for error in detail:
+        loc = error.get("loc") if isinstance(error, dict) else None
+        message = text_at(error, "msg") or ""
+        if (
+            isinstance(loc, list)
+            and loc[-2:] in (["billing_address", "country"], ["billing_address", "state"])
+            and "cannot be changed" in message
+        ):
+            found.add(str(loc[-1]))
+    return [field for field in ("country", "state") if field in found]
+
+
+async def update_billing(portal: PolarPortal, scope: Scope, order: WireOrder, billing: Billing) -> WireOrder:
+    """Save the billing name and/or address on the order (Polar accepts this whether or not it is invoiced)."""
     body: dict[str, Any] = {}
     if billing.name is not None:
         body["billing_name"] = billing.name
@@ -52,14 +82,24 @@ async def update_billing(
         "PATCH",
         order_path(order.id),
         json=body,
-        expected=(200, 404, 409, 422),
+        expected=(200, 404, 422),
         idempotent=True,
     )
     if response.status_code == 404:
         raise not_found("order", order.id)
-    if response.status_code == 409:
-        return None  # the invoice came into existence meanwhile
     if response.status_code == 422:
+        locked = locked_address_fields(error_body(response))
+        if locked:
+            current = order.billing_address
+            stated = ", ".join(
+                f"{field} {getattr(current, field)!r}" for field in locked if current is not None
+            )
+            raise InvalidArgument(
+                f"Polar does not let the {' and '.join(locked)} of order {order.id!r}'s billing address "
+                f"change once it is set{f' (it is {stated})' if stated else ''}.",
+                hint="Pass billing_address with the country and state named here and change only its other "
+                "lines; Polar cannot invoice this order to another country or state.",
+            )
         raise InvalidArgument(
             f"Polar refused the billing details for order {order.id!r}.",
             hint="Pass billing_name and a billing_address with line1, postal_code, city and a two-letter "
@@ -68,8 +108,13 @@ async def update_billing(
     return read_body(WireOrder, response, provider=DISPLAY_NAME, what="an order", hint=UNREADABLE_HINT)
 
 
-async def request_generation(portal: PolarPortal, scope: Scope, order: WireOrder) -> bool:
-    """Ask Polar to generate; True when it scheduled it, False when the invoice already existed."""
+async def request_generation(portal: PolarPortal, scope: Scope, order: WireOrder) -> None:
+    """Ask Polar to generate the invoice of an order that has none yet (it is then scheduled).
+
+    Called only for an order whose invoice does not exist: on one that does, Polar answers 202 too and
+    regenerates the invoice when its inputs changed (polar c6c3645 server/polar/order/service.py
+    trigger_invoice_generation: checksum), which an existing invoice must never undergo here.
+    """
     # Not idempotent for the retry layer: a POST that may have reached Polar is never repeated.
     response = await portal.request(
         scope,
@@ -80,22 +125,21 @@ async def request_generation(portal: PolarPortal, scope: Scope, order: WireOrder
     )
     status = response.status_code
     if status in (200, 201, 202, 204):
-        return True  # 202 with a JSON null or with {}: both mean scheduled
-    error = text_at(error_body(response), "error")
+        return  # polar c6c3645 customer_portal/endpoints/order.py generate_invoice: 202, a JSON null
+    body = error_body(response)
+    error = text_at(body, "error")
+    reason = text_at(body, "detail")
     if status == 404:
         raise not_found("order", order.id)
     if status == 409:
-        if error == "InvoiceAlreadyExists":
-            return False
-        if order.status in ("draft", "void"):
-            raise InvalidArgument(
-                f"Order {order.id!r} is {order.status}, and Polar does not invoice draft or void orders.",
-                hint="Only paid orders can be invoiced; call list_orders to find one.",
-            )
-        raise NotPaid(
-            f"Order {order.id!r} is not eligible for an invoice: Polar invoices only paid orders "
-            f"(this one is {order.status}).",
-            hint="Generate the invoice once the order is paid.",
+        # polar c6c3645 server/polar/order/service.py: OrderNotEligibleForInvoice, draft and void orders
+        # only; the endpoint's one 409.
+        raise NotSupported(
+            f"Polar does not invoice order {order.id!r}: "
+            + (reason or f"it is not eligible for an invoice (status {order.status}).").rstrip(".")
+            + ".",
+            hint="Polar invoices orders that are pending or paid, not draft or void ones; call list_orders "
+            "to find one.",
         )
     if status == 422:
         if error == "MissingInvoiceBillingDetails":
@@ -105,8 +149,9 @@ async def request_generation(portal: PolarPortal, scope: Scope, order: WireOrder
                 "(line1, postal_code, city, country).",
             )
         if error == "NotPaidOrder":
+            # Older deployments (seed 001) refused unpaid orders this way; current Polar invoices them.
             raise NotPaid(
-                f"Order {order.id!r} is not paid, so Polar cannot invoice it yet.",
+                f"Order {order.id!r} is not paid, and this Polar deployment invoices only paid orders.",
                 hint="Generate the invoice once the order is paid.",
             )
         if error == "RequestValidationError":

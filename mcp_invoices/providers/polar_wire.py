@@ -2,6 +2,10 @@
 
 Amounts are integer minor units and the currency is lower-case (``"usd"``). An invoice belongs to an order and
 shares its id; Polar dates it by the order and states neither a due date nor a payment time.
+
+Every request names the API version this module is written and tested for (``API_VERSION``): Polar
+versions its API by the ``Polar-Version`` header and answers a request without one as its current default,
+which moves on.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from mcp_invoices.providers.base import json_uri, pdf_uri
 from mcp_invoices.providers.wire import MinorUnits, StatusTable, WireModel
 
 __all__ = [
+    "API_VERSION",
+    "API_VERSION_HEADER",
     "DISPLAY_NAME",
     "PROVIDER_ID",
     "STATUSES",
@@ -44,6 +50,11 @@ __all__ = [
 
 PROVIDER_ID: Final = "polar"
 DISPLAY_NAME: Final = "Polar"
+
+API_VERSION_HEADER: Final = "Polar-Version"  # polar c6c3645 server/polar/kit/versioning.py: VERSION_HEADER
+API_VERSION: Final = "2026-04"
+"""The Polar API version every request asks for (polar c6c3645 server/polar/version.py: CURRENT_API_VERSION;
+polar-sdk 1.0.2 ``polar.v2026_04``, whose ``CustomerOrder`` is the same in 2026-10 and 2027-01)."""
 
 UNREADABLE_HINT: Final = (
     "Try again in a moment; if it persists, check Polar's status page and the configured base URL."
@@ -68,6 +79,7 @@ STATUSES: Final = StatusTable[str](
 own knowledge that it asked Polar to generate the invoice.
 """
 
+# polar c6c3645 server/polar/models/order.py Order.paid: paid, refunded and partially_refunded were paid
 _PAID_ORDER_STATUSES: Final = frozenset({"paid", "refunded", "partially_refunded"})
 
 # ------------------------------------------------------------------------------------------------
@@ -88,12 +100,9 @@ class WireItem(WireModel):
     label: str | None = None
     amount: MinorUnits
     tax_amount: MinorUnits | None = None
-
-
-class WireCustomer(WireModel):
-    id: str | None = None
-    name: str | None = None
-    email: str | None = None
+    # polar-sdk 1.0.2 OrderItemSchema: the period a line covers, null when none (absent at polar c6c3645)
+    start_timestamp: datetime | None = None
+    end_timestamp: datetime | None = None
 
 
 class WireOrder(WireModel):
@@ -108,13 +117,15 @@ class WireOrder(WireModel):
     discount_amount: MinorUnits | None = None
     tax_amount: MinorUnits | None = None
     total_amount: MinorUnits
+    # polar c6c3645 server/polar/models/order.py Order.due_amount: max(0, total + applied balance), the
+    # amount charged for the order whatever its status, not what is still owed on it
     due_amount: MinorUnits | None = None
     billing_name: str | None = None
     billing_address: WireAddress | None = None
     invoice_number: str | None = None
     is_invoice_generated: bool
+    # polar c6c3645 server/polar/customer_portal/schemas/order.py CustomerOrder: customer_id, no customer
     customer_id: str | None = None
-    customer: WireCustomer | None = None
     items: list[WireItem] = []
 
     @field_validator("currency")
@@ -160,6 +171,12 @@ class WireCustomerSession(WireModel):
 # ------------------------------------------------------------------------------------------------
 
 
+def _day(moment: datetime | None) -> date | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
+
+
 def _invoice_status(order: WireOrder) -> InvoiceStatus:
     # An order status Polar added after this table is read by whether money was received.
     return STATUSES.read(order.status, lambda: InvoiceStatus.PAID if order.was_paid else InvoiceStatus.OPEN)
@@ -174,17 +191,23 @@ def _billing(order: WireOrder) -> Billing:
 
 
 def _settlement(order: WireOrder, status: InvoiceStatus) -> Settlement:
-    """Polar states what is due (``due_amount``); when it does not, an order received in full owes nothing."""
+    """What the customer has paid and still owes, from the order's status (Polar states no balance).
+
+    Polar's ``due_amount`` is the amount charged (total plus applied customer balance), whatever the
+    status: it is owed only while the order is unpaid. A paid order, refunded or not, was paid in full
+    (a refund returns money that was paid; ``provider_status`` keeps it); a void one received nothing.
+    """
     currency = order.currency
     total = from_minor_units(order.total_amount, currency)
-    if order.due_amount is not None:
-        due = from_minor_units(order.due_amount, currency)
-    else:
-        due = from_minor_units(
-            0 if order.was_paid or order.status == "void" else order.total_amount, currency
-        )
-    # A void order received nothing, whatever this invoice's status reads as (pending, say).
-    return settle(InvoiceStatus.VOID if order.status == "void" else status, total, currency, due=due)
+    if order.status == "void":
+        # A void order received nothing, whatever this invoice's status reads as (pending, say).
+        return settle(InvoiceStatus.VOID, total, currency)
+    if order.was_paid:
+        return settle(InvoiceStatus.PAID, total, currency)
+    charged = order.due_amount if order.due_amount is not None else order.total_amount
+    # Unpaid (pending, draft, or a status added after this table): the charge is owed; customer balance
+    # applied to it counts as paid.
+    return settle(status, total, currency, due=from_minor_units(charged, currency))
 
 
 def order_to_invoice(order: WireOrder, *, pending: bool = False) -> Invoice:
@@ -196,7 +219,6 @@ def order_to_invoice(order: WireOrder, *, pending: bool = False) -> Invoice:
 
     status = InvoiceStatus.PENDING if pending else _invoice_status(order)
     settled = _settlement(order, status)
-    customer = order.customer
     return Invoice(
         provider=PROVIDER_ID,
         id=order.id,
@@ -209,11 +231,9 @@ def order_to_invoice(order: WireOrder, *, pending: bool = False) -> Invoice:
         issued_at=order.created_on,
         due_at=None,
         paid_at=None,
-        customer=Customer(
-            id=order.customer_id or (customer.id if customer else None),
-            name=customer.name if customer else None,
-            email=customer.email if customer else None,
-        ),
+        # The portal's order names its customer by id only; the name Polar prints on the invoice is the
+        # billing name, and the email is not on the order (null rather than another request per invoice).
+        customer=Customer(id=order.customer_id, name=order.billing_name, email=None),
         billing=_billing(order),
         line_items=[
             # Polar states each item's amount before tax and before order-level discounts, and its tax
@@ -222,6 +242,8 @@ def order_to_invoice(order: WireOrder, *, pending: bool = False) -> Invoice:
                 description=item.label or "(no description)",
                 tax=money(item.tax_amount),
                 total=money(item.amount),
+                period_start=_day(item.start_timestamp),
+                period_end=_day(item.end_timestamp),
             )
             for item in order.items
         ],

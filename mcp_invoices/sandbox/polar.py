@@ -3,26 +3,30 @@
 Routes (relative to the base URL, e.g. ``http://127.0.0.1:PORT/polar``):
 
 - ``GET  /v1/customer-portal/orders/?page=&limit=`` — the session customer's orders, newest first;
-  ``{items, pagination: {total_count, max_page}}``; ``limit`` 1..100 (default 10), else 422.
+  ``{items, pagination: {total_count, max_page}}``; ``limit`` default 10, above 100 read as 100.
 - ``GET  /v1/customer-portal/orders/{id}`` — one order (another customer's: 404 like a missing one).
-- ``PATCH /v1/customer-portal/orders/{id}`` — set ``billing_name`` / ``billing_address``; 409
-  ``InvoiceAlreadyExists`` once the invoice exists.
+- ``PATCH /v1/customer-portal/orders/{id}`` — set ``billing_name`` / ``billing_address``, invoiced or
+  not; 422 ``PolarRequestValidationError`` when an existing address's country or state would change.
 - ``GET  /v1/customer-portal/orders/{id}/invoice`` — 200 ``{url}`` (a presigned-looking URL served by
   this emulator under ``/_files/``); 404 ``InvoiceDoesNotExist`` until generated.
 - ``POST /v1/customer-portal/orders/{id}/invoice`` — 202 with a JSON ``null`` body; the invoice
-  exists ``generation_delay`` seconds later (state clock). 409 ``OrderNotEligibleForInvoice`` for
-  draft, void and (mid-2026 drift) pending orders; 422 ``MissingInvoiceBillingDetails``.
+  exists ``generation_delay`` seconds later (state clock); on an order whose invoice exists, 202 again,
+  and the invoice is regenerated when its billing details changed. 409 ``OrderNotEligibleForInvoice``
+  for draft and void orders (pending ones are invoiced); 422 ``MissingInvoiceBillingDetails``.
 - ``POST /v1/customer-sessions/`` — with the organisation token: mint a customer session
   (``{"customer_id": ...}`` or ``{"external_customer_id": "alice"}``) → 201; unknown customer → 422.
 - ``GET  /_files/invoices/{id}.pdf?expires=&signature=`` — the PDF (no auth; 403 on a bad or
   expired signature), exempt from injected faults.
+
+Versions: every API route reads ``Polar-Version`` (absent: 2026-04), answers 404 ``{"detail": "Not Found"}``
+for a version Polar does not serve (2026-04 and 2026-10), and echoes the version on its response.
 
 Auth: ``Authorization: Bearer <customer session token>``; missing or invalid → 401
 ``{"error": "Unauthorized", "detail": ...}`` with ``WWW-Authenticate: Bearer realm="polar"``.
 Malformed order ids → 422 ``RequestValidationError`` (as FastAPI does).
 
 Switches on :class:`PolarState`: ``generation_delay``, ``legacy_not_paid_422`` (seed 001:
-unpaid → 422 ``NotPaidOrder``), ``legacy_invoice_not_found`` (seed 000: the 404 before generation is
+unpaid → 422 ``NotPaidOrder``; current Polar has no such error), ``legacy_invoice_not_found`` (seed 000: the 404 before generation is
 ``ResourceNotFound``), ``session_ttl``.
 """
 
@@ -40,14 +44,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .common import Controls, ControlsMiddleware, iso_z, json_response, query_int, render_pdf
+from .common import Controls, ControlsMiddleware, iso_z, json_response, query_int, render_pdf, route_path
 
 __all__ = [
+    "POLAR_API_VERSIONS",
     "POLAR_CUSTOMER_IDS",
     "POLAR_CUSTOMER_SESSIONS",
     "POLAR_ORDER_IDS",
@@ -57,6 +64,10 @@ __all__ = [
     "PolarState",
     "create_app",
 ]
+
+POLAR_API_VERSIONS = frozenset({"2026-04", "2026-10"})
+"""polar c6c3645 server/polar/version.py: VERSIONS (CURRENT_API_VERSION 2026-04, NEXT_API_VERSION 2026-10)."""
+_DEFAULT_API_VERSION = "2026-04"
 
 POLAR_ORGANIZATION_TOKEN = "polar_oat_sandbox"
 """Organisation access token: only valid for ``POST /v1/customer-sessions/``."""
@@ -126,9 +137,13 @@ class PolarOrder:
     discount_amount: int = 0
     refunded_amount: int = 0
     refunded_tax_amount: int = 0
+    applied_balance_amount: int = 0
+    """Customer balance applied (negative: credit used); polar c6c3645 models/order.py."""
     invoice_ready_at: float | None = None
     """State-clock time from which the invoice exists; ``None`` = never requested."""
     description: str = ""
+    invoice_inputs: tuple[Any, ...] | None = None
+    """The billing details the current invoice was generated from (None: not generated here)."""
 
     @property
     def subtotal_amount(self) -> int:
@@ -148,11 +163,27 @@ class PolarOrder:
 
     @property
     def paid(self) -> bool:
+        # polar c6c3645 server/polar/models/order.py Order.paid
         return self.status in ("paid", "refunded", "partially_refunded")
 
     @property
     def due_amount(self) -> int:
-        return 0 if self.paid or self.status == "void" else self.total_amount
+        # polar c6c3645 server/polar/models/order.py Order.due_amount: the amount charged, whatever the status
+        return max(0, self.total_amount + self.applied_balance_amount)
+
+    @property
+    def refundable_amount(self) -> int:
+        # polar c6c3645 server/polar/order/schemas.py OrderBase.refundable_amount
+        return max(0, self.net_amount + self.applied_balance_amount - self.refunded_amount)
+
+    @property
+    def refundable_tax_amount(self) -> int:
+        return max(0, self.tax_amount - self.refunded_tax_amount)
+
+    def invoice_checksum(self) -> tuple[Any, ...]:
+        """What the invoice is generated from that a customer can change (Polar checksums the order)."""
+        address = tuple(sorted((self.billing_address or {}).items()))
+        return (self.billing_name, address)
 
 
 def _address(
@@ -375,6 +406,10 @@ class PolarState:
     sessions: dict[str, _Session] = field(default_factory=dict)
     generation_requests: Counter[str] = field(default_factory=Counter)
     """``POST .../invoice`` calls per order id that were accepted (202)."""
+    regenerations: Counter[str] = field(default_factory=Counter)
+    """Invoices generated again over an existing one (a 202 on an invoiced order whose details changed)."""
+    api_versions: Counter[str] = field(default_factory=Counter)
+    """``Polar-Version`` header values received on API routes (``""``: none sent)."""
 
     def __post_init__(self) -> None:
         if not self.orders:
@@ -446,8 +481,55 @@ class _PolarFaults:
         return _error(429, "TooManyRequests", "Rate limit exceeded.", {"Retry-After": str(retry_after)})
 
 
+_ORGANIZATION_ID = "0d0c0000-0000-4000-8000-00000000f001"
+_EPOCH = "2025-01-01T00:00:00Z"
+
+
+def _product_json() -> dict[str, Any]:
+    """The ``CustomerOrderProduct`` every seeded order is for (polar c6c3645 customer_portal/schemas/order.py)."""
+    return {
+        "id": _PRODUCT_ID,
+        "created_at": _EPOCH,
+        "modified_at": None,
+        "trial_interval": None,
+        "trial_interval_count": None,
+        "name": "Sandbox product",
+        "description": None,
+        "visibility": "public",
+        "recurring_interval": None,
+        "recurring_interval_count": None,
+        "meter_interval": None,
+        "meter_interval_count": None,
+        "is_recurring": False,
+        "is_archived": False,
+        "organization_id": _ORGANIZATION_ID,
+        "prices": [],
+        "benefits": [],
+        "medias": [],
+        "organization": {
+            "created_at": _EPOCH,
+            "modified_at": None,
+            "id": _ORGANIZATION_ID,
+            "name": "Sandbox organization",
+            "slug": "sandbox",
+            "avatar_url": None,
+            "proration_behavior": "prorate",
+            "allow_customer_updates": True,
+            "customer_portal_settings": {
+                "usage": {"show": True},
+                "subscription": {"update_seats": True, "update_plan": True},
+            },
+        },
+    }
+
+
 def order_json(state: PolarState, order: PolarOrder) -> dict[str, Any]:
-    """The ``CustomerOrder`` shape of the customer portal."""
+    """The ``CustomerOrder`` shape of the customer portal, every field Polar serves.
+
+    polar c6c3645 server/polar/customer_portal/schemas/order.py CustomerOrder (OrderBase + product,
+    subscription, items, description) and polar-sdk 1.0.2 ``v2026_04.outputs.CustomerOrder``; the same
+    in 2026-10 (Polar versions no field of it).
+    """
     created = iso_z(order.created_at)
     return {
         "id": order.id,
@@ -460,7 +542,7 @@ def order_json(state: PolarState, order: PolarOrder) -> dict[str, Any]:
         "net_amount": order.net_amount,
         "tax_amount": order.tax_amount,
         "total_amount": order.total_amount,
-        "applied_balance_amount": 0,
+        "applied_balance_amount": order.applied_balance_amount,
         "due_amount": order.due_amount,
         "refunded_amount": order.refunded_amount,
         "refunded_tax_amount": order.refunded_tax_amount,
@@ -470,11 +552,22 @@ def order_json(state: PolarState, order: PolarOrder) -> dict[str, Any]:
         "billing_address": dict(order.billing_address) if order.billing_address is not None else None,
         "invoice_number": order.invoice_number,
         "is_invoice_generated": state.is_invoice_generated(order),
+        "receipt_number": None,  # the sandbox organisation has receipts disabled
+        "seats": None,
+        "units": None,
         "customer_id": POLAR_CUSTOMER_IDS[order.customer],
         "product_id": _PRODUCT_ID,
         "discount_id": None,
         "subscription_id": None,
         "checkout_id": None,
+        "next_payment_attempt_at": None,
+        # computed fields of OrderBase, serialized with the rest
+        "amount": order.net_amount,
+        "from_balance_amount": order.applied_balance_amount,
+        "refundable_amount": order.refundable_amount,
+        "refundable_tax_amount": order.refundable_tax_amount,
+        "product": _product_json(),
+        "subscription": None,
         "description": order.description or (order.items[0].label if order.items else ""),
         "items": [
             {
@@ -486,6 +579,9 @@ def order_json(state: PolarState, order: PolarOrder) -> dict[str, Any]:
                 "tax_amount": item.tax_amount,
                 "proration": False,
                 "product_price_id": _PRICE_ID,
+                # polar-sdk 1.0.2 OrderItemSchema requires these (nullable); polar c6c3645 has neither
+                "start_timestamp": None,
+                "end_timestamp": None,
             }
             for index, item in enumerate(order.items)
         ],
@@ -512,6 +608,34 @@ def invoice_pdf(order: PolarOrder) -> bytes:
 # --------------------------------------------------------------------------------------------
 # App
 # --------------------------------------------------------------------------------------------
+
+
+class _APIVersionMiddleware:
+    """polar c6c3645 server/polar/kit/versioning.py APIVersionMiddleware: ``Polar-Version`` (absent: the
+    default) must be a served version, else 404 ``{"detail": "Not Found"}``; echoed on every response."""
+
+    def __init__(self, app: ASGIApp, *, state: PolarState, exempt_prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.state = state
+        self.exempt_prefixes = exempt_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or route_path(scope).startswith(self.exempt_prefixes):
+            await self.app(scope, receive, send)
+            return
+        raw = Headers(scope=scope).get("polar-version")
+        self.state.api_versions[raw or ""] += 1
+        version = raw or _DEFAULT_API_VERSION
+        if version not in POLAR_API_VERSIONS:
+            await json_response({"detail": "Not Found"}, 404)(scope, receive, send)
+            return
+
+        async def send_with_version(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Polar-Version"] = version
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)
 
 
 def create_app(state: PolarState | None = None) -> Starlette:
@@ -559,15 +683,15 @@ def create_app(state: PolarState | None = None) -> Starlette:
                 "greater_than",
                 request.query_params.get("page"),
             )
-        if limit is None or limit < 1 or limit > 100:
+        if limit is None or limit < 1:
             return _validation_error(
                 ["query", "limit"],
-                "Input should be less than or equal to 100"
-                if limit is not None and limit > 100
-                else "Input should be greater than 0",
-                "less_than_equal" if limit is not None and limit > 100 else "greater_than",
+                "Input should be greater than 0",
+                "greater_than",
                 request.query_params.get("limit"),
             )
+        # polar c6c3645 server/polar/kit/pagination.py get_pagination_params: min(100, limit), never a 422
+        limit = min(limit, 100)
         mine = sorted(
             (o for o in state.orders.values() if o.customer == customer),
             key=lambda o: (o.created_at, o.id),
@@ -699,7 +823,8 @@ def create_app(state: PolarState | None = None) -> Starlette:
     middleware = [
         Middleware(
             ControlsMiddleware, controls=state.controls, faults=_PolarFaults(), exempt_prefixes=("/_files/",)
-        )
+        ),
+        Middleware(_APIVersionMiddleware, state=state, exempt_prefixes=("/_files/",)),
     ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = state
@@ -707,25 +832,42 @@ def create_app(state: PolarState | None = None) -> Starlette:
 
 
 def _generate(state: PolarState, order: PolarOrder) -> Response:
-    if order.status in ("draft", "void", "pending"):
+    # polar c6c3645 server/polar/order/service.py trigger_invoice_generation: draft and void are the only
+    # ineligible statuses (409); pending orders are invoiced.
+    if order.status in ("draft", "void") or (state.legacy_not_paid_422 and order.status == "pending"):
         if state.legacy_not_paid_422:
             return _error(422, "NotPaidOrder", "Order is not paid.")
         return _error(
-            409, "OrderNotEligibleForInvoice", f"Order is {order.status}: not eligible for an invoice."
+            409,
+            "OrderNotEligibleForInvoice",
+            f"Order {order.id} is not eligible for invoice generation (current status: {order.status}).",
         )
-    if not order.billing_name or not order.billing_address or not order.billing_address.get("country"):
+    # same function: billing_name or billing_address None → 422 MissingInvoiceBillingDetails
+    if order.billing_name is None or order.billing_address is None:
         return _error(
             422,
             "MissingInvoiceBillingDetails",
-            "Billing name and address are required to generate an invoice.",
+            "Billing name and address are required to generate an invoice for this order.",
         )
     state.generation_requests[order.id] += 1
+    checksum = order.invoice_checksum()
     if order.invoice_ready_at is None:
         order.invoice_ready_at = state.now() + state.generation_delay
+    elif order.invoice_inputs is not None and order.invoice_inputs != checksum:
+        # same function: an existing invoice whose checksum no longer matches is generated again (202)
+        state.regenerations[order.id] += 1
+    order.invoice_inputs = checksum
     return json_response(None, 202)
 
 
 _ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "state", "country")
+
+
+def _normalized_state(country: str, region: str | None) -> str | None:
+    # polar c6c3645 server/polar/kit/address.py Address.validate_state: US and CA states get a prefix
+    if region and country in ("US", "CA") and not region.startswith(f"{country}-"):
+        return f"{country}-{region}"
+    return region or None
 
 
 async def _patch_order(request: Request, state: PolarState, order: PolarOrder) -> Response:
@@ -735,8 +877,7 @@ async def _patch_order(request: Request, state: PolarState, order: PolarOrder) -
         return _validation_error(["body"], "JSON decode error", "json_invalid", None)
     if not isinstance(body, dict):
         return _validation_error(["body"], "Input should be a valid dictionary", "dict_type", body)
-    if state.is_invoice_generated(order):
-        return _error(409, "InvoiceAlreadyExists", "An invoice already exists for this order.")
+    # polar c6c3645 customer_portal/endpoints/order.py update: no invoice check, an invoiced order is updated too
     name = body.get("billing_name", order.billing_name)
     if name is not None and not isinstance(name, str):
         return _validation_error(
@@ -750,7 +891,25 @@ async def _patch_order(request: Request, state: PolarState, order: PolarOrder) -
         elif not isinstance(raw, dict) or not isinstance(raw.get("country"), str) or len(raw["country"]) != 2:
             return _validation_error(["body", "billing_address", "country"], "Field required", "missing", raw)
         else:
-            address = {key: raw.get(key) for key in _ADDRESS_FIELDS}
+            address = {key: raw.get(key) or None for key in _ADDRESS_FIELDS}
+            country = str(raw["country"]).upper()
+            address["country"] = country
+            address["state"] = _normalized_state(country, address["state"])
+            current = order.billing_address
+            if current is not None:
+                # polar c6c3645 server/polar/order/service.py OrderService.update: country and state are fixed
+                errors = [
+                    {
+                        "type": "value_error",
+                        "loc": ["body", "billing_address", key],
+                        "msg": f"{key.capitalize()} cannot be changed",
+                        "input": address[key],
+                    }
+                    for key in ("country", "state")
+                    if address[key] != current.get(key)
+                ]
+                if errors:
+                    return _error(422, "PolarRequestValidationError", errors)
     order.billing_name = name
     order.billing_address = address
     return json_response(order_json(state, order))

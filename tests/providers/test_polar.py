@@ -32,6 +32,7 @@ from mcp_invoices.domain.errors import (
     MissingBillingDetails,
     NotFound,
     NotPaid,
+    NotSupported,
     ProviderUnavailable,
     RateLimited,
     Unauthorized,
@@ -692,6 +693,51 @@ async def test_billing_details_are_saved_on_the_order_before_generating(
     assert methods.index("PATCH") < methods.index("POST")
 
 
+@pytest.mark.parametrize(
+    ("address", "named"),
+    [
+        (Address(line1="1 Rue", postal_code="75001", city="Paris", country="FR"), "country 'DE'"),
+        (
+            Address(line1="1 Sandbox Street", postal_code="10115", city="Berlin", state="BE", country="DE"),
+            "state None",
+        ),
+    ],
+)
+async def test_changing_a_billing_addresss_country_or_state_is_an_invalid_argument_that_says_so(
+    alice: PolarProvider, state: PolarState, address: Address, named: str
+) -> None:
+    billing = Billing(name="Alice Anders", address=address)
+    with pytest.raises(InvalidArgument) as error:
+        await alice.generate_invoice(SESSION, oid("alice_paid_not_generated"), billing=billing, wait=False)
+    assert named in error.value.message and "change once it is set" in error.value.message
+    assert error.value.hint and "country and state named here" in error.value.hint
+    assert state.generation_requests[oid("alice_paid_not_generated")] == 0  # nothing was generated
+
+
+async def test_every_request_names_the_pinned_polar_api_version(
+    make_provider: ProviderFactory, state: PolarState
+) -> None:
+    minted = make_provider(access_token=SecretStr(POLAR_ORGANIZATION_TOKEN))
+    scope = Scope("polar", "alice")
+    await minted.list_orders(scope, limit=5, cursor=None)
+    await minted.get_invoice(scope, oid("alice_paid_generated"))
+    await minted.invoice_pdf(scope, oid("alice_paid_generated"))
+    await minted.generate_invoice(scope, oid("alice_paid_not_generated"), billing=None, wait=True)
+    assert set(state.api_versions) == {"2026-04"} and state.api_versions["2026-04"] >= 6
+    assert state.controls.counters["customer_sessions_minted"] == 1  # the mint named it too
+
+
+async def test_an_api_version_polar_no_longer_serves_is_provider_unavailable_not_not_found(
+    alice: PolarProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mcp_invoices.sandbox.polar as sandbox
+
+    monkeypatch.setattr(sandbox, "POLAR_API_VERSIONS", frozenset({"2026-10"}))
+    with pytest.raises(ProviderUnavailable) as error:
+        await alice.get_invoice(SESSION, oid("alice_paid_generated"))
+    assert "2026-04" in error.value.message and error.value.hint
+
+
 async def test_missing_billing_details_is_missing_billing_details(
     alice: PolarProvider, state: PolarState
 ) -> None:
@@ -702,16 +748,26 @@ async def test_missing_billing_details_is_missing_billing_details(
 
 
 @pytest.mark.parametrize("role", ["alice_draft", "alice_void"])
-async def test_draft_and_void_orders_cannot_be_invoiced(role: str, alice: PolarProvider) -> None:
-    with pytest.raises(InvalidArgument) as error:
+async def test_draft_and_void_orders_are_not_supported_with_polars_reason(
+    role: str, alice: PolarProvider, state: PolarState
+) -> None:
+    with pytest.raises(NotSupported) as error:
         await alice.generate_invoice(SESSION, oid(role), billing=None, wait=True)
-    assert role.split("_")[1] in error.value.message
+    status = role.split("_")[1]
+    # Polar's own reason (OrderNotEligibleForInvoice's message) is passed on, with what can be invoiced.
+    assert f"not eligible for invoice generation (current status: {status})" in error.value.message
+    assert error.value.hint and "pending or paid" in error.value.hint
+    assert state.generation_requests[oid(role)] == 0
 
 
-async def test_an_unpaid_order_is_not_paid(alice: PolarProvider) -> None:
-    with pytest.raises(NotPaid) as error:
-        await alice.generate_invoice(SESSION, oid("alice_pending"), billing=None, wait=True)
-    assert "not eligible" in error.value.message
+async def test_a_pending_order_is_invoiced_as_polar_invoices_it(
+    alice: PolarProvider, state: PolarState
+) -> None:
+    generation = await alice.generate_invoice(SESSION, oid("alice_pending"), billing=None, wait=True)
+    assert generation.outcome == "generated" and state.generation_requests[oid("alice_pending")] == 1
+    invoice = generation.invoice
+    assert (invoice.status, invoice.provider_status) == (InvoiceStatus.OPEN, "pending")
+    assert (str(invoice.total), str(invoice.amount_paid), str(invoice.amount_due)) == ("1500", "0", "1500")
 
 
 async def test_seed_001_not_paid_order_is_not_paid(alice: PolarProvider, state: PolarState) -> None:
@@ -1229,3 +1285,15 @@ async def test_the_previous_invoice_is_the_one_issued_just_before_in_the_same_cu
     )
     assert previous is not None and previous.id == oid("alice_paid_generated")  # February's is in EUR
     assert first is None
+
+
+async def test_a_short_page_that_is_not_the_last_is_provider_unavailable_not_a_silent_gap() -> None:
+    # Positions count in pages of 100 (Polar caps limit at 100, polar c6c3645 kit/pagination.py); a page
+    # of fewer that is not the last would skip orders without a word.
+    page = {"items": [order_body()], "pagination": {"total_count": 150, "max_page": 2}}
+    fake = FakePolar({("GET", ORDERS): httpx2.Response(200, json=page)})
+    provider = mock_provider(fake)
+    with pytest.raises(ProviderUnavailable) as error:
+        await provider.list_orders(SESSION, limit=100, cursor=None)
+    await provider.aclose()
+    assert "completely" in error.value.message

@@ -148,7 +148,8 @@ async def test_order_has_the_documented_fields_in_minor_units(client: httpx2.Asy
     for name in ("subtotal_amount", "discount_amount", "tax_amount", "total_amount", "due_amount"):
         assert isinstance(order[name], int)
     assert order["currency"] == "eur"
-    assert order["total_amount"] == 7136 and order["due_amount"] == 0
+    # polar c6c3645 models/order.py Order.due_amount: the amount charged, paid or not
+    assert order["total_amount"] == 7136 and order["due_amount"] == 7136
     assert order["items"] == [
         {**order["items"][0], "label": "Team seats x 3", "amount": 5997, "tax_amount": 1139}
     ]
@@ -179,8 +180,15 @@ async def test_list_is_the_sessions_orders_paginated(client: httpx2.AsyncClient)
     assert created == sorted(created, reverse=True)
 
 
-async def test_list_limit_above_100_is_a_validation_error(client: httpx2.AsyncClient, seeds: Any) -> None:
+async def test_list_limit_above_100_is_read_as_100_as_polar_clamps_it(client: httpx2.AsyncClient) -> None:
+    # polar c6c3645 server/polar/kit/pagination.py: min(API_PAGINATION_MAX_LIMIT, limit)
     response = await client.get(f"{ORDERS}/", params={"limit": 101}, headers=ALICE)
+    assert response.status_code == 200
+    assert response.json()["pagination"] == {"total_count": 7, "max_page": 1}
+
+
+async def test_list_limit_below_1_is_a_validation_error(client: httpx2.AsyncClient, seeds: Any) -> None:
+    response = await client.get(f"{ORDERS}/", params={"limit": 0}, headers=ALICE)
     assert response.status_code == 422
     assert response.json()["error"] == "RequestValidationError"
     seeds.assert_valid(seeds.polar["HTTPValidationError"], response.json())
@@ -259,8 +267,8 @@ async def test_generation_requests_are_counted_per_order(
     assert state.generation_requests[POLAR_ORDER_IDS["alice_paid_generated"]] == 0
 
 
-@pytest.mark.parametrize("role", ["alice_draft", "alice_void", "alice_pending"])
-async def test_ineligible_orders_are_409_since_mid_2026(
+@pytest.mark.parametrize("role", ["alice_draft", "alice_void"])
+async def test_draft_and_void_orders_are_409_not_eligible(
     client: httpx2.AsyncClient, state: PolarState, role: str
 ) -> None:
     response = await client.post(order_url(role, "/invoice"), headers=ALICE)
@@ -312,12 +320,100 @@ async def test_patching_billing_details_makes_the_order_eligible(
     ).status_code == 202
 
 
-async def test_billing_details_are_frozen_once_the_invoice_exists(client: httpx2.AsyncClient) -> None:
+async def test_a_pending_order_is_accepted_for_an_invoice(
+    client: httpx2.AsyncClient, state: PolarState
+) -> None:
+    response = await client.post(order_url("alice_pending", "/invoice"), headers=ALICE)
+    assert response.status_code == 202 and response.json() is None
+    assert state.generation_requests[POLAR_ORDER_IDS["alice_pending"]] == 1
+
+
+async def test_an_invoiced_orders_billing_details_can_still_be_patched(client: httpx2.AsyncClient) -> None:
     response = await client.patch(
-        order_url("alice_paid_generated"), headers=ALICE, json={"billing_name": "X"}
+        order_url("alice_paid_generated"), headers=ALICE, json={"billing_name": "Alice Anders GmbH"}
     )
-    assert response.status_code == 409
-    assert response.json()["error"] == "InvoiceAlreadyExists"
+    assert response.status_code == 200 and response.json()["billing_name"] == "Alice Anders GmbH"
+
+
+async def test_posting_on_an_existing_invoice_is_202_and_regenerates_it_when_its_details_changed(
+    client: httpx2.AsyncClient, state: PolarState
+) -> None:
+    order_id = POLAR_ORDER_IDS["alice_paid_not_generated"]
+    assert (
+        await client.post(order_url("alice_paid_not_generated", "/invoice"), headers=ALICE)
+    ).status_code == 202
+    state.orders[order_id].invoice_ready_at = float("-inf")
+    assert (
+        await client.post(order_url("alice_paid_not_generated", "/invoice"), headers=ALICE)
+    ).status_code == 202
+    assert state.regenerations[order_id] == 0  # same details: nothing to regenerate
+    await client.patch(
+        order_url("alice_paid_not_generated"), headers=ALICE, json={"billing_name": "A. Anders"}
+    )
+    assert (
+        await client.post(order_url("alice_paid_not_generated", "/invoice"), headers=ALICE)
+    ).status_code == 202
+    assert state.regenerations[order_id] == 1
+
+
+@pytest.mark.parametrize(
+    ("address", "locked"),
+    [
+        ({"line1": "1 Rue", "city": "Paris", "postal_code": "75001", "country": "FR"}, ["country"]),
+        ({"line1": "1 Sandbox Street", "city": "Berlin", "country": "DE", "state": "BE"}, ["state"]),
+    ],
+)
+async def test_changing_an_addresss_country_or_state_is_422_cannot_be_changed(
+    client: httpx2.AsyncClient, address: dict[str, str], locked: list[str]
+) -> None:
+    response = await client.patch(
+        order_url("alice_paid_not_generated"), headers=ALICE, json={"billing_address": address}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "PolarRequestValidationError"
+    assert [(error["loc"][-1], error["msg"]) for error in body["detail"]] == [
+        (field, f"{field.capitalize()} cannot be changed") for field in locked
+    ]
+
+
+async def test_the_same_country_and_state_with_new_lines_is_accepted(client: httpx2.AsyncClient) -> None:
+    address = {"line1": "2 Sandbox Street", "city": "Berlin", "postal_code": "10117", "country": "DE"}
+    response = await client.patch(
+        order_url("alice_paid_not_generated"), headers=ALICE, json={"billing_address": address}
+    )
+    assert response.status_code == 200 and response.json()["billing_address"]["line1"] == "2 Sandbox Street"
+
+
+async def test_an_order_without_billing_name_or_address_is_422_missing_billing_details(
+    client: httpx2.AsyncClient,
+) -> None:
+    response = await client.post(order_url("alice_paid_missing_billing", "/invoice"), headers=ALICE)
+    assert (response.status_code, response.json()["error"]) == (422, "MissingInvoiceBillingDetails")
+
+
+# -- API versions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["2026-04", "2026-10"])
+async def test_a_served_api_version_is_echoed(client: httpx2.AsyncClient, version: str) -> None:
+    response = await client.get(
+        order_url("alice_paid_generated"), headers={**ALICE, "Polar-Version": version}
+    )
+    assert response.status_code == 200 and response.headers["polar-version"] == version
+
+
+async def test_no_version_header_is_the_default_2026_04(client: httpx2.AsyncClient) -> None:
+    response = await client.get(order_url("alice_paid_generated"), headers=ALICE)
+    assert response.headers["polar-version"] == "2026-04"
+
+
+@pytest.mark.parametrize("version", ["2027-01", "2025-01", "latest"])
+async def test_an_unserved_api_version_is_a_bare_404(client: httpx2.AsyncClient, version: str) -> None:
+    response = await client.get(
+        order_url("alice_paid_generated"), headers={**ALICE, "Polar-Version": version}
+    )
+    assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
 
 
 # -- customer sessions -----------------------------------------------------------------------

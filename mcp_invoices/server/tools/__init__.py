@@ -73,7 +73,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Generate an invoice",
         description="Generate the invoice of an order (see list_orders). Permanent: an order that already has "
         "an invoice gets that invoice back, never a second one. Billing name and address given here are "
-        "saved on the order first. When the client supports elicitation, missing billing details are asked "
+        "saved on the order first. Which orders can be invoiced follows the provider: the local ledger "
+        "invoices paid orders only (not_paid otherwise); Polar invoices what Polar accepts, pending orders "
+        "included, and draft or void orders are not_supported with Polar's reason. When the client supports "
+        "elicitation, missing billing details are asked "
         "for, and the name and address to print are shown for confirmation before issuing; declining "
         "generates nothing (outcome 'declined'). With wait=true (default) it waits for the provider, "
         "reporting progress; with wait=false it may return status 'pending' and say how to check later.",
