@@ -64,6 +64,20 @@ class RawStdioSession:
             if message.get("id") == self.next_id:
                 return message
 
+    def request_with_notifications(
+        self, method: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The notifications sent while ``method`` ran, then its answer, in order of arrival."""
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params or {}})
+        deadline = time.monotonic() + 60
+        received: list[dict[str, Any]] = []
+        while True:  # bounded by the deadline inside _read_line
+            message = json.loads(_read_line(self.process.stdout, deadline))
+            received.append(message)
+            if message.get("id") == self.next_id:
+                return received
+
     def close(self) -> None:
         assert self.process.stdin
         self.process.stdin.close()

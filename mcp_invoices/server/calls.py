@@ -28,6 +28,7 @@ from mcp_invoices.providers.base import InvoiceProvider, Progress, no_progress
 from mcp_invoices.server import compat
 from mcp_invoices.server.results import error_result, for_protocol, unexpected_error_result
 from mcp_invoices.server.runtime import Runtime
+from mcp_invoices.server.versions import progress_message_for
 
 __all__ = [
     "Call",
@@ -179,7 +180,7 @@ async def current_call(ctx: Context) -> Call:  # async: no worker-thread hop per
     services = server.services
 
     async def progress(done: float, total: float | None, message: str) -> None:
-        await ctx.report_progress(done, total, message)
+        await ctx.report_progress(done, total, progress_message_for(ctx.protocol_version, message))
 
     return Call(
         runtime=services.runtime,

@@ -14,9 +14,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server.context import ServerMiddleware
 from pydantic import BaseModel
 
-__all__ = ["replace_request_handler", "input_properties", "rewrite_input_schemas", "skip_result_validation"]
+__all__ = [
+    "replace_request_handler",
+    "input_properties",
+    "rewrite_input_schemas",
+    "skip_result_validation",
+    "add_middleware",
+]
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
 SchemaRewrite = Callable[[dict[str, Any]], dict[str, Any]]
@@ -49,3 +56,9 @@ def rewrite_input_schemas(server: MCPServer, rewrite: SchemaRewrite) -> None:
     by the tool's own argument model, so the rewrite must describe the same arguments."""
     for tool in server._tool_manager.list_tools():
         tool.parameters = rewrite(tool.parameters)
+
+
+def add_middleware(server: MCPServer, middleware: ServerMiddleware[Any]) -> None:
+    """Run ``middleware(ctx, call_next)`` around every request the server answers, ``initialize`` included
+    (innermost: the SDK's own tracing middleware still sees the final answer)."""
+    server._lowlevel_server.middleware.append(middleware)
