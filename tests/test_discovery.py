@@ -18,10 +18,6 @@ import pytest
 
 from tests.test_transports import http_server
 
-ADVICE = (
-    "Send the header Authorization: Bearer <token>, with a token printed by "
-    "`mcp-invoices token issue --provider <provider> --customer <customer>` on the server."
-)
 MISSING = (
     "No bearer token was sent. Send the header Authorization: Bearer <token>, with a token printed by "
     "`mcp-invoices token issue --provider <provider> --customer <customer>` on the server; with mcp-remote, "
@@ -80,7 +76,7 @@ def test_a_client_that_falls_back_to_registering_at_the_origin_is_told_what_to_s
         self_issued.replace("/mcp", "/register"), json={"redirect_uris": ["http://localhost/cb"]}, timeout=10
     )
     assert response.status_code == 404
-    assert ADVICE in response.json()["error_description"]
+    assert MISSING in response.json()["error_description"]
 
 
 def test_an_idle_connection_stays_open_longer_than_clients_keep_theirs(self_issued: str) -> None:

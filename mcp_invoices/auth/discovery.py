@@ -201,9 +201,12 @@ def install_discovery(
         # Clients that find no authorization server fall back to this origin's well-known OAuth paths
         # (the TypeScript SDK 1.x, so mcp-remote, registers a client at /register). There is nothing to
         # register with; the 404 says what to send instead, and the client's error shows it.
-        advice = missing_token_advice(None)
-
         async def no_authorization_server(request: Request) -> Response:
+            # mcp-remote shows this body, not the 401's: it names the token's problem too when the client
+            # sent one here (mcp-remote sends its --header to every request).
+            token = _bearer_token(request.scope)
+            problem = "missing" if token is None else await diagnose(token)
+            advice = unauthorized_advice(problem, None, resource_url)
             return JSONResponse(
                 {
                     "error": "not_found",
