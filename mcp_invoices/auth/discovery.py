@@ -20,20 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-__all__ = ["install_discovery", "missing_token_advice", "protected_resource_metadata", "unauthorized_advice"]
+__all__ = ["install_discovery", "protected_resource_metadata", "unauthorized_advice"]
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 
 TOKEN_COMMAND = "mcp-invoices token issue --provider <provider> --customer <customer>"
-
-
-def missing_token_advice(external_issuer: str | None) -> str:
-    """The 401's error_description: what to send, and where the token comes from (no double quotes:
-    it travels inside a quoted-string of WWW-Authenticate)."""
-    own = f"printed by `{TOKEN_COMMAND}` on the server"
-    source = f"from {external_issuer} (or one {own})" if external_issuer else own
-    return f"Send the header Authorization: Bearer <token>, with a token {source}."
 
 
 def protected_resource_metadata(
