@@ -133,7 +133,11 @@ class InvoiceServer(MCPServer):
             )
             return unexpected_error_result(name)
         if isinstance(result, CallToolResult):
-            return for_protocol(result, context.protocol_version if context is not None else None)
+            return for_protocol(
+                result,
+                context.protocol_version if context is not None else None,
+                self.services.runtime.config.document_links,
+            )
         return result
 
 

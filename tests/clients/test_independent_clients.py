@@ -256,7 +256,9 @@ def test_each_client_gets_the_content_types_its_protocol_version_defines(
     get_invoice = successes["get_invoice"]
     if report["protocol_version"] >= "2025-06-18":
         assert get_invoice["structured"]["id"] == "ord_1001"
-        assert get_invoice["content_types"].count("resource_link") == 2
+        # MCP_INVOICES_DOCUMENT_LINKS=text (default): the documents are named in text, not linked.
+        assert get_invoice["content_types"] == ["text", "text"]
+        assert "invoice://local/ord_1001/pdf" in get_invoice["texts"][-1]
     else:  # no resource_link and no structuredContent before 2025-06-18: the text carries both
         assert all("resource_link" not in call["content_types"] for call in successes.values())
         assert all(call["structured"] is None for call in successes.values())
