@@ -118,3 +118,80 @@ def test_every_tool_reaches_gemini_through_pydantic_ai_whole_and_without_referen
 def test_the_servers_input_schemas_are_self_contained(schema_report: dict[str, Any]) -> None:
     for name, tool in schema_report["tools"].items():
         assert "$ref" not in json.dumps(tool["input_schema"]) and "$defs" not in tool["input_schema"], name
+
+
+# -- a get_invoice -> model request round in each framework -----------------------------------------
+
+EXAMPLES = REPO / "examples/frameworks"
+FRAMEWORK_EXAMPLES = ["openai_agents.py", "langchain_agent.py", "pydantic_ai_agent.py", "fastmcp_client.py"]
+PDF_BASE64_PREFIX = "JVBERi0"  # "%PDF-" in base64: a PDF inlined into a model request
+
+
+@pytest.fixture(scope="module")
+def invoice_ord_1001(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """ord_1001 as the server's own SDK client gets it: what every framework's model must be shown."""
+    import anyio
+
+    from tests.conftest import local_client
+
+    async def fetch() -> dict[str, Any]:
+        async with local_client(tmp_path_factory.mktemp("ord-1001") / "ledger.sqlite3") as client:
+            result = await client.call_tool("get_invoice", {"invoice_id": "ord_1001"})
+        assert result.structured_content is not None
+        return result.structured_content
+
+    return anyio.run(fetch)
+
+
+def run_example(example: str, model_url: str, ledger: Path) -> subprocess.CompletedProcess[bytes]:
+    require_installed(PYTHON, "the agent frameworks")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "OPENAI_BASE_URL": f"{model_url}/v1",
+        "OPENAI_API_KEY": "sk-stand-in",
+        "MCP_INVOICES_COMMAND": json.dumps([sys.executable, "-m", "mcp_invoices", "serve"]),
+        "MCP_INVOICES_DB": str(ledger),
+        "MCP_INVOICES_CUSTOMER": CUSTOMER,
+        "MCP_INVOICES_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.run(
+        [str(PYTHON), str(EXAMPLES / example)],
+        capture_output=True,
+        timeout=TIMEOUT_SECONDS,
+        env=env,
+        cwd=REPO,
+    )
+
+
+@pytest.mark.parametrize("example", FRAMEWORK_EXAMPLES)
+async def test_each_framework_hands_get_invoice_to_the_model_api_and_the_request_is_accepted(
+    example: str, tmp_path: Path, invoice_ord_1001: dict[str, Any]
+) -> None:
+    import anyio.to_thread
+
+    from mcp_invoices.sandbox.common import running_app
+    from tests.clients.model_standin import ModelStandIn
+
+    stand_in = ModelStandIn()
+    async with running_app(stand_in.app) as model_url:
+        completed = await anyio.to_thread.run_sync(
+            run_example, example, model_url, tmp_path / "ledger.sqlite3"
+        )
+    assert completed.returncode == 0, completed.stderr.decode()[-3000:]
+    assert stand_in.refused == []
+    assert "line by line" in completed.stdout.decode()
+    final = stand_in.accepted[-1]
+    tool_messages = [message for message in final["messages"] if message["role"] == "tool"]
+    assert tool_messages, final["messages"]
+    seen = json.dumps(tool_messages, ensure_ascii=False)
+    for amount in ("total", "amount_due"):
+        assert str(invoice_ord_1001[amount]) in seen, amount
+    for line in invoice_ord_1001["line_items"]:
+        assert line["description"] in seen and str(line["total"]) in seen, line
+    assert "invoice://local/ord_1001/pdf" in seen  # the PDF is named, one resources/read away
+    assert PDF_BASE64_PREFIX not in json.dumps(stand_in.accepted), "a PDF was inlined into a model request"
+    if example == "openai_agents.py":  # every tool went to the model strict (see the schema tests above)
+        tools = stand_in.accepted[0]["tools"]
+        assert tools and all(tool["function"].get("strict") is True for tool in tools), tools
