@@ -15,7 +15,12 @@ async def main() -> str:
     set_default_openai_api("chat_completions")  # what every OpenAI-compatible API serves
     params = {"command": COMMAND[0], "args": COMMAND[1:], "env": SERVER_ENV}
     async with MCPServerStdio(params=params, client_session_timeout_seconds=60) as invoices:
-        agent = Agent(name="invoices", model=MODEL, mcp_servers=[invoices])
+        agent = Agent(
+            name="invoices",
+            model=MODEL,
+            mcp_servers=[invoices],
+            mcp_config={"convert_schemas_to_strict": True},  # every tool stays strict: no $ref to refuse
+        )
         result = await Runner.run(agent, QUESTION)
     return str(result.final_output)
 
