@@ -471,7 +471,7 @@ def test_mcp_remote_without_a_token_stops_with_an_error_that_says_what_to_send(
     try:
         deadline = time.monotonic() + 60
         while (
-            b"Registration rejected" not in seen or b"on the server." not in seen
+            b"Registration rejected" not in seen or b"after the server URL." not in seen
         ):  # bounded by the deadline
             remaining = deadline - time.monotonic()
             assert remaining > 0, seen.decode()[-2000:]
@@ -483,3 +483,4 @@ def test_mcp_remote_without_a_token_stops_with_an_error_that_says_what_to_send(
         process.kill()
         process.wait(timeout=30)
     assert b"Authorization: Bearer <token>" in seen and b"mcp-invoices token issue" in seen
+    assert b"No bearer token was sent." in seen and b"with mcp-remote, add the arguments --header" in seen
