@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import platformdirs
 from pydantic import SecretStr
@@ -88,6 +89,9 @@ class Config:
     """Migrate a PostgreSQL database that is behind on start (SQLite always migrates itself)."""
     seed_sample_data: bool = True
     """Fill an empty ledger with the sample customers and orders (MCP_INVOICES_SEED=0 for a real ledger)."""
+    document_links: str = "text"
+    """How tool results point at an invoice's documents (MCP_INVOICES_DOCUMENT_LINKS): ``text`` names the
+    URIs in the text and structured content only; ``resource_link`` adds ``resource_link`` blocks."""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -96,6 +100,12 @@ class Config:
     @property
     def provider_ids(self) -> tuple[str, ...]:
         return (("local",) if self.local_enabled else ()) + tuple(remote.provider for remote in self.remote)
+
+
+DOCUMENT_LINKS: Final = {
+    "text": "the document URIs in the text and structured content (every framework hands that to a model)",
+    "resource_link": "also resource_link content blocks, for hosts that offer linked resources to their user",
+}
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -213,6 +223,7 @@ def load_config(env: Mapping[str, str] | None = None, *, require_scope: bool = T
         database_url=_database_url(env, db_path),
         auto_migrate=_flag(env, "MCP_INVOICES_AUTO_MIGRATE"),
         seed_sample_data=_flag(env, "MCP_INVOICES_SEED") if _get(env, "MCP_INVOICES_SEED") else True,
+        document_links=_choice(env, "MCP_INVOICES_DOCUMENT_LINKS", DOCUMENT_LINKS, "text"),
     )
 
 

@@ -9,6 +9,8 @@
 #   tests/clients/mcp-remote   mcp-remote, the stdio-to-HTTP bridge of Claude Desktop configurations
 #   .venv-clients/py-current   Python SDK 1.x, recent (tests/clients/py-current/requirements.txt)
 #   .venv-clients/py-old       Python SDK 1.9 (speaks 2025-03-26)
+#   .venv-clients/frameworks   OpenAI Agents SDK, langchain-mcp-adapters + langchain-openai, Pydantic AI,
+#                              fastmcp 3 (tests/clients/frameworks/requirements.txt; tests/clients/test_frameworks.py)
 #
 # Needs node >= 20 with npm, and python3. Idempotent: what is already installed from the same lock
 # file is left alone. The installs run side by side (they mostly wait on the network).
@@ -55,7 +57,7 @@ for package in ts-current ts-old inspector inspector-strict mcp-remote; do
     install_npm "$package" &
     pids+=("$!")
 done
-for client in py-current py-old; do
+for client in py-current py-old frameworks; do
     install_python "$client" &
     pids+=("$!")
 done

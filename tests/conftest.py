@@ -112,9 +112,12 @@ def ledger_path(
 
 
 @contextlib.asynccontextmanager
-async def local_server(ledger_path: Path, customer: str | None) -> AsyncIterator[MCPServer]:
-    """The server as `serve` builds it, on the local ledger, scoped like MCP_INVOICES_CUSTOMER would."""
-    env = {"MCP_INVOICES_DB": str(ledger_path)}
+async def local_server(
+    ledger_path: Path, customer: str | None, settings: dict[str, str] | None = None
+) -> AsyncIterator[MCPServer]:
+    """The server as `serve` builds it, on the local ledger, scoped like MCP_INVOICES_CUSTOMER would;
+    ``settings``: more environment variables (MCP_INVOICES_DOCUMENT_LINKS, ...)."""
+    env = {"MCP_INVOICES_DB": str(ledger_path)} | (settings or {})
     if database_url := os.environ.get("MCP_INVOICES_DATABASE_URL"):
         env["MCP_INVOICES_DATABASE_URL"] = database_url  # a test on PostgreSQL (see ledger_path)
     if customer is not None:
@@ -126,9 +129,11 @@ async def local_server(ledger_path: Path, customer: str | None) -> AsyncIterator
 
 
 @contextlib.asynccontextmanager
-async def local_client(ledger_path: Path, customer: str | None = "cus_alice") -> AsyncIterator[Client]:
+async def local_client(
+    ledger_path: Path, customer: str | None = "cus_alice", settings: dict[str, str] | None = None
+) -> AsyncIterator[Client]:
     """An in-process SDK client session against the local server."""
-    async with local_server(ledger_path, customer) as server, Client(server) as client:
+    async with local_server(ledger_path, customer, settings) as server, Client(server) as client:
         yield client
 
 

@@ -317,3 +317,80 @@ async def anyio_to_thread(fn, *args):  # type: ignore[no-untyped-def]
     import anyio.to_thread
 
     return await anyio.to_thread.run_sync(fn, *args)
+
+
+# -- what a 401 tells its reader --------------------------------------------------------------------
+
+
+async def _sdk_client_error(url: str, token: str | None) -> str:
+    """What an MCP SDK 2.x client (the one fastmcp 4 and this project's demo are built on) raises."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx2.AsyncClient(headers=headers) as http:
+        with pytest.raises(Exception) as raised:  # noqa: PT011 - the client's own error type is the subject
+            async with Client(streamable_http_client(url, http_client=http)) as client:
+                await client.list_tools()
+    error: BaseException = raised.value
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return str(error)
+
+
+def _challenge_and_message(url: str, token: str | None) -> tuple[str, str]:
+    response = _post(url, token)
+    assert response.status_code == 401
+    return response.headers["www-authenticate"], response.json()["error"]["message"]
+
+
+async def test_each_sign_in_mistake_is_named_with_its_fix_in_the_header_the_body_and_the_sdk_client(
+    database: Path | str,
+) -> None:
+    async with authenticated_server(database) as (url, store):
+        revoked = store.issue("local", "cus_alice", ttl=None)
+        store.revoke(revoked.record.id)
+        expired = store.issue(
+            "local", "cus_alice", ttl=timedelta(seconds=1), now=datetime.now(UTC) - timedelta(days=1)
+        )
+        cases = {
+            "missing": None,
+            "expired": expired.token.get_secret_value(),
+            "revoked": revoked.token.get_secret_value(),
+            "unknown": "mcpi_forged000000_" + "a" * 43,
+            "not ours": "not-a-token-at-all",
+        }
+        seen = {
+            name: await anyio_to_thread(_challenge_and_message, url, token) for name, token in cases.items()
+        }
+        shown = {name: await _sdk_client_error(url, token) for name, token in cases.items()}
+    assert "error=" not in seen["missing"][0] and seen["missing"][1].startswith("No bearer token was sent.")
+    assert "--header" in seen["missing"][1]
+    assert seen["expired"][1].startswith("The bearer token has expired.")
+    for name in ("expired", "revoked", "unknown", "not ours"):
+        challenge, message = seen[name]
+        assert challenge.startswith('Bearer error="invalid_token", error_description="'), name
+        assert f'error_description="{message}"' in challenge, name
+        assert "mcp-invoices token issue" in message, name
+    # Revoked and unknown read the same: telling them apart would only help whoever holds a leaked token.
+    assert seen["revoked"][1] == seen["unknown"][1] == seen["not ours"][1]
+    assert seen["revoked"][1].startswith("The bearer token is not recognised here")
+    for name, (_, message) in seen.items():
+        assert message in shown[name], (name, shown[name])
+
+
+async def test_a_jwt_for_another_resource_and_an_expired_jwt_are_told_apart(
+    database: Path | str, signing_key: rsa.RSAPrivateKey
+) -> None:
+    async with (
+        jwks_server(signing_key) as jwks_url,
+        authenticated_server(database, jwks_url=jwks_url) as (url, _),
+    ):
+        elsewhere = _jwt(signing_key, "https://another-server.example/mcp")
+        late = _jwt(signing_key, url, exp=int(time.time()) - 60)
+        forged = _jwt(rsa.generate_private_key(public_exponent=65537, key_size=2048), url)
+        messages = [
+            (await anyio_to_thread(_challenge_and_message, url, token))[1]
+            for token in (elsewhere, late, forged)
+        ]
+    assert messages[0].startswith(f"The bearer token was issued for another resource, not {url}.")
+    assert messages[1].startswith("The bearer token has expired.")
+    assert messages[2].startswith("The bearer token is not recognised here")
+    assert all("https://issuer.example" in message for message in messages)

@@ -18,9 +18,10 @@ import pytest
 
 from tests.test_transports import http_server
 
-ADVICE = (
-    "Send the header Authorization: Bearer <token>, with a token printed by "
-    "`mcp-invoices token issue --provider <provider> --customer <customer>` on the server."
+MISSING = (
+    "No bearer token was sent. Send the header Authorization: Bearer <token>, with a token printed by "
+    "`mcp-invoices token issue --provider <provider> --customer <customer>` on the server; with mcp-remote, "
+    "add the arguments --header and Authorization: Bearer <token> after the server URL."
 )
 
 
@@ -56,15 +57,18 @@ def test_with_an_external_issuer_the_metadata_names_it(tmp_path: Path) -> None:
         metadata = metadata_of(url)
         response = httpx2.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10)
     assert metadata["authorization_servers"] == ["https://issuer.example"]
-    assert "a token from https://issuer.example" in response.headers["www-authenticate"]
+    assert "a token from https://issuer.example" in response.json()["error"]["message"]
 
 
-def test_a_request_without_a_token_is_told_what_to_send(self_issued: str) -> None:
+def test_a_request_without_a_token_is_told_what_to_send_without_an_error_code(self_issued: str) -> None:
+    """RFC 6750 section 3.1: no error code when the request carried no credentials; the body says it all."""
     response = httpx2.post(self_issued, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10)
     assert response.status_code == 401
-    assert f'error_description="{ADVICE}"' in response.headers["www-authenticate"]
-    assert 'resource_metadata="' in response.headers["www-authenticate"]
-    assert response.json() == {"error": "invalid_token", "error_description": ADVICE}
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer resource_metadata="') and "error" not in challenge
+    error = response.json()["error"]
+    assert error["message"] == MISSING
+    assert error["data"] == {"code": "unauthorized", "problem": "missing", "error_description": MISSING}
 
 
 def test_a_client_that_falls_back_to_registering_at_the_origin_is_told_what_to_send(self_issued: str) -> None:
@@ -72,7 +76,7 @@ def test_a_client_that_falls_back_to_registering_at_the_origin_is_told_what_to_s
         self_issued.replace("/mcp", "/register"), json={"redirect_uris": ["http://localhost/cb"]}, timeout=10
     )
     assert response.status_code == 404
-    assert ADVICE in response.json()["error_description"]
+    assert MISSING in response.json()["error_description"]
 
 
 def test_an_idle_connection_stays_open_longer_than_clients_keep_theirs(self_issued: str) -> None:

@@ -64,6 +64,20 @@ class RawStdioSession:
             if message.get("id") == self.next_id:
                 return message
 
+    def request_with_notifications(
+        self, method: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The notifications sent while ``method`` ran, then its answer, in order of arrival."""
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params or {}})
+        deadline = time.monotonic() + 60
+        received: list[dict[str, Any]] = []
+        while True:  # bounded by the deadline inside _read_line
+            message = json.loads(_read_line(self.process.stdout, deadline))
+            received.append(message)
+            if message.get("id") == self.next_id:
+                return received
+
     def close(self) -> None:
         assert self.process.stdin
         self.process.stdin.close()
@@ -138,14 +152,15 @@ def test_before_resource_links_a_generation_is_answered_in_a_form_the_client_par
 
 
 @pytest.mark.parametrize("handshake", ["2025-06-18", "2025-11-25"], indirect=True)
-def test_from_2025_06_18_results_carry_structured_content_and_resource_links(handshake) -> None:
+def test_from_2025_06_18_results_carry_structured_content_and_name_the_documents(handshake) -> None:
     _, _, session = handshake
     result = session.request("tools/call", {"name": "get_invoice", "arguments": {"invoice_id": "ord_1001"}})[
         "result"
     ]
     assert result["structuredContent"]["id"] == "ord_1001"
-    links = [block["uri"] for block in result["content"] if block["type"] == "resource_link"]
-    assert links == ["invoice://local/ord_1001", "invoice://local/ord_1001/pdf"]
+    # MCP_INVOICES_DOCUMENT_LINKS=text (the default): the documents are named in text, not linked.
+    assert _content_types(result) == {"text"}
+    assert "invoice://local/ord_1001/pdf" in result["content"][-1]["text"]
 
 
 @pytest.mark.parametrize("handshake", list(CONTENT_TYPES), indirect=True)
@@ -173,4 +188,18 @@ async def test_the_stateless_2026_07_28_protocol_gets_structured_content_and_lin
     async with Client(params) as client:
         result = await client.call_tool("get_invoice", {"invoice_id": "ord_1001"})
     assert result.structured_content["id"] == "ord_1001"
-    assert [block.type for block in result.content] == ["text", "resource_link", "resource_link"]
+    assert [block.type for block in result.content] == ["text", "text"]
+
+
+async def test_with_resource_link_document_links_2025_11_25_and_2026_07_28_get_resource_links(
+    ledger_path: Path,
+) -> None:
+    env = {
+        "MCP_INVOICES_DB": str(ledger_path),
+        "MCP_INVOICES_CUSTOMER": "cus_alice",
+        "MCP_INVOICES_DOCUMENT_LINKS": "resource_link",
+    }
+    for mode in ("auto", "legacy"):
+        async with Client(stdio_params(env), mode=mode) as client:
+            result = await client.call_tool("get_invoice", {"invoice_id": "ord_1001"})
+        assert [block.type for block in result.content] == ["text", "resource_link", "resource_link"], mode

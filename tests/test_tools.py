@@ -179,12 +179,27 @@ async def test_get_invoice_returns_the_normalized_invoice_with_links_to_its_docu
         "pdf_uri": "invoice://local/ord_1002/pdf",
         "url": None,
     }
+    # MCP_INVOICES_DOCUMENT_LINKS=text (default): no resource_link blocks, the URIs named in text.
+    assert [block.type for block in result.content] == ["text", "text"]
+    documents = result.content[1].text
+    assert documents.startswith("Documents (read with resources/read): Invoice ")
+    assert "(JSON): invoice://local/ord_1002;" in documents and documents.endswith(
+        "(PDF): invoice://local/ord_1002/pdf"
+    )
+
+
+async def test_with_resource_link_document_links_get_invoice_adds_resource_link_blocks(
+    ledger_path: Path,
+) -> None:
+    settings = {"MCP_INVOICES_DOCUMENT_LINKS": "resource_link"}
+    async with local_client(ledger_path, "cus_alice", settings) as client:
+        result = await client.call_tool("get_invoice", {"invoice_id": "ord_1002"})
     links = {block.uri: block.mime_type for block in result.content if block.type == "resource_link"}
     assert links == {
         "invoice://local/ord_1002": "application/json",
         "invoice://local/ord_1002/pdf": "application/pdf",
     }
-    assert not any(block.type == "resource" for block in result.content)  # never an inlined PDF
+    assert structured(result)["id"] == "ord_1002"
 
 
 async def test_invoice_amounts_add_up_exactly(ledger_path: Path) -> None:
@@ -234,7 +249,7 @@ async def test_generate_invoice_issues_the_next_number_and_reports_progress(ledg
     assert invoice["number"] == "INV-{}-{:04d}".format(invoice["issued_at"][:4], 8)
     assert len(before) == 2
     assert progress and progress[-1][0] == progress[-1][1]
-    assert any(block.type == "resource_link" and block.uri.endswith("/pdf") for block in result.content)
+    assert any(block.type == "text" and "/pdf" in block.text for block in result.content[1:])
 
 
 async def test_generating_twice_returns_the_same_invoice_and_never_a_second_one(ledger_path: Path) -> None:

@@ -4,7 +4,8 @@
   external issuer configured by environment. With the server's own tokens there is none to name --
   advertising this server instead sent spec-following clients (mcp-remote) to authorization-server
   metadata and client registration that do not exist, and they stopped there.
-- A 401 says what to send: ``Authorization: Bearer <token>``, and where such a token comes from.
+- A 401 says what went wrong (no token, expired, not recognised, issued for another resource) and what
+  to send: ``Authorization: Bearer <token>``, where such a token comes from, and how with mcp-remote.
 """
 
 from __future__ import annotations
@@ -19,20 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-__all__ = ["install_discovery", "missing_token_advice", "protected_resource_metadata"]
+__all__ = ["install_discovery", "protected_resource_metadata", "unauthorized_advice"]
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 
 TOKEN_COMMAND = "mcp-invoices token issue --provider <provider> --customer <customer>"
-
-
-def missing_token_advice(external_issuer: str | None) -> str:
-    """The 401's error_description: what to send, and where the token comes from (no double quotes:
-    it travels inside a quoted-string of WWW-Authenticate)."""
-    own = f"printed by `{TOKEN_COMMAND}` on the server"
-    source = f"from {external_issuer} (or one {own})" if external_issuer else own
-    return f"Send the header Authorization: Bearer <token>, with a token {source}."
 
 
 def protected_resource_metadata(
@@ -50,48 +43,136 @@ def protected_resource_metadata(
     return metadata
 
 
-class _AdviseOnUnauthorized:
-    """Rewrites the error_description of every 401 (header and body) to say what to send."""
+UNAUTHORIZED_CODE = -32001
+"""The JSON-RPC code of a 401's body (implementation-defined server error range): MCP SDK clients that
+read a JSON-RPC error from a non-2xx body (the Python SDK 2.x, so fastmcp 4) show its message."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]], advice: str) -> None:
+
+def unauthorized_advice(problem: str, external_issuer: str | None, resource_url: str) -> str:
+    """What went wrong with the credentials and what to do, one sentence each (no double quotes: it
+    travels inside a quoted-string of WWW-Authenticate)."""
+    own = f"printed by `{TOKEN_COMMAND}` on the server"
+    source = f"from {external_issuer} (or one {own})" if external_issuer else own
+    send = (
+        f"Send the header Authorization: Bearer <token>, with a token {source}; with mcp-remote, add the "
+        "arguments --header and Authorization: Bearer <token> after the server URL."
+    )
+    new = f"Get a new token ({source}) and send it as Authorization: Bearer <token>."
+    if problem == "missing":
+        return f"No bearer token was sent. {send}"
+    if problem == "expired":
+        return f"The bearer token has expired. {new}"
+    if problem == "wrong_resource":
+        return f"The bearer token was issued for another resource, not {resource_url}. {new}"
+    return f"The bearer token is not recognised here (it is unknown or was revoked). {new}"
+
+
+Diagnose = Callable[[str], Awaitable[str]]
+
+
+def _bearer_token(scope: Message) -> str | None:
+    """The token of the request's Authorization: Bearer header, or None (no header, or another scheme)."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() or None if scheme.lower() == "bearer" else None
+    return None
+
+
+class _AdviseOnUnauthorized:
+    """Every 401 names the problem (no token, expired, not recognised, another resource) and the fix.
+
+    RFC 6750 section 3.1: a request without credentials gets no ``error`` in WWW-Authenticate; any other
+    gets ``invalid_token`` with an ``error_description``. The body is a JSON-RPC error whose message is
+    that description and whose ``data`` repeats the OAuth fields, so that both MCP SDK clients (which
+    surface a JSON-RPC error body) and OAuth clients (which read the header) show it.
+    """
+
+    def __init__(
+        self,
+        app: Callable[..., Awaitable[None]],
+        external_issuer: str | None,
+        resource_url: str,
+        diagnose: Diagnose,
+    ) -> None:
         self.app = app
-        self.advice = advice
+        self.external_issuer = external_issuer
+        self.resource_url = resource_url
+        self.diagnose = diagnose
 
     async def __call__(self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         rewriting = False
-        body = json.dumps({"error": "invalid_token", "error_description": self.advice}).encode()
 
         async def advise(message: Message) -> None:
             nonlocal rewriting
             if message["type"] == "http.response.start" and message["status"] == 401:
                 rewriting = True
-                headers = []
-                for name, value in message.get("headers", []):
-                    if name.lower() == b"www-authenticate":
-                        value = re.sub(
-                            rb'error_description="[^"]*"',
-                            f'error_description="{self.advice}"'.encode(),
-                            value,
-                        )
-                    if name.lower() != b"content-length":
-                        headers.append((name, value))
-                headers.append((b"content-length", str(len(body)).encode()))
+                token = _bearer_token(scope)
+                problem = "missing" if token is None else await self.diagnose(token)
+                advice = unauthorized_advice(problem, self.external_issuer, self.resource_url)
+                oauth = (
+                    {"error_description": advice}
+                    if problem == "missing"
+                    else {
+                        "error": "invalid_token",
+                        "error_description": advice,
+                    }
+                )
+                body = json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": None,
+                        "error": {
+                            "code": UNAUTHORIZED_CODE,
+                            "message": advice,
+                            "data": {"code": "unauthorized", "problem": problem} | oauth,
+                        },
+                    }
+                ).encode()
+                headers = [
+                    (
+                        name,
+                        _challenge(value, problem, advice) if name.lower() == b"www-authenticate" else value,
+                    )
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in (b"content-length", b"content-type")
+                ]
+                headers += [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
                 await send({**message, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
                 return
             if rewriting and message["type"] == "http.response.body":
-                if not message.get("more_body", False):
-                    await send({"type": "http.response.body", "body": body})
-                return
+                return  # the SDK's own body is replaced by ours, sent with the start
             await send(message)
 
         await self.app(scope, receive, advise)
 
 
+def _challenge(value: bytes, problem: str, advice: str) -> bytes:
+    """The SDK's ``Bearer error=..., error_description=..., resource_metadata=...`` challenge, with the
+    error only when credentials were sent and our description."""
+    metadata = re.search(rb'resource_metadata="[^"]*"', value)
+    parts = (
+        [] if problem == "missing" else [b'error="invalid_token"', f'error_description="{advice}"'.encode()]
+    )
+    if metadata:
+        parts.append(metadata.group(0))
+    return b"Bearer " + b", ".join(parts) if parts else b"Bearer"
+
+
 def install_discovery(
-    app: Starlette, *, resource_url: str, external_issuer: str | None, scopes: list[str]
+    app: Starlette,
+    *,
+    resource_url: str,
+    external_issuer: str | None,
+    scopes: list[str],
+    diagnose: Diagnose,
 ) -> None:
     """Serve our metadata in place of the SDK's (which always names an issuer) and advise on every 401."""
     from mcp.server.auth.routes import build_resource_metadata_url
@@ -112,9 +193,12 @@ def install_discovery(
         # Clients that find no authorization server fall back to this origin's well-known OAuth paths
         # (the TypeScript SDK 1.x, so mcp-remote, registers a client at /register). There is nothing to
         # register with; the 404 says what to send instead, and the client's error shows it.
-        advice = missing_token_advice(None)
-
         async def no_authorization_server(request: Request) -> Response:
+            # mcp-remote shows this body, not the 401's: it names the token's problem too when the client
+            # sent one here (mcp-remote sends its --header to every request).
+            token = _bearer_token(request.scope)
+            problem = "missing" if token is None else await diagnose(token)
+            advice = unauthorized_advice(problem, None, resource_url)
             return JSONResponse(
                 {
                     "error": "not_found",
@@ -130,7 +214,9 @@ def install_discovery(
         routes[replaced[0]] = ours
     else:
         routes.insert(0, ours)
-    app.add_middleware(_AdviseOnUnauthorized, advice=missing_token_advice(external_issuer))
+    app.add_middleware(
+        _AdviseOnUnauthorized, external_issuer=external_issuer, resource_url=resource_url, diagnose=diagnose
+    )
 
 
 _CORS = {

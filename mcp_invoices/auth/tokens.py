@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import SecretStr
 from sqlalchemy import Connection, bindparam, select
@@ -199,6 +199,28 @@ class TokenStore:
             except Exception:  # a rotated or missing MCP_INVOICES_SECRET_KEY: the token cannot be served
                 return None
         return VerifiedToken(record=record, provider_credential=credential)
+
+    def diagnose(self, token: str, *, now: datetime | None = None) -> Literal["expired", "not_recognised"]:
+        """Why ``verify`` refused ``token``, for the 401 its sender reads.
+
+        "expired" only for a token whose secret matches (proof that the sender holds it) and that was
+        never revoked. A revoked token and an unknown one are the same "not_recognised": the remedy is
+        the same (a new token), and saying "revoked" would confirm to whoever holds a leaked token that
+        it was once valid and has been noticed.
+        """
+        match = _TOKEN_RE.match(token)
+        if match is None:
+            return "not_recognised"
+        token_id, secret = match.groups()
+        row = self._row(token_id)
+        expected = row["secret_sha256"] if row is not None else _hash("")
+        if not hmac.compare_digest(expected, _hash(secret)) or row is None:
+            return "not_recognised"
+        record = self._record(row)
+        moment = now or datetime.now(UTC)
+        if record.revoked_at is None and record.expires_at is not None and record.expires_at <= moment:
+            return "expired"
+        return "not_recognised"
 
     def list(self) -> list[TokenRecord]:
         query = select(access_tokens).order_by(access_tokens.c.created_at.desc(), access_tokens.c.id)

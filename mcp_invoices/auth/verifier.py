@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from mcp_invoices.auth.tokens import TOKEN_PREFIX, TokenStore
 from mcp_invoices.principal import Principal, Scope
 
-__all__ = ["InvoiceTokenVerifier", "JwtSettings", "principal_from_access_token", "SCOPE"]
+__all__ = ["InvoiceTokenVerifier", "TokenProblem", "JwtSettings", "principal_from_access_token", "SCOPE"]
 
 logger = logging.getLogger("mcp_invoices.auth")
 
@@ -91,6 +91,9 @@ class _JwksCache:
         self._keys = {key.key_id or "": key for key in jwks.keys}
 
 
+TokenProblem = Literal["expired", "not_recognised", "wrong_resource"]
+
+
 class InvoiceTokenVerifier:
     """The SDK's ``TokenVerifier``: our own tokens, and optionally an external issuer's JWTs."""
 
@@ -108,6 +111,35 @@ class InvoiceTokenVerifier:
         if self._jwt is not None:
             return await self._verify_jwt(token)
         return None
+
+    async def diagnose(self, token: str) -> TokenProblem:
+        """Why ``verify_token`` refused ``token``: told to its sender in the 401 (see TokenStore.diagnose
+        for what is, on purpose, not told apart)."""
+        if token.startswith(TOKEN_PREFIX):
+            return await anyio.to_thread.run_sync(self._store.diagnose, token)
+        if self._jwt is None or self._jwks is None:
+            return "not_recognised"
+        import jwt
+
+        try:
+            key = await self._jwks.key(jwt.get_unverified_header(token).get("kid"))
+            if key is None:
+                return "not_recognised"
+            jwt.decode(
+                token,
+                key=key,
+                algorithms=list(self._jwt.algorithms),
+                audience=self._jwt.audience,
+                issuer=self._jwt.issuer,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:  # raised only once the signature checked out
+            return "expired"
+        except jwt.InvalidAudienceError:
+            return "wrong_resource"
+        except jwt.PyJWTError:
+            return "not_recognised"
+        return "not_recognised"  # signed and current, but without the provider and customer claims
 
     async def _verify_own(self, token: str) -> AccessToken | None:
         verified = await anyio.to_thread.run_sync(self._store.verify, token)

@@ -31,7 +31,9 @@ from mcp_invoices.server.prompts import PROMPTS, register_prompts
 from mcp_invoices.server.resources import register_resources
 from mcp_invoices.server.results import error_result, tools_for_protocol, unexpected_error_result
 from mcp_invoices.server.runtime import Runtime
+from mcp_invoices.server.schemas import inline_definitions
 from mcp_invoices.server.tools import TOOLS, ToolSpec
+from mcp_invoices.server.versions import version_middleware
 from mcp_invoices.views import view_meta, views_extension
 
 __all__ = ["build_server", "PrincipalResolver", "SERVER_NAME"]
@@ -70,8 +72,10 @@ def build_server(
     for spec in TOOLS:
         _add_tool(server, spec, open_world=runtime.any_remote)
     compat.skip_result_validation(server)
+    compat.rewrite_input_schemas(server, inline_definitions)  # self-contained: strict in every framework
     compat.replace_request_handler(server, "tools/list", PaginatedRequestParams, _tools_list(server))
     register_resources(server)
+    compat.add_middleware(server, version_middleware)  # each version gets only what it defines
     register_prompts(server)
     register_completions(server, PROMPTS)
     return server

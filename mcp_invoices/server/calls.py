@@ -28,6 +28,7 @@ from mcp_invoices.providers.base import InvoiceProvider, Progress, no_progress
 from mcp_invoices.server import compat
 from mcp_invoices.server.results import error_result, for_protocol, unexpected_error_result
 from mcp_invoices.server.runtime import Runtime
+from mcp_invoices.server.versions import progress_message_for
 
 __all__ = [
     "Call",
@@ -132,7 +133,11 @@ class InvoiceServer(MCPServer):
             )
             return unexpected_error_result(name)
         if isinstance(result, CallToolResult):
-            return for_protocol(result, context.protocol_version if context is not None else None)
+            return for_protocol(
+                result,
+                context.protocol_version if context is not None else None,
+                self.services.runtime.config.document_links,
+            )
         return result
 
 
@@ -179,7 +184,7 @@ async def current_call(ctx: Context) -> Call:  # async: no worker-thread hop per
     services = server.services
 
     async def progress(done: float, total: float | None, message: str) -> None:
-        await ctx.report_progress(done, total, message)
+        await ctx.report_progress(done, total, progress_message_for(ctx.protocol_version, message))
 
     return Call(
         runtime=services.runtime,

@@ -115,7 +115,13 @@ def build_http_app(
     server.custom_route("/healthz", methods=["GET"])(health)
 
     app = server.streamable_http_app(host=host, stateless_http=replicas.stateless_handshake(shared_settings))
-    install_discovery(app, resource_url=auth.resource_url, external_issuer=auth.issuer_url, scopes=[SCOPE])
+    install_discovery(
+        app,
+        resource_url=auth.resource_url,
+        external_issuer=auth.issuer_url,
+        scopes=[SCOPE],
+        diagnose=verifier.diagnose,
+    )
     return app
 
 

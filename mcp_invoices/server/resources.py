@@ -9,10 +9,10 @@ from datetime import date
 
 import anyio
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
-from mcp_types import ListResourcesResult, PaginatedRequestParams, Resource
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, ListResourcesResult, PaginatedRequestParams, Resource
 
-from mcp_invoices.domain.errors import InvoiceError, NotFound
+from mcp_invoices.domain.errors import InvalidArgument, InvoiceError, NotFound
 from mcp_invoices.domain.models import Invoice, InvoiceFilter
 from mcp_invoices.domain.money import format_money
 from mcp_invoices.principal import Principal, Scope
@@ -31,13 +31,14 @@ RESOURCE_LIST_LIMIT = 50
 
 @contextlib.contextmanager
 def _resource_errors() -> Iterator[None]:
-    """A resource read fails with the matching MCP error: not found (same for not yours), or the message."""
+    """A resource read fails with an MCP error carrying our error object: not found (same for not yours),
+    invalid argument, or what the provider said."""
     try:
         yield
-    except NotFound as error:
-        raise ResourceNotFoundError(error.message) from None
     except InvoiceError as error:
-        raise ResourceError(error.message) from None
+        # data carries {code, message, hint}; the version middleware picks the JSON-RPC code per version.
+        code = INVALID_PARAMS if isinstance(error, NotFound | InvalidArgument) else INTERNAL_ERROR
+        raise MCPError(code=code, message=error.message, data=error.to_dict()) from None
 
 
 def register_resources(server: InvoiceServer) -> None:

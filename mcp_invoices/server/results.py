@@ -94,21 +94,32 @@ def structured_result(
     return CallToolResult(structured_content=json.loads(text), content=content)
 
 
-def for_protocol(result: CallToolResult, protocol_version: str | None) -> CallToolResult:
-    """``result`` as a client of ``protocol_version`` can parse it: only content types it defines.
+def for_protocol(
+    result: CallToolResult, protocol_version: str | None, document_links: str = "resource_link"
+) -> CallToolResult:
+    """``result`` as a client of ``protocol_version`` can parse it, with documents linked as configured.
 
-    Before 2025-06-18 there is no ``resource_link`` (its links become one text block naming each
-    document's URI, readable with resources/read) and no ``structuredContent`` (the text carries it).
-    Versions compare as ISO dates; an unknown (None) version is served as the newest.
+    Before 2025-06-18 there is no ``resource_link`` and no ``structuredContent`` (the text carries it).
+    With ``document_links="text"`` (``MCP_INVOICES_DOCUMENT_LINKS``, the default) no version gets
+    ``resource_link`` blocks either: agent frameworks turn them into file parts of the next model
+    request, which model APIs refuse (LangChain's ``ChatOpenAI``: "does not support file URLs") or which
+    the framework fills by reading the resource (Pydantic AI inlines the PDF). Either way the links
+    become one text block naming each document's URI, readable with resources/read, and the
+    structured content (where defined) names them too. Versions compare as ISO dates; an unknown (None)
+    version is served as the newest.
     """
-    if protocol_version is None or protocol_version >= RESOURCE_LINK_SINCE:
+    structured_defined = protocol_version is None or protocol_version >= RESOURCE_LINK_SINCE
+    if structured_defined and document_links == "resource_link":
         return result
     links = [block for block in result.content if isinstance(block, ResourceLink)]
     content: list[ContentBlock] = [block for block in result.content if not isinstance(block, ResourceLink)]
     if links:
         listed = "; ".join(f"{link.title or link.name}: {link.uri}" for link in links)
         content.append(TextContent(type="text", text=f"Documents (read with resources/read): {listed}"))
-    return result.model_copy(update={"content": content, "structured_content": None})
+    update: dict[str, Any] = {"content": content}
+    if not structured_defined:
+        update["structured_content"] = None
+    return result.model_copy(update=update)
 
 
 def tools_for_protocol(result: ListToolsResult, protocol_version: str | None) -> ListToolsResult:

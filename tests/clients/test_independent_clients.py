@@ -256,7 +256,9 @@ def test_each_client_gets_the_content_types_its_protocol_version_defines(
     get_invoice = successes["get_invoice"]
     if report["protocol_version"] >= "2025-06-18":
         assert get_invoice["structured"]["id"] == "ord_1001"
-        assert get_invoice["content_types"].count("resource_link") == 2
+        # MCP_INVOICES_DOCUMENT_LINKS=text (default): the documents are named in text, not linked.
+        assert get_invoice["content_types"] == ["text", "text"]
+        assert "invoice://local/ord_1001/pdf" in get_invoice["texts"][-1]
     else:  # no resource_link and no structuredContent before 2025-06-18: the text carries both
         assert all("resource_link" not in call["content_types"] for call in successes.values())
         assert all(call["structured"] is None for call in successes.values())
@@ -469,7 +471,7 @@ def test_mcp_remote_without_a_token_stops_with_an_error_that_says_what_to_send(
     try:
         deadline = time.monotonic() + 60
         while (
-            b"Registration rejected" not in seen or b"on the server." not in seen
+            b"Registration rejected" not in seen or b"after the server URL." not in seen
         ):  # bounded by the deadline
             remaining = deadline - time.monotonic()
             assert remaining > 0, seen.decode()[-2000:]
@@ -481,3 +483,4 @@ def test_mcp_remote_without_a_token_stops_with_an_error_that_says_what_to_send(
         process.kill()
         process.wait(timeout=30)
     assert b"Authorization: Bearer <token>" in seen and b"mcp-invoices token issue" in seen
+    assert b"No bearer token was sent." in seen and b"with mcp-remote, add the arguments --header" in seen

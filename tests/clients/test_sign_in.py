@@ -1,0 +1,63 @@
+"""Sign-in mistakes as clients we did not write show them to their user.
+
+mcp-remote (the bridge of Claude Desktop configurations) never shows a 401's body: it falls back to
+OAuth client registration at the server's origin and shows that answer, so the 404 of ``/register``
+names the same problem and fix as the 401 (mcp-remote sends its ``--header`` there too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.clients.test_independent_clients import MCP_REMOTE, require_installed
+from tests.test_transports import http_server
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "0"},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with http_server({"MCP_INVOICES_DB": str(tmp_path_factory.mktemp("sign-in") / "ledger.sqlite3")}) as url:
+        yield url
+
+
+def mcp_remote_stderr(url: str, token: str | None, config_dir: Path) -> str:
+    """What mcp-remote prints to its user (stderr) when it cannot connect; it exits on its own."""
+    require_installed(MCP_REMOTE, "mcp-remote")
+    header = ["--header", f"Authorization: Bearer {token}"] if token else []
+    completed = subprocess.run(
+        [str(MCP_REMOTE), url, *header],
+        input=(json.dumps(INITIALIZE) + "\n").encode(),
+        capture_output=True,
+        timeout=90,
+        env=os.environ | {"MCP_REMOTE_CONFIG_DIR": str(config_dir)},
+    )
+    assert completed.returncode != 0
+    return completed.stderr.decode()
+
+
+def test_mcp_remote_without_a_header_tells_its_user_to_add_one(server_url: str, tmp_path: Path) -> None:
+    shown = mcp_remote_stderr(server_url, None, tmp_path)
+    assert "No bearer token was sent." in shown
+    assert "with mcp-remote, add the arguments --header and Authorization: Bearer <token>" in shown
+
+
+def test_mcp_remote_with_a_token_the_server_does_not_know_says_so(server_url: str, tmp_path: Path) -> None:
+    shown = mcp_remote_stderr(server_url, "mcpi_forged000000_" + "a" * 43, tmp_path)
+    assert "The bearer token is not recognised here (it is unknown or was revoked)." in shown
+    assert "mcp-invoices token issue" in shown
