@@ -121,16 +121,37 @@ def build_http_app(
 
 async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int) -> None:
     """Serve streamable HTTP at /mcp until interrupted; every request must carry a valid bearer token."""
+    import asyncio
+
     import uvicorn
 
     from mcp_invoices.auth.tokens import TokenStore
+    from mcp_invoices.config import load_http_limits
+    from mcp_invoices.server.connections import (
+        DeadlineH11Protocol,
+        accept_backlog,
+        connection_cap,
+        raise_open_files_limit,
+        throttle_loop_errors,
+    )
 
+    limits = load_http_limits()
+    open_files = raise_open_files_limit()
+    cap = connection_cap(open_files, limits.max_connections)
+    throttle_loop_errors(asyncio.get_running_loop())
     store = TokenStore(config.database_url, secret_key=auth.secret_key, auto_migrate=config.auto_migrate)
     shared_settings = load_shared_settings()
     async with open_shared_state(shared_settings) as shared, open_runtime(config, shared) as runtime:
         app = build_http_app(runtime, auth, store, host, shared_settings)
         uvicorn_config = uvicorn.Config(
-            app, host=host, port=port, log_config=None, lifespan="on", timeout_keep_alive=KEEP_ALIVE_SECONDS
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            lifespan="on",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            http=DeadlineH11Protocol.configured(limits, cap),
+            backlog=accept_backlog(open_files),
         )
         shown_host = f"[{host}]" if ":" in host else host
         logger.info(
@@ -139,6 +160,9 @@ async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int)
                 "resource": auth.resource_url,
                 "providers": ",".join(runtime.providers),
                 "shared_state": shared.description,
+                "max_connections": cap,
+                "open_files_limit": open_files,
+                "request_timeout_s": limits.request_timeout,
             },
         )
         _freeze_start_up_objects()

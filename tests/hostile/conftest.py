@@ -1,0 +1,126 @@
+"""The attack suite's deployment: `mcp-invoices serve --transport http` as an operator runs it, on loopback.
+
+Each attack runs against a real server process beside a customer who is not the attacker; the tests
+assert that customer is still served within the deadline, and that the server's log (stderr, kept
+in a file) and memory stay small. ``Server.measure`` gives the figures the README's table reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import REPO
+from tests.test_transports import _free_port, issue_token
+
+__all__ = ["Server", "serve", "customer", "served_within", "CUSTOMER_DEADLINE"]
+
+CUSTOMER_DEADLINE = 10.0
+"""Seconds a customer's call may take while an attack runs: a host's usual tool-call timeout is longer."""
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.split(":")[2].split("/")[0])
+
+    def log_bytes(self) -> int:
+        return self.log_path.stat().st_size
+
+    def rss_bytes(self) -> int:
+        """The server process's resident memory, from /proc."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS in /proc status")
+
+    def token(self, customer: str) -> str:
+        return issue_token(self.env, "local", customer)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _lower_open_files(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    return apply
+
+
+@contextlib.contextmanager
+def serve(
+    workdir: Path, env: dict[str, str] | None = None, *, open_files: int | None = None
+) -> Iterator[Server]:
+    """The HTTP server on a free loopback port, its stderr in a file; ``open_files`` lowers its hard limit."""
+    port = _free_port()
+    base_env = {"MCP_INVOICES_DB": str(workdir / "ledger.sqlite3"), "MCP_INVOICES_LOG_LEVEL": "INFO"}
+    full_env = base_env | (env or {})
+    log_path = workdir / f"server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mcp_invoices", "serve", "--transport", "http", "--port", str(port)],
+            env=os.environ | full_env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            preexec_fn=_lower_open_files(open_files) if open_files else None,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # bounded: until /healthz answers or the deadline passes
+            if process.poll() is not None:
+                raise AssertionError(f"server exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not become healthy within 30 s")
+            time.sleep(0.05)
+        yield Server(f"http://127.0.0.1:{port}/mcp", process, log_path, full_env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.asynccontextmanager
+async def customer(url: str, token: str, mode: str = "auto") -> AsyncIterator[Client]:
+    async with httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"}, timeout=CUSTOMER_DEADLINE
+    ) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+            yield client
+
+
+async def served_within(url: str, token: str, deadline: float = CUSTOMER_DEADLINE) -> float:
+    """Seconds a fresh customer takes to connect and list their invoices; fails past ``deadline``."""
+    started = time.monotonic()
+    with anyio.fail_after(deadline):
+        async with customer(url, token) as client:
+            result = await client.call_tool("list_invoices", {})
+    assert not result.is_error, result.content
+    return time.monotonic() - started
