@@ -14,9 +14,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from pydantic import BaseModel
 
-__all__ = ["replace_request_handler", "input_properties", "skip_result_validation"]
+__all__ = [
+    "replace_request_handler",
+    "input_properties",
+    "skip_result_validation",
+    "session_manager",
+    "wrap_session_admission",
+    "drop_session",
+    "end_session_soon",
+]
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
 
@@ -41,3 +50,45 @@ def skip_result_validation(server: MCPServer) -> None:
     dumped dict again would cost every call a second pass. The outputSchema stays published."""
     for tool in server._tool_manager.list_tools():
         tool.fn_metadata.output_model = None
+
+
+# -- handshake-era sessions (server/sessions.py): the SDK caps them only all together ----------------
+
+
+def session_manager(server: MCPServer) -> StreamableHTTPSessionManager:
+    """The session manager ``streamable_http_app`` built (call it after building the app)."""
+    return server._lowlevel_server.session_manager
+
+
+def wrap_session_admission(
+    manager: StreamableHTTPSessionManager,
+    *,
+    admit: Callable[[Any, Callable[[Any], Any]], Any],
+    on_discard: Callable[[str, Callable[[], Awaitable[None]]], Awaitable[None]],
+) -> None:
+    """Route the manager's admission of each new session through ``admit(requestor, sdk_admit)``, and
+    tell ``on_discard(session_id, sdk_discard)`` whenever a session ends (DELETE, idle, crash)."""
+    sdk_admit = manager._admit_session
+    sdk_discard = manager._discard_session
+
+    def admit_session(requestor: Any) -> Any:
+        return admit(requestor, sdk_admit)
+
+    async def discard_session(session_id: str, transport: Any) -> None:
+        await on_discard(session_id, lambda: sdk_discard(session_id, transport))
+
+    manager._admit_session = admit_session  # type: ignore[method-assign]
+    manager._discard_session = discard_session  # type: ignore[method-assign]
+
+
+def drop_session(manager: StreamableHTTPSessionManager, session_id: str) -> Any:
+    """Forget a session at once (its ID answers 404 from now on); returns its transport, if it had one."""
+    manager._session_owners.pop(session_id, None)
+    return manager._server_instances.pop(session_id, None)
+
+
+def end_session_soon(manager: StreamableHTTPSessionManager, session_id: str, transport: Any) -> None:
+    """Terminate a dropped session's transport in the manager's task group (its server task then ends)."""
+    task_group = manager._task_group
+    if task_group is not None:
+        task_group.start_soon(manager._discard_session, session_id, transport)

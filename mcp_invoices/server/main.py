@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver import Context
 
-from mcp_invoices.config import Config, HttpAuthConfig
+from mcp_invoices.config import Config, HttpAuthConfig, HttpLimits
 from mcp_invoices.principal import Principal
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
@@ -74,6 +74,7 @@ def build_http_app(
     store: TokenStore,
     host: str,
     shared_settings: SharedSettings | None = None,
+    limits: HttpLimits | None = None,
 ) -> Starlette:
     """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz."""
     from mcp.server.auth.settings import AuthSettings
@@ -82,7 +83,8 @@ def build_http_app(
 
     from mcp_invoices.auth.discovery import install_discovery
     from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings
-    from mcp_invoices.server import replicas
+    from mcp_invoices.server import compat, replicas
+    from mcp_invoices.server.sessions import install_session_limits
 
     shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
     jwt_settings = (
@@ -114,7 +116,14 @@ def build_http_app(
 
     server.custom_route("/healthz", methods=["GET"])(health)
 
-    app = server.streamable_http_app(host=host, stateless_http=replicas.stateless_handshake(shared_settings))
+    limits = limits if limits is not None else HttpLimits()
+    app = server.streamable_http_app(
+        host=host,
+        stateless_http=replicas.stateless_handshake(shared_settings),
+        session_idle_timeout=limits.session_idle_timeout,
+        max_sessions=limits.max_sessions,
+    )
+    install_session_limits(compat.session_manager(server), limits)
     install_discovery(app, resource_url=auth.resource_url, external_issuer=auth.issuer_url, scopes=[SCOPE])
     return app
 
@@ -142,7 +151,7 @@ async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int)
     store = TokenStore(config.database_url, secret_key=auth.secret_key, auto_migrate=config.auto_migrate)
     shared_settings = load_shared_settings()
     async with open_shared_state(shared_settings) as shared, open_runtime(config, shared) as runtime:
-        app = build_http_app(runtime, auth, store, host, shared_settings)
+        app = build_http_app(runtime, auth, store, host, shared_settings, limits)
         uvicorn_config = uvicorn.Config(
             app,
             host=host,
