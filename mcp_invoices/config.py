@@ -29,6 +29,8 @@ __all__ = [
     "load_config",
     "load_http_auth",
     "load_http_limits",
+    "database_timeout",
+    "redis_timeout",
     "sqlite_database_url",
 ]
 
@@ -307,3 +309,15 @@ def load_http_limits(env: Mapping[str, str] | None = None) -> HttpLimits:
             env, "MCP_INVOICES_SESSION_IDLE_TIMEOUT", defaults.session_idle_timeout, minimum=1
         ),
     )
+
+
+def database_timeout(env: Mapping[str, str] | None = None) -> float:
+    """``MCP_INVOICES_DATABASE_TIMEOUT``: seconds for a database connect, a pooled connection, SQLite's busy
+    wait and PostgreSQL's statement timeout, and the longest a call waits for the database at all."""
+    return _number(os.environ if env is None else env, "MCP_INVOICES_DATABASE_TIMEOUT", 10.0, minimum=0.5)
+
+
+def redis_timeout(env: Mapping[str, str] | None = None) -> float:
+    """``MCP_INVOICES_REDIS_TIMEOUT``: seconds for a Redis connect or reply, and the longest one operation
+    (its retry included) may take."""
+    return _number(os.environ if env is None else env, "MCP_INVOICES_REDIS_TIMEOUT", 2.0, minimum=0.1)

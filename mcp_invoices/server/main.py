@@ -84,6 +84,7 @@ def build_http_app(
     from mcp_invoices.auth.discovery import install_discovery
     from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings
     from mcp_invoices.server import compat, replicas
+    from mcp_invoices.server.dependencies import ServiceUnavailableResponses
     from mcp_invoices.server.sessions import install_session_limits
 
     shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
@@ -124,6 +125,7 @@ def build_http_app(
         max_sessions=limits.max_sessions,
     )
     install_session_limits(compat.session_manager(server), limits)
+    app.add_middleware(ServiceUnavailableResponses)
     install_discovery(app, resource_url=auth.resource_url, external_issuer=auth.issuer_url, scopes=[SCOPE])
     return app
 

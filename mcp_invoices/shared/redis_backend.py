@@ -24,7 +24,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from cryptography.fernet import InvalidToken
 from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Invoice
+from mcp_invoices.logs import Throttled
 from mcp_invoices.principal import Scope
 from mcp_invoices.shared.base import (
     Budget,
@@ -111,21 +112,94 @@ def _fernet(secret_key: SecretStr):  # type: ignore[no-untyped-def]
     return Fernet(base64.urlsafe_b64encode(digest.digest()))
 
 
+class _Breaker:
+    """Every Redis command with one deadline, and skipped for a few seconds after Redis failed to answer.
+
+    A frozen Redis (stopped, partitioned) accepts connections and answers nothing: each command would
+    wait its socket timeout, and a call that makes several (a PDF read: cache get, then put) waited
+    them all. After one failure, commands fail at once for ``cooldown`` seconds (callers fall back
+    as they do for any Redis failure: a cache miss, this process's budget, a refused generation);
+    the first command after it tries Redis again. Each outage is logged once a second with a count.
+    """
+
+    def __init__(self, location: str, *, timeout: float, cooldown: float = 5.0) -> None:
+        self.location, self.timeout, self.cooldown = location, timeout, cooldown
+        self._open_until = -math.inf
+
+    async def run(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import RedisError
+
+        if time.monotonic() < self._open_until:
+            raise RedisConnectionError("the shared store did not answer a moment ago")
+        try:
+            with anyio.fail_after(self.timeout):
+                result = await command()
+        except (RedisError, OSError) as error:  # TimeoutError is an OSError
+            self._open_until = time.monotonic() + self.cooldown
+            _outages.warning(
+                "the shared store (Redis) did not answer; skipping it for a few seconds",
+                key=self.location,
+                extra={"store": self.location, "error": type(error).__name__, "cooldown_s": self.cooldown},
+            )
+            raise RedisConnectionError("the shared store did not answer") from None
+        self._open_until = -math.inf
+        return result
+
+
+class _GuardedClient:
+    """The Redis client with every command (scripts included) run through a ``_Breaker``."""
+
+    def __init__(self, client: Any, breaker: _Breaker) -> None:
+        self._client, self._breaker = client, breaker
+
+    def register_script(self, script: str) -> Callable[..., Awaitable[Any]]:
+        registered = self._client.register_script(script)
+
+        async def call(*, keys: Sequence[str], args: Sequence[Any]) -> Any:
+            return await self._breaker.run(lambda: registered(keys=keys, args=args))
+
+        return call
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        command = getattr(self._client, name)
+        if name.endswith("_iter") or name in ("pipeline", "pubsub", "connection_pool"):
+            return command  # not one awaited command: as the client gives it (maintenance and tests)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self._breaker.run(lambda: command(*args, **kwargs))
+
+        return call
+
+
+_outages = Throttled(logger, interval=1.0)
+
+
 class _Redis:
     """The client plus one translation of every Redis failure into a clear, secret-free error."""
 
     def __init__(self, url: str) -> None:
         import redis.asyncio
-        from redis.backoff import ExponentialBackoff
-        from redis.retry import Retry
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        from mcp_invoices.config import redis_timeout
 
         self.location = redis_location(url)
-        self.client: Any = redis.asyncio.Redis.from_url(
-            url,
-            socket_connect_timeout=2.0,
-            socket_timeout=5.0,
-            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
-            health_check_interval=15,
+        timeout = redis_timeout()
+        # No retry inside a command: the breaker bounds the whole command by one timeout instead.
+        self.client: Any = _GuardedClient(
+            redis.asyncio.Redis.from_url(
+                url,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+                retry=Retry(NoBackoff(), retries=0),
+                health_check_interval=15,
+            ),
+            _Breaker(self.location, timeout=timeout),
         )
 
     def unavailable(self, what: str, consequence: str) -> SharedStateUnavailable:

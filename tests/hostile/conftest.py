@@ -10,8 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import anyio
 import httpx2
+import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -124,3 +128,86 @@ async def served_within(url: str, token: str, deadline: float = CUSTOMER_DEADLIN
             result = await client.call_tool("list_invoices", {})
     assert not result.is_error, result.content
     return time.monotonic() - started
+
+
+# -- a dependency of our own, to freeze ------------------------------------------------------------
+
+
+@dataclass
+class Dependency:
+    """A PostgreSQL or Redis server started for one test (never the shared test services), to stop with SIGSTOP."""
+
+    url: str
+    main_pid: int
+
+    def pids(self) -> list[int]:
+        """The server process and its children (PostgreSQL's backends), from /proc."""
+        pids = [self.main_pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.main_pid:
+                    pids.append(int(stat.parent.name))
+        return pids
+
+    def signal_all(self, signum: int) -> None:
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Stopped (SIGSTOP: connections stay open, nothing answers) until the block ends (SIGCONT)."""
+        self.signal_all(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.signal_all(signal.SIGCONT)
+
+
+def require_service(variable: str, kind: str, script_name: str) -> None:
+    """Skip without the test service (CI has it: then a missing one fails), as ``tests/redis_support.py`` does."""
+    if not os.environ.get(variable, "").strip():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the frozen-{kind} tests: .ci/run exports {variable}")
+        pytest.skip(f"needs {kind}: export {variable}=$(bash scripts/start-test-services.sh {script_name})")
+
+
+@contextlib.contextmanager
+def own_service(kind: str, workdir: Path) -> Iterator[Dependency]:
+    """``scripts/start-test-services.sh`` on a free port and directory of this test's own; stopped afterwards."""
+    port = _free_port()
+    # Not under pytest's tmp_path: as root the cluster belongs to `postgres`, who must reach its directory.
+    parent = Path(tempfile.mkdtemp(prefix=f"mcp-invoices-hostile-{kind}-"))
+    parent.chmod(0o755)
+    directory = parent / kind
+    env = os.environ | (
+        {"MCP_INVOICES_PG_PORT": str(port), "MCP_INVOICES_PG_DIR": str(directory)}
+        if kind == "postgres"
+        else {"MCP_INVOICES_REDIS_PORT": str(port), "MCP_INVOICES_REDIS_DIR": str(directory)}
+    )
+    completed = subprocess.run(
+        ["bash", "scripts/start-test-services.sh", kind], cwd=REPO, env=env, capture_output=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr.decode()[-2000:]
+    pid_file = directory / ("postmaster.pid" if kind == "postgres" else "redis.pid")
+    dependency = Dependency(completed.stdout.decode().strip(), int(pid_file.read_text().split()[0]))
+    try:
+        yield dependency
+    finally:
+        dependency.signal_all(signal.SIGCONT)
+        # PostgreSQL: SIGQUIT is its immediate shutdown; Redis: SIGTERM.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(dependency.main_pid, signal.SIGQUIT if kind == "postgres" else signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while _running(dependency.main_pid) and time.monotonic() < deadline:  # bounded
+            time.sleep(0.05)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie nobody reaps has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
