@@ -43,7 +43,7 @@ from mcp_invoices.shared.base import (
     SharedState,
     SharedStateUnavailable,
 )
-from mcp_invoices.shared.budget import RequestBudget
+from mcp_invoices.shared.budget import ACTIVE_SECONDS, RequestBudget, budget_share
 from mcp_invoices.shared.keys import KeySpace
 from mcp_invoices.shared.memory import MemorySessions
 
@@ -82,6 +82,30 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now_
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate_per_ms) + wait_ms + 1000)
 return wait_ms
 """
+
+_TAKE_SHARE = """
+local rate_per_ms, capacity, active_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZADD', KEYS[2], now_ms, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms - active_ms)
+redis.call('PEXPIRE', KEYS[2], active_ms)
+local active = math.max(1, redis.call('ZCARD', KEYS[2]))
+rate_per_ms = rate_per_ms / active
+capacity = math.max(1, capacity / active)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens, updated = tonumber(state[1]), tonumber(state[2])
+if tokens == nil or updated == nil then tokens, updated = capacity, now_ms end
+tokens = math.min(capacity, tokens + math.max(0, now_ms - updated) * rate_per_ms) - 1
+local wait_ms = 0
+if tokens < 0 then wait_ms = math.ceil(-tokens / rate_per_ms) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now_ms))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate_per_ms) + wait_ms + 1000)
+return wait_ms
+"""
+"""A principal's share of a provider's bucket (see ``shared/budget.py``): the principals that drew in the
+last ``active_ms`` (a sorted set, KEYS[2]) divide the provider's rate and burst; KEYS[1] is this
+principal's own bucket. The wait is reserved: concurrent callers queue behind each other in time."""
 
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -411,19 +435,32 @@ class RedisGenerations(GenerationGuard):
 class RedisBudget:
     """A provider's token bucket in Redis: the same ``acquire()`` as ``RequestBudget``, one for all replicas."""
 
-    def __init__(self, redis: _Redis, key: str, per_minute: int, *, burst: int | None = None) -> None:
+    def __init__(
+        self, redis: _Redis, keys: KeySpace, provider: str, per_minute: int, *, burst: int | None = None
+    ) -> None:
         if per_minute <= 0:
             raise ValueError("per_minute must be positive")
-        self._redis, self._key = redis, key
+        self._redis, self._keys, self._key = redis, keys, keys.budget(provider)
         self.per_minute = per_minute
         self.capacity = burst if burst is not None else max(1, min(per_minute // 6, 50))
         self._rate_per_ms = per_minute / 60_000.0
         self._take = redis.client.register_script(_TAKE_TOKEN)
+        self._take_share = redis.client.register_script(_TAKE_SHARE)
         self._fallback = RequestBudget(per_minute, burst=self.capacity)
         self._warn = _WarnOnce()
 
     async def acquire(self) -> None:
+        """The principal's share first (its own queue), then the provider's bucket; see ``shared/budget.py``."""
+        principal = self._keys.budget_principal(budget_share.get())
         try:
+            share_ms = int(
+                await self._take_share(
+                    keys=[f"{self._key}:share:{principal}", f"{self._key}:active"],
+                    args=[repr(self._rate_per_ms), self.capacity, principal, int(ACTIVE_SECONDS * 1000)],
+                )
+            )
+            if share_ms > 0:
+                await anyio.sleep(share_ms / 1000)
             wait_ms = int(await self._take(keys=[self._key], args=[repr(self._rate_per_ms), self.capacity]))
         except Exception as error:
             if not self._redis.is_failure(error):
@@ -471,7 +508,7 @@ class RedisSharedState(SharedState):
         return f"redis at {self._redis.location}"
 
     def budget(self, provider: str, per_minute: int, *, burst: int | None = None) -> Budget:
-        return RedisBudget(self._redis, self.keys.budget(provider), per_minute, burst=burst)
+        return RedisBudget(self._redis, self.keys, provider, per_minute, burst=burst)
 
     async def ping(self) -> None:
         try:
