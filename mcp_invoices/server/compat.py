@@ -25,6 +25,7 @@ __all__ = [
     "wrap_session_admission",
     "drop_session",
     "end_session_soon",
+    "drop_sessions_of",
 ]
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
@@ -92,3 +93,17 @@ def end_session_soon(manager: StreamableHTTPSessionManager, session_id: str, tra
     task_group = manager._task_group
     if task_group is not None:
         task_group.start_soon(manager._discard_session, session_id, transport)
+
+
+def drop_sessions_of(manager: StreamableHTTPSessionManager, client_ids: set[str]) -> int:
+    """End every session opened with one of these tokens (by the client id the SDK recorded as owner)."""
+    owned = [
+        session_id
+        for session_id, owner in manager._session_owners.items()
+        if owner.get("client_id") in client_ids
+    ]
+    for session_id in owned:
+        transport = drop_session(manager, session_id)
+        if transport is not None:
+            end_session_soon(manager, session_id, transport)
+    return len(owned)

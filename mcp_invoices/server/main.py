@@ -85,6 +85,7 @@ def build_http_app(
     from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings
     from mcp_invoices.server import compat, replicas
     from mcp_invoices.server.dependencies import ServiceUnavailableResponses
+    from mcp_invoices.server.revocation import install_revocation_watch
     from mcp_invoices.server.sessions import install_session_limits
 
     shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
@@ -126,6 +127,8 @@ def build_http_app(
     )
     install_session_limits(compat.session_manager(server), limits)
     app.add_middleware(ServiceUnavailableResponses)
+    # Outermost: a withdrawn token's open streams and sessions end within seconds.
+    install_revocation_watch(app, verifier.verify_token, lambda: compat.session_manager(server))
     install_discovery(app, resource_url=auth.resource_url, external_issuer=auth.issuer_url, scopes=[SCOPE])
     return app
 

@@ -8,6 +8,7 @@ in a file) and memory stay small. ``Server.measure`` gives the figures the READM
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import shutil
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,3 +213,23 @@ def _running(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def figure(attack: str, **values: object) -> None:
+    """Record what an attack did (for the README's table): one JSON line appended to the file
+    ``MCP_INVOICES_HOSTILE_FIGURES`` names, when it is set; nothing otherwise."""
+    path = os.environ.get("MCP_INVOICES_HOSTILE_FIGURES")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"attack": attack, **values}, default=str) + "\n")
+
+
+async def timed(deadline: float, work: Callable[[], Awaitable[object]]) -> tuple[float | None, object]:
+    """``(seconds, result)`` of ``work()``, or ``(None, the exception)`` when it failed or passed ``deadline``."""
+    started = time.monotonic()
+    try:
+        with anyio.fail_after(deadline):
+            result = await work()
+    except Exception as error:  # noqa: BLE001 - recorded, then the test asserts on it
+        return None, error
+    return time.monotonic() - started, result

@@ -19,6 +19,7 @@ import pytest
 from tests.hostile.conftest import (
     CUSTOMER_DEADLINE,
     customer,
+    figure,
     own_service,
     require_service,
     serve,
@@ -29,24 +30,36 @@ DATABASE_TIMEOUT = 2.0
 PING = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"})
 
 
-def _post(url: str, token: str) -> tuple[int, dict[str, object], float]:
-    """One MCP request (a ping); its status, JSON body and how long it took."""
+def _health(url: str) -> tuple[int | None, dict[str, object]]:
+    """/healthz's status and body, or (None, the failure) when it did not answer in time."""
+    try:
+        response = httpx2.get(url.replace("/mcp", "/healthz"), timeout=CUSTOMER_DEADLINE)
+    except httpx2.TransportError as error:
+        return None, {"failure": type(error).__name__}
+    return response.status_code, response.json()
+
+
+def _post(url: str, token: str) -> tuple[int | None, dict[str, object], float]:
+    """One MCP request (a ping); its status (None: no answer in time), JSON body and how long it took."""
     started = time.monotonic()
-    response = httpx2.post(
-        url,
-        content=PING,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json, text/event-stream",
-            "Content-Type": "application/json",
-        },
-        timeout=CUSTOMER_DEADLINE + 5,
-    )
+    try:
+        response = httpx2.post(
+            url,
+            content=PING,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json, text/event-stream",
+                "Content-Type": "application/json",
+            },
+            timeout=CUSTOMER_DEADLINE,
+        )
+    except httpx2.TransportError as error:
+        return None, {"error": type(error).__name__}, time.monotonic() - started
     elapsed = time.monotonic() - started
     try:
         body = response.json()
     except ValueError:
-        body = {"text": response.text[:200]}
+        body = {"error": response.text[:60]}
     return response.status_code, body, elapsed
 
 
@@ -67,13 +80,20 @@ async def test_a_frozen_postgresql_gives_every_request_a_coded_503_within_the_de
             log_before = server.log_bytes()
             with postgres.frozen():
                 answers = [_post(server.url, token) for _ in range(5)]
-                health = httpx2.get(server.url.replace("/mcp", "/healthz"), timeout=CUSTOMER_DEADLINE)
+                health = _health(server.url)
             log_growth = server.log_bytes() - log_before
             after = await served_within(server.url, token)  # SIGCONT: served again, nothing to restart
+    figure(
+        "PostgreSQL stopped (SIGSTOP): 5 requests",
+        answers=[(status, body.get("error"), round(elapsed, 2)) for status, body, elapsed in answers],
+        healthz=health,
+        log_bytes=log_growth,
+        served_after_sigcont_s=after,
+    )
     for status, body, elapsed in answers:
         assert status == 503 and body["error"] == "service_unavailable", body
         assert elapsed < DATABASE_TIMEOUT + 2
-    assert health.status_code == 503 and health.json()["database"] == "unreachable"
+    assert health[0] == 503 and health[1]["database"] == "unreachable"
     assert log_growth < 10_000, server.log_text()[-3000:]
     assert after < CUSTOMER_DEADLINE
 
@@ -91,12 +111,18 @@ async def test_a_frozen_redis_leaves_pdf_reads_and_lists_within_the_deadline(tmp
                     pdfs = [await client.read_resource("invoice://local/ord_3001/pdf") for _ in range(3)]
                     listed = await client.call_tool("list_invoices", {})
                     elapsed = time.monotonic() - started
-                    health = httpx2.get(server.url.replace("/mcp", "/healthz"), timeout=CUSTOMER_DEADLINE)
+                    health = _health(server.url)
             log_growth = server.log_bytes() - log_before
+    figure(
+        "Redis stopped (SIGSTOP): 3 PDF reads and a list",
+        served_s=elapsed,
+        healthz=health,
+        log_bytes=log_growth,
+    )
     assert all(pdf.contents[0].mime_type == "application/pdf" for pdf in pdfs)
     assert not listed.is_error
     assert elapsed < 6  # one Redis timeout (2 s), then the breaker answers at once
-    assert health.status_code == 503 and health.json()["shared_state"] == "unreachable"
+    assert health[0] == 503 and health[1]["shared_state"] == "unreachable"
     assert log_growth < 10_000, server.log_text()[-3000:]
 
 
@@ -110,7 +136,7 @@ async def test_health_says_the_database_cannot_be_written_while_a_lock_holds_it_
         holder = sqlite3.connect(tmp_path / "ledger.sqlite3", timeout=5, isolation_level=None)
         holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock (or the file is read-only)
         try:
-            health = httpx2.get(server.url.replace("/mcp", "/healthz"), timeout=CUSTOMER_DEADLINE)
+            health = _health(server.url)
             async with customer(server.url, token) as client:
                 started = time.monotonic()
                 listed = await client.call_tool("list_invoices", {})  # readers are not blocked (WAL)
@@ -119,7 +145,14 @@ async def test_health_says_the_database_cannot_be_written_while_a_lock_holds_it_
         finally:
             holder.execute("ROLLBACK")
             holder.close()
-    assert health.status_code == 503 and health.json()["database_writable"] == "not writable"
+    figure(
+        "SQLite write lock held by another process: healthz, a list, a generation",
+        healthz=health,
+        listed_ok=not listed.is_error,
+        generated=generated.content[0].text[:80],
+        served_s=elapsed,
+    )
+    assert health[0] == 503 and health[1]["database_writable"] == "not writable"
     assert not listed.is_error
     assert generated.is_error and json.loads(generated.content[0].text)["code"] == "service_unavailable"
     assert elapsed < DATABASE_TIMEOUT * 2 + 2

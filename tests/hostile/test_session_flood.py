@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx2
 
-from tests.hostile.conftest import CUSTOMER_DEADLINE, serve, served_within
+from tests.hostile.conftest import CUSTOMER_DEADLINE, figure, serve, served_within, timed
 
 FLOOD = 300
 INITIALIZE = {
@@ -73,14 +73,22 @@ async def test_one_token_flooding_sessions_keeps_only_its_newest_and_another_cus
         await served_within(server.url, victim)  # warm: the first call opens the ledger
         log_before, rss_before = server.log_bytes(), server.rss_bytes()
         ids = await open_sessions(server.url, attacker, FLOOD)
-        elapsed = await served_within(server.url, victim)
+        elapsed, outcome = await timed(CUSTOMER_DEADLINE, lambda: served_within(server.url, victim))
         oldest, newest = (
             await session_answers(server.url, attacker, ids[0]),
             await session_answers(server.url, attacker, ids[-1]),
         )
         log_growth, rss_growth = server.log_bytes() - log_before, server.rss_bytes() - rss_before
+    figure(
+        "session flood: one token, 300 initialize never closed",
+        served_s=elapsed,
+        failure=None if elapsed is not None else type(outcome).__name__,
+        log_bytes=log_growth,
+        rss_mb=rss_growth / 2**20,
+        attackers_oldest_session=oldest,
+    )
     assert (oldest, newest) == (404, 200)
-    assert elapsed < CUSTOMER_DEADLINE
+    assert elapsed is not None and elapsed < CUSTOMER_DEADLINE, outcome
     assert log_growth < 20_000, server.log_text()[-3000:]
     assert rss_growth < 30 * 2**20
 

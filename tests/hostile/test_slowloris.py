@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import CUSTOMER_DEADLINE, serve, served_within
+from tests.hostile.conftest import CUSTOMER_DEADLINE, figure, serve, served_within, timed
 
 OPEN_FILES = 256
 ATTACK_CONNECTIONS = 400
@@ -77,13 +77,22 @@ async def test_a_customer_is_served_while_slowloris_holds_more_connections_than_
             while attack.opened < ATTACK_CONNECTIONS and time.monotonic() < deadline:  # bounded
                 await asyncio.sleep(0.05)
             await asyncio.sleep(1.5)  # the attack settles: every header line sent at least once
-            elapsed = await served_within(server.url, token)
+            elapsed, outcome = await timed(CUSTOMER_DEADLINE, lambda: served_within(server.url, token))
+            log_growth, rss_growth = server.log_bytes() - log_before, server.rss_bytes() - rss_before
         finally:
             stop.set()
             await asyncio.gather(*holders, return_exceptions=True)
-        log_growth, rss_growth = server.log_bytes() - log_before, server.rss_bytes() - rss_before
+    figure(
+        "slowloris: 400 connections, a header line a second, open-files limit 256",
+        served_s=elapsed,
+        failure=None if elapsed is not None else type(outcome).__name__,
+        log_bytes=log_growth,
+        rss_mb=rss_growth / 2**20,
+        attacker_connections_opened=attack.opened,
+        closed_by_server=attack.closed_by_server,
+    )
     assert attack.opened >= ATTACK_CONNECTIONS
-    assert elapsed < CUSTOMER_DEADLINE
+    assert elapsed is not None and elapsed < CUSTOMER_DEADLINE, outcome
     assert log_growth < 20_000, server.log_text()[-3000:]
     assert rss_growth < 50 * 2**20
 
