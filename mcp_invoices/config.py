@@ -31,6 +31,7 @@ __all__ = [
     "load_http_limits",
     "database_timeout",
     "redis_timeout",
+    "elicitation_timeout",
     "sqlite_database_url",
 ]
 
@@ -321,3 +322,9 @@ def redis_timeout(env: Mapping[str, str] | None = None) -> float:
     """``MCP_INVOICES_REDIS_TIMEOUT``: seconds for a Redis connect or reply, and the longest one operation
     (its retry included) may take."""
     return _number(os.environ if env is None else env, "MCP_INVOICES_REDIS_TIMEOUT", 2.0, minimum=0.1)
+
+
+def elicitation_timeout(env: Mapping[str, str] | None = None) -> float:
+    """``MCP_INVOICES_ELICITATION_TIMEOUT``: seconds a question to the client (a form, a confirmation) may go
+    unanswered before the call abandons it (a person filling in a form needs minutes, not hours)."""
+    return _number(os.environ if env is None else env, "MCP_INVOICES_ELICITATION_TIMEOUT", 600.0, minimum=1)

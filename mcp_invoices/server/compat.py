@@ -26,6 +26,7 @@ __all__ = [
     "drop_session",
     "end_session_soon",
     "drop_sessions_of",
+    "bound_elicitation",
 ]
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
@@ -107,3 +108,9 @@ def drop_sessions_of(manager: StreamableHTTPSessionManager, client_ids: set[str]
         if transport is not None:
             end_session_soon(manager, session_id, transport)
     return len(owned)
+
+
+def bound_elicitation(context: Any, elicit: Callable[..., Awaitable[Any]]) -> None:
+    """Have the SDK's resolvers ask through ``elicit`` for this call: they call ``context.elicit``."""
+    # The Context is a pydantic model, which refuses unknown attributes; this one shadows its method.
+    object.__setattr__(context, "elicit", elicit)
