@@ -63,7 +63,7 @@ async def test_a_customer_keeping_30_calls_in_flight_leaves_another_its_fair_sha
             hog = asyncio.create_task(_hog(server.url, hog_token, stop, hog_calls))
             try:
                 started = time.monotonic()
-                while len(hog_calls) < 25 and time.monotonic() - started < 20:  # bounded: the burst is spent
+                while len(hog_calls) < 21 and time.monotonic() - started < 20:  # bounded: the burst is spent
                     await asyncio.sleep(0.1)
                 waits: list[float | None] = []
                 errors: list[str] = []
@@ -90,6 +90,6 @@ async def test_a_customer_keeping_30_calls_in_flight_leaves_another_its_fair_sha
         log_bytes=log_bytes,
         hog_calls=len(hog_calls),
     )
-    assert len(hog_calls) >= 25  # the hog was served too: it is paced, not shut out
+    assert len(hog_calls) >= 21  # the hog was served too: it is paced, not shut out
     assert not errors, errors
     assert max(wait or CUSTOMER_DEADLINE for wait in waits) < FAIR_WAIT, waits

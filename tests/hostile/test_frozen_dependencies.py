@@ -26,7 +26,7 @@ from tests.hostile.conftest import (
     served_within,
 )
 
-DATABASE_TIMEOUT = 2.0
+DATABASE_TIMEOUT = 1.0
 PING = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"})
 
 
@@ -79,12 +79,12 @@ async def test_a_frozen_postgresql_gives_every_request_a_coded_503_within_the_de
             await served_within(server.url, token)
             log_before = server.log_bytes()
             with postgres.frozen():
-                answers = [_post(server.url, token) for _ in range(5)]
+                answers = [_post(server.url, token) for _ in range(3)]
                 health = _health(server.url)
             log_growth = server.log_bytes() - log_before
             after = await served_within(server.url, token)  # SIGCONT: served again, nothing to restart
     figure(
-        "PostgreSQL stopped (SIGSTOP): 5 requests",
+        "PostgreSQL stopped (SIGSTOP): 3 requests",
         answers=[(status, body.get("error"), round(elapsed, 2)) for status, body, elapsed in answers],
         healthz=health,
         log_bytes=log_growth,
