@@ -24,10 +24,15 @@ __all__ = [
     "Config",
     "ConfigError",
     "HttpAuthConfig",
+    "HttpLimits",
     "RemoteProviderConfig",
     "default_db_path",
     "load_config",
     "load_http_auth",
+    "load_http_limits",
+    "database_timeout",
+    "redis_timeout",
+    "elicitation_timeout",
     "sqlite_database_url",
 ]
 
@@ -263,3 +268,74 @@ def load_http_auth(host: str, port: int, env: Mapping[str, str] | None = None) -
         jwt_audience=_get(env, "MCP_INVOICES_JWT_AUDIENCE") or resource,
         jwks_url=jwks,
     )
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """What one client may hold of the HTTP server (``MCP_INVOICES_HTTP_*``; see the README's table)."""
+
+    request_timeout: float = 10.0
+    """Seconds a client has to send a whole request (headers and body) once its connection is open or
+    the request's first byte has arrived."""
+    max_connections: int | None = None
+    """Open connections at most; None: as many as the open-files limit leaves room for (at most 10,000)."""
+    max_sessions_per_principal: int = 16
+    """Open handshake sessions (``Mcp-Session-Id``) one token's principal may hold."""
+    max_sessions: int = 2000
+    """Open handshake sessions on this server, all principals together."""
+    session_idle_timeout: float = 1800.0
+    """Seconds after its last request an idle session is closed."""
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
+    if not value >= minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, not {raw!r}.")
+    return value
+
+
+def load_http_limits(env: Mapping[str, str] | None = None) -> HttpLimits:
+    env = os.environ if env is None else env
+    defaults = HttpLimits()
+    connections = _get(env, "MCP_INVOICES_HTTP_MAX_CONNECTIONS")
+    return HttpLimits(
+        request_timeout=_number(
+            env, "MCP_INVOICES_HTTP_REQUEST_TIMEOUT", defaults.request_timeout, minimum=0.1
+        ),
+        max_connections=(
+            int(_number(env, "MCP_INVOICES_HTTP_MAX_CONNECTIONS", 0, minimum=1)) if connections else None
+        ),
+        max_sessions_per_principal=int(
+            _number(
+                env, "MCP_INVOICES_MAX_SESSIONS_PER_PRINCIPAL", defaults.max_sessions_per_principal, minimum=1
+            )
+        ),
+        max_sessions=int(_number(env, "MCP_INVOICES_MAX_SESSIONS", defaults.max_sessions, minimum=1)),
+        session_idle_timeout=_number(
+            env, "MCP_INVOICES_SESSION_IDLE_TIMEOUT", defaults.session_idle_timeout, minimum=1
+        ),
+    )
+
+
+def database_timeout(env: Mapping[str, str] | None = None) -> float:
+    """``MCP_INVOICES_DATABASE_TIMEOUT``: seconds for a database connect, a pooled connection, SQLite's busy
+    wait and PostgreSQL's statement timeout, and the longest a call waits for the database at all."""
+    return _number(os.environ if env is None else env, "MCP_INVOICES_DATABASE_TIMEOUT", 10.0, minimum=0.5)
+
+
+def redis_timeout(env: Mapping[str, str] | None = None) -> float:
+    """``MCP_INVOICES_REDIS_TIMEOUT``: seconds for a Redis connect or reply, and the longest one operation
+    (its retry included) may take."""
+    return _number(os.environ if env is None else env, "MCP_INVOICES_REDIS_TIMEOUT", 2.0, minimum=0.1)
+
+
+def elicitation_timeout(env: Mapping[str, str] | None = None) -> float:
+    """``MCP_INVOICES_ELICITATION_TIMEOUT``: seconds a question to the client (a form, a confirmation) may go
+    unanswered before the call abandons it (a person filling in a form needs minutes, not hours)."""
+    return _number(os.environ if env is None else env, "MCP_INVOICES_ELICITATION_TIMEOUT", 600.0, minimum=1)

@@ -10,10 +10,11 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-__all__ = ["configure_logging", "add_secrets", "redact"]
+__all__ = ["configure_logging", "add_secrets", "redact", "Throttled"]
 
 _SECRETS: set[str] = set()
 _PATTERNS = [
@@ -81,3 +82,40 @@ def configure_logging(level: str = "INFO") -> None:
         "alembic",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+class Throttled:
+    """A repeated event logged once, then at most once per ``interval`` seconds with how many occurred.
+
+    The first occurrence of each ``key`` is logged at once; later ones within the interval are
+    counted, and the next one after it is logged with ``count`` (the occurrences it stands for).
+    """
+
+    def __init__(self, logger: logging.Logger, interval: float = 1.0) -> None:
+        self._logger = logger
+        self._interval = interval
+        self._last: dict[str, float] = {}
+        self._counts: dict[str, int] = {}
+
+    def log(self, level: int, message: str, *, key: str, extra: dict[str, object] | None = None) -> None:
+        now = time.monotonic()
+        count = self._counts.get(key, 0) + 1
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval:
+            self._counts[key] = count
+            return
+        if len(self._last) > 1000:  # keys are a handful of fixed strings; never let them grow unbounded
+            self._last.clear()
+            self._counts.clear()
+        self._last[key] = now
+        self._counts[key] = 0
+        self._logger.log(level, message, extra={**(extra or {}), "count": count})
+
+    def info(self, message: str, *, key: str, extra: dict[str, object] | None = None) -> None:
+        self.log(logging.INFO, message, key=key, extra=extra)
+
+    def warning(self, message: str, *, key: str, extra: dict[str, object] | None = None) -> None:
+        self.log(logging.WARNING, message, key=key, extra=extra)
+
+    def error(self, message: str, *, key: str, extra: dict[str, object] | None = None) -> None:
+        self.log(logging.ERROR, message, key=key, extra=extra)

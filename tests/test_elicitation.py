@@ -485,3 +485,61 @@ async def test_a_stateless_handshake_without_a_channel_back_generates_as_without
     assert error_of(missing)["code"] == "missing_billing_details"
     assert complete.structured_content["outcome"] == "generated"
     assert person.asked == []
+
+
+# -- answers that are not answers (issue 21) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_accept_without_content_counts_as_declining_and_generates_nothing(
+    ledger_path: Path, mode: str
+) -> None:
+    async def accept_empty(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        return ElicitResult(action="accept")
+
+    async with asking_client(ledger_path, accept_empty, mode) as client:  # type: ignore[arg-type]
+        result = await client.call_tool("generate_invoice", {"order_id": "ord_1003"})
+        orders = await client.call_tool("list_orders", {"limit": 100})
+    if mode == "legacy":  # the handshake era's question is ours to bound: a plain decline
+        assert not result.is_error and result.structured_content["outcome"] == "declined"
+    else:  # the 2026-07-28 answer arrives with the call again: refused, saying it counts as declining
+        assert error_of(result)["code"] == "invalid_argument"
+        assert "counts as declining" in error_of(result)["message"]
+    assert order_row(orders, "ord_1003")["invoice"] == "none"
+
+
+async def test_a_clients_own_error_to_a_question_is_reported_as_the_clients(ledger_path: Path) -> None:
+    from mcp_types import ErrorData
+
+    async def refuse(context: Any, params: ElicitRequestParams) -> ErrorData:
+        return ErrorData(code=-32601, message="elicitation is switched off here")
+
+    async with asking_client(ledger_path, refuse, "legacy") as client:  # type: ignore[arg-type]
+        result = await client.call_tool("generate_invoice", {"order_id": "ord_1003"})
+    error = error_of(result)
+    assert error["code"] == "not_supported"
+    assert "Your client answered the question with its own error (-32601" in error["message"]
+
+
+async def test_an_unanswered_question_is_abandoned_after_the_elicitation_timeout(
+    ledger_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio
+
+    monkeypatch.setenv("MCP_INVOICES_ELICITATION_TIMEOUT", "1")
+
+    async def never_answer(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        await anyio.sleep(30)
+        return ElicitResult(action="cancel")
+
+    started = time.monotonic()
+    async with asking_client(ledger_path, never_answer, "legacy") as client:  # type: ignore[arg-type]
+        with anyio.fail_after(10):
+            result = await client.call_tool("generate_invoice", {"order_id": "ord_1003"})
+        orders = await client.call_tool("list_orders", {"limit": 100})
+    assert (
+        error_of(result)["code"] == "timeout"
+        and "not answered within 1 seconds" in error_of(result)["message"]
+    )
+    assert order_row(orders, "ord_1003")["invoice"] == "none"
+    assert time.monotonic() - started < 10

@@ -898,3 +898,26 @@ def test_overdue_finds_the_unpaid_invoice_past_its_due_date(ledger: Ledger) -> N
         None, InvoiceFilter(overdue=True, as_of=TODAY + timedelta(days=45)), limit=100, cursor=None
     )
     assert {invoice.id for invoice in listed.items} == {invoice.id for invoice in late}
+
+
+@pytest.mark.parametrize(
+    ("reference", "found"),
+    [
+        ("inv-2026-0001", True),  # ASCII letters in any case
+        ("  Inv-2026-0001 ", True),
+        ("ınv-2026-0001", False),  # dotless ı: PostgreSQL's upper() made it I, SQLite's did not
+        ("İNV-2026-0001", False),  # dotted İ
+        ("ﬁnv-2026-0001", False),  # a ligature PostgreSQL may expand
+    ],
+)
+def test_invoice_numbers_fold_ascii_letters_only_on_every_database(
+    ledger: Ledger, reference: str, found: bool
+) -> None:
+    from mcp_invoices.domain.errors import NotFound
+
+    owner = next(invoice for invoice in all_invoices(ledger) if invoice.number == "INV-2026-0001").customer.id
+    if found:
+        assert ledger.find_invoice(owner, reference).number == "INV-2026-0001"
+    else:
+        with pytest.raises(NotFound):
+            ledger.find_invoice(owner, reference)

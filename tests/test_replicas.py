@@ -675,7 +675,7 @@ async def test_a_redis_outage_fails_generation_closed_and_health_says_so(
             )  # the cache misses; it is rendered
     assert health.status_code == 503 and health.json()["shared_state"] == "unreachable"
     assert health.json()["database"] == "ok"
-    assert refused.is_error and error_of(refused)["code"] == "provider_unavailable"
+    assert refused.is_error and error_of(refused)["code"] == "service_unavailable"
     assert f"(Redis at 127.0.0.1:{port}) is unreachable" in error_of(refused)["message"]
     assert polar.generation_requests[order_id] == 0  # nothing was risked
     assert not local.is_error and local.structured_content["outcome"] == "generated"

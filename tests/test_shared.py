@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -281,7 +282,7 @@ async def test_an_unreachable_store_refuses_to_start_a_generation(unreachable: R
         async with unreachable.generations.lock(POLAR_ALICE, "order-1"):
             pytest.fail("the lock must fail closed")
     error = refused.value.to_dict()
-    assert error["code"] == "provider_unavailable"
+    assert error["code"] == "service_unavailable"
     location = unreachable.description.removeprefix("redis at ")  # host:port, never the password
     assert location in error["message"] and "no invoice generation is started" in error["message"]
     assert "hunter2" not in str(error)
@@ -411,8 +412,10 @@ async def test_a_polar_generation_is_refused_not_risked_when_the_lock_store_is_d
 
 
 class _Store:
-    def __init__(self, error: Exception | None = None) -> None:
-        self.error = error
+    """A token store whose reads fail with ``error`` (or answer), over a real database for the write probe."""
+
+    def __init__(self, database: Any, error: Exception | None = None) -> None:
+        self.database, self.error = database, error
 
     def verify(self, token: str) -> None:
         if self.error is not None:
@@ -420,15 +423,20 @@ class _Store:
 
 
 async def test_health_is_ok_only_when_the_database_and_the_shared_store_answer(
-    unreachable: RedisSharedState,
+    unreachable: RedisSharedState, tmp_path: Path
 ) -> None:
+    from mcp_invoices.auth.tokens import TokenStore
     from mcp_invoices.server.replicas import health
 
-    assert (await health(_Store(), InProcessSharedState(), ["local"]))[0] == 200  # type: ignore[arg-type]
-    status, body = await health(_Store(OSError("disk gone")), InProcessSharedState(), [])  # type: ignore[arg-type]
-    assert (status, body["database"], body["shared_state"]) == (503, "unreachable", "ok")
-    status, body = await health(_Store(), unreachable, [])  # type: ignore[arg-type]
-    assert (status, body["database"], body["shared_state"]) == (503, "ok", "unreachable")
+    database = TokenStore(tmp_path / "ledger.sqlite3").database
+    try:
+        assert (await health(_Store(database), InProcessSharedState(), ["local"]))[0] == 200  # type: ignore[arg-type]
+        status, body = await health(_Store(database, OSError("disk gone")), InProcessSharedState(), [])  # type: ignore[arg-type]
+        assert (status, body["database"], body["shared_state"]) == (503, "unreachable", "ok")
+        status, body = await health(_Store(database), unreachable, [])  # type: ignore[arg-type]
+        assert (status, body["database"], body["shared_state"]) == (503, "ok", "unreachable")
+    finally:
+        database.close()
     assert "hunter2" not in str(body)
 
 

@@ -436,12 +436,12 @@ def test_without_a_database_url_the_store_is_the_sqlite_file(tmp_path: Path) -> 
     assert config.database_url == f"sqlite:///{tmp_path / 'mine.sqlite3'}"
 
 
-async def test_a_database_outage_while_serving_is_provider_unavailable_without_details(
+async def test_a_database_outage_while_serving_is_service_unavailable_without_details(
     database: Path | str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    from mcp_invoices.domain.errors import ProviderUnavailable
+    from mcp_invoices.domain.errors import ServiceUnavailable
     from mcp_invoices.principal import Scope
     from mcp_invoices.providers.local.provider import open_local_provider
 
@@ -453,11 +453,11 @@ async def test_a_database_outage_while_serving_is_provider_unavailable_without_d
             raise OperationalError("SELECT secret_sha256 FROM access_tokens", {}, closed)
 
         monkeypatch.setattr(provider.ledger, "find_invoice", outage)  # what get_invoice runs
-        with pytest.raises(ProviderUnavailable) as raised:
+        with pytest.raises(ServiceUnavailable) as raised:
             await provider.get_invoice(Scope("local", "cus_a"), "ord_1")
     finally:
         await provider.aclose()
-    assert raised.value.code == "provider_unavailable"
+    assert raised.value.code == "service_unavailable"
     assert "SELECT" not in str(raised.value) and "server closed" not in str(raised.value)
 
 

@@ -12,6 +12,7 @@ forwarded anywhere: providers are called with the server's own credentials.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -101,6 +102,8 @@ class InvoiceTokenVerifier:
         self, store: TokenStore, *, resource_url: str, jwt_settings: JwtSettings | None = None
     ) -> None:
         self._store = store
+        self._limiter = anyio.CapacityLimiter(16)
+        """Threads verifying tokens at once: a stuck database holds these, never the default pool's."""
         self._resource_url = resource_url
         self._jwt = jwt_settings
         self._jwks = _JwksCache(jwt_settings.jwks_url) if jwt_settings else None
@@ -142,7 +145,10 @@ class InvoiceTokenVerifier:
         return "not_recognised"  # signed and current, but without the provider and customer claims
 
     async def _verify_own(self, token: str) -> AccessToken | None:
-        verified = await anyio.to_thread.run_sync(self._store.verify, token)
+        from mcp_invoices.storage.bounded import run_bounded
+
+        # Bounded: a database that does not answer gives service_unavailable (a 503), not a hung request.
+        verified = await run_bounded(functools.partial(self._store.verify, token), limiter=self._limiter)
         if verified is None:
             return None
         record = verified.record

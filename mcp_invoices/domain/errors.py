@@ -20,6 +20,7 @@ __all__ = [
     "RateLimited",
     "ProviderUnavailable",
     "ProviderTimeout",
+    "ServiceUnavailable",
     "not_found",
 ]
 
@@ -33,6 +34,7 @@ ErrorCode = Literal[
     "rate_limited",
     "provider_unavailable",
     "timeout",
+    "service_unavailable",
 ]
 
 
@@ -97,6 +99,12 @@ class ProviderUnavailable(InvoiceError):
 
 class ProviderTimeout(InvoiceError):
     code = "timeout"
+
+
+class ServiceUnavailable(InvoiceError):
+    """The server's own database or shared store does not answer (not the provider's fault)."""
+
+    code = "service_unavailable"
 
 
 def not_found(kind: Literal["invoice", "order"], object_id: str) -> NotFound:

@@ -18,6 +18,7 @@ from mcp_types import CallToolResult, ListToolsResult, PaginatedRequestParams
 
 from mcp_invoices import __version__
 from mcp_invoices.domain.errors import InvoiceError
+from mcp_invoices.principal import Principal
 from mcp_invoices.server import compat
 from mcp_invoices.server.calls import (
     InvoiceServer,
@@ -34,6 +35,7 @@ from mcp_invoices.server.runtime import Runtime
 from mcp_invoices.server.schemas import inline_definitions
 from mcp_invoices.server.tools import TOOLS, ToolSpec
 from mcp_invoices.server.versions import version_middleware
+from mcp_invoices.shared.budget import budget_share
 from mcp_invoices.views import view_meta, views_extension
 
 __all__ = ["build_server", "PrincipalResolver", "SERVER_NAME"]
@@ -60,7 +62,7 @@ def build_server(
 ) -> MCPServer:
     """The MCP server over ``runtime``; ``resolve_principal`` says who each request acts for."""
     server = InvoiceServer(
-        Services(runtime=runtime, resolve_principal=resolve_principal, clock=clock),
+        Services(runtime=runtime, resolve_principal=_drawing_its_share(resolve_principal), clock=clock),
         SERVER_NAME,
         title="Invoices",
         description="Generate, retrieve and summarise invoices, scoped to one customer per session.",
@@ -79,6 +81,17 @@ def build_server(
     register_prompts(server)
     register_completions(server, PROMPTS)
     return server
+
+
+def _drawing_its_share(resolve: PrincipalResolver) -> PrincipalResolver:
+    """``resolve``, also naming the principal whose fair share of provider budgets the request draws from."""
+
+    def resolve_and_share(ctx: Any) -> Principal:
+        principal = resolve(ctx)
+        budget_share.set("\n".join(f"{scope.provider}:{scope.customer_id}" for scope in principal.scopes))
+        return principal
+
+    return resolve_and_share
 
 
 def _tools_list(

@@ -22,7 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, Icon, InputRequiredResult, ToolAnnotations
 from pydantic import ValidationError
 
-from mcp_invoices.domain.errors import InvalidArgument
+from mcp_invoices.domain.errors import InvalidArgument, InvoiceError
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider, Progress, no_progress
 from mcp_invoices.server import compat
@@ -119,9 +119,15 @@ class InvoiceServer(MCPServer):
                     f"{name} accepts: {', '.join(sorted(allowed)) or 'no arguments'}.",
                 )
             )
+        if context is not None:
+            compat.bound_elicitation(context, _bounded_elicit(context.elicit))
         try:
             result = await super().call_tool(name, arguments, context)
         except ToolError as error:
+            if isinstance(error.__cause__, InvoiceError):  # a question the call asked went wrong (below)
+                return error_result(error.__cause__)
+            if str(error).endswith("accepted elicitation with no content"):
+                return error_result(_EMPTY_ACCEPT)
             if isinstance(error.__cause__, ValidationError):
                 return error_result(argument_error(name, error.__cause__))
             if isinstance(error.__cause__, ToolError) and (answer := _validation_cause(error.__cause__)):
@@ -139,6 +145,61 @@ class InvoiceServer(MCPServer):
                 self.services.runtime.config.document_links,
             )
         return result
+
+
+ELICITATION_TIMEOUT_VARIABLE = "MCP_INVOICES_ELICITATION_TIMEOUT"
+
+_EMPTY_ACCEPT = InvalidArgument(
+    "Your client accepted the question without an answer, which counts as declining it: nothing was generated.",
+    hint="Call generate_invoice again and fill in the form, or pass billing_name and billing_address as arguments.",
+)
+
+
+class _ClientAnswerFailed(InvoiceError):
+    code = "not_supported"
+
+
+class _QuestionUnanswered(InvoiceError):
+    code = "timeout"
+
+
+def _bounded_elicit(elicit: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """``ctx.elicit`` (handshake era: a request within the call) with a deadline and the client's own failures
+    told apart from ours: an empty ``accept`` is a decline; a JSON-RPC error from the client is reported
+    as the client's; no answer within ``MCP_INVOICES_ELICITATION_TIMEOUT`` seconds abandons the question."""
+    import anyio
+    from mcp.server.elicitation import DeclinedElicitation
+    from mcp.shared.exceptions import MCPError
+
+    from mcp_invoices.config import elicitation_timeout
+
+    async def bounded(message: str, schema: Any) -> Any:
+        timeout = elicitation_timeout()
+        try:
+            with anyio.fail_after(timeout):
+                return await elicit(message, schema)
+        except TimeoutError:
+            logger.info("a question to the client went unanswered", extra={"timeout_s": timeout})
+            raise _QuestionUnanswered(
+                f"The question sent to your client was not answered within {timeout:g} seconds, so nothing was generated.",
+                hint="Call generate_invoice again and answer when asked.",
+            ) from None
+        except MCPError as error:
+            logger.info(
+                "the client answered a question with an error", extra={"client_code": error.error.code}
+            )
+            raise _ClientAnswerFailed(
+                f"Your client answered the question with its own error ({error.error.code}: "
+                f"{str(error.error.message)[:120]}), so nothing was generated.",
+                hint="Pass billing_name and billing_address as arguments, or use a client that can show forms.",
+            ) from None
+        except ValueError as error:
+            if "no content" not in str(error):
+                raise
+            logger.info("the client accepted a question without an answer: treated as declined")
+            return DeclinedElicitation()
+
+    return bounded
 
 
 def _validation_cause(error: BaseException) -> ValidationError | None:

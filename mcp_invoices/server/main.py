@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver import Context
 
-from mcp_invoices.config import Config, HttpAuthConfig
+from mcp_invoices.config import Config, HttpAuthConfig, HttpLimits
 from mcp_invoices.principal import Principal
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
@@ -74,6 +74,7 @@ def build_http_app(
     store: TokenStore,
     host: str,
     shared_settings: SharedSettings | None = None,
+    limits: HttpLimits | None = None,
 ) -> Starlette:
     """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz."""
     from mcp.server.auth.settings import AuthSettings
@@ -82,7 +83,10 @@ def build_http_app(
 
     from mcp_invoices.auth.discovery import install_discovery
     from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings
-    from mcp_invoices.server import replicas
+    from mcp_invoices.server import compat, replicas
+    from mcp_invoices.server.dependencies import ServiceUnavailableResponses
+    from mcp_invoices.server.revocation import install_revocation_watch
+    from mcp_invoices.server.sessions import install_session_limits
 
     shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
     jwt_settings = (
@@ -114,7 +118,17 @@ def build_http_app(
 
     server.custom_route("/healthz", methods=["GET"])(health)
 
-    app = server.streamable_http_app(host=host, stateless_http=replicas.stateless_handshake(shared_settings))
+    limits = limits if limits is not None else HttpLimits()
+    app = server.streamable_http_app(
+        host=host,
+        stateless_http=replicas.stateless_handshake(shared_settings),
+        session_idle_timeout=limits.session_idle_timeout,
+        max_sessions=limits.max_sessions,
+    )
+    install_session_limits(compat.session_manager(server), limits)
+    app.add_middleware(ServiceUnavailableResponses)
+    # Outermost: a withdrawn token's open streams and sessions end within seconds.
+    install_revocation_watch(app, verifier.verify_token, lambda: compat.session_manager(server))
     install_discovery(
         app,
         resource_url=auth.resource_url,
@@ -127,16 +141,37 @@ def build_http_app(
 
 async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int) -> None:
     """Serve streamable HTTP at /mcp until interrupted; every request must carry a valid bearer token."""
+    import asyncio
+
     import uvicorn
 
     from mcp_invoices.auth.tokens import TokenStore
+    from mcp_invoices.config import load_http_limits
+    from mcp_invoices.server.connections import (
+        DeadlineH11Protocol,
+        accept_backlog,
+        connection_cap,
+        raise_open_files_limit,
+        throttle_loop_errors,
+    )
 
+    limits = load_http_limits()
+    open_files = raise_open_files_limit()
+    cap = connection_cap(open_files, limits.max_connections)
+    throttle_loop_errors(asyncio.get_running_loop())
     store = TokenStore(config.database_url, secret_key=auth.secret_key, auto_migrate=config.auto_migrate)
     shared_settings = load_shared_settings()
     async with open_shared_state(shared_settings) as shared, open_runtime(config, shared) as runtime:
-        app = build_http_app(runtime, auth, store, host, shared_settings)
+        app = build_http_app(runtime, auth, store, host, shared_settings, limits)
         uvicorn_config = uvicorn.Config(
-            app, host=host, port=port, log_config=None, lifespan="on", timeout_keep_alive=KEEP_ALIVE_SECONDS
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            lifespan="on",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            http=DeadlineH11Protocol.configured(limits, cap),
+            backlog=accept_backlog(open_files),
         )
         shown_host = f"[{host}]" if ":" in host else host
         logger.info(
@@ -145,6 +180,9 @@ async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int)
                 "resource": auth.resource_url,
                 "providers": ",".join(runtime.providers),
                 "shared_state": shared.description,
+                "max_connections": cap,
+                "open_files_limit": open_files,
+                "request_timeout_s": limits.request_timeout,
             },
         )
         _freeze_start_up_objects()

@@ -11,6 +11,7 @@ re-scoped on every page, and read the same on any replica.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import anyio
 import anyio.to_thread
 from mcp.server.request_state import RequestStateSecurity
 
+from mcp_invoices.logs import Throttled
 from mcp_invoices.shared import SharedSettings, SharedState
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["health", "request_state_security", "stateless_handshake"]
 
 logger = logging.getLogger("mcp_invoices.server")
+_log = Throttled(logger, interval=60.0)
 
 _PROBE_TOKEN = "mcpi_000000000000_" + "A" * 43
 """Well formed, and no token can have this id ("0" is not in the id alphabet): verifying it is one
@@ -49,20 +52,42 @@ def stateless_handshake(settings: SharedSettings) -> bool:
 
 
 async def health(store: TokenStore, shared: SharedState, providers: list[str]) -> tuple[int, dict[str, Any]]:
-    """``(status, body)``: 200 when the database and the shared store answer, 503 naming what does not."""
+    """``(status, body)``: 200 when the database reads and writes and the shared store answers; 503 naming
+    what does not. Each check has its own deadline, so a frozen dependency cannot hang the probe."""
+    from mcp_invoices.config import database_timeout
+    from mcp_invoices.storage.bounded import run_bounded
+
+    timeout = min(5.0, database_timeout())
     checks: dict[str, str] = {}
     try:
-        with anyio.fail_after(5):
-            await anyio.to_thread.run_sync(store.verify, _PROBE_TOKEN, abandon_on_cancel=True)
+        await run_bounded(functools.partial(store.verify, _PROBE_TOKEN), timeout=timeout)
         checks["database"] = "ok"
     except Exception as error:  # noqa: BLE001 - any failure means "not ready"; only its type is logged
-        logger.warning("health: the database does not answer", extra={"error": type(error).__name__})
+        _log.warning(
+            "health: the database does not answer", key="database", extra={"error": type(error).__name__}
+        )
         checks["database"] = "unreachable"
+    if checks["database"] == "ok":
+        try:
+            await run_bounded(functools.partial(_write_probe, store), timeout=timeout)
+            checks["database_writable"] = "ok"
+        except Exception as error:  # noqa: BLE001
+            _log.warning(
+                "health: the database cannot be written",
+                key="writable",
+                extra={"error": type(error).__name__},
+            )
+            checks["database_writable"] = "not writable"
+    else:
+        checks["database_writable"] = "unknown"
     try:
-        await shared.ping()
+        with anyio.fail_after(timeout):
+            await shared.ping()
         checks["shared_state"] = "ok"
     except Exception as error:  # noqa: BLE001
-        logger.warning("health: the shared store does not answer", extra={"error": type(error).__name__})
+        _log.warning(
+            "health: the shared store does not answer", key="shared", extra={"error": type(error).__name__}
+        )
         checks["shared_state"] = "unreachable"
     ok = all(value == "ok" for value in checks.values())
     body: dict[str, Any] = {
@@ -72,3 +97,13 @@ async def health(store: TokenStore, shared: SharedState, providers: list[str]) -
         "providers": providers,
     }
     return (200 if ok else 503), body
+
+
+def _write_probe(store: TokenStore) -> None:
+    """One small write that really reaches the database (a key of the ``meta`` table): a read-only file, a
+    full disk, a lock held too long or a read-only PostgreSQL session fail it."""
+    from sqlalchemy import text
+
+    with store.database.write() as db:
+        db.execute(text("DELETE FROM meta WHERE key = 'health_probe'"))
+        db.execute(text("INSERT INTO meta (key, value) VALUES ('health_probe', 'ok')"))

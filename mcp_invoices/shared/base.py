@@ -9,7 +9,7 @@ Failure policy (README, *Deployment*):
 - minted provider sessions degrade to this process's memory (a warning; at worst a second mint);
 - a request budget degrades to this process's own bucket (a warning);
 - the generation guard fails closed: if the shared lock store cannot be reached, no generation is
-  started (``provider_unavailable``), because one started twice at a provider cannot be undone.
+  started (``service_unavailable``), because one started twice at a provider cannot be undone.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
-from mcp_invoices.domain.errors import ProviderUnavailable
+from mcp_invoices.domain.errors import ServiceUnavailable
 from mcp_invoices.domain.models import Invoice
 from mcp_invoices.principal import Scope
 
@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 
-class SharedStateUnavailable(ProviderUnavailable):
-    """The shared cache and lock store cannot be reached (a ``provider_unavailable`` tool error)."""
+class SharedStateUnavailable(ServiceUnavailable):
+    """The shared cache and lock store cannot be reached (a ``service_unavailable`` tool error)."""
 
 
 class Budget(Protocol):

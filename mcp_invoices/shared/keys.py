@@ -65,6 +65,10 @@ class KeySpace:
     def budget(self, provider: str) -> str:
         return f"{self.prefix}:{provider}:_all:budget"
 
+    def budget_principal(self, share: str) -> str:
+        """A principal's share of a budget, named by a digest: no key names a customer."""
+        return self._digest(share, 24)
+
     @property
     def document_index(self) -> str:
         return f"{self.prefix}:_docs"

@@ -24,7 +24,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from cryptography.fernet import InvalidToken
 from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Invoice
+from mcp_invoices.logs import Throttled
 from mcp_invoices.principal import Scope
 from mcp_invoices.shared.base import (
     Budget,
@@ -42,7 +43,7 @@ from mcp_invoices.shared.base import (
     SharedState,
     SharedStateUnavailable,
 )
-from mcp_invoices.shared.budget import RequestBudget
+from mcp_invoices.shared.budget import ACTIVE_SECONDS, RequestBudget, budget_share
 from mcp_invoices.shared.keys import KeySpace
 from mcp_invoices.shared.memory import MemorySessions
 
@@ -82,6 +83,30 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate_per_ms) + wait_ms + 100
 return wait_ms
 """
 
+_TAKE_SHARE = """
+local rate_per_ms, capacity, active_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZADD', KEYS[2], now_ms, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms - active_ms)
+redis.call('PEXPIRE', KEYS[2], active_ms)
+local active = math.max(1, redis.call('ZCARD', KEYS[2]))
+rate_per_ms = rate_per_ms / active
+capacity = math.max(1, capacity / active)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens, updated = tonumber(state[1]), tonumber(state[2])
+if tokens == nil or updated == nil then tokens, updated = capacity, now_ms end
+tokens = math.min(capacity, tokens + math.max(0, now_ms - updated) * rate_per_ms) - 1
+local wait_ms = 0
+if tokens < 0 then wait_ms = math.ceil(-tokens / rate_per_ms) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now_ms))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate_per_ms) + wait_ms + 1000)
+return wait_ms
+"""
+"""A principal's share of a provider's bucket (see ``shared/budget.py``): the principals that drew in the
+last ``active_ms`` (a sorted set, KEYS[2]) divide the provider's rate and burst; KEYS[1] is this
+principal's own bucket. The wait is reserved: concurrent callers queue behind each other in time."""
+
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -111,21 +136,94 @@ def _fernet(secret_key: SecretStr):  # type: ignore[no-untyped-def]
     return Fernet(base64.urlsafe_b64encode(digest.digest()))
 
 
+class _Breaker:
+    """Every Redis command with one deadline, and skipped for a few seconds after Redis failed to answer.
+
+    A frozen Redis (stopped, partitioned) accepts connections and answers nothing: each command would
+    wait its socket timeout, and a call that makes several (a PDF read: cache get, then put) waited
+    them all. After one failure, commands fail at once for ``cooldown`` seconds (callers fall back
+    as they do for any Redis failure: a cache miss, this process's budget, a refused generation);
+    the first command after it tries Redis again. Each outage is logged once a second with a count.
+    """
+
+    def __init__(self, location: str, *, timeout: float, cooldown: float = 5.0) -> None:
+        self.location, self.timeout, self.cooldown = location, timeout, cooldown
+        self._open_until = -math.inf
+
+    async def run(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import RedisError
+
+        if time.monotonic() < self._open_until:
+            raise RedisConnectionError("the shared store did not answer a moment ago")
+        try:
+            with anyio.fail_after(self.timeout):
+                result = await command()
+        except (RedisError, OSError) as error:  # TimeoutError is an OSError
+            self._open_until = time.monotonic() + self.cooldown
+            _outages.warning(
+                "the shared store (Redis) did not answer; skipping it for a few seconds",
+                key=self.location,
+                extra={"store": self.location, "error": type(error).__name__, "cooldown_s": self.cooldown},
+            )
+            raise RedisConnectionError("the shared store did not answer") from None
+        self._open_until = -math.inf
+        return result
+
+
+class _GuardedClient:
+    """The Redis client with every command (scripts included) run through a ``_Breaker``."""
+
+    def __init__(self, client: Any, breaker: _Breaker) -> None:
+        self._client, self._breaker = client, breaker
+
+    def register_script(self, script: str) -> Callable[..., Awaitable[Any]]:
+        registered = self._client.register_script(script)
+
+        async def call(*, keys: Sequence[str], args: Sequence[Any]) -> Any:
+            return await self._breaker.run(lambda: registered(keys=keys, args=args))
+
+        return call
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        command = getattr(self._client, name)
+        if name.endswith("_iter") or name in ("pipeline", "pubsub", "connection_pool"):
+            return command  # not one awaited command: as the client gives it (maintenance and tests)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self._breaker.run(lambda: command(*args, **kwargs))
+
+        return call
+
+
+_outages = Throttled(logger, interval=1.0)
+
+
 class _Redis:
     """The client plus one translation of every Redis failure into a clear, secret-free error."""
 
     def __init__(self, url: str) -> None:
         import redis.asyncio
-        from redis.backoff import ExponentialBackoff
-        from redis.retry import Retry
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        from mcp_invoices.config import redis_timeout
 
         self.location = redis_location(url)
-        self.client: Any = redis.asyncio.Redis.from_url(
-            url,
-            socket_connect_timeout=2.0,
-            socket_timeout=5.0,
-            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
-            health_check_interval=15,
+        timeout = redis_timeout()
+        # No retry inside a command: the breaker bounds the whole command by one timeout instead.
+        self.client: Any = _GuardedClient(
+            redis.asyncio.Redis.from_url(
+                url,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+                retry=Retry(NoBackoff(), retries=0),
+                health_check_interval=15,
+            ),
+            _Breaker(self.location, timeout=timeout),
         )
 
     def unavailable(self, what: str, consequence: str) -> SharedStateUnavailable:
@@ -337,19 +435,32 @@ class RedisGenerations(GenerationGuard):
 class RedisBudget:
     """A provider's token bucket in Redis: the same ``acquire()`` as ``RequestBudget``, one for all replicas."""
 
-    def __init__(self, redis: _Redis, key: str, per_minute: int, *, burst: int | None = None) -> None:
+    def __init__(
+        self, redis: _Redis, keys: KeySpace, provider: str, per_minute: int, *, burst: int | None = None
+    ) -> None:
         if per_minute <= 0:
             raise ValueError("per_minute must be positive")
-        self._redis, self._key = redis, key
+        self._redis, self._keys, self._key = redis, keys, keys.budget(provider)
         self.per_minute = per_minute
         self.capacity = burst if burst is not None else max(1, min(per_minute // 6, 50))
         self._rate_per_ms = per_minute / 60_000.0
         self._take = redis.client.register_script(_TAKE_TOKEN)
+        self._take_share = redis.client.register_script(_TAKE_SHARE)
         self._fallback = RequestBudget(per_minute, burst=self.capacity)
         self._warn = _WarnOnce()
 
     async def acquire(self) -> None:
+        """The principal's share first (its own queue), then the provider's bucket; see ``shared/budget.py``."""
+        principal = self._keys.budget_principal(budget_share.get())
         try:
+            share_ms = int(
+                await self._take_share(
+                    keys=[f"{self._key}:share:{principal}", f"{self._key}:active"],
+                    args=[repr(self._rate_per_ms), self.capacity, principal, int(ACTIVE_SECONDS * 1000)],
+                )
+            )
+            if share_ms > 0:
+                await anyio.sleep(share_ms / 1000)
             wait_ms = int(await self._take(keys=[self._key], args=[repr(self._rate_per_ms), self.capacity]))
         except Exception as error:
             if not self._redis.is_failure(error):
@@ -397,7 +508,7 @@ class RedisSharedState(SharedState):
         return f"redis at {self._redis.location}"
 
     def budget(self, provider: str, per_minute: int, *, burst: int | None = None) -> Budget:
-        return RedisBudget(self._redis, self.keys.budget(provider), per_minute, burst=burst)
+        return RedisBudget(self._redis, self.keys, provider, per_minute, burst=burst)
 
     async def ping(self) -> None:
         try:

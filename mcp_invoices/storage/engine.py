@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 
-from mcp_invoices.config import sqlite_database_url
+from mcp_invoices.config import database_timeout, sqlite_database_url
 from mcp_invoices.storage.errors import DatabaseUnavailable
 
 __all__ = ["Database", "PreparedRead", "normalize_url", "display_url"]
@@ -75,11 +75,13 @@ def _sqlite_engine(url: URL) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # The busy timeout: how long a write waits for another writer's lock before failing (not hanging).
     engine = create_engine(
         url,
-        connect_args={"timeout": 30, "check_same_thread": False},
+        connect_args={"timeout": database_timeout(), "check_same_thread": False},
         pool_size=10,
         max_overflow=20,
+        pool_timeout=database_timeout(),
         hide_parameters=True,
     )
 
@@ -104,14 +106,23 @@ def _sqlite_engine(url: URL) -> Engine:
 
 
 def _postgresql_engine(url: URL) -> Engine:
-    # An unreachable host fails in seconds rather than hanging start-up (the URL may set its own).
-    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 10}
+    # An unreachable host fails in seconds rather than hanging (the URL may set its own); a statement
+    # that runs too long, or waits too long for a lock, is ended by the server. A server that does
+    # not answer at all (stopped, partitioned) is bounded by the callers' own deadline (``bounded``).
+    timeout = database_timeout()
+    connect_args: dict[str, Any] = (
+        {} if "connect_timeout" in url.query else {"connect_timeout": max(1, round(timeout))}
+    )
+    if "options" not in url.query:
+        milliseconds = int(timeout * 1000)
+        connect_args["options"] = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
     try:
         return create_engine(
             url,
             connect_args=connect_args,
             pool_size=10,
             max_overflow=20,
+            pool_timeout=timeout,
             pool_pre_ping=True,
             hide_parameters=True,
         )

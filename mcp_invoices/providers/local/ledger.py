@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import string
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -70,7 +71,19 @@ from mcp_invoices.providers.local.records import (
 from mcp_invoices.storage import Database, open_database
 from mcp_invoices.storage.schema import customers, invoice_sequences, invoices, meta, order_lines, orders
 
-__all__ = ["PROVIDER_ID", "Ledger", "NewOrder", "NewOrderLine", "SellerProfile"]
+__all__ = ["PROVIDER_ID", "Ledger", "NewOrder", "NewOrderLine", "SellerProfile", "fold_number"]
+
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
+def fold_number(reference: str) -> str:
+    """An invoice number as it is compared: ASCII letters upper-cased, nothing else changed.
+
+    SQLite's ``upper()`` folds ASCII letters only; PostgreSQL's folds by its locale, so ``ı`` (dotless
+    i) matched ``I`` there and not under SQLite. Numbers are ASCII (``INV-2026-0001``), so folding the
+    reference here, in Python, and comparing it with ``upper(number)`` is the same rule on both.
+    """
+    return reference.strip().translate(_ASCII_UPPER)
 
 
 # The hottest read (get_invoice), built once: a statement assembled per call costs more than the lookup.
@@ -79,7 +92,8 @@ _INVOICE_BY_REFERENCE = (
     .where(
         or_(
             invoices.c.order_id == bindparam("reference"),
-            func.upper(invoices.c.number) == func.upper(bindparam("number")),
+            # The reference is folded in Python (``fold_number``): one rule on every database.
+            func.upper(invoices.c.number) == bindparam("number"),
         )
     )
     # An id wins over a number that happens to spell it.
@@ -294,7 +308,7 @@ class Ledger:
         Both lookups are indexed: the id by the primary key, the number by ``invoices_by_number``
         (on ``upper(number)``, the very expression compared here, so both databases use it).
         """
-        parameters = {"reference": reference, "number": reference.strip()}
+        parameters = {"reference": reference, "number": fold_number(reference)}
         if customer_id is None:
             row = self._invoice_by_reference.first(parameters)
         else:

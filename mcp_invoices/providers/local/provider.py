@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 import anyio.to_thread
 
-from mcp_invoices.domain.errors import NotFound, ProviderUnavailable
+from mcp_invoices.domain.errors import NotFound
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
 from mcp_invoices.domain.summary import InvoicesSummary
 from mcp_invoices.principal import Scope
@@ -58,17 +58,16 @@ class LocalProvider(InvoiceProvider):
             async with self._opening:
                 if self.ledger is None:
                     assert self._opener is not None
-                    self.ledger = await self._call(self._opener)
+                    from mcp_invoices.storage.bounded import run_bounded
+
+                    # Creating, migrating and seeding a new ledger may take longer than one query.
+                    self.ledger = await run_bounded(self._opener, limiter=self._limiter, timeout=60)
         return self.ledger
 
     async def _call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
-        try:
-            call = functools.partial(fn, *args, **kwargs)
-            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
-        except Exception as error:
-            if (unavailable := _unavailable(error)) is None:
-                raise
-            raise unavailable from None
+        from mcp_invoices.storage.bounded import run_bounded
+
+        return await run_bounded(functools.partial(fn, *args, **kwargs), limiter=self._limiter)
 
     async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
         ledger = await self._open()
@@ -80,9 +79,11 @@ class LocalProvider(InvoiceProvider):
         try:
             return ledger.find_invoice(scope.customer_id, invoice_id)
         except Exception as error:
-            if (unavailable := _unavailable(error)) is None:
+            from mcp_invoices.storage.bounded import is_database_failure, report
+
+            if not is_database_failure(error):
                 raise
-            raise unavailable from None
+            raise report(error) from None
 
     async def invoice_by_id(self, scope: Scope, invoice_id: str) -> Invoice:
         return await self._call((await self._open()).get_invoice, scope.customer_id, invoice_id)
@@ -145,21 +146,6 @@ class LocalProvider(InvoiceProvider):
     async def aclose(self) -> None:
         if self.ledger is not None:
             await self._call(self.ledger.close)
-
-
-def _unavailable(error: Exception) -> ProviderUnavailable | None:
-    """``provider_unavailable`` when a ledger call failed because the database went away (PostgreSQL
-    restarting, the network); None when the error is the caller's to see as it is."""
-    from sqlalchemy.exc import OperationalError
-
-    from mcp_invoices.storage import describe_error
-
-    if not isinstance(error, OperationalError):
-        return None
-    logger.warning("the ledger's database is unavailable", extra={"reason": describe_error(error)})
-    return ProviderUnavailable(
-        "The invoice ledger's database is unavailable right now.", hint="Try again in a moment."
-    )
 
 
 def _open_ledger(location: str | Path, seed: bool, today: date | None, auto_migrate: bool) -> Ledger:
