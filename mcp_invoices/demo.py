@@ -16,6 +16,9 @@ from typing import Any
 from mcp import Client, StdioServerParameters
 from mcp_types import BlobResourceContents, ResourceLink, TextContent
 
+from mcp_invoices.domain.breakdown import breakdown_of
+from mcp_invoices.domain.models import Invoice
+
 __all__ = ["run_demo"]
 
 
@@ -73,11 +76,16 @@ async def _get_by_number(client: Client, number: str) -> dict[str, Any]:
     _say(
         f"    billed to: {invoice['billing']['name']}; issued {invoice['issued_at']}, due {invoice['due_at']}"
     )
-    for line in invoice["line_items"]:
-        _say(f"    - {line['description']}: {line['quantity']} x {line['unit_amount']} = {line['total']}")
+    # The same rule as the PDF and the view: net + tax = gross per line, the nets sum to the subtotal.
+    amounts = breakdown_of(Invoice.model_validate(invoice))
+    for line in amounts.lines:
+        item = line.item
+        _say(
+            f"    - {item.description}: {item.quantity} x {item.unit_amount}: "
+            f"net {line.net} + tax {line.tax} = {line.gross}"
+        )
     _say(
-        f"    subtotal {invoice['subtotal']}, discount {invoice['discount']}, tax {invoice['tax']}, "
-        f"shipping {invoice['shipping']} -> total {invoice['total']} {invoice['currency']}, "
+        f"    {amounts.equation(str)} = total {invoice['total']} {invoice['currency']}, "
         f"due {invoice['amount_due']}"
     )
     for link in (block for block in result.content if isinstance(block, ResourceLink)):

@@ -28,12 +28,23 @@ install_npm() {
         return
     fi
     log "$dir: npm ci"
-    if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2); then
-        # npm 11's ci refuses a lock whose platform-only optional dependency (the Inspector 2.x has a
-        # Windows-only one) it cannot place; install honours the same lock without rewriting it.
+    # Quiet unless it fails: npm's output is kept and shown only when the install does not succeed.
+    local out
+    out="$(mktemp)"
+    if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) >"$out" 2>&1; then
+        # npm 11's ci refuses (EUSAGE) a lock whose platform-only optional dependency (the Inspector
+        # 2.x has a Windows-only one) it cannot place; install honours the same lock without
+        # rewriting it. The refusal is expected there, so it is shown only if the install fails too.
         log "$dir: npm ci refused the lock; npm install --no-save from it"
-        (cd "$dir" && npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
+        if ! (cd "$dir" && npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error) \
+            >>"$out" 2>&1; then
+            log "$dir: npm install failed; npm said:"
+            cat "$out" >&2
+            rm -f "$out"
+            return 1
+        fi
     fi
+    rm -f "$out"
     cp "$dir/package-lock.json" "$stamp"
 }
 
@@ -48,7 +59,16 @@ install_python() {
     log "$venv: python3 -m venv + pip install -r $requirements"
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2
+    local out
+    out="$(mktemp)"
+    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" \
+        >"$out" 2>&1; then
+        log "$venv: pip install failed; pip said:"
+        cat "$out" >&2
+        rm -f "$out"
+        return 1
+    fi
+    rm -f "$out"
     cp "$requirements" "$stamp"
 }
 

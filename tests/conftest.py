@@ -42,6 +42,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.database)
 
 
+SERVER_LOGS = pytest.StashKey[list[Path]]()
+
+
+@pytest.fixture
+def server_logs(request: pytest.FixtureRequest) -> list[Path]:
+    """Files a test's servers write their output to: shown in the report when the test fails.
+
+    A server started by a test never sends its output to DEVNULL: it writes to a file added here, so a
+    failure (in set-up too) shows what the server said.
+    """
+    logs: list[Path] = []
+    request.node.stash[SERVER_LOGS] = logs
+    return logs
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    if report.failed:
+        for path in item.stash.get(SERVER_LOGS, []):
+            try:
+                text = path.read_text(errors="replace")
+            except OSError as error:
+                text = f"(could not read it: {error})"
+            # The end of a long log is where the failure is.
+            report.sections.append((f"server output ({path})", text[-20_000:] or "(nothing)"))
+    return report
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     url = config.getoption("--database-url")
     if not url:

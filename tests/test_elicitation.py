@@ -401,8 +401,11 @@ STATE_KEY = "elicitation-test-request-state-key-0123456789"
 def two_replicas(env: dict[str, str], workdir: Path) -> Iterator[list[int]]:
     processes: list[subprocess.Popen[bytes]] = []
     ports = [_free_port(), _free_port()]
+    stack = contextlib.ExitStack()
     try:
         for port in ports:
+            # The replica's output goes to a file shown when it fails to start (never DEVNULL).
+            stderr = stack.enter_context((workdir / f"replica-{port}.log").open("wb"))
             processes.append(
                 subprocess.Popen(
                     [
@@ -418,13 +421,15 @@ def two_replicas(env: dict[str, str], workdir: Path) -> Iterator[list[int]]:
                     env=os.environ | {"MCP_INVOICES_LOG_LEVEL": "WARNING"} | env,
                     cwd=REPO,
                     stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stderr=stderr,
                 )
             )
         deadline = time.monotonic() + 60
         for port, process in zip(ports, processes, strict=True):
             while True:  # bounded by the deadline
-                assert process.poll() is None, "a replica exited"
+                assert process.poll() is None, "a replica exited; it said:\n" + (
+                    workdir / f"replica-{port}.log"
+                ).read_text(errors="replace")
                 with contextlib.suppress(httpx2.TransportError):
                     if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                         break
@@ -440,6 +445,7 @@ def two_replicas(env: dict[str, str], workdir: Path) -> Iterator[list[int]]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        stack.close()
 
 
 async def test_the_questions_of_one_call_may_be_answered_through_different_replicas(tmp_path: Path) -> None:

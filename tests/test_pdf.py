@@ -215,19 +215,29 @@ def test_line_item_columns_are_printed() -> None:
 
 
 def test_optional_totals_are_printed_when_present() -> None:
-    invoice = make_invoice(subtotal="1200.00", discount="20.00", tax="49.50", shipping="5.00")
+    invoice = make_invoice(
+        line_items=[line("Widget", quantity="1", unit="1200.00")],
+        subtotal="1200.00",
+        discount="20.00",
+        tax="49.50",
+        shipping="5.00",
+    )
 
     text = text_of(render_invoice_pdf_sync(invoice))
 
-    for label, value in (("Subtotal", "$1,200.00"), ("Discount", "-$20.00"), ("Tax", "$49.50")):
+    for label, value in (("Subtotal (net)", "$1,200.00"), ("Discount", "-$20.00"), ("Tax", "$49.50")):
         assert f"{label} {value}" in text
     assert "Shipping $5.00" in text
 
 
 def test_optional_totals_are_left_out_when_absent() -> None:
-    text = text_of(render_invoice_pdf_sync(make_invoice(subtotal=None, discount=None, shipping=None)))
+    # The subtotal (the nets' sum), tax and total always print; a discount, shipping or an adjustment
+    # only when there is one.
+    invoice = make_invoice(subtotal=None, discount=None, shipping=None, total="100.00")
+    text = text_of(render_invoice_pdf_sync(invoice))
 
-    assert "Subtotal" not in text
+    assert "Subtotal (net) $100.00" in text
+    assert "Adjustment" not in text
     assert "Shipping" not in text
     assert "Discount" not in text.replace("DISCOUNT", "")
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from mcp import Client
@@ -34,12 +34,19 @@ BEFORE_RESOURCE_LINKS = ("2024-11-05", "2025-03-26")
 class RawStdioSession:
     """A JSON-RPC client that writes and reads lines itself, with a deadline on every answer."""
 
-    def __init__(self, ledger_path: Path) -> None:
-        self.process = subprocess.Popen(
+    def __init__(self, ledger_path: Path, stderr_path: Path) -> None:
+        # The server's stderr goes to a file the report shows when the test fails (set-up included).
+        with stderr_path.open("wb") as stderr:
+            self.process = self._start(ledger_path, stderr)
+        self.next_id = 0
+
+    @staticmethod
+    def _start(ledger_path: Path, stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-m", "mcp_invoices", "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
             cwd=REPO,
             env=os.environ
             | {
@@ -48,7 +55,6 @@ class RawStdioSession:
                 "MCP_INVOICES_LOG_LEVEL": "ERROR",
             },
         )
-        self.next_id = 0
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.process.stdin
@@ -89,9 +95,11 @@ class RawStdioSession:
 
 
 @pytest.fixture
-def handshake(ledger_path: Path, request: pytest.FixtureRequest):
+def handshake(ledger_path: Path, request: pytest.FixtureRequest, server_logs: list[Path], tmp_path: Path):
     version = request.param
-    session = RawStdioSession(ledger_path)
+    stderr_path = tmp_path / "server-stderr.log"
+    server_logs.append(stderr_path)
+    session = RawStdioSession(ledger_path, stderr_path)
     try:
         answer = session.request(
             "initialize",

@@ -606,6 +606,7 @@ def test_start_up_fails_naming_the_variable_when_redis_does_not_answer(
 @contextlib.contextmanager
 def private_redis(port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A Redis of this test's own (it gets stopped), in the foreground, without persistence."""
+    log = (workdir / "redis.log").open("wb")  # its output, shown if it does not start (never DEVNULL)
     process = subprocess.Popen(
         [
             "redis-server",
@@ -620,9 +621,10 @@ def private_redis(port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]
             "--dir",
             str(workdir),
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
+    log.close()  # the child has its own copy
     try:
         deadline = time.monotonic() + 10
         while (
@@ -631,7 +633,10 @@ def private_redis(port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]
             ).stdout.strip()
             != b"PONG"
         ):
-            assert process.poll() is None and time.monotonic() < deadline, "private Redis did not start"
+            assert process.poll() is None and time.monotonic() < deadline, (
+                "private Redis did not start; it said:\n"
+                + (workdir / "redis.log").read_text(errors="replace")
+            )
             time.sleep(0.05)
         yield process
     finally:

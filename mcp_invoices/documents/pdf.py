@@ -28,7 +28,8 @@ import anyio.to_thread
 from fontTools.ttLib import TTFont  # fpdf2's own dependency
 from fpdf import FPDF
 
-from mcp_invoices.domain.models import Invoice, InvoiceStatus, LineItem
+from mcp_invoices.domain.breakdown import LineAmounts, breakdown_of
+from mcp_invoices.domain.models import Invoice, InvoiceStatus
 from mcp_invoices.domain.money import format_money
 
 __all__ = ["Seller", "render_invoice_pdf", "render_invoice_pdf_sync"]
@@ -239,7 +240,15 @@ _TABLE_HEADER_HEIGHT = 7.0
 _DASH = "—"
 
 # (title, width in mm) of the right-aligned columns; the description takes what they leave.
-_AMOUNT_COLUMNS = (("QTY", 12.0), ("UNIT PRICE", 25.0), ("DISCOUNT", 22.0), ("TAX", 22.0), ("AMOUNT", 27.0))
+# Net + tax = gross on every row; the net column sums to the subtotal (domain/breakdown.py).
+_AMOUNT_COLUMNS = (
+    ("QTY", 10.0),
+    ("UNIT PRICE", 23.0),
+    ("DISCOUNT", 20.0),
+    ("NET", 24.0),
+    ("TAX", 21.0),
+    ("GROSS", 24.0),
+)
 _DESCRIPTION_WIDTH = _RIGHT - _MARGIN - sum(width for _, width in _AMOUNT_COLUMNS)
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -359,6 +368,7 @@ class _InvoiceDocument:
 
     def __init__(self, invoice: Invoice, seller: Seller | None, typeface: _Typeface) -> None:
         self.invoice = invoice
+        self.breakdown = breakdown_of(invoice)
         self.seller = seller
         self.currency = invoice.currency
         self.typeface = typeface
@@ -575,7 +585,8 @@ class _InvoiceDocument:
             y += _LINE_HEIGHT + 2 * _ROW_PADDING
             self._rule(y)
             return y
-        for item in self.invoice.line_items:
+        for line_amounts in self.breakdown.lines:
+            item = line_amounts.item
             pdf.use(_BODY_SIZE)
             lines = [
                 (line, False) for line in self._wrap(item.description, _DESCRIPTION_WIDTH - 2 * _CELL_PADDING)
@@ -583,7 +594,7 @@ class _InvoiceDocument:
             if item.period_start or item.period_end:
                 period = " – ".join(_format_date(day) for day in (item.period_start, item.period_end) if day)
                 lines.append((self.text(period), True))
-            amounts = self._amount_cells(item)
+            amounts = self._amount_cells(line_amounts)
             while lines:
                 fits = int((limit - y - 2 * _ROW_PADDING) // _LINE_HEIGHT)
                 if fits < 1 or (fits < len(lines) <= page_capacity):
@@ -594,13 +605,21 @@ class _InvoiceDocument:
                 amounts = ()  # a row split across pages shows its amounts once, on its first part
         return y
 
-    def _amount_cells(self, item: LineItem) -> tuple[str, ...]:
+    def _amount_cells(self, amounts: LineAmounts) -> tuple[str, ...]:
         def money(amount: Decimal | None) -> str:
             return _DASH if amount is None else self.money(amount)
 
+        item = amounts.item
         discount = _DASH if not item.discount else self.text(_discount_label(item.discount, self.currency))
         quantity = _DASH if item.quantity is None else _format_quantity(item.quantity)
-        return quantity, money(item.unit_amount), discount, money(item.tax), money(item.total)
+        return (
+            quantity,
+            money(item.unit_amount),
+            discount,
+            money(amounts.net),
+            money(amounts.tax),
+            money(amounts.gross),
+        )
 
     def _row(self, top: float, lines: list[tuple[str, bool]], amounts: tuple[str, ...]) -> float:
         pdf = self.pdf
@@ -623,14 +642,10 @@ class _InvoiceDocument:
         """Subtotal to amount due, right-aligned under the table; kept together on one page."""
         invoice = self.invoice
         rows: list[tuple[str, str, bool]] = []
-        if invoice.subtotal is not None:
-            rows.append(("Subtotal", self.money(invoice.subtotal), False))
-        if invoice.discount is not None:
-            rows.append(("Discount", self.text(_discount_label(invoice.discount, self.currency)), False))
-        if invoice.tax is not None:
-            rows.append(("Tax", self.money(invoice.tax), False))
-        if invoice.shipping is not None:
-            rows.append(("Shipping", self.money(invoice.shipping), False))
+        # Subtotal (the net column's sum) − discount + tax + shipping = total: one rule, checkable.
+        for label, amount, sign in self.breakdown.rows():
+            value = self.text(_discount_label(amount, self.currency)) if sign < 0 else self.money(amount)
+            rows.append((label, value, False))
         rows.append(("Total", self.money(invoice.total), True))
         rows.append(("Amount paid", self.money(invoice.amount_paid), False))
 

@@ -26,6 +26,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from mcp_invoices.domain import money
+from mcp_invoices.domain.breakdown import breakdown_of
 from mcp_invoices.domain.models import Amount, Invoice, InvoiceStatus, is_past_due
 from mcp_invoices.domain.rules import AGEING_BUCKETS, CURRENT, ageing_bucket
 
@@ -233,8 +234,11 @@ def _details_sentence(invoice: Invoice, largest: LineFact | None) -> str:
     if invoice.line_items:
         lines = _plural(len(invoice.line_items), "line")
         if largest is not None and largest.total is not None and len(invoice.line_items) > 1:
+            # The provider's line amount; said so when it includes tax (domain/breakdown.py reads which).
+            with_tax = " incl. tax" if breakdown_of(invoice).lines_include_tax else ""
             lines += (
-                f", largest: {largest.description} ({money.format_money(largest.total, invoice.currency)})"
+                f", largest: {largest.description} "
+                f"({money.format_money(largest.total, invoice.currency)}{with_tax})"
             )
         parts.append(lines)
     if not parts:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from mcp_types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_invoices.domain.breakdown import breakdown_of
 from mcp_invoices.domain.models import Invoice, InvoiceFilter, InvoiceRow
 from mcp_invoices.domain.money import format_money
 from mcp_invoices.domain.summary import InvoicesSummary, InvoiceSummary, no_due_dates_note, with_note
@@ -52,11 +54,15 @@ class ListInvoicesResult(BaseModel):
 
 
 def invoice_text(invoice: Invoice) -> str:
-    """One line a person can read: number, status, total and what is due."""
+    """One line a person can read: number, status, total (and how it adds up) and what is due."""
     label = invoice.number or f"(pending) for order {invoice.id}"
+
+    def money(amount: Decimal) -> str:
+        return format_money(amount, invoice.currency)
+
     return (
-        f"Invoice {label}: {invoice.status.value}, total {format_money(invoice.total, invoice.currency)}, "
-        f"due {format_money(invoice.amount_due, invoice.currency)}."
+        f"Invoice {label}: {invoice.status.value}, total {money(invoice.total)} "
+        f"({breakdown_of(invoice).equation(money)}), due {money(invoice.amount_due)}."
     )
 
 
