@@ -7,6 +7,8 @@
 #   tests/clients/inspector    the MCP Inspector CLI (TypeScript SDK 1.x line)
 #   tests/clients/inspector-strict  the MCP Inspector CLI 2.x (tools/list --strict: schema portability)
 #   tests/clients/mcp-remote   mcp-remote, the stdio-to-HTTP bridge of Claude Desktop configurations
+#   tests/clients/conformance  the official MCP conformance suite, 0.1.13 (the newest that runs on Node 20;
+#                              tests/clients/test_conformance.py)
 #   .venv-clients/py-current   Python SDK 1.x, recent (tests/clients/py-current/requirements.txt)
 #   .venv-clients/py-old       Python SDK 1.9 (speaks 2025-03-26)
 #   .venv-clients/frameworks   OpenAI Agents SDK, langchain-mcp-adapters + langchain-openai, Pydantic AI,
@@ -73,7 +75,7 @@ install_python() {
 }
 
 pids=()
-for package in ts-current ts-old inspector inspector-strict mcp-remote; do
+for package in ts-current ts-old inspector inspector-strict mcp-remote conformance; do
     install_npm "$package" &
     pids+=("$!")
 done

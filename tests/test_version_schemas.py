@@ -18,8 +18,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from mcp.shared.exceptions import MCPError
 
-from tests.conftest import REPO
+from tests.conftest import REPO, local_client
 from tests.test_protocol_versions import RawStdioSession
 
 SCHEMAS = REPO / "tests/schemas/mcp"
@@ -64,9 +65,13 @@ def violations(version: str, definition: str, instance: Any) -> list[str]:
 
 
 @pytest.fixture(params=HANDSHAKE_VERSIONS)
-def session(request: pytest.FixtureRequest, ledger_path: Path) -> Iterator[tuple[str, RawStdioSession, dict]]:
+def session(
+    request: pytest.FixtureRequest, ledger_path: Path, server_logs: list[Path], tmp_path: Path
+) -> Iterator[tuple[str, RawStdioSession, dict]]:
     version = request.param
-    raw = RawStdioSession(ledger_path)
+    stderr_path = tmp_path / "server-stderr.log"
+    server_logs.append(stderr_path)
+    raw = RawStdioSession(ledger_path, stderr_path)
     try:
         answer = raw.request(
             "initialize",
@@ -172,3 +177,36 @@ def test_an_unusable_resource_uri_is_invalid_params_with_our_code_in_data_never_
     assert error["code"] in (-32602, -32002), error
     assert error["data"]["code"] in ("invalid_argument", "not_found"), error
     assert error["message"] and error["data"]["hint"], error
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"name": "test_simple_prompt"},
+        {"name": "explain_invoice"},
+        {"name": "explain_invoice", "arguments": {"invoice_id": 5}},
+    ],
+    ids=["unknown prompt", "missing argument", "argument not a string"],
+)
+def test_a_prompt_error_is_invalid_params_with_our_code_in_data(session, params: dict[str, Any]) -> None:
+    """Every version's specification says: "Invalid prompt name: -32602", "Missing required arguments:
+    -32602" (the SDK alone answers code 0, which JSON-RPC does not define; the conformance suite's
+    prompts-get scenarios showed it)."""
+    version, raw, _ = session
+    answer = raw.request("prompts/get", params)
+    assert violations(version, _error_definition(version), answer) == []
+    error = answer["error"]
+    assert error["code"] == -32602, error
+    assert error["data"]["code"] == "invalid_argument", error
+    assert error["message"] == error["data"]["message"] and error["data"]["hint"], error
+    assert repr(params["name"]) in error["message"]
+
+
+async def test_an_unknown_prompt_is_invalid_params_in_the_stateless_era_too(ledger_path: Path) -> None:
+    async with local_client(ledger_path) as client:
+        assert client.protocol_version == "2026-07-28"
+        with pytest.raises(MCPError) as raised:
+            await client.get_prompt("test_simple_prompt", {})
+    assert raised.value.code == -32602
+    assert raised.value.error.data["code"] == "invalid_argument"
+    assert "prompts/list" in raised.value.error.data["hint"]

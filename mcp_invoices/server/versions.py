@@ -7,7 +7,9 @@ strictly, would otherwise reject the whole answer. Versions compare as ISO dates
 
 It also gives ``resources/read`` failures the code the version's specification names: "Resource not
 found: -32002" in every handshake version (2024-11-05 to 2025-11-25); 2026-07-28 uses -32602. Every
-such error's ``data`` carries our ``{code, message, hint}`` and the URI.
+such error's ``data`` carries our ``{code, message, hint}`` and the URI. A ``prompts/get`` failure (an
+unknown prompt, a missing or unusable argument) is "Invalid params: -32602" in every version, with our
+``{code, message, hint}`` in ``data`` (the SDK would answer code 0, which JSON-RPC does not define).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from typing import Any, Final
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-__all__ = ["RESOURCE_NOT_FOUND", "fields_for_version", "progress_message_for", "version_middleware"]
+__all__ = [
+    "RESOURCE_NOT_FOUND",
+    "fields_for_version",
+    "prompt_error",
+    "progress_message_for",
+    "version_middleware",
+]
 
 RESOURCE_NOT_FOUND: Final = -32002
 """The handshake versions' "Resource not found" code (server/resources, "Error Handling")."""
@@ -109,12 +117,49 @@ def resource_error_for_version(error: MCPError, uri: str, version: str | None) -
     return MCPError(code=code, message=error.message, data=data)
 
 
+_UNKNOWN_PROMPT: Final = "Unknown prompt: "
+_MISSING_ARGUMENTS: Final = "Missing required arguments: "
+
+
+def prompt_error(error: MCPError | ValueError, name: object) -> MCPError:
+    """A ``prompts/get`` failure as the specification names it (-32602), our error object in ``data``.
+
+    The SDK raises a bare ``ValueError`` for an unknown prompt or a missing argument (answered with
+    code 0 and logged with a stack trace), and a pydantic error (``ValueError`` too) for an argument
+    that is not a string.
+    """
+    if isinstance(error, MCPError) and (
+        error.code not in (0, INVALID_PARAMS) or (isinstance(error.data, dict) and "code" in error.data)
+    ):
+        return error
+    prompt = str(name)
+    text = error.message if isinstance(error, MCPError) else str(error)
+    if text.startswith(_UNKNOWN_PROMPT):
+        message = f"There is no prompt named {prompt!r}."
+        hint = "Call prompts/list to see the prompts this server offers."
+    elif text.startswith(_MISSING_ARGUMENTS):
+        missing = text.removeprefix(_MISSING_ARGUMENTS).strip("{}").replace("'", "")
+        message = f"The prompt {prompt!r} needs the argument(s) {missing}."
+        hint = "Call prompts/list to see each prompt's arguments and pass every required one, as a string."
+    else:
+        message = f"The arguments of the prompt {prompt!r} are not usable."
+        hint = "Call prompts/list to see each prompt's arguments; every value is a string."
+    return MCPError(
+        code=INVALID_PARAMS,
+        message=message,
+        data={"code": "invalid_argument", "message": message, "hint": hint},
+    )
+
+
 async def version_middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """The server middleware: answers trimmed to the negotiated version, resource errors named by it."""
     try:
         result = await call_next(ctx)
-    except MCPError as error:
-        if ctx.method != "resources/read":
+    except (MCPError, ValueError) as error:
+        if ctx.method == "prompts/get":
+            name = ctx.params.get("name") if isinstance(ctx.params, dict) else None
+            raise prompt_error(error, name) from None
+        if ctx.method != "resources/read" or not isinstance(error, MCPError):
             raise
         uri = ctx.params.get("uri") if isinstance(ctx.params, dict) else None
         raise resource_error_for_version(error, str(uri), ctx.protocol_version) from None

@@ -61,3 +61,20 @@ def test_mcp_remote_with_a_token_the_server_does_not_know_says_so(server_url: st
     shown = mcp_remote_stderr(server_url, "mcpi_forged000000_" + "a" * 43, tmp_path)
     assert "The bearer token is not recognised here (it is unknown or was revoked)." in shown
     assert "mcp-invoices token issue" in shown
+
+
+@pytest.mark.parametrize("mistake", ["missing", "unknown"])
+def test_what_the_agent_frameworks_show_for_a_401(server_url: str, mistake: str) -> None:
+    """Measured: the OpenAI Agents SDK 0.24, langchain-mcp-adapters 0.3.2, Pydantic AI 2.78 and fastmcp
+    3.4 (all on the Python SDK 1.x) show their user only the status (``HTTP error 401`` or httpx's
+    ``Client error '401 Unauthorized'``), never the 401's WWW-Authenticate or body, so the server's
+    explanation cannot reach their users; it reaches curl, the MCP SDK 2.x client and mcp-remote
+    (tests/test_auth.py, above). If a framework starts showing it, this test says so."""
+    from tests.clients.test_frameworks import run_script
+
+    token = None if mistake == "missing" else "mcpi_forged000000_" + "a" * 43
+    shown = run_script("sign_in.py", {"url": server_url, "token": token})
+    assert set(shown) == {"openai-agents", "langchain", "pydantic-ai", "fastmcp"}
+    for framework, message in shown.items():
+        assert "401" in message, (framework, message)
+        assert "bearer token" not in message.lower(), (framework, message)
