@@ -103,15 +103,25 @@ class Deployment:
     ports: list[int]
     states: SandboxStates
     tokens: dict[str, str]
+    workdir: Path
+
+    def log(self, index: int = 0) -> str:
+        return (self.workdir / f"server-{self.ports[index]}.log").read_text(errors="replace")
 
     def url(self, index: int = 0) -> str:
         return f"http://127.0.0.1:{self.ports[index]}/mcp"
 
 
 @contextlib.contextmanager
-def deployment(workdir: Path, *, replicas: int = 1, redis_url: str | None = None) -> Iterator[Deployment]:
+def deployment(
+    workdir: Path,
+    *,
+    replicas: int = 1,
+    redis_url: str | None = None,
+    generation_seconds: float = GENERATION_SECONDS,
+) -> Iterator[Deployment]:
     states = SandboxStates()
-    states.polar.generation_delay = GENERATION_SECONDS
+    states.polar.generation_delay = generation_seconds
     db = workdir / "ledger.sqlite3"
     with serving_in_thread(create_sandbox_app(states)) as sandbox_url:
         env = {
@@ -122,7 +132,7 @@ def deployment(workdir: Path, *, replicas: int = 1, redis_url: str | None = None
             "MCP_INVOICES_DB": str(db),
             "MCP_INVOICES_SECRET_KEY": SECRET_KEY,
             "MCP_INVOICES_STATE_KEYS": STATE_KEY,
-            "MCP_INVOICES_LOG_LEVEL": "WARNING",
+            "MCP_INVOICES_LOG_LEVEL": "INFO",
             "MCP_INVOICES_STREAM_RETRY_MS": "100",
         }
         if redis_url:
@@ -170,7 +180,7 @@ def deployment(workdir: Path, *, replicas: int = 1, redis_url: str | None = None
                             break
                     assert time.monotonic() < deadline, "a server did not start"
                     time.sleep(0.05)
-            yield Deployment(ports, states, tokens)
+            yield Deployment(ports, states, tokens, workdir)
         finally:
             for process in processes:
                 process.terminate()
@@ -456,3 +466,63 @@ async def test_the_redis_log_evicts_by_count_bytes_and_age() -> None:
         keys = [key async for key in client.scan_iter(match=f"{prefix}:stream:*")]
         lives = [await client.pttl(key) for key in keys]
         assert len(keys) == 4 and all(0 < life <= 2000 for life in lives)
+
+
+# -- work stops when the client leaves (issue 21 item 6) ---------------------------------------------
+
+
+def _invoice_polls(states: SandboxStates) -> int:
+    return sum(
+        1
+        for logged in states.polar.controls.request_log
+        if logged.path.endswith("/invoice") and logged.method == "GET"
+    )
+
+
+async def test_a_call_whose_client_leaves_stops_and_the_next_call_answers_the_same_invoice(
+    tmp_path: Path,
+) -> None:
+    """A 2025-06-18 client (no priming: it cannot resume) drops its connection while Polar generates; the
+    server stops the call (its polling ends), and nothing is left half-done: the next call finds the
+    generation it asked for instead of asking again."""
+    with deployment(tmp_path, generation_seconds=60) as served:
+        url, token = served.url(), served.tokens["alice"]
+        old = "2025-06-18"
+        async with httpx2.AsyncClient(timeout=30) as http:
+            initialize = {
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": old,
+                    "capabilities": {},
+                    "clientInfo": {"name": "leaves", "version": "1"},
+                },
+            }
+            headers = _headers(token) | {"Mcp-Protocol-Version": old}
+            opened = await http.post(url, content=json.dumps(initialize), headers=headers)
+            headers |= {"Mcp-Session-Id": opened.headers["mcp-session-id"]}
+            await http.post(
+                url,
+                content=json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+                headers=headers,
+            )
+            async with http.stream("POST", url, content=json.dumps(CALL), headers=headers) as sent:
+                async for line in sent.aiter_lines():  # the first progress event: Polar was asked
+                    if line.startswith("data:") and "notifications/progress" in line:
+                        break
+            # The connection is closed here, mid-answer.
+        deadline = time.monotonic() + 10
+        while "stopped a call: its client left" not in served.log():  # bounded by the deadline
+            assert time.monotonic() < deadline, "the server did not stop the call:\n" + served.log()[-2000:]
+            await anyio.sleep(0.05)
+        polls_when_stopped = _invoice_polls(served.states)
+        assert served.states.polar.generation_requests[ORDER] == 1
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+            Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
+        ):
+            again = await client.call_tool("generate_invoice", {"order_id": ORDER, "wait": False})
+        assert not again.is_error and again.structured_content["outcome"] == "pending"
+        assert served.states.polar.generation_requests[ORDER] == 1  # never asked twice
+        assert _invoice_polls(served.states) == polls_when_stopped  # the stopped call polls no more

@@ -88,7 +88,7 @@ def build_http_app(
     from mcp_invoices.server.dependencies import ServiceUnavailableResponses
     from mcp_invoices.server.revocation import install_revocation_watch
     from mcp_invoices.server.sessions import install_session_limits
-    from mcp_invoices.server.streams import event_log_for, install_resumable_streams
+    from mcp_invoices.server.streams import event_log_for, install_resumable_streams, stop_when_client_leaves
 
     shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
     jwt_settings = (
@@ -131,6 +131,7 @@ def build_http_app(
         retry_interval=stream_limits.retry_ms,
     )
     install_session_limits(compat.session_manager(server), limits)
+    compat.add_middleware(server, stop_when_client_leaves)  # a client that left cannot resume: its call stops
     # SEP-1699: POST streams primed and kept (Redis with replicas), resumed with Last-Event-ID anywhere.
     install_resumable_streams(
         compat.session_manager(server), event_log_for(runtime.shared, stream_limits), stateless=stateless

@@ -58,6 +58,8 @@ __all__ = [
     "ResumeRequests",
     "event_log_for",
     "install_resumable_streams",
+    "stop_when_client_leaves",
+    "CLIENT_GONE",
 ]
 
 logger = logging.getLogger("mcp_invoices.server")
@@ -410,6 +412,40 @@ NOT_KEPT = (
 )
 
 
+CLIENT_GONE = "mcp_invoices.client_gone"
+"""The key, in a POST's ASGI scope, of the ``anyio.Event`` set when its client left without the answer."""
+
+
+async def stop_when_client_leaves(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Server middleware: a request whose client left (``CLIENT_GONE``) is cancelled at once: its provider
+    requests, polling and questions stop. What a provider was already asked is finished and recorded
+    first (those steps are shielded), so the next call answers the same invoice."""
+    request = getattr(ctx, "request", None)
+    gone = getattr(request, "scope", {}).get(CLIENT_GONE) if request is not None else None
+    if not isinstance(gone, anyio.Event):
+        return await call_next(ctx)
+    result: Any = None
+    async with anyio.create_task_group() as group:
+
+        async def cancel_when_gone() -> None:
+            await gone.wait()
+            group.cancel_scope.cancel()
+
+        group.start_soon(cancel_when_gone)
+        result = await call_next(ctx)
+        group.cancel_scope.cancel()
+    if gone.is_set() and result is None:
+        _log.info(
+            "stopped a call: its client left before the answer and cannot resume",
+            key="client_left",
+            extra={"method": getattr(ctx, "method", "?")},
+        )
+        from mcp.shared.exceptions import MCPError
+
+        raise MCPError(code=-32603, message="The client left before the answer; the call was stopped.")
+    return result
+
+
 KEEP_ALIVE_SECONDS = 15.0
 """As the SDK's own streams (sse-starlette's ping): well under the usual proxies' 60 s idle timeout."""
 
@@ -424,6 +460,9 @@ class ResumeRequests:
         self.principal = principal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            await self.watch_post(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
@@ -433,6 +472,39 @@ class ResumeRequests:
             await self.app(scope, receive, send)
             return
         await self.resume(last_event_id, headers.get("mcp-session-id", ""), receive, send)
+
+    async def watch_post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Tell the call (``CLIENT_GONE`` in the request's scope) when its client leaves before the answer
+        and cannot resume: its connection dropped while the answer streamed, and the stream was not primed."""
+        gone = anyio.Event()
+        scope[CLIENT_GONE] = gone
+        state = {"resumable": False, "finished": False, "streaming": False}
+
+        async def watched_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["streaming"] = any(
+                    key.lower() == b"content-type" and value.startswith(b"text/event-stream")
+                    for key, value in message.get("headers", [])
+                )
+            elif message["type"] == "http.response.body":
+                if b"retry:" in message.get("body", b"")[:200] and not state["finished"]:
+                    state["resumable"] = True
+                if not message.get("more_body", False):
+                    state["finished"] = True
+            await send(message)
+
+        async def watched_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect" and state["streaming"] and not state["finished"]:
+                if not state["resumable"]:
+                    gone.set()
+            return message
+
+        try:
+            await self.app(scope, watched_receive, watched_send)
+        finally:
+            if state["streaming"] and not state["finished"] and not state["resumable"]:
+                gone.set()
 
     async def resume(self, last_event_id: str, session: str, receive: Receive, send: Send) -> None:
         from mcp_invoices.shared import SharedStateUnavailable
