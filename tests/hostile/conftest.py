@@ -215,7 +215,8 @@ def own_service(kind: str, workdir: Path) -> Iterator[Dependency]:
         ["bash", "scripts/start-test-services.sh", kind], cwd=REPO, env=env, capture_output=True, timeout=120
     )
     assert completed.returncode == 0, completed.stderr.decode()[-2000:]
-    pid_file = directory / ("postmaster.pid" if kind == "postgres" else "redis.pid")
+    # The script keeps PostgreSQL's cluster in <dir>/data (initdb wants a directory of its own).
+    pid_file = directory / ("data/postmaster.pid" if kind == "postgres" else "redis.pid")
     dependency = Dependency(completed.stdout.decode().strip(), int(pid_file.read_text().split()[0]))
     try:
         yield dependency

@@ -32,14 +32,15 @@ def run(label: str, repo: Path | None, figures: Path, timeout: float) -> tuple[i
     started = time.monotonic()
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/hostile"],
+            [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", "tests/hostile"],
             cwd=REPO,
             env=env,
             capture_output=True,
             timeout=timeout,
         )
-        summary = completed.stdout.decode(errors="replace").strip().splitlines()[-1:]
-        return completed.returncode, time.monotonic() - started, " ".join(summary)
+        output = completed.stdout.decode(errors="replace").strip().splitlines()
+        failures = [f"\n  - {line[:240]}" for line in output if line.startswith("FAILED ")]
+        return completed.returncode, time.monotonic() - started, " ".join(output[-1:]) + "".join(failures)
     except subprocess.TimeoutExpired:
         return -1, time.monotonic() - started, f"stopped after {timeout:g} s"
 
