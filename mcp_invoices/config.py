@@ -30,6 +30,8 @@ __all__ = [
     "load_config",
     "load_http_auth",
     "load_http_limits",
+    "StreamLimits",
+    "load_stream_limits",
     "database_timeout",
     "redis_timeout",
     "elicitation_timeout",
@@ -320,6 +322,35 @@ def load_http_limits(env: Mapping[str, str] | None = None) -> HttpLimits:
         session_idle_timeout=_number(
             env, "MCP_INVOICES_SESSION_IDLE_TIMEOUT", defaults.session_idle_timeout, minimum=1
         ),
+    )
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """What is kept of each POST's event stream so a client that lost it may resume (SEP-1699;
+    ``MCP_INVOICES_STREAM_*``, see the README's table)."""
+
+    max_events: int = 200
+    """Events kept per stream; the oldest go first (the answer, the newest, goes last)."""
+    max_bytes: int = 1024 * 1024
+    """Bytes kept per stream (the newest event is kept whatever its size)."""
+    ttl: float = 300.0
+    """Seconds a stream is kept after its last event; a reconnect later gets 404."""
+    retry_ms: int = 1000
+    """The ``retry`` the priming event suggests: milliseconds a client waits before reconnecting."""
+    max_streams: int = 10_000
+    """Streams kept in this process (without Redis) all together; the least recently written go first."""
+
+
+def load_stream_limits(env: Mapping[str, str] | None = None) -> StreamLimits:
+    env = os.environ if env is None else env
+    defaults = StreamLimits()
+    return StreamLimits(
+        max_events=int(_number(env, "MCP_INVOICES_STREAM_MAX_EVENTS", defaults.max_events, minimum=1)),
+        max_bytes=int(_number(env, "MCP_INVOICES_STREAM_MAX_BYTES", defaults.max_bytes, minimum=1024)),
+        ttl=_number(env, "MCP_INVOICES_STREAM_TTL", defaults.ttl, minimum=1),
+        retry_ms=int(_number(env, "MCP_INVOICES_STREAM_RETRY_MS", defaults.retry_ms, minimum=0)),
+        max_streams=int(_number(env, "MCP_INVOICES_STREAM_MAX_STREAMS", defaults.max_streams, minimum=1)),
     )
 
 

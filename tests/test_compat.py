@@ -82,3 +82,27 @@ def test_a_tool_that_needs_only_its_call_is_registered_taking_the_context_instea
         registered = inspect.signature(call_from_context(handlers[name]))
         assert registered.parameters["ctx"].annotation is Context, name
         assert list(registered.parameters) == ["ctx", *list(original.parameters)[1:]], name
+
+
+def test_the_session_manager_still_has_what_resumable_streams_replace() -> None:
+    """server/streams.py: a transport's own event store, the manager's ASGI app, its stateless handler
+    (copied from mcp 2.3: its signature and the attributes it reads must not have moved)."""
+    import inspect
+
+    from mcp.server.streamable_http import StreamableHTTPServerTransport
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+    transport = StreamableHTTPServerTransport(mcp_session_id="s")
+    assert hasattr(transport, "_event_store") and hasattr(transport, "_mint_priming_event")
+    manager = StreamableHTTPSessionManager(app=object(), stateless=True)  # type: ignore[arg-type]
+    for attribute in (
+        "asgi_app",
+        "json_response",
+        "security_settings",
+        "_lifespan_state",
+        "_task_group",
+        "app",
+    ):
+        assert hasattr(manager, attribute), attribute
+    parameters = list(inspect.signature(manager._handle_stateless_request).parameters)
+    assert parameters == ["protocol_version_hint", "scope", "receive", "send"]

@@ -335,8 +335,11 @@ class PolarProvider(InvoiceProvider):
                     order = await update_billing(self._portal, scope, order, billing)
                     if order.is_invoice_generated:  # it came into existence meanwhile: never POST on it
                         return await self._claim(scope, order)
-                await request_generation(self._portal, scope, order)
-                await generations.mark_requested(scope, order_id, _REQUESTED_TTL)
+                # Shielded: a call whose client left stops, but never between asking Polar and
+                # recording that it asked (the next call would ask again instead of answering this one).
+                with anyio.CancelScope(shield=True):
+                    await request_generation(self._portal, scope, order)
+                    await generations.mark_requested(scope, order_id, _REQUESTED_TTL)
                 logger.info(
                     "asked Polar to generate an invoice",
                     extra={"provider": PROVIDER_ID, "order": order_id},

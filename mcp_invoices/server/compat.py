@@ -6,19 +6,24 @@ decorator does not hand the handler the request's context, so it could not know 
 argument names of a registered tool as its input schema publishes them; rewriting the input schemas it
 publishes; middleware around every request; switching off the SDK's second validation of results built
 from already-validated models; and the streamable-HTTP session manager's admission, discarding and
-owners (per-principal session caps, revocation). ``tests/test_compat.py`` fails loudly when the SDK
+owners (per-principal session caps, revocation); one event store per session, a request handler in
+front of the manager, and the stateless handshake keeping its event store (resumable streams,
+``server/streams.py``). ``tests/test_compat.py`` fails loudly when the SDK
 changes under any of them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.context import ServerMiddleware
+from mcp.server.streamable_http import EventStore
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "replace_request_handler",
@@ -32,6 +37,9 @@ __all__ = [
     "end_session_soon",
     "drop_sessions_of",
     "bound_elicitation",
+    "use_event_store",
+    "answer_before_sessions",
+    "resumable_stateless_requests",
 ]
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
@@ -133,3 +141,93 @@ def bound_elicitation(context: Any, elicit: Callable[..., Awaitable[Any]]) -> No
     """Have the SDK's resolvers ask through ``elicit`` for this call: they call ``context.elicit``."""
     # The Context is a pydantic model, which refuses unknown attributes; this one shadows its method.
     object.__setattr__(context, "elicit", elicit)
+
+
+# -- resumable streams (server/streams.py) ---------------------------------------------------------
+
+
+def use_event_store(transport: Any, store: EventStore) -> None:
+    """Give one session's transport its own event store (the SDK hands every session the manager's one,
+    whose stream ids, request ids, every client starts at 1)."""
+    transport._event_store = store
+
+
+def answer_before_sessions(manager: StreamableHTTPSessionManager, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Put ``wrap(app)`` where the manager answers every request of the MCP endpoint (behind the bearer
+    check: the request's token is known there)."""
+    manager.asgi_app = wrap(manager.asgi_app)  # type: ignore[assignment]
+
+
+def resumable_stateless_requests(
+    manager: StreamableHTTPSessionManager,
+    new_store: Callable[[], Any],
+    keep_for: float,
+    retry_interval: int,
+) -> None:
+    """The SDK's stateless handshake (one transport per request, no sessions: replicas) with an event
+    store, so a POST's stream is primed and kept; and the request's work goes on after its client's
+    connection drops, at most ``keep_for`` seconds, until its answer is stored for a reconnect to find.
+
+    ``new_store()`` returns a ``ScopedEventStore`` (``settled(timeout)``: every primed stream answered).
+    A request of a client that cannot resume (no priming: before 2025-11-25) ends with its connection.
+    This is the SDK's ``_handle_stateless_request`` (mcp 2.3) with those two changes.
+    """
+    import anyio
+    from mcp.server.connection import Connection
+    from mcp.server.runner import serve_connection
+    from mcp.server.streamable_http import StreamableHTTPServerTransport
+    from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
+    from mcp.shared.transport_context import TransportContext
+    from mcp_types import DEFAULT_NEGOTIATED_VERSION
+
+    async def handle_stateless_request(
+        protocol_version_hint: str | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        store = new_store()
+        http_transport = StreamableHTTPServerTransport(
+            mcp_session_id=None,
+            is_json_response_enabled=manager.json_response,
+            event_store=store,
+            security_settings=manager.security_settings,
+            retry_interval=retry_interval,
+        )
+
+        async def run_stateless_server(*, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+            async with http_transport.connect() as streams:
+                read_stream, write_stream = streams
+                task_status.started()
+                dispatcher: JSONRPCDispatcher[TransportContext] = JSONRPCDispatcher(
+                    read_stream,
+                    write_stream,
+                    inline_methods=frozenset({"initialize"}),
+                    transport_builder=lambda _md: TransportContext(
+                        kind="streamable-http", can_send_request=False
+                    ),
+                )
+                connection = Connection.from_envelope(
+                    protocol_version_hint
+                    if protocol_version_hint is not None
+                    else DEFAULT_NEGOTIATED_VERSION,
+                    None,
+                    None,
+                )
+                try:
+                    await serve_connection(
+                        manager.app, dispatcher, connection=connection, lifespan_state=manager._lifespan_state
+                    )
+                except Exception:  # pragma: no cover - as the SDK: logged, the request ends
+                    logging.getLogger("mcp_invoices.server").exception("stateless request crashed")
+
+        task_group = manager._task_group
+        assert task_group is not None
+        try:
+            await task_group.start(run_stateless_server)
+            await http_transport.handle_request(scope, receive, send)
+            # The stream ended: answered, or its client's connection dropped. A primed call goes on
+            # until its answer is kept, so that a reconnect (on any replica) receives it.
+            await store.settled(keep_for)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await http_transport.terminate()
+
+    manager._handle_stateless_request = handle_stateless_request  # type: ignore[method-assign]

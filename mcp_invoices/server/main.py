@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver import Context
 
-from mcp_invoices.config import Config, HttpAuthConfig, HttpLimits
+from mcp_invoices.config import Config, HttpAuthConfig, HttpLimits, StreamLimits, load_stream_limits
 from mcp_invoices.principal import Principal
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
@@ -75,6 +75,7 @@ def build_http_app(
     host: str,
     shared_settings: SharedSettings | None = None,
     limits: HttpLimits | None = None,
+    stream_limits: StreamLimits | None = None,
 ) -> Starlette:
     """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz."""
     from mcp.server.auth.settings import AuthSettings
@@ -87,6 +88,7 @@ def build_http_app(
     from mcp_invoices.server.dependencies import ServiceUnavailableResponses
     from mcp_invoices.server.revocation import install_revocation_watch
     from mcp_invoices.server.sessions import install_session_limits
+    from mcp_invoices.server.streams import event_log_for, install_resumable_streams, stop_when_client_leaves
 
     shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
     jwt_settings = (
@@ -119,13 +121,21 @@ def build_http_app(
     server.custom_route("/healthz", methods=["GET"])(health)
 
     limits = limits if limits is not None else HttpLimits()
+    stream_limits = stream_limits if stream_limits is not None else load_stream_limits()
+    stateless = replicas.stateless_handshake(shared_settings)
     app = server.streamable_http_app(
         host=host,
-        stateless_http=replicas.stateless_handshake(shared_settings),
+        stateless_http=stateless,
         session_idle_timeout=limits.session_idle_timeout,
         max_sessions=limits.max_sessions,
+        retry_interval=stream_limits.retry_ms,
     )
     install_session_limits(compat.session_manager(server), limits)
+    compat.add_middleware(server, stop_when_client_leaves)  # a client that left cannot resume: its call stops
+    # SEP-1699: POST streams primed and kept (Redis with replicas), resumed with Last-Event-ID anywhere.
+    install_resumable_streams(
+        compat.session_manager(server), event_log_for(runtime.shared, stream_limits), stateless=stateless
+    )
     app.add_middleware(ServiceUnavailableResponses)
     # Outermost: a withdrawn token's open streams and sessions end within seconds.
     install_revocation_watch(app, verifier.verify_token, lambda: compat.session_manager(server))

@@ -29,7 +29,7 @@ from mcp_invoices.config import HttpLimits
 from mcp_invoices.logs import Throttled
 from mcp_invoices.server import compat
 
-__all__ = ["SessionLimits", "install_session_limits"]
+__all__ = ["SessionLimits", "install_session_limits", "principal_key"]
 
 logger = logging.getLogger("mcp_invoices.server")
 _log = Throttled(logger, interval=1.0)
@@ -37,7 +37,7 @@ _log = Throttled(logger, interval=1.0)
 UNKNOWN_PRINCIPAL = "-"
 
 
-def _principal_key() -> str:
+def principal_key() -> str:
     """The provider and customer of the current request's verified token (one key per principal)."""
     from mcp_invoices.auth.verifier import principal_from_access_token
 
@@ -74,7 +74,7 @@ class SessionLimits:
         return len(self._by_principal.get(principal, ()))
 
     def admit(self, requestor: Any, admit: Callable[[Any], Any]) -> Any:
-        principal = _principal_key()
+        principal = principal_key()
         held = self._by_principal.get(principal, {})
         while len(held) >= self.per_principal:
             self._close(next(iter(held)), "closed a principal's oldest session: it holds its most")

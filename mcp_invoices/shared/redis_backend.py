@@ -507,6 +507,11 @@ class RedisSharedState(SharedState):
     def description(self) -> str:
         return f"redis at {self._redis.location}"
 
+    @property
+    def redis(self) -> _Redis:
+        """The guarded client (for the resumable streams' event log, ``server/streams.py``)."""
+        return self._redis
+
     def budget(self, provider: str, per_minute: int, *, burst: int | None = None) -> Budget:
         return RedisBudget(self._redis, self.keys, provider, per_minute, burst=burst)
 

@@ -32,6 +32,10 @@ from tests.test_transports import _free_port, issue_token
 
 __all__ = ["Server", "serve", "customer", "served_within", "CUSTOMER_DEADLINE"]
 
+SERVER_REPO = Path(os.environ.get("MCP_INVOICES_HOSTILE_SERVER_REPO") or REPO)
+"""The checkout whose server the attacks run against: this one, or (for the README's "before" column)
+another, e.g. ``git worktree add /tmp/before21 c214cfc`` (``tests/hostile/proof_table.py``)."""
+
 CUSTOMER_DEADLINE = 10.0
 """Seconds a customer's call may take while an attack runs: a host's usual tool-call timeout is longer."""
 
@@ -57,8 +61,28 @@ class Server:
                 return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS in /proc status")
 
-    def token(self, customer: str) -> str:
-        return issue_token(self.env, "local", customer)
+    def token(self, customer: str, provider: str = "local") -> str:
+        if SERVER_REPO == REPO:
+            return issue_token(self.env, provider, customer)
+        completed = subprocess.run(  # the other checkout's own CLI: its database, its migrations
+            [
+                sys.executable,
+                "-m",
+                "mcp_invoices",
+                "token",
+                "issue",
+                "--provider",
+                provider,
+                "--customer",
+                customer,
+            ],
+            capture_output=True,
+            timeout=60,
+            cwd=SERVER_REPO,
+            env=os.environ | self.env | {"PYTHONPATH": str(SERVER_REPO)},
+            check=True,
+        )
+        return completed.stdout.decode().strip()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -83,8 +107,8 @@ def serve(
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "mcp_invoices", "serve", "--transport", "http", "--port", str(port)],
-            env=os.environ | full_env,
-            cwd=REPO,
+            env=os.environ | full_env | {"PYTHONPATH": str(SERVER_REPO)},
+            cwd=SERVER_REPO,
             stdout=subprocess.DEVNULL,
             stderr=log,
             preexec_fn=_lower_open_files(open_files) if open_files else None,
@@ -191,7 +215,8 @@ def own_service(kind: str, workdir: Path) -> Iterator[Dependency]:
         ["bash", "scripts/start-test-services.sh", kind], cwd=REPO, env=env, capture_output=True, timeout=120
     )
     assert completed.returncode == 0, completed.stderr.decode()[-2000:]
-    pid_file = directory / ("postmaster.pid" if kind == "postgres" else "redis.pid")
+    # The script keeps PostgreSQL's cluster in <dir>/data (initdb wants a directory of its own).
+    pid_file = directory / ("data/postmaster.pid" if kind == "postgres" else "redis.pid")
     dependency = Dependency(completed.stdout.decode().strip(), int(pid_file.read_text().split()[0]))
     try:
         yield dependency
@@ -221,7 +246,10 @@ def figure(attack: str, **values: object) -> None:
     path = os.environ.get("MCP_INVOICES_HOSTILE_FIGURES")
     if path:
         with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"attack": attack, **values}, default=str) + "\n")
+            server = os.environ.get("MCP_INVOICES_HOSTILE_LABEL") or (
+                "after" if SERVER_REPO == REPO else "before"
+            )
+            out.write(json.dumps({"attack": attack, "server": server, **values}, default=str) + "\n")
 
 
 async def timed(deadline: float, work: Callable[[], Awaitable[object]]) -> tuple[float | None, object]:

@@ -19,7 +19,6 @@ from mcp_invoices.sandbox.afternoon import AFTERNOON_API_KEY, AFTERNOON_INVOICE_
 from mcp_invoices.sandbox.common import serving_in_thread
 from tests.hostile.conftest import CUSTOMER_DEADLINE, customer, figure, serve, timed
 from tests.redis_support import require_redis, unique_prefix
-from tests.test_transports import issue_token
 
 HOG_IN_FLIGHT = 30
 PER_MINUTE = 120
@@ -57,8 +56,8 @@ async def test_a_customer_keeping_30_calls_in_flight_leaves_another_its_fair_sha
             "AFTERNOON_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE),
         }
         with serve(tmp_path, env) as server:
-            hog_token = issue_token(server.env, "afternoon", "cus_alice")
-            victim_token = issue_token(server.env, "afternoon", "cus_bob")
+            hog_token = server.token("cus_alice", "afternoon")
+            victim_token = server.token("cus_bob", "afternoon")
             stop, hog_calls = asyncio.Event(), []
             hog = asyncio.create_task(_hog(server.url, hog_token, stop, hog_calls))
             try:

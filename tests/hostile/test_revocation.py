@@ -16,8 +16,7 @@ from pathlib import Path
 import anyio
 import httpx2
 
-from tests.conftest import REPO
-from tests.hostile.conftest import CUSTOMER_DEADLINE, figure, serve, served_within, timed
+from tests.hostile.conftest import CUSTOMER_DEADLINE, SERVER_REPO, figure, serve, served_within, timed
 from tests.hostile.test_session_flood import INITIALIZE
 
 ENDS_WITHIN = 6.0
@@ -57,8 +56,8 @@ async def test_revoking_a_token_ends_its_open_event_stream_and_session_within_se
                 assert stream.status_code == 200
                 subprocess.run(
                     [sys.executable, "-m", "mcp_invoices", "token", "revoke", token],
-                    cwd=REPO,
-                    env=os.environ | server.env,
+                    cwd=SERVER_REPO,
+                    env=os.environ | server.env | {"PYTHONPATH": str(SERVER_REPO)},
                     check=True,
                     capture_output=True,
                     timeout=60,
