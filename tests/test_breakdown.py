@@ -164,7 +164,7 @@ def assert_text_adds_up(text: str, total: Decimal) -> None:
     """The text answer's "total T (A subtotal (net) + B tax − C discount …)": the terms sum to T."""
     stated = re.search(r"total (\S+) \((.*?)\), due", text)
     assert stated, text
-    terms = re.findall(r"(^|[+−]) ?(-?[^\d\s-]*-?[\d,]+(?:\.\d+)?)", stated.group(2))
+    terms = re.findall(r"(^|[+−]) ?(-?[^\d\s-]* ?-?[\d,]+(?:\.\d+)?)", stated.group(2))
     amounts = [_money(value) * (-1 if sign == "−" else 1) for sign, value in terms]
     assert sum(amounts) == _money(stated.group(1)) == total, text
 
