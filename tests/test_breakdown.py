@@ -16,6 +16,7 @@ from mcp_invoices.domain.breakdown import breakdown_of
 from mcp_invoices.domain.models import Invoice, InvoiceStatus, LineItem
 from mcp_invoices.domain.summary import summarize_invoice
 from mcp_invoices.server.tools.invoices import invoice_text
+from mcp_invoices.views import VIEW_DATA_KEY, invoice_view_data
 from tests.test_pdf import make_invoice, text_of
 
 MONEY = re.compile(r"-?\$[\d,]+\.\d\d")
@@ -155,6 +156,38 @@ def test_the_printed_numbers_add_up_to_the_printed_total(invoice) -> None:
     assert _amount(rows["Subtotal (net)"]) == sum(nets)
     added = sum(_amount(value) for label, value in rows.items() if label != "Total")
     assert added == _amount(rows["Total"]) == invoice.total
+    assert_text_adds_up(invoice_text(invoice), invoice.total)
+    assert_view_adds_up(invoice_view_data(invoice, None), invoice)
+
+
+def assert_text_adds_up(text: str, total: Decimal) -> None:
+    """The text answer's "total T (A subtotal (net) + B tax − C discount …)": the terms sum to T."""
+    stated = re.search(r"total (\S+) \((.*?)\), due", text)
+    assert stated, text
+    terms = re.findall(r"(^|[+−]) ?(-?[^\d\s-]* ?-?[\d,]+(?:\.\d+)?)", stated.group(2))
+    amounts = [_money(value) * (-1 if sign == "−" else 1) for sign, value in terms]
+    assert sum(amounts) == _money(stated.group(1)) == total, text
+
+
+def assert_view_adds_up(view: dict, invoice: Invoice) -> None:
+    """The view's data (result _meta): net + tax = gross per line, nets = subtotal, rows = total."""
+    assert len(view["lines"]) == len(invoice.line_items)
+    nets = []
+    for line in view["lines"]:
+        if line["net"] is not None and line["tax"] is not None:
+            assert Decimal(line["net"]) + Decimal(line["tax"]) == Decimal(line["gross"]), line
+        if line["net"] is not None:
+            nets.append(Decimal(line["net"]))
+    rows = {row["field"]: Decimal(row["amount"]) for row in view["rows"]}
+    if nets:
+        assert rows["subtotal"] == sum(nets)
+    assert sum(rows.values()) == Decimal(view["total"]) == invoice.total
+
+
+def _money(text: str) -> Decimal:
+    negative = text.startswith("-")
+    number = Decimal(re.sub(r"[^\d.]", "", text))
+    return -number if negative else number
 
 
 # -- every provider's own data, through the server over loopback ------------------------------------
@@ -175,6 +208,9 @@ async def test_every_providers_invoices_add_up_under_the_rule(deployment: Deploy
                 assert not got.is_error, got.content
                 invoice = Invoice.model_validate(got.structured_content)
                 breakdown = breakdown_of(invoice)
+                # What each document prints adds up: the text answer, the view's data, the PDF.
+                assert_text_adds_up(got.content[0].text.splitlines()[0], invoice.total)
+                assert_view_adds_up((got.meta or {})[VIEW_DATA_KEY], invoice)
                 seen.append((invoice.id, breakdown.lines_include_tax, breakdown.adjustment))
     assert seen, f"{case.provider}: no sample invoices"
     assert [entry for entry in seen if entry[2] != 0] == []

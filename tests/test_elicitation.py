@@ -112,7 +112,11 @@ async def test_the_name_and_address_to_be_printed_are_shown_for_confirmation_bef
         result = await client.call_tool("generate_invoice", {"order_id": "ord_1003"})
     assert result.structured_content["outcome"] == "generated"
     [question] = person.asked  # the billing was complete: only the confirmation
-    assert "Alice Martin" in question and "221 Baker Avenue" in question and "San Francisco" in question
+    assert (
+        "Alice Martin" in question
+        and "221 Baker Avenue" in question
+        and "SAN FRANCISCO, CA 94107" in question
+    )  # the US order: city, state, ZIP
     assert "permanent" in question and "$1,647.53" in question
 
 
@@ -215,7 +219,7 @@ async def test_billing_given_as_arguments_is_what_the_confirmation_shows(ledger_
     async with asking_client(ledger_path, person) as client:
         result = await client.call_tool("generate_invoice", arguments)
     [question] = person.asked  # name from the order, address from the call: complete, no form
-    assert "Alice Martin, 9 Given Street, US" in question
+    assert "Alice Martin, 9 Given Street, UNITED STATES." in question
     assert result.structured_content["billing"]["address"]["line1"] == "9 Given Street"
 
 

@@ -160,7 +160,7 @@ def test_billing_address_lines_are_printed() -> None:
     text = text_of(render_invoice_pdf_sync(make_invoice()))
 
     assert "42 Harbour Road" in text
-    assert "94107 San Francisco" in text
+    assert "SAN FRANCISCO, 94107" in text  # the US order: city, (state,) then ZIP
 
 
 def test_bill_to_falls_back_to_the_customer_name() -> None:

@@ -133,9 +133,13 @@ def test_the_view_never_turns_money_into_a_binary_float() -> None:
     for forbidden in (
         "parseFloat",
         "toFixed",
-        "Intl.NumberFormat",
         "toLocaleString",
         "Number(amount",
         "+amount",
     ):
         assert forbidden not in script, forbidden
+    # Intl.NumberFormat formats money only from the decimal string (ECMA-402 formats a numeric string
+    # exactly; a Number argument would round through a binary float).
+    formats = re.findall(r"new Intl\.NumberFormat\([^)]*\)\.(\w+\([^)]*\))", script)
+    assert formats and set(formats) <= {"format(text)", "resolvedOptions()"}, formats
+    assert "const text = String(amount);" in script

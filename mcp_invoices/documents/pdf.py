@@ -31,20 +31,11 @@ from fpdf import FPDF
 from mcp_invoices.domain.breakdown import LineAmounts, breakdown_of
 from mcp_invoices.domain.models import Invoice, InvoiceStatus
 from mcp_invoices.domain.money import format_money
+from mcp_invoices.domain.parties import Seller
 
 __all__ = ["Seller", "render_invoice_pdf", "render_invoice_pdf_sync"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Seller:
-    """Who issues the invoice, printed in the document's header."""
-
-    name: str
-    address_lines: tuple[str, ...] = ()
-    email: str | None = None
-    tax_id: str | None = None
 
 
 _RENDERS = anyio.CapacityLimiter(2)
@@ -477,9 +468,7 @@ class _InvoiceDocument:
         if self.seller is not None:
             pdf.use(16, bold=True)
             left = self._lines(_MARGIN, top, self._wrap(self.seller.name, left_width), 7.0)
-            details = [*self.seller.address_lines, self.seller.email or ""]
-            if self.seller.tax_id:
-                details.append(f"Tax ID: {self.seller.tax_id}")
+            details = self.seller.lines()
         else:
             pdf.use(13, bold=True)
             title = f"Invoice from {_provider_label(invoice.provider)}"

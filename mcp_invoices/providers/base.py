@@ -24,6 +24,7 @@ from typing import Literal
 
 from mcp_invoices.domain.errors import NotFound, NotSupported, not_found
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, InvoiceStatus, Order, Page
+from mcp_invoices.domain.parties import Seller
 from mcp_invoices.domain.summary import InvoiceFacts, InvoicesSummary, facts_of, summarize_facts
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.catalog import ProviderInfo
@@ -233,6 +234,14 @@ class InvoiceProvider(abc.ABC):
             if documents is not None:
                 await documents.put(scope, "pdf", invoice, pdf)
         return pdf
+
+    async def seller(self, invoice: Invoice) -> Seller | None:
+        """Who issued ``invoice`` (the merchant), where the provider says; None where it does not.
+
+        The invoice view names it under "From"; without one it names the provider the invoice came
+        through, as what it is.
+        """
+        return None
 
     async def render_pdf(self, invoice: Invoice) -> bytes:
         """The server's rendering of an invoice the caller has already read within its scope."""

@@ -80,18 +80,24 @@ class _Unexpected(InvoiceError):
 
 
 def structured_result(
-    model: BaseModel, summary: str, links: list[ResourceLink] | None = None
+    model: BaseModel,
+    summary: str,
+    links: list[ResourceLink] | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> CallToolResult:
     """``summary`` (one line) and the whole result as compact JSON in the text; the same as structured content.
 
     The model is serialised once, by pydantic-core (compact, UTF-8, the schema's field order); the
     structured content is that text parsed back, which costs less than a second serialisation and
-    cannot differ from the text.
+    cannot differ from the text. ``meta`` goes to the result's ``_meta`` (what a view prints beyond
+    the data, see ``mcp_invoices.views.invoice_view_data``).
     """
     text = model.model_dump_json()
     content: list[ContentBlock] = [TextContent(type="text", text=f"{summary}\n{text}")]
     content.extend(links or [])
-    return CallToolResult(structured_content=json.loads(text), content=content)
+    if meta is None:
+        return CallToolResult(structured_content=json.loads(text), content=content)
+    return CallToolResult(structured_content=json.loads(text), content=content, _meta=meta)
 
 
 def for_protocol(

@@ -11,13 +11,27 @@ never touches ``tools/call``, and the tools' results, text and output schemas st
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 from typing import Any, Final
 
 from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp
 
-__all__ = ["APP_MIME_TYPE", "VIEWED_TOOLS", "VIEW_URI", "view_html", "view_meta", "views_extension"]
+from mcp_invoices.domain.breakdown import breakdown_of
+from mcp_invoices.domain.models import Invoice
+from mcp_invoices.domain.parties import Seller
+
+__all__ = [
+    "APP_MIME_TYPE",
+    "VIEWED_TOOLS",
+    "VIEW_DATA_KEY",
+    "VIEW_URI",
+    "invoice_view_data",
+    "view_html",
+    "view_meta",
+    "views_extension",
+]
 
 VIEW_URI: Final = "ui://mcp-invoices/invoice-view.html"
 """The one document behind every view; it picks the layout from the shape of the result it receives."""
@@ -56,3 +70,52 @@ def view_meta(tool_name: str) -> dict[str, Any] | None:
     if tool_name not in VIEWED_TOOLS:
         return None
     return {"ui": {"resourceUri": VIEW_URI}, LEGACY_RESOURCE_URI_KEY: VIEW_URI}
+
+
+VIEW_DATA_KEY: Final = "mcp-invoices/view"
+"""The result ``_meta`` key carrying what the invoice view prints and the structured content does not
+state: the breakdown (net, tax, gross; the rows to the total), the seller, the formatted addresses.
+Hosts hand a view the whole result, ``_meta`` included; the model never needs it (the text says it)."""
+
+_ROW_FIELDS: Final = {
+    "Subtotal (net)": "subtotal",
+    "Discount": "discount",
+    "Tax": "tax",
+    "Shipping": "shipping",
+    "Adjustment (provider's total)": "adjustment",
+}
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def invoice_view_data(invoice: Invoice, seller: Seller | None) -> dict[str, Any]:
+    """What the invoice view prints beyond the invoice's fields, computed once, here, by the rule the
+    PDF and the text follow (``mcp_invoices.domain.breakdown``): the view does no arithmetic of its own.
+
+    - ``lines``: each line's ``net``, ``tax`` and ``gross`` (decimal strings, or null);
+    - ``rows``: ``{field, label, amount}`` from the subtotal to the total, subtracted rows negative, so
+      that the rows' amounts sum to ``total``;
+    - ``seller``: ``{name, lines}`` of the merchant, or null where the provider names none;
+    - ``billed_to``: the billing name and address as printed lines.
+    """
+    breakdown = breakdown_of(invoice)
+    rows = [
+        {"field": _ROW_FIELDS[label], "label": label, "amount": _amount(amount * sign)}
+        for label, amount, sign in breakdown.rows()
+    ]
+    billing = invoice.billing
+    billed_to = [
+        line for line in (billing.name, *(billing.address.lines() if billing.address else ())) if line
+    ]
+    return {
+        "lines": [
+            {"net": _amount(line.net), "tax": _amount(line.tax), "gross": _amount(line.gross)}
+            for line in breakdown.lines
+        ],
+        "rows": rows,
+        "total": _amount(breakdown.total),
+        "seller": None if seller is None else {"name": seller.name, "lines": seller.lines()},
+        "billed_to": billed_to,
+    }

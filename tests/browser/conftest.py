@@ -50,6 +50,8 @@ from mcp_invoices.views import APP_MIME_TYPE, VIEW_URI
 from tests.apps_host import AppsHost
 
 HERE = Path(__file__).resolve().parent
+README_SCREENSHOTS = HERE.parent.parent / "docs" / "screenshots"
+"""The README's pictures of the view: written by these tests (see ``screenshots``)."""
 NODE_MODULES = HERE / "node_modules"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 IN_CI = os.environ.get("CI") == "true"
@@ -160,17 +162,31 @@ def host_bundle(browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -
 SCREENSHOTS_USED: list[Path] = []
 
 
+def readme_screenshots() -> list[str]:
+    """The names of the README's pictures of the view (docs/screenshots/NAME.png)."""
+    readme = (HERE.parent.parent / "README.md").read_text(encoding="utf-8")
+    return sorted(set(re.findall(r"docs/screenshots/([\w.-]+\.png)", readme)))
+
+
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
+def screenshots() -> Iterator[Path]:
     """Where each view's screenshot goes (printed at the end): MCP_INVOICES_SCREENSHOTS, else build/screenshots here.
 
     Not under pytest's temporary directories: those are pruned by the next runs, and an artifact must stay.
+    At the end, the README's own pictures (docs/screenshots) are replaced by this run's, so that they
+    cannot go stale: every run of these tests redraws them from the view as it is
+    (``git status docs/screenshots`` shows what changed).
     """
     chosen = os.environ.get("MCP_INVOICES_SCREENSHOTS")
     directory = Path(chosen).resolve() if chosen else HERE / "build" / "screenshots"
     directory.mkdir(parents=True, exist_ok=True)
     SCREENSHOTS_USED.append(directory)
-    return directory
+    started = datetime.now(UTC).timestamp()
+    yield directory
+    for name in readme_screenshots():
+        shot = directory / name
+        if shot.is_file() and shot.stat().st_mtime >= started:  # drawn by this run, not left by an older one
+            shutil.copyfile(shot, README_SCREENSHOTS / name)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -64,6 +64,7 @@ function readView() {
     status: text("#status"),
     overdue: text("#overdue"),
     seller: text("#seller"),
+    sellerLabel: document.getElementById("seller")?.previousElementSibling?.textContent ?? null,
     billedTo: text("#billed-to"),
     amountDue: text("#amount-due"),
     summary: text("#summary-text"),

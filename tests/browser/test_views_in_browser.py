@@ -16,6 +16,10 @@ from typing import Any
 
 import pytest
 
+from mcp_invoices.domain.breakdown import breakdown_of
+from mcp_invoices.domain.models import Invoice
+from mcp_invoices.domain.money import currency_exponent
+from mcp_invoices.providers.local.seed import SELLER
 from tests.browser.conftest import Browser, Host
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -43,6 +47,26 @@ def shown(amount: str | None) -> str:
     return "—" if amount is None else amount
 
 
+def formatted(amount: object) -> Decimal | None:
+    return None if amount is None else Decimal(str(amount))
+
+
+def amount_in(text: str, currency: str) -> Decimal | None:
+    """The exact amount a cell states, checking it is written as money in ``currency`` for en-GB (the
+    test host's locale): a currency symbol, thousands grouped, the currency's minor units."""
+    if text == "—":
+        return None
+    assert re.search(r"[^\d.,\s+\-−]", text), f"{text!r}: no currency symbol"
+    digits = re.sub(r"[^\d.]", "", text)
+    number = Decimal(digits) * (-1 if re.search(r"[-−]", text) else 1)
+    assert abs(number) < 1000 or "," in text, f"{text!r}: no grouping"
+    exponent = currency_exponent(currency)
+    assert len(digits.partition(".")[2]) >= exponent, (
+        f"{text!r}: fewer than {currency}'s {exponent} minor digits"
+    )
+    return number
+
+
 def luminance(css_color: str) -> float:
     red, green, blue = (int(part) for part in re.findall(r"\d+", css_color)[:3])
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
@@ -66,7 +90,14 @@ async def test_the_invoice_view_shows_number_every_line_totals_and_amount_due_as
 
     assert view["kind"] == "invoice"
     assert view["number"] == invoice["number"]
-    assert view["seller"] == PROVIDER_NAMES[host.results.provider]
+    # "From" names the seller (the merchant) where the provider names one (the local ledger's seller
+    # profile); otherwise the provider is named as what it is, never as the seller.
+    if host.results.provider == "local":
+        assert view["sellerLabel"] == "From"
+        assert view["seller"].startswith(SELLER.name) and SELLER.address_lines[0] in view["seller"]
+    else:
+        assert view["sellerLabel"] == "Issued through"
+        assert view["seller"] == PROVIDER_NAMES[host.results.provider]
     billed_to = invoice["billing"]["name"] or invoice["customer"]["name"]
     assert billed_to and view["billedTo"].startswith(billed_to) and "[object" not in view["billedTo"]
     lines = table(view, "lines")
@@ -75,24 +106,39 @@ async def test_the_invoice_view_shows_number_every_line_totals_and_amount_due_as
         row["cells"][0]["text"].startswith(line["description"])
         for row, line in zip(lines["body"], invoice["line_items"], strict=True)
     )
-    for row, line in zip(lines["body"], invoice["line_items"], strict=True):
-        assert [cell["text"] for cell in row["cells"][2:]] == [
-            shown(line["unit_amount"]),
-            shown(line["discount"]),
-            shown(line["tax"]),
-            shown(line["total"]),
+
+    # The same breakdown as the PDF and the text (net + tax = gross, nets = subtotal, rows = total), in
+    # the invoice's currency and the host's locale (en-GB in the test host): each cell is compared as
+    # the exact amount it states, and carries the currency's symbol, grouping and minor units.
+    currency = invoice["currency"]
+
+    def stated(text: str) -> Decimal | None:
+        return amount_in(text, currency)
+
+    breakdown = breakdown_of(Invoice.model_validate(invoice))
+    for row, amounts in zip(lines["body"], breakdown.lines, strict=True):
+        assert [stated(cell["text"]) for cell in row["cells"][2:]] == [
+            formatted(amounts.item.unit_amount),
+            formatted(amounts.item.discount),
+            formatted(amounts.net),
+            formatted(amounts.tax),
+            formatted(amounts.gross),
         ]
-    totals = {row["className"]: row["cells"][-1]["text"] for row in lines["foot"]}
-    assert totals == {
-        "subtotal": shown(invoice["subtotal"]),
-        "discount": shown(invoice["discount"]),
-        "tax": shown(invoice["tax"]),
-        "shipping": shown(invoice["shipping"]),
-        "total": invoice["total"],
-        "paid": invoice["amount_paid"],
-        "due": invoice["amount_due"],
+    totals = {row["className"]: stated(row["cells"][-1]["text"]) for row in lines["foot"]}
+    expected = {"subtotal": formatted(breakdown.subtotal), "tax": formatted(breakdown.tax)}
+    if breakdown.discount:
+        expected["discount"] = formatted(-breakdown.discount)
+    if breakdown.shipping:
+        expected["shipping"] = formatted(breakdown.shipping)
+    if breakdown.adjustment:
+        expected["adjustment"] = formatted(breakdown.adjustment)
+    expected |= {
+        "total": formatted(invoice["total"]),
+        "paid": formatted(invoice["amount_paid"]),
+        "due": formatted(invoice["amount_due"]),
     }
-    assert view["amountDue"] == f"{invoice['amount_due']} {invoice['currency']}"
+    assert totals == expected
+    assert stated(view["amountDue"]) == formatted(invoice["amount_due"])
 
 
 async def test_the_invoice_view_says_how_many_days_an_unpaid_invoice_is_overdue(
@@ -156,10 +202,14 @@ async def test_the_generated_invoice_view_shows_the_new_invoice(
 
     assert view["kind"] == "invoice"
     assert view["number"] == generated["number"]
-    assert [row["cells"][-1]["text"] for row in table(view, "lines")["body"]] == [
-        shown(line["total"]) for line in generated["line_items"]
+    currency = generated["currency"]
+    breakdown = breakdown_of(
+        Invoice.model_validate({k: v for k, v in generated.items() if k in Invoice.model_fields})
+    )
+    assert [amount_in(row["cells"][-1]["text"], currency) for row in table(view, "lines")["body"]] == [
+        line.gross for line in breakdown.lines
     ]
-    assert view["amountDue"] == f"{generated['amount_due']} {generated['currency']}"
+    assert amount_in(view["amountDue"], currency) == Decimal(generated["amount_due"])
 
 
 # -- a summary of invoices -------------------------------------------------------------------------
@@ -192,14 +242,20 @@ async def test_the_summary_view_shows_billed_paid_due_and_overdue_per_currency(
     summary = host.results.scenarios["summary"].data
     view = (await show(browser, host, "summary", "light"))["view"]
 
-    assert view["cards"] == [
+    assert [
+        {
+            "currency": card["currency"],
+            "values": {key: amount_in(text, card["currency"]) for key, text in card["values"].items()},
+        }
+        for card in view["cards"]
+    ] == [
         {
             "currency": totals["currency"],
             "values": {
-                "billed": totals["total"],
-                "paid": totals["paid"],
-                "due": totals["due"],
-                "overdue": totals["overdue"],
+                "billed": Decimal(totals["total"]),
+                "paid": Decimal(totals["paid"]),
+                "due": Decimal(totals["due"]),
+                "overdue": Decimal(totals["overdue"]),
             },
         }
         for totals in summary["currencies"]
@@ -210,7 +266,8 @@ async def test_the_summary_view_shows_billed_paid_due_and_overdue_per_currency(
     ]
     if summary["oldest_unpaid"]:
         oldest = summary["oldest_unpaid"]
-        assert f"{oldest['amount_due']} {oldest['currency']}" in view["text"]
+        due = re.search(r"Amount due\s+(\S+)", view["text"], re.IGNORECASE)
+        assert due and amount_in(due.group(1), oldest["currency"]) == Decimal(oldest["amount_due"])
         assert (oldest["number"] or oldest["invoice_id"]) in view["text"]
 
 
@@ -230,13 +287,23 @@ async def test_the_comparison_view_highlights_each_change_and_shows_each_differe
         comparison["other"]["number"],
     )
 
-    def with_direction(amount: str | None) -> str:
+    currency = comparison["currency"]
+
+    def with_direction(amount: str | None) -> tuple[Decimal | None, str]:
         if amount is None:
-            return "—"
-        return amount + ("" if Decimal(amount) == 0 else " (more)" if Decimal(amount) > 0 else " (less)")
+            return None, ""
+        value = Decimal(amount)
+        return value, "" if value == 0 else " (more)" if value > 0 else " (less)"
+
+    def stated(text: str) -> tuple[Decimal | None, str]:
+        figure, _, direction = text.partition(" (")
+        amount = amount_in(figure, currency)
+        if amount:  # a difference says its sign: "+£1.00 (more)", "-£1.00 (less)"
+            assert figure[0] in "+-−", f"{text!r}: no sign"
+        return amount, f" ({direction}" if direction else ""
 
     amounts = table(view, "amounts")
-    assert [[cell["text"] for cell in row["cells"]] for row in amounts["body"]] == [
+    assert [[row["cells"][0]["text"], stated(row["cells"][-1]["text"])] for row in amounts["body"]] == [
         [name, with_direction(comparison["differences"][key])]
         for key, name in [
             ("subtotal", "Subtotal"),
@@ -251,20 +318,23 @@ async def test_the_comparison_view_highlights_each_change_and_shows_each_differe
         for key in ("subtotal", "discount", "tax", "shipping", "total")
     ]
     breakdown = table(view, "breakdown")
-    assert [row["cells"][1]["text"] for row in breakdown["body"]] == [
+    assert [stated(row["cells"][1]["text"]) for row in breakdown["body"]] == [
         with_direction(comparison["breakdown"][key])
         for key in ("lines", "discount", "tax", "shipping", "other")
     ]
     for side, invoice in (("Before", comparison["other"]), ("After", comparison["invoice"])):
         assert f"{side} {invoice['number']}" in view["text"].replace("\n", " ")
-        assert f"Total {invoice['total']} {comparison['currency']}" in view["text"].replace("\n", " ")
+        total = re.search(
+            rf"{side}\s+{re.escape(invoice['number'])}.*?Total\s+(\S+)", view["text"], re.DOTALL
+        )
+        assert total and amount_in(total.group(1), currency) == Decimal(invoice["total"])
     lines = table(view, "lines")
     assert [(row["cells"][1]["text"], row["className"]) for row in lines["body"]] == [
         (line["description"], "" if line["change"] == "unchanged" else f"is-{line['change']}")
         for line in comparison["lines"]
     ]
-    assert [row["cells"][-1]["text"].split(" (")[0] for row in lines["body"]] == [
-        line["difference"] for line in comparison["lines"]
+    assert [stated(row["cells"][-1]["text"])[0] for row in lines["body"]] == [
+        formatted(line["difference"]) for line in comparison["lines"]
     ]
 
 

@@ -18,6 +18,7 @@ import anyio.to_thread
 
 from mcp_invoices.domain.errors import NotFound
 from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, Order, Page
+from mcp_invoices.domain.parties import Seller
 from mcp_invoices.domain.summary import InvoicesSummary
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.base import Generation, InvoiceProvider, Progress, no_progress
@@ -127,21 +128,18 @@ class LocalProvider(InvoiceProvider):
         await progress(2, 2, f"Invoice {invoice.number} is ready")
         return Generation(invoice=invoice, outcome="generated" if issued else "already_generated")
 
-    async def render_pdf(self, invoice: Invoice) -> bytes:
-        from mcp_invoices.documents.pdf import Seller, render_invoice_pdf  # fpdf2 loads on first use
-
+    async def seller(self, invoice: Invoice) -> Seller | None:
         profile = await self._call((await self._open()).seller)
-        seller = (
-            Seller(
-                name=profile.name,
-                address_lines=profile.address_lines,
-                email=profile.email,
-                tax_id=profile.tax_id,
-            )
-            if profile
-            else None
+        if profile is None:
+            return None
+        return Seller(
+            name=profile.name, address_lines=profile.address_lines, email=profile.email, tax_id=profile.tax_id
         )
-        return await render_invoice_pdf(invoice, seller)
+
+    async def render_pdf(self, invoice: Invoice) -> bytes:
+        from mcp_invoices.documents.pdf import render_invoice_pdf  # fpdf2 loads on first use
+
+        return await render_invoice_pdf(invoice, await self.seller(invoice))
 
     async def aclose(self) -> None:
         if self.ledger is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp_types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,7 @@ from mcp_invoices.domain.models import Invoice, InvoiceFilter, InvoiceRow
 from mcp_invoices.domain.money import format_money
 from mcp_invoices.domain.summary import InvoicesSummary, InvoiceSummary, no_due_dates_note, with_note
 from mcp_invoices.domain.summary import summarize_invoice as summarize_one
+from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.server.arguments import (
     CURSOR,
     DUE_AFTER,
@@ -32,6 +33,7 @@ from mcp_invoices.server.arguments import (
 from mcp_invoices.server.calls import CurrentCall
 from mcp_invoices.server.inputs import Cursor, Limit, ObjectId
 from mcp_invoices.server.results import decode_cursor, encode_cursor, invoice_links, structured_result
+from mcp_invoices.views import VIEW_DATA_KEY, invoice_view_data
 
 __all__ = [
     "ListInvoicesResult",
@@ -51,6 +53,11 @@ class ListInvoicesResult(BaseModel):
         default=None,
         description="Something to know about this listing, e.g. that the provider states no due dates.",
     )
+
+
+async def invoice_meta(source: InvoiceProvider, invoice: Invoice) -> dict[str, Any]:
+    """The result ``_meta`` of a tool that returns an invoice: what its view prints beyond the data."""
+    return {VIEW_DATA_KEY: invoice_view_data(invoice, await source.seller(invoice))}
 
 
 def invoice_text(invoice: Invoice) -> str:
@@ -105,7 +112,8 @@ async def get_invoice(
 ) -> Annotated[CallToolResult, Invoice]:
     scope, source = call.provider(provider)
     invoice = await source.get_invoice(scope, invoice_id)
-    return structured_result(invoice, invoice_text(invoice), invoice_links(invoice))
+    meta = await invoice_meta(source, invoice)
+    return structured_result(invoice, invoice_text(invoice), invoice_links(invoice), meta)
 
 
 async def summarize_invoice(

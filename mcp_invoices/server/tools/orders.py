@@ -24,7 +24,7 @@ from mcp_invoices.server.calls import CurrentCall
 from mcp_invoices.server.elicit import AskedDecision
 from mcp_invoices.server.inputs import BillingAddressInput, BillingName, Cursor, Limit, ObjectId, Wait
 from mcp_invoices.server.results import decode_cursor, encode_cursor, invoice_links, structured_result
-from mcp_invoices.server.tools.invoices import invoice_text
+from mcp_invoices.server.tools.invoices import invoice_meta, invoice_text
 
 __all__ = ["ListOrdersResult", "GeneratedInvoice", "BillingAddressInput", "list_orders", "generate_invoice"]
 
@@ -104,7 +104,7 @@ async def generate_invoice(
     # The invoice was validated when it was built: its fields are reused as they are, not dumped and
     # validated a second time.
     result = GeneratedInvoice.model_construct(**dict(invoice), outcome=outcome, next_step=next_step)
-    return structured_result(result, text, invoice_links(invoice))
+    return structured_result(result, text, invoice_links(invoice), await invoice_meta(source, invoice))
 
 
 def _declined(order: Order, billing: Billing | None) -> CallToolResult:
