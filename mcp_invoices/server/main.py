@@ -17,6 +17,7 @@ from mcp_invoices.shared import SharedSettings, load_shared_settings, open_share
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from mcp_invoices.auth.mail import MailSettings
     from mcp_invoices.auth.tokens import TokenStore
     from mcp_invoices.server.runtime import Runtime
 
@@ -75,8 +76,10 @@ def build_http_app(
     host: str,
     shared_settings: SharedSettings | None = None,
     limits: HttpLimits | None = None,
+    mail: MailSettings | None = None,
 ) -> Starlette:
-    """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz."""
+    """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz, and (unless
+    turned off) the server's own authorization server with its sign-in pages."""
     from mcp.server.auth.settings import AuthSettings
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -129,14 +132,77 @@ def build_http_app(
     app.add_middleware(ServiceUnavailableResponses)
     # Outermost: a withdrawn token's open streams and sessions end within seconds.
     install_revocation_watch(app, verifier.verify_token, lambda: compat.session_manager(server))
+    own_issuer = (
+        install_authorization_server(app, runtime, auth, store, mail)
+        if auth.own_authorization_server
+        else None
+    )
     install_discovery(
         app,
         resource_url=auth.resource_url,
         external_issuer=auth.issuer_url,
         scopes=[SCOPE],
         diagnose=verifier.diagnose,
+        own_issuer=own_issuer,
     )
     return app
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: where this server's authorization server lives."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def install_authorization_server(
+    app: Starlette, runtime: Runtime, auth: HttpAuthConfig, store: TokenStore, mail: MailSettings | None
+) -> str:
+    """Add the OAuth endpoints (the SDK's handlers over ``auth.oauth``) and the sign-in pages; the issuer."""
+    from mcp.server.auth.routes import create_auth_routes
+    from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
+    from pydantic import AnyHttpUrl
+
+    from mcp_invoices.auth.mail import load_mail_settings
+    from mcp_invoices.auth.oauth import AuthorizationServer, OAuthStore
+    from mcp_invoices.auth.signin import CustomerDirectory, SignIn
+    from mcp_invoices.auth.verifier import SCOPE
+
+    issuer = origin_of(auth.resource_url)
+    server = AuthorizationServer(
+        OAuthStore(store, secret_key=auth.secret_key),
+        resource_url=auth.resource_url,
+        issuer_url=issuer,
+        scopes=[SCOPE],
+    )
+    directories: dict[str, CustomerDirectory] = {}
+    local = runtime.providers.get("local")
+    if local is not None and hasattr(local, "customer_by_email"):
+        directories["local"] = local.customer_by_email
+    mail = mail if mail is not None else load_mail_settings()
+    if not mail.can_send:
+        logger.warning(
+            "sign-in codes cannot be sent: set MCP_INVOICES_SMTP_HOST (and MCP_INVOICES_SMTP_FROM), or "
+            "MCP_INVOICES_SIGNIN_LOG_CODES=1 in development; MCP_INVOICES_OAUTH=off turns sign-in off"
+        )
+    elif mail.log_codes:
+        logger.warning(
+            "MCP_INVOICES_SIGNIN_LOG_CODES=1: sign-in codes are written to this log (development only)"
+        )
+    signin = SignIn(server, directories, mail, secure_cookies=issuer.startswith("https://"))
+    routes = create_auth_routes(
+        server,
+        AnyHttpUrl(issuer),
+        client_registration_options=ClientRegistrationOptions(
+            enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]
+        ),
+        revocation_options=RevocationOptions(enabled=True),
+    )
+    app.router.routes[0:0] = [*routes, *signin.routes()]
+    # The issuer exactly as the SDK's authorization-server metadata spells it (with its trailing slash):
+    # clients compare the two strings (RFC 8414 section 3.3) and stop at a mismatch.
+    return str(AnyHttpUrl(issuer))
 
 
 async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int) -> None:
