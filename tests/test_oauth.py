@@ -437,3 +437,32 @@ async def test_a_flow_begun_on_one_replica_finishes_on_another(database: Path | 
                 code = query_of(consent.headers["location"])["code"]
                 tokens = await exchange(http, first, client["client_id"], code, verifier, at=second)
     assert tokens.status_code == 200, tokens.text
+
+
+async def test_a_public_client_revokes_its_token_without_a_secret(database: Path | str) -> None:
+    """The SDK's own revocation handler demanded a client_secret field even from a public client."""
+    async with deployed(database) as (url, mailbox, _):
+        async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
+            client = await register(http, url)
+            verifier, challenge = pkce()
+            location = await Person(browser, mailbox).sign_in(
+                authorize_url(url, client["client_id"], challenge)
+            )
+            tokens = (
+                await exchange(http, url, client["client_id"], query_of(location)["code"], verifier)
+            ).json()
+            stranger = await register(http, url)
+            by_stranger = await http.post(
+                url.replace("/mcp", "/revoke"),
+                data={"token": tokens["access_token"], "client_id": stranger["client_id"]},
+            )
+            still = await http.post(url, headers=_mcp_headers(tokens["access_token"]), json=_tools_list())
+            revoked = await http.post(
+                url.replace("/mcp", "/revoke"),
+                data={"token": tokens["refresh_token"], "client_id": client["client_id"]},
+            )
+            after = await http.post(url, headers=_mcp_headers(tokens["access_token"]), json=_tools_list())
+    assert by_stranger.status_code == 200 and still.status_code == 200  # another client cannot revoke it
+    assert (
+        revoked.status_code == 200 and after.status_code == 401
+    )  # revoking the refresh token ends the grant

@@ -538,6 +538,49 @@ class AuthorizationServer:
             logger.info("revoked an OAuth grant", extra={"access_tokens": count})
 
 
+def revocation_endpoint(server: AuthorizationServer) -> Any:
+    """RFC 7009 revocation, for public clients too.
+
+    The SDK's handler requires a ``client_secret`` field even from a client registered with
+    ``token_endpoint_auth_method: none`` (its request model declares the field without a default), so
+    the public clients MCP hosts are (the TypeScript SDK, mcp-remote) could not revoke. This one
+    authenticates the client with the SDK's own ``ClientAuthenticator`` and answers as the RFC says:
+    200 whether or not the token was known, and only a token of that client is revoked.
+    """
+    from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+
+    authenticator = ClientAuthenticator(server)
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+    async def revoke(request: Request) -> Response:
+        try:
+            client = await authenticator.authenticate_request(request)
+        except AuthenticationError as error:
+            return JSONResponse(
+                {"error": "invalid_client", "error_description": error.message},
+                status_code=401,
+                headers=headers,
+            )
+        form = await request.form()
+        token = form.get("token")
+        if not isinstance(token, str) or not token:
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": "The token to revoke is missing."},
+                status_code=400,
+                headers=headers,
+            )
+        found: AccessToken | RefreshToken | None = await server.load_access_token(token)
+        if found is None:
+            found = await server.load_refresh_token(client, token)
+        if found is not None and found.client_id == client.client_id:
+            await server.revoke_token(found)
+        return Response(status_code=200, headers=headers)
+
+    return revoke
+
+
 def redirect_with(redirect_uri: str, **params: str | None) -> str:
     """``redirect_uri`` with ``params`` added to its query (the SDK's own construction)."""
     from mcp.server.auth.provider import construct_redirect_uri

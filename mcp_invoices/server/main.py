@@ -199,6 +199,19 @@ def install_authorization_server(
         ),
         revocation_options=RevocationOptions(enabled=True),
     )
+    from mcp.server.auth.routes import REVOCATION_PATH, cors_middleware
+    from starlette.routing import Route
+
+    from mcp_invoices.auth.oauth import revocation_endpoint
+
+    routes = [route for route in routes if getattr(route, "path", None) != REVOCATION_PATH]
+    routes.append(
+        Route(
+            REVOCATION_PATH,
+            endpoint=cors_middleware(revocation_endpoint(server), ["POST", "OPTIONS"]),
+            methods=["POST", "OPTIONS"],
+        )
+    )
     app.router.routes[0:0] = [*routes, *signin.routes()]
     # The issuer exactly as the SDK's authorization-server metadata spells it (with its trailing slash):
     # clients compare the two strings (RFC 8414 section 3.3) and stop at a mismatch.
