@@ -24,7 +24,7 @@ async function fresh(colorScheme) {
   page.setDefaultTimeout(TIMEOUT_MS);
   await page.route("**/*", (route) => {
     const url = new URL(route.request().url());
-    if (url.hostname !== "127.0.0.1") {
+    if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") {
       outside.push(route.request().url());
       return route.abort();
     }
