@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx2
 from aiosmtpd.controller import Controller
+from pydantic import SecretStr
 
 from mcp_invoices.auth.mail import MailSettings
 from mcp_invoices.auth.tokens import TokenStore
@@ -85,12 +86,18 @@ def mail_to(port: int) -> MailSettings:
 
 @contextlib.asynccontextmanager
 async def signin_server(
-    database: Path | str, mail: MailSettings, *, replicas: int = 1
+    database: Path | str,
+    mail: MailSettings,
+    *,
+    replicas: int = 1,
+    env: dict[str, str] | None = None,
+    secret_key: SecretStr | None = None,
 ) -> AsyncIterator[tuple[list[str], TokenStore]]:
     """``replicas`` apps over one database (each its own process state), behind one public URL each;
-    yields their /mcp URLs and a token store. The resource URL every replica serves is the first's."""
-    config = load_config(database_env(database), require_scope=False)
-    store = TokenStore(config.database_url)
+    yields their /mcp URLs and a token store. The resource URL every replica serves is the first's.
+    ``env`` adds providers (the sandbox's); ``secret_key`` is ``MCP_INVOICES_SECRET_KEY``."""
+    config = load_config(database_env(database) | (env or {}), require_scope=False)
+    store = TokenStore(config.database_url, secret_key=secret_key)
     async with contextlib.AsyncExitStack() as stack:
         urls: list[str] = []
         holders: list[dict[str, Any]] = []
@@ -111,7 +118,7 @@ async def signin_server(
             auth = HttpAuthConfig(
                 resource_url=urls[0],
                 issuer_url=None,
-                secret_key=None,
+                secret_key=secret_key,
                 jwt_issuer=None,
                 jwt_audience=None,
                 jwks_url=None,

@@ -145,6 +145,21 @@ class OAuthStore:
         self._key = bytes.fromhex(value)
         return self._key
 
+    @property
+    def can_seal(self) -> bool:
+        return self._explicit_key is not None
+
+    def seal(self, credential: SecretStr) -> str:
+        """A customer's provider credential, encrypted (as ``TokenStore`` keeps one) for the grant rows."""
+        from mcp_invoices.auth.tokens import _fernet
+
+        return str(_fernet(self._explicit_key).encrypt(credential.get_secret_value().encode()).decode())
+
+    def unseal(self, sealed: str) -> SecretStr:
+        from mcp_invoices.auth.tokens import _fernet
+
+        return SecretStr(_fernet(self._explicit_key).decrypt(sealed.encode()).decode())
+
     def client_secret(self, client_id: str) -> str:
         return hmac.new(self.client_key(), client_id.encode(), hashlib.sha256).hexdigest()
 
@@ -421,14 +436,14 @@ class AuthorizationServer:
     async def _issue(self, client_id: str, family: str, data: Mapping[str, Any]) -> OAuthToken:
         client = await self.get_client(client_id)
         label = f"oauth: {(client.client_name if client else None) or client_id}"[:200]
-        credential = data.get("credential")
+        credential = data.get("credential")  # sealed: see OAuthStore.seal
         issued = await self._run(
             lambda: self.store.tokens.issue(
                 data["provider"],
                 data["customer_id"],
                 ttl=ACCESS_TOKEN_TTL,
                 label=label,
-                provider_credential=SecretStr(credential) if credential else None,
+                provider_credential=self.store.unseal(credential) if credential else None,
             )
         )
         refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)

@@ -86,26 +86,23 @@ def email_form(
         '<label for="email">Your email address</label>'
         f'<input id="email" name="email" type="email" autocomplete="email" required autofocus{invalid}>'
         f"{alert}"
-        "<p>We send a one-time code to the address the shop holds for you.</p>"
+        "<p>We send a one-time code to the address the shop holds for you (or, for a shop with customer "
+        "accounts, ask for your password next).</p>"
         '<button type="submit">Send me a code</button></form>'
     )
     return page("Sign in", body)
 
 
-def password_form(
-    flow: str, csrf: str, client_name: str, provider_name: str, error: str | None = None
-) -> str:
+def password_form(flow: str, csrf: str, email: str, provider_name: str, error: str | None = None) -> str:
     alert, invalid = _error(error, "password")
     body = (
         f"<h1>Sign in with your {escape(provider_name)} account</h1>"
-        f"<p><strong>{escape(client_name)}</strong> asks to read your invoices. Sign in with the email and "
-        f"password of your customer account at {escape(provider_name)}; the password goes to the shop and is "
-        "never kept here.</p>"
+        f"<p>Enter the password of your customer account <strong>{escape(email)}</strong>. It goes to the "
+        "shop, which checks it; it is never kept here.</p>"
         f'<form method="post" action="/signin/password">{_hidden(flow, csrf)}'
-        '<label for="email">Email address</label>'
-        f'<input id="email" name="email" type="email" autocomplete="username" required autofocus{invalid}>'
         '<label for="password">Password</label>'
-        f'<input id="password" name="password" type="password" autocomplete="current-password" required{invalid}>'
+        f'<input id="password" name="password" type="password" autocomplete="current-password" required '
+        f"autofocus{invalid}>"
         f'{alert}<button type="submit">Sign in</button></form>'
     )
     return page("Sign in", body)

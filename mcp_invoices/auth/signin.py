@@ -27,12 +27,13 @@ import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio.to_thread
+from pydantic import SecretStr
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -41,8 +42,16 @@ from starlette.routing import Route
 from mcp_invoices.auth import pages
 from mcp_invoices.auth.mail import MailSettings, send_code
 from mcp_invoices.auth.oauth import AuthorizationServer, Grant, grant_key, redirect_with
+from mcp_invoices.domain.errors import InvoiceError
 
-__all__ = ["SignIn", "CustomerDirectory", "CODE_ATTEMPTS", "ADDRESS_ATTEMPTS", "PROVIDER_NAMES"]
+__all__ = [
+    "SignIn",
+    "CustomerDirectory",
+    "PasswordLogin",
+    "CODE_ATTEMPTS",
+    "ADDRESS_ATTEMPTS",
+    "PROVIDER_NAMES",
+]
 
 logger = logging.getLogger("mcp_invoices.auth")
 
@@ -67,6 +76,9 @@ PROVIDER_NAMES = {
 CustomerDirectory = Callable[[str], Awaitable[str | None]]
 """An email address → the id of the one customer the provider holds it for, or None."""
 
+PasswordLogin = Callable[[str, str], Awaitable[tuple[str, SecretStr] | None]]
+"""(email, password) → the provider's own login: (customer id, the customer's credential), or None."""
+
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
@@ -76,9 +88,15 @@ def _digest(value: str) -> str:
 class SignIn:
     server: AuthorizationServer
     directories: Mapping[str, CustomerDirectory]
-    """Providers whose customers can sign in, each with how to find a customer by email."""
+    """Providers whose customers sign in with a one-time code, each with how to find a customer by email."""
     mail: MailSettings
     secure_cookies: bool
+    password_logins: Mapping[str, PasswordLogin] = field(default_factory=dict)
+    """Providers whose customers sign in with the provider's own login (Bagisto's customer login)."""
+
+    @property
+    def providers(self) -> list[str]:
+        return [*self.directories, *self.password_logins]
 
     @property
     def store(self) -> Any:
@@ -92,6 +110,7 @@ class SignIn:
             Route("/signin", self.show, methods=["GET"]),
             Route("/signin/email", self.submit_email, methods=["POST"]),
             Route("/signin/code", self.submit_code, methods=["POST"]),
+            Route("/signin/password", self.submit_password, methods=["POST"]),
             Route("/signin/consent", self.submit_consent, methods=["POST"]),
         ]
 
@@ -204,8 +223,8 @@ class SignIn:
         status = 400 if error else 200
         if data["step"] == "email":
             name, _ = await self._client_name(data)
-            providers = [(key, PROVIDER_NAMES.get(key, key)) for key in self.directories]
-            if not self.mail.can_send:
+            providers = [(key, PROVIDER_NAMES.get(key, key)) for key in self.providers]
+            if not self.mail.can_send and not self.password_logins:
                 return self._problem(
                     "Sign-in is not set up",
                     "This server cannot send sign-in codes yet: its operator has not configured email "
@@ -215,6 +234,9 @@ class SignIn:
             return self._html(pages.email_form(flow_id, csrf, name, providers, error), status)
         if data["step"] == "code":
             return self._html(pages.code_form(flow_id, csrf, data["email"], error), status)
+        if data["step"] == "password":
+            name = PROVIDER_NAMES.get(data["provider"], data["provider"])
+            return self._html(pages.password_form(flow_id, csrf, data["email"], name, error), status)
         name, uri = await self._client_name(data)
         redirect = urlsplit(data["redirect_uri"])
         return self._html(
@@ -247,11 +269,15 @@ class SignIn:
             return self._again(flow_id)
         provider = str(form.get("provider") or "")
         email = str(form.get("email") or "").strip()
-        if provider not in self.directories:
+        if provider not in self.providers:
             return await self._render(flow_id, data, "Choose where you are a customer.")
         if "@" not in email or len(email) > 254:
             return await self._render(flow_id, data, "Enter the email address you use with the shop.")
         account = _digest(f"{provider}\x00{email.lower()}")
+        if provider in self.password_logins:
+            data.update(step="password", provider=provider, email=email, account=account, customer_id=None)
+            await self._run(self.store.update_data, grant.key, data)
+            return self._again(flow_id)
         address = _digest(self._client_address(request))
         sends = await self._run(self.store.fail, f"send:account:{account}", timedelta(hours=1))
         sends_here = await self._run(self.store.fail, f"send:address:{address}", timedelta(hours=1))
@@ -316,13 +342,73 @@ class SignIn:
             f"That code is not right, or it has expired. {left} tries left; check the newest email.",
         )
 
+    # -- step 3 (a shop with customer accounts): the provider's own login ---------------------------
+
+    async def submit_password(self, request: Request) -> Response:
+        checked = await self._form_flow(request)
+        if isinstance(checked, Response):
+            return checked
+        grant, form, flow_id = checked
+        data = dict(grant.data)
+        if data["step"] != "password":
+            return self._again(flow_id)
+        account_key = f"code:account:{data['account']}"
+        address_key = f"code:address:{_digest(self._client_address(request))}"
+        flow_key = f"code:flow:{_digest(flow_id)}"
+        if (
+            await self._run(self.store.failures, account_key) >= CODE_ATTEMPTS
+            or await self._run(self.store.failures, address_key) >= ADDRESS_ATTEMPTS
+            or await self._run(self.store.failures, flow_key) >= CODE_ATTEMPTS
+        ):
+            return await self._locked(grant, data)
+        password = str(form.get("password") or "")
+        if not self.store.can_seal:
+            return self._problem(
+                "Sign-in is not set up",
+                "This server cannot keep your shop login safely: its operator must set MCP_INVOICES_SECRET_KEY.",
+                503,
+            )
+        try:
+            outcome = (
+                await self.password_logins[data["provider"]](data["email"], password) if password else None
+            )
+        except InvoiceError as error:
+            # The shop did not answer as it should: say so, without blaming the password.
+            logger.warning(
+                "the shop's customer login failed", extra={"provider": data["provider"], "code": error.code}
+            )
+            return await self._render(
+                flow_id,
+                data,
+                f"The shop could not check your password just now ({error.message}) Try again in a minute.",
+            )
+        if outcome is not None:
+            customer_id, credential = outcome
+            data.update(
+                step="consent",
+                customer_id=customer_id,
+                credential=await self._run(self.store.seal, credential),
+            )
+            await self._run(self.store.update_data, grant.key, data)
+            await self._run(self.store.clear_failures, flow_key)
+            return self._again(flow_id)
+        account = await self._run(self.store.fail, account_key, LOCK_WINDOW)
+        here = await self._run(self.store.fail, address_key, LOCK_WINDOW)
+        tries = await self._run(self.store.fail, flow_key, LOCK_WINDOW)
+        if account >= CODE_ATTEMPTS or here >= ADDRESS_ATTEMPTS or tries >= CODE_ATTEMPTS:
+            return await self._locked(grant, data)
+        left = CODE_ATTEMPTS - max(account, tries)
+        return await self._render(
+            flow_id, data, f"The shop did not accept that email and password. {left} tries left."
+        )
+
     async def _locked(self, grant: Grant, data: dict[str, Any]) -> HTMLResponse:
         data.update(code=None, code_expires=None, customer_id=None)
         await self._run(self.store.update_data, grant.key, data)
         logger.warning("sign-in locked after too many wrong codes", extra={"provider": data.get("provider")})
         return self._problem(
             "Too many wrong codes",
-            f"Sign-in is locked for {int(LOCK_WINDOW.total_seconds() // 60)} minutes after too many wrong codes. "
+            f"Sign-in is locked for {int(LOCK_WINDOW.total_seconds() // 60)} minutes after too many wrong tries. "
             "Wait, then connect again from your app to get a new code.",
             429,
         )

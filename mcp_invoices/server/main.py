@@ -166,7 +166,7 @@ def install_authorization_server(
 
     from mcp_invoices.auth.mail import load_mail_settings
     from mcp_invoices.auth.oauth import AuthorizationServer, OAuthStore
-    from mcp_invoices.auth.signin import CustomerDirectory, SignIn
+    from mcp_invoices.auth.signin import CustomerDirectory, PasswordLogin, SignIn
     from mcp_invoices.auth.verifier import SCOPE
 
     issuer = origin_of(auth.resource_url)
@@ -177,9 +177,17 @@ def install_authorization_server(
         scopes=[SCOPE],
     )
     directories: dict[str, CustomerDirectory] = {}
-    local = runtime.providers.get("local")
-    if local is not None and hasattr(local, "customer_by_email"):
-        directories["local"] = local.customer_by_email
+    password_logins: dict[str, PasswordLogin] = {}
+    for name, provider in runtime.providers.items():
+        if hasattr(provider, "customer_login"):
+            if auth.secret_key is None:
+                logger.warning(
+                    f"{name} customers cannot sign in: keeping their shop login needs MCP_INVOICES_SECRET_KEY"
+                )
+                continue
+            password_logins[name] = provider.customer_login
+        elif hasattr(provider, "customer_by_email"):
+            directories[name] = provider.customer_by_email
     mail = mail if mail is not None else load_mail_settings()
     if not mail.can_send:
         logger.warning(
@@ -190,7 +198,13 @@ def install_authorization_server(
         logger.warning(
             "MCP_INVOICES_SIGNIN_LOG_CODES=1: sign-in codes are written to this log (development only)"
         )
-    signin = SignIn(server, directories, mail, secure_cookies=issuer.startswith("https://"))
+    signin = SignIn(
+        server,
+        directories,
+        mail,
+        secure_cookies=issuer.startswith("https://"),
+        password_logins=password_logins,
+    )
     routes = create_auth_routes(
         server,
         AnyHttpUrl(issuer),
