@@ -84,3 +84,43 @@ async def test_a_bagisto_customer_signs_in_with_the_shops_own_login(
     assert password not in stored and BAGISTO_CUSTOMER_TOKENS["alice"] not in stored
     logged = "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records)
     assert password not in logged and "not-it" not in logged
+
+
+POLAR_VARIABLES = ("POLAR_BASE_URL", "POLAR_ACCESS_TOKEN", "POLAR_RATE_LIMIT_PER_MINUTE")
+
+
+async def test_a_polar_customer_signs_in_with_a_code_sent_to_the_address_polar_holds(
+    database: Path | str,
+) -> None:
+    """The organisation token finds the customer Polar holds the address for (GET /v1/customers/?email=);
+    the code goes there; the token issued serves a customer session minted for that customer."""
+    from mcp_invoices.sandbox.polar import POLAR_ORDER_IDS
+
+    async with with_sandbox(database, *POLAR_VARIABLES) as (url, mailbox):
+        async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
+            client = await register(http, url)
+            verifier, challenge = pkce()
+            person = Person(browser, mailbox)
+            await person.open(authorize_url(url, client["client_id"], challenge))
+            await person.post(
+                "/signin/email", person.form() | {"provider": "polar", "email": "alice@example.com"}
+            )
+            consent = await person.post("/signin/code", person.form() | {"code": mailbox.code(1)})
+            assert "a customer of <strong>Polar</strong>" in consent.text
+            answer = await person.post("/signin/consent", person.form() | {"decision": "allow"})
+            code = query_of(answer.headers["location"])["code"]
+            tokens = (await exchange(http, url, client["client_id"], code, verifier)).json()
+            headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+            async with httpx2.AsyncClient(headers=headers) as authorised:
+                async with Client(streamable_http_client(url, http_client=authorised)) as mcp:
+                    own = await mcp.call_tool(
+                        "get_invoice",
+                        {"invoice_id": POLAR_ORDER_IDS["alice_paid_generated"], "provider": "polar"},
+                    )
+                    other = await mcp.call_tool(
+                        "get_invoice",
+                        {"invoice_id": POLAR_ORDER_IDS["bob_paid_generated_jpy"], "provider": "polar"},
+                    )
+    assert mailbox.wait_for(1)["To"] == "alice@example.com"
+    assert own.structured_content is not None and not own.is_error, own
+    assert error_of(other)["code"] == "not_found"
