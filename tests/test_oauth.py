@@ -466,3 +466,78 @@ async def test_a_public_client_revokes_its_token_without_a_secret(database: Path
     assert (
         revoked.status_code == 200 and after.status_code == 401
     )  # revoking the refresh token ends the grant
+
+
+async def test_in_development_mode_the_code_is_in_the_log_and_only_then(
+    database: Path | str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import re
+
+    from mcp_invoices.auth.mail import load_mail_settings
+
+    caplog.set_level(logging.INFO)
+    development = load_mail_settings({"MCP_INVOICES_SIGNIN_LOG_CODES": "1"})
+    assert development.log_codes and development.host is None and development.can_send
+    assert not load_mail_settings({}).can_send  # neither SMTP nor development mode: no way to send
+    async with signin_server(database, development) as (urls, _store):
+        url = urls[0]
+        async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
+            client = await register(http, url)
+            person = Person(browser, Mailbox())
+            await person.open(authorize_url(url, client["client_id"], pkce()[1]))
+            await person.post("/signin/email", person.form() | {"email": ALICE})
+            logged = [
+                record.getMessage()
+                for record in caplog.records
+                if "development sign-in code" in record.getMessage()
+            ]
+            assert len(logged) == 1 and "MCP_INVOICES_SIGNIN_LOG_CODES=1" in logged[0]
+            code = re.search(r": (\d{8}) ", logged[0])
+            assert code is not None
+            consent = await person.post("/signin/code", person.form() | {"code": code.group(1)})
+    assert "to read your invoices?" in consent.text
+
+
+async def test_with_smtp_no_code_token_or_address_reaches_the_log(
+    database: Path | str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    async with deployed(database) as (url, mailbox, _):
+        async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
+            client = await register(http, url)
+            verifier, challenge = pkce()
+            location = await Person(browser, mailbox).sign_in(
+                authorize_url(url, client["client_id"], challenge)
+            )
+            tokens = (
+                await exchange(http, url, client["client_id"], query_of(location)["code"], verifier)
+            ).json()
+    # The server's log (ours, the SDK's server side, uvicorn's); the test's own SMTP server and HTTP
+    # clients log what they carry, and are not the server.
+    server = ("mcp_invoices", "mcp.server", "uvicorn", "starlette")
+    logged = "\n".join(
+        f"{record.getMessage()} {record.__dict__}"
+        for record in caplog.records
+        if record.name.startswith(server)
+    )
+    assert "registered an OAuth client" in logged  # the server's log was captured
+    secrets_seen = [
+        mailbox.code(1),
+        query_of(location)["code"],
+        tokens["access_token"],
+        tokens["refresh_token"],
+    ]
+    assert [secret for secret in secrets_seen if secret in logged] == []
+
+
+def test_sign_in_secrets_in_a_logged_url_are_redacted() -> None:
+    from mcp_invoices.logs import redact
+
+    line = redact(
+        '"GET /signin?flow=Zm9vYmFyYmF6cXV4MTIz HTTP/1.1" and /callback?code=c0dec0dec0de&state=st-1'
+    )
+    assert "Zm9vYmFyYmF6cXV4MTIz" not in line and "c0dec0dec0de" not in line and "state=st-1" in line
+    assert "r3fr3sh" not in redact("refreshing mcpr_r3fr3shr3fr3sh")
