@@ -14,6 +14,7 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx2
 import pytest
@@ -541,3 +542,27 @@ def test_sign_in_secrets_in_a_logged_url_are_redacted() -> None:
     )
     assert "Zm9vYmFyYmF6cXV4MTIz" not in line and "c0dec0dec0de" not in line and "state=st-1" in line
     assert "r3fr3sh" not in redact("refreshing mcpr_r3fr3shr3fr3sh")
+
+
+def test_the_real_server_offers_sign_in_by_default_with_nothing_but_development_codes(tmp_path: Path) -> None:
+    """`mcp-invoices serve --transport http` as the README says: the metadata leads to the sign-in page."""
+    from tests.test_transports import http_server
+
+    env = {"MCP_INVOICES_DB": str(tmp_path / "ledger.sqlite3"), "MCP_INVOICES_SIGNIN_LOG_CODES": "1"}
+    with http_server(env) as url, httpx2.Client() as http:
+        issuer = http.get(url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")).json()[
+            "authorization_servers"
+        ][0]
+        metadata = http.get(f"{issuer.rstrip('/')}/.well-known/oauth-authorization-server").json()
+        client = http.post(
+            metadata["registration_endpoint"],
+            json={"client_name": "Smoke", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"},
+        ).json()
+        started = http.get(authorize_url(url, client["client_id"], pkce()[1]))
+        page = http.get(urljoin(url, started.headers["location"]))
+    assert started.status_code == 302
+    assert page.status_code == 200 and "Sign in to see your invoices" in page.text
+    assert (
+        page.headers["cache-control"] == "no-store"
+        and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    )
