@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -191,3 +191,75 @@ class Person:
 
 def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def sign_in_for_tokens(
+    url: str,
+    provider: str,
+    email: str,
+    *,
+    code: Callable[[], str] | None = None,
+    password: str | None = None,
+) -> dict[str, Any]:
+    """A whole sign-in with plain synchronous HTTP (register, PKCE, the pages' forms, the token exchange);
+    ``code`` reads the one-time code from wherever it was sent; ``password`` is a shop login's."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import urlencode
+
+    redirect = "http://127.0.0.1:5173/callback"
+    origin = url.removesuffix("/mcp")
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    with httpx2.Client(timeout=30) as http, httpx2.Client(timeout=30) as browser:
+        client = http.post(
+            f"{origin}/register",
+            json={
+                "client_name": "Isolation",
+                "redirect_uris": [redirect],
+                "token_endpoint_auth_method": "none",
+            },
+        ).json()
+        query = {
+            "response_type": "code",
+            "client_id": client["client_id"],
+            "redirect_uri": redirect,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s",
+            "resource": url,
+        }
+        started = browser.get(f"{origin}/authorize?{urlencode(query)}")
+        page = browser.get(urljoin(origin, started.headers["location"]))
+
+        def post(action: str, fields: dict[str, str]) -> httpx2.Response:
+            answer = browser.post(f"{origin}{action}", data=hidden_fields(page.text) | fields)
+            if answer.status_code == 303 and answer.headers["location"].startswith("/"):
+                return browser.get(urljoin(origin, answer.headers["location"]))
+            return answer
+
+        page = post("/signin/email", {"provider": provider, "email": email})
+        if password is not None:
+            page = post("/signin/password", {"password": password})
+        else:
+            assert code is not None
+            page = post("/signin/code", {"code": code()})
+        assert "to read your invoices?" in page.text, page.text
+        allowed = browser.post(
+            f"{origin}/signin/consent", data=hidden_fields(page.text) | {"decision": "allow"}
+        )
+        granted = query_of(allowed.headers["location"])["code"]
+        tokens = http.post(
+            f"{origin}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": granted,
+                "redirect_uri": redirect,
+                "client_id": client["client_id"],
+                "code_verifier": verifier,
+                "resource": url,
+            },
+        )
+        assert tokens.status_code == 200, tokens.text
+        return dict(tokens.json())
