@@ -1,6 +1,7 @@
 """Sign-in with the login each provider vouches for, through the sandbox's emulators.
 
-Bagisto: the customer's own shop login (``POST /api/shop/customer/login``); the password goes from our
+Polar and Payabli: a one-time code sent to the address the provider holds for the customer (found with
+the organisation's credential). Bagisto: the customer's own shop login (``POST /api/shop/customer/login``); the password goes from our
 page to Bagisto and is never kept or logged; the customer token Bagisto returns is kept encrypted with
 the access token, and serves the customer's calls.
 """
@@ -21,6 +22,8 @@ from pydantic import SecretStr
 from mcp_invoices.sandbox import BAGISTO_CUSTOMER_TOKENS, create_sandbox_app, sandbox_environment
 from mcp_invoices.sandbox.bagisto import BAGISTO_CREDENTIALS
 from mcp_invoices.sandbox.common import running_app
+from mcp_invoices.sandbox.payabli import PAYABLI_INVOICE_IDS
+from mcp_invoices.sandbox.polar import POLAR_ORDER_IDS
 from tests.databases import rows
 from tests.results import error_of
 from tests.signin_support import Mailbox, Person, mail_to, query_of, signin_server, smtp_server
@@ -86,41 +89,50 @@ async def test_a_bagisto_customer_signs_in_with_the_shops_own_login(
     assert password not in logged and "not-it" not in logged
 
 
-POLAR_VARIABLES = ("POLAR_BASE_URL", "POLAR_ACCESS_TOKEN", "POLAR_RATE_LIMIT_PER_MINUTE")
+CODE_PROVIDERS = {
+    # provider: (its variables in HTTP mode, display name, alice's invoice id, bob's invoice id)
+    "polar": (
+        ("POLAR_BASE_URL", "POLAR_ACCESS_TOKEN", "POLAR_RATE_LIMIT_PER_MINUTE"),
+        "Polar",
+        POLAR_ORDER_IDS["alice_paid_generated"],
+        POLAR_ORDER_IDS["bob_paid_generated_jpy"],
+    ),
+    "payabli": (
+        ("PAYABLI_BASE_URL", "PAYABLI_API_TOKEN", "PAYABLI_ENTRY", "PAYABLI_RATE_LIMIT_PER_MINUTE"),
+        "Payabli",
+        str(PAYABLI_INVOICE_IDS["alice_paid"]),
+        str(PAYABLI_INVOICE_IDS["bob_paid"]),
+    ),
+}
 
 
-async def test_a_polar_customer_signs_in_with_a_code_sent_to_the_address_polar_holds(
-    database: Path | str,
+@pytest.mark.parametrize("provider", sorted(CODE_PROVIDERS))
+async def test_a_customer_signs_in_with_a_code_sent_to_the_address_the_provider_holds(
+    database: Path | str, provider: str
 ) -> None:
-    """The organisation token finds the customer Polar holds the address for (GET /v1/customers/?email=);
-    the code goes there; the token issued serves a customer session minted for that customer."""
-    from mcp_invoices.sandbox.polar import POLAR_ORDER_IDS
-
-    async with with_sandbox(database, *POLAR_VARIABLES) as (url, mailbox):
+    """Polar: the organisation token finds the customer (GET /v1/customers/?email=), calls are served by a
+    customer session minted for them. Payabli: GET /Query/customers/{entry}?email(eq)=, calls filtered to
+    the customer by the server. Either way the code goes to the address the provider holds."""
+    variables, name, own_id, other_id = CODE_PROVIDERS[provider]
+    async with with_sandbox(database, *variables) as (url, mailbox):
         async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
             client = await register(http, url)
             verifier, challenge = pkce()
             person = Person(browser, mailbox)
             await person.open(authorize_url(url, client["client_id"], challenge))
             await person.post(
-                "/signin/email", person.form() | {"provider": "polar", "email": "alice@example.com"}
+                "/signin/email", person.form() | {"provider": provider, "email": "alice@example.com"}
             )
             consent = await person.post("/signin/code", person.form() | {"code": mailbox.code(1)})
-            assert "a customer of <strong>Polar</strong>" in consent.text
+            assert f"a customer of <strong>{name}</strong>" in consent.text
             answer = await person.post("/signin/consent", person.form() | {"decision": "allow"})
             code = query_of(answer.headers["location"])["code"]
             tokens = (await exchange(http, url, client["client_id"], code, verifier)).json()
             headers = {"Authorization": f"Bearer {tokens['access_token']}"}
             async with httpx2.AsyncClient(headers=headers) as authorised:
                 async with Client(streamable_http_client(url, http_client=authorised)) as mcp:
-                    own = await mcp.call_tool(
-                        "get_invoice",
-                        {"invoice_id": POLAR_ORDER_IDS["alice_paid_generated"], "provider": "polar"},
-                    )
-                    other = await mcp.call_tool(
-                        "get_invoice",
-                        {"invoice_id": POLAR_ORDER_IDS["bob_paid_generated_jpy"], "provider": "polar"},
-                    )
+                    own = await mcp.call_tool("get_invoice", {"invoice_id": own_id, "provider": provider})
+                    other = await mcp.call_tool("get_invoice", {"invoice_id": other_id, "provider": provider})
     assert mailbox.wait_for(1)["To"] == "alice@example.com"
     assert own.structured_content is not None and not own.is_error, own
     assert error_of(other)["code"] == "not_found"
