@@ -566,3 +566,43 @@ def test_the_real_server_offers_sign_in_by_default_with_nothing_but_development_
         page.headers["cache-control"] == "no-store"
         and "frame-ancestors 'none'" in page.headers["content-security-policy"]
     )
+
+
+async def test_denying_sends_access_denied_to_the_client_and_no_code(database: Path | str) -> None:
+    async with deployed(database) as (url, mailbox, _):
+        async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
+            client = await register(http, url)
+            location = await Person(browser, mailbox).sign_in(
+                authorize_url(url, client["client_id"], pkce()[1]), allow=False
+            )
+    assert location.startswith(REDIRECT + "?")
+    assert query_of(location) == {
+        "error": "access_denied",
+        "error_description": "The customer declined.",
+        "state": "st-1",
+    }
+
+
+async def test_grants_long_expired_are_swept_when_a_new_sign_in_starts(database: Path | str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from mcp_invoices.storage import open_database
+    from mcp_invoices.storage.schema import oauth_grants
+
+    async with deployed(database) as (url, mailbox, _):
+        async with httpx2.AsyncClient() as http:
+            client = await register(http, url)
+            await http.get(authorize_url(url, client["client_id"], pkce()[1]))
+            assert len(rows(database, "SELECT key FROM oauth_grants")) == 1
+            db = open_database(database)
+            try:
+                with db.write() as connection:
+                    connection.execute(
+                        update(oauth_grants).values(expires_at=datetime.now(UTC) - timedelta(days=2))
+                    )
+            finally:
+                db.close()
+            await http.get(authorize_url(url, client["client_id"], pkce()[1]))
+    assert len(rows(database, "SELECT key FROM oauth_grants")) == 1  # the old one gone, the new one kept

@@ -364,6 +364,9 @@ class AuthorizationServer:
 
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
         resource = self._check_resource(params.resource)
+        # Each new sign-in sweeps what expired more than a day ago (sign-ins are rare; the sweep is one
+        # DELETE per table), so abandoned flows and used codes do not pile up.
+        await self._run(self.store.purge_expired)
         flow = secrets.token_urlsafe(32)
         data = {
             "client_id": client.client_id,
