@@ -19,6 +19,7 @@ import httpx2
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
+from mcp_invoices.auth.client_metadata import ClientMetadataDocuments
 from mcp_invoices.auth.mail import MailSettings
 from mcp_invoices.auth.tokens import TokenStore
 from mcp_invoices.config import HttpAuthConfig, load_config
@@ -92,6 +93,7 @@ async def signin_server(
     replicas: int = 1,
     env: dict[str, str] | None = None,
     secret_key: SecretStr | None = None,
+    client_documents: ClientMetadataDocuments | None = None,
 ) -> AsyncIterator[tuple[list[str], TokenStore]]:
     """``replicas`` apps over one database (each its own process state), behind one public URL each;
     yields their /mcp URLs and a token store. The resource URL every replica serves is the first's.
@@ -124,7 +126,9 @@ async def signin_server(
                 jwks_url=None,
                 own_authorization_server=True,
             )
-            app = build_http_app(entry["runtime"], auth, store, "127.0.0.1", mail=mail)
+            app = build_http_app(
+                entry["runtime"], auth, store, "127.0.0.1", mail=mail, client_documents=client_documents
+            )
             entry["holder"]["app"] = app
             await stack.enter_async_context(app.router.lifespan_context(app))
         yield urls, store

@@ -44,9 +44,10 @@ from mcp.server.auth.provider import (
     TokenError,
 )
 from mcp.shared.auth import InvalidRedirectUriError, OAuthClientInformationFull, OAuthToken
-from pydantic import AnyUrl, SecretStr
+from pydantic import AnyUrl, SecretStr, ValidationError
 from sqlalchemy import select, text
 
+from mcp_invoices.auth.client_metadata import ClientMetadataDocuments, is_metadata_url
 from mcp_invoices.auth.tokens import TokenStore
 from mcp_invoices.storage.schema import meta, oauth_attempts, oauth_clients, oauth_grants
 
@@ -320,8 +321,18 @@ class AuthorizationServer:
     routes (``auth/signin.py``) prove who the customer is, ask for consent and call ``issue_code``.
     """
 
-    def __init__(self, store: OAuthStore, *, resource_url: str, issuer_url: str, scopes: list[str]) -> None:
+    def __init__(
+        self,
+        store: OAuthStore,
+        *,
+        resource_url: str,
+        issuer_url: str,
+        scopes: list[str],
+        documents: ClientMetadataDocuments | None = None,
+    ) -> None:
         self.store = store
+        self.documents = documents
+        """Clients known by a client ID metadata document (``client_metadata.py``); None: registration only."""
         self.resource_url = resource_url
         self.issuer_url = issuer_url.rstrip("/")
         self.scopes = scopes
@@ -333,6 +344,16 @@ class AuthorizationServer:
     # -- clients -----------------------------------------------------------------------------------
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if is_metadata_url(client_id):
+            if self.documents is None:
+                return None
+            document = await self.documents.document(client_id)
+            if document is None:
+                return None
+            try:
+                return LoopbackAwareClient.model_validate(document | {"scope": " ".join(self.scopes)})
+            except ValidationError:
+                return None
         info = await self._run(self.store.load_client, client_id)
         if info is None:
             return None

@@ -216,6 +216,8 @@ class SignIn:
         client = await self.server.get_client(data["client_id"])
         name = (client.client_name if client else None) or "An app"
         uri = str(client.client_uri) if client and client.client_uri else None
+        if uri is None and data["client_id"].startswith("https://"):
+            uri = data["client_id"]  # a client ID metadata document: its URL says who published it
         return name[:100], uri
 
     async def _render(self, flow_id: str, data: Mapping[str, Any], error: str | None = None) -> HTMLResponse:
