@@ -102,6 +102,14 @@ async def test_the_python_sdk_client_signs_a_customer_in_sees_only_their_invoice
                 async with Client(streamable_http_client(url, http_client=http)) as client:
                     own = await client.call_tool("get_invoice", {"invoice_id": "ord_1001"})
                     other = await client.call_tool("get_invoice", {"invoice_id": "ord_2001"})
+                    signed_in = storage.tokens
+                    # The access token's hour is up (as the client reckons it): the SDK refreshes by itself.
+                    auth.context.token_expiry_time = 0.5
+                    after_refresh = await client.call_tool("get_invoice", {"invoice_id": "ord_1001"})
+        assert signed_in is not None and storage.tokens is not None
+        assert storage.tokens.refresh_token != signed_in.refresh_token  # rotated
+        assert storage.tokens.access_token != signed_in.access_token
+        assert after_refresh.structured_content is not None and not after_refresh.is_error
         assert not own.is_error and own.structured_content["customer"]["id"] == "cus_alice"
         assert error_of(other)["code"] == "not_found"
         assert mailbox.wait_for(1)["To"] == ALICE
