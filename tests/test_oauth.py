@@ -614,3 +614,15 @@ async def test_grants_long_expired_are_swept_when_a_new_sign_in_starts(database:
                 db.close()
             await http.get(authorize_url(url, client["client_id"], pkce()[1]))
     assert len(rows(database, "SELECT key FROM oauth_grants")) == 1  # the old one gone, the new one kept
+
+
+async def test_without_a_way_to_send_codes_the_page_says_sign_in_is_not_set_up(database: Path | str) -> None:
+    from mcp_invoices.auth.mail import load_mail_settings
+
+    async with signin_server(database, load_mail_settings({})) as (urls, _store):
+        url = urls[0]
+        async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
+            client = await register(http, url)
+            page = await Person(browser, Mailbox()).open(authorize_url(url, client["client_id"], pkce()[1]))
+    assert page.status_code == 503
+    assert "MCP_INVOICES_SMTP_HOST" in page.text and "printed token" in page.text

@@ -96,7 +96,9 @@ class SignIn:
 
     @property
     def providers(self) -> list[str]:
-        return [*self.directories, *self.password_logins]
+        """Where a customer can sign in now: code providers only when a code can be sent."""
+        coded = list(self.directories) if self.mail.can_send else []
+        return [*coded, *self.password_logins]
 
     @property
     def store(self) -> Any:
@@ -226,11 +228,12 @@ class SignIn:
         if data["step"] == "email":
             name, _ = await self._client_name(data)
             providers = [(key, PROVIDER_NAMES.get(key, key)) for key in self.providers]
-            if not self.mail.can_send and not self.password_logins:
+            if not providers:
                 return self._problem(
                     "Sign-in is not set up",
-                    "This server cannot send sign-in codes yet: its operator has not configured email "
-                    "(MCP_INVOICES_SMTP_HOST). Ask the shop to set it up.",
+                    "This server cannot sign customers in yet: its operator has not configured email for the "
+                    "one-time codes (MCP_INVOICES_SMTP_HOST), nor a shop whose own login it can use. Ask the shop "
+                    "to set it up; until then, ask it for a printed token.",
                     503,
                 )
             return self._html(pages.email_form(flow_id, csrf, name, providers, error), status)
