@@ -68,9 +68,23 @@ def _error(error: str | None, field: str) -> tuple[str, str]:
 
 
 def email_form(
-    flow: str, csrf: str, client_name: str, providers: list[tuple[str, str]], error: str | None = None
+    flow: str,
+    csrf: str,
+    client_name: str,
+    providers: list[tuple[str, str]],
+    error: str | None = None,
+    *,
+    codes: bool = True,
+    passwords: bool = False,
 ) -> str:
+    """``codes``/``passwords``: whether some offered provider signs in by a mailed code / the shop's login."""
     alert, invalid = _error(error, "email")
+    hint = {
+        (True, False): "<p>We send a one-time code to the address the shop holds for you.</p>",
+        (True, True): "<p>We send a one-time code to the address the shop holds for you, or, for a shop "
+        "with customer accounts, ask for your password next.</p>",
+        (False, True): "<p>Next, we ask for the password of your customer account.</p>",
+    }.get((codes, passwords), "")
     if len(providers) == 1:
         choice = f'<input type="hidden" name="provider" value="{escape(providers[0][0])}">'
         where = f"<p>Sign in as a customer of <strong>{escape(providers[0][1])}</strong>.</p>"
@@ -86,9 +100,8 @@ def email_form(
         '<label for="email">Your email address</label>'
         f'<input id="email" name="email" type="email" autocomplete="email" required autofocus{invalid}>'
         f"{alert}"
-        "<p>We send a one-time code to the address the shop holds for you (or, for a shop with customer "
-        "accounts, ask for your password next).</p>"
-        '<button type="submit">Send me a code</button></form>'
+        f"{hint}"
+        f'<button type="submit">{"Send me a code" if codes and not passwords else "Continue"}</button></form>'
     )
     return page("Sign in", body)
 

@@ -236,7 +236,10 @@ class SignIn:
                     "to set it up; until then, ask it for a printed token.",
                     503,
                 )
-            return self._html(pages.email_form(flow_id, csrf, name, providers, error), status)
+            codes = any(key in self.directories for key, _ in providers)
+            passwords = any(key in self.password_logins for key, _ in providers)
+            form = pages.email_form(flow_id, csrf, name, providers, error, codes=codes, passwords=passwords)
+            return self._html(form, status)
         if data["step"] == "code":
             return self._html(pages.code_form(flow_id, csrf, data["email"], error), status)
         if data["step"] == "password":
