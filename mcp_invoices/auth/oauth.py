@@ -21,7 +21,6 @@ another began:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -308,10 +307,6 @@ class OAuthStore:
     def clear_failures(self, key: str) -> None:
         with self.database.write() as db:
             db.execute(oauth_attempts.delete().where(oauth_attempts.c.key == key))
-
-
-def _pkce_challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
 
 
 class AuthorizationServer:
@@ -625,8 +620,3 @@ def redirect_with(redirect_uri: str, **params: str | None) -> str:
     from mcp.server.auth.provider import construct_redirect_uri
 
     return construct_redirect_uri(redirect_uri, **params)
-
-
-def pkce_challenge(verifier: str) -> str:
-    """S256 of a PKCE verifier (for tests and clients of this module)."""
-    return _pkce_challenge(verifier)
