@@ -247,6 +247,9 @@ class HttpAuthConfig:
     jwt_issuer: str | None
     jwt_audience: str | None
     jwks_url: str | None
+    own_authorization_server: bool = False
+    """The server is its own OAuth authorization server (sign-in pages). ``load_http_auth`` turns it on
+    unless ``MCP_INVOICES_OAUTH=off`` leaves printed tokens (and an external issuer's JWTs) the only way in."""
 
 
 def load_http_auth(host: str, port: int, env: Mapping[str, str] | None = None) -> HttpAuthConfig:
@@ -262,6 +265,9 @@ def load_http_auth(host: str, port: int, env: Mapping[str, str] | None = None) -
     secret = _get(env, "MCP_INVOICES_SECRET_KEY")
     if secret is not None and len(secret) < 32:
         raise ConfigError("MCP_INVOICES_SECRET_KEY must be at least 32 characters of random data.")
+    oauth = (_get(env, "MCP_INVOICES_OAUTH") or "on").lower()
+    if oauth not in ("on", "off"):
+        raise ConfigError(f"MCP_INVOICES_OAUTH must be on or off, not {oauth!r}.")
     return HttpAuthConfig(
         resource_url=resource,
         issuer_url=issuer,
@@ -269,6 +275,7 @@ def load_http_auth(host: str, port: int, env: Mapping[str, str] | None = None) -
         jwt_issuer=jwt_issuer,
         jwt_audience=_get(env, "MCP_INVOICES_JWT_AUDIENCE") or resource,
         jwks_url=jwks,
+        own_authorization_server=oauth == "on",
     )
 
 

@@ -21,8 +21,10 @@ _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"),
     re.compile(r"\b(polar_(?:cst|oat|pat)_)[A-Za-z0-9_-]+"),
     re.compile(r"\b(ak_(?:live|test)_)[A-Za-z0-9_-]+"),
-    re.compile(r"\b(mcpi_)[A-Za-z0-9_-]+"),
+    re.compile(r"\b(mcp[ir]_)[A-Za-z0-9_-]+"),  # access tokens, and the refresh tokens of sign-in
     re.compile(r"(?i)((?:token|key|secret|password|authorization)\"?\s*[:=]\s*\"?)[^\s\",]{4,}"),
+    # A sign-in's flow id and an authorization code travel in URLs (an access log at DEBUG shows them).
+    re.compile(r"(?i)\b((?:flow|code|code_verifier)=)[^&\s\"]{8,}"),
 ]
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 

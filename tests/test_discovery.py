@@ -1,8 +1,9 @@
 """What an HTTP client finds before it has a token: discovery that leads somewhere.
 
-With the server's own tokens there is no authorization server, so none is advertised, and every dead
-end (the 401, the OAuth paths a client falls back to) says what to send instead. With an external
-issuer configured, the metadata names it.
+With printed tokens only (``MCP_INVOICES_OAUTH=off``) there is no authorization server, so none is
+advertised, and every dead end (the 401, the OAuth paths a client falls back to) says what to send
+instead. With an external issuer configured, the metadata names it first; with sign-in on (the
+default), it names this server too (``tests/test_oauth.py`` follows that path to the end).
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ MISSING = (
 
 @pytest.fixture(scope="module")
 def self_issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`serve --transport http` with nothing but its own tokens; yields the /mcp URL."""
+    """`serve --transport http` with nothing but its own printed tokens (sign-in off); yields the /mcp URL."""
     with http_server(
-        {"MCP_INVOICES_DB": str(tmp_path_factory.mktemp("discovery") / "ledger.sqlite3")}
+        {
+            "MCP_INVOICES_DB": str(tmp_path_factory.mktemp("discovery") / "ledger.sqlite3"),
+            "MCP_INVOICES_OAUTH": "off",
+        }
     ) as url:
         yield url
 
@@ -56,7 +60,8 @@ def test_with_an_external_issuer_the_metadata_names_it(tmp_path: Path) -> None:
     with http_server(env) as url:
         metadata = metadata_of(url)
         response = httpx2.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10)
-    assert metadata["authorization_servers"] == ["https://issuer.example"]
+    # The deployment's issuer first; this server's own sign-in (on by default) after it.
+    assert metadata["authorization_servers"] == ["https://issuer.example", url.removesuffix("mcp")]
     assert "a token from https://issuer.example" in response.json()["error"]["message"]
 
 

@@ -5,6 +5,7 @@ and the four emulators over real HTTP on 127.0.0.1). Every provider x every tool
 {own object, another customer's, missing} is checked through the SDK's real client, on both
 protocol eras (completions and compare_invoices included); then two principals interleave many calls concurrently; then the emulators' request
 logs and the server's own log are searched for the server's bearer tokens and the providers' keys.
+All of it twice: with printed tokens, and with tokens customers got by signing in (local, Polar, Bagisto).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -34,12 +36,18 @@ from pydantic import SecretStr
 from mcp_invoices.auth.tokens import TokenStore
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.sandbox.afternoon import AFTERNOON_CUSTOMER_IDS, AFTERNOON_INVOICE_IDS
-from mcp_invoices.sandbox.bagisto import BAGISTO_CUSTOMER_IDS, BAGISTO_CUSTOMER_TOKENS, BAGISTO_INVOICE_IDS
+from mcp_invoices.sandbox.bagisto import (
+    BAGISTO_CREDENTIALS,
+    BAGISTO_CUSTOMER_IDS,
+    BAGISTO_CUSTOMER_TOKENS,
+    BAGISTO_INVOICE_IDS,
+)
 from mcp_invoices.sandbox.common import serving_in_thread
 from mcp_invoices.sandbox.payabli import PAYABLI_CUSTOMER_IDS, PAYABLI_INVOICE_IDS
 from mcp_invoices.sandbox.polar import POLAR_CUSTOMER_IDS, POLAR_ORDER_IDS
 from tests.conftest import REPO
 from tests.results import error_of
+from tests.signin_support import sign_in_for_tokens
 
 SECRET_KEY = "isolation-test-secret-key-0123456789abcdef"
 
@@ -115,8 +123,37 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+SIGN_IN = {
+    # provider -> (alice, bob): how each signs in through the server's own pages
+    "local": (("alice@example.com", None), ("bob@okafor.example", None)),
+    "polar": (("alice@example.com", None), ("bob@example.com", None)),
+    "bagisto": (BAGISTO_CREDENTIALS["alice"], BAGISTO_CREDENTIALS["bob"]),
+}
+"""With ``signed-in``, these providers' sessions use tokens a customer got by signing in (OAuth), not
+printed ones; Afternoon and Payabli have no sign-in yet and keep printed tokens."""
+
+
+def _code_from_log(stderr_path: Path, email: str, seen: int) -> Callable[[], str]:
+    """Reads the development-mode code for ``email`` from the server's log: the one after ``seen``."""
+
+    def read() -> str:
+        deadline = time.monotonic() + 15
+        while True:  # bounded: until the server has logged the code or the deadline passes
+            codes = re.findall(
+                rf"development sign-in code for {re.escape(email)}: (\d{{8}})", stderr_path.read_text()
+            )
+            if len(codes) > seen:
+                return codes[seen]
+            assert time.monotonic() < deadline, f"no sign-in code for {email} in the server log"
+            time.sleep(0.05)
+
+    return read
+
+
+@pytest.fixture(scope="module", params=["printed", "signed-in"])
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
     workdir = tmp_path_factory.mktemp("isolation")
     db = workdir / "ledger.sqlite3"
     states = SandboxStates()
@@ -150,6 +187,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 "MCP_INVOICES_LOCAL": "1",  # the local ledger beside the four remote providers
                 "MCP_INVOICES_SECRET_KEY": SECRET_KEY,
                 "MCP_INVOICES_LOG_LEVEL": "DEBUG",
+                "MCP_INVOICES_SIGNIN_LOG_CODES": "1",
             }
         )
         with stderr_path.open("wb") as stderr:
@@ -169,6 +207,23 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                             break
                     assert time.monotonic() < deadline, "server did not start"
                     time.sleep(0.05)
+                if request.param == "signed-in":
+                    url = f"http://127.0.0.1:{port}/mcp"
+                    for provider, people in SIGN_IN.items():
+                        for who, (email, password) in zip(("alice", "bob"), people, strict=True):
+                            seen = len(
+                                re.findall(rf"sign-in code for {re.escape(email)}:", stderr_path.read_text())
+                            )
+                            signed_in = sign_in_for_tokens(
+                                url,
+                                provider,
+                                email,
+                                code=_code_from_log(stderr_path, email, seen)
+                                if provider != "bagisto"
+                                else None,
+                                password=password if provider == "bagisto" else None,
+                            )
+                            tokens[(provider, who)] = signed_in["access_token"]
                 secrets = (
                     list(tokens.values())
                     + [

@@ -1,7 +1,8 @@
 """What an HTTP client finds when it arrives without a token: discovery that leads somewhere.
 
 - The protected-resource metadata (RFC 9728) names an authorization server only when one exists: the
-  external issuer configured by environment. With the server's own tokens there is none to name --
+  external issuer configured by environment, and this server itself when it signs customers in
+  (``auth/oauth.py``, on unless ``MCP_INVOICES_OAUTH=off``). With printed tokens only there is none to name --
   advertising this server instead sent spec-following clients (mcp-remote) to authorization-server
   metadata and client registration that do not exist, and they stopped there.
 - A 401 says what went wrong (no token, expired, not recognised, issued for another resource) and what
@@ -29,17 +30,20 @@ TOKEN_COMMAND = "mcp-invoices token issue --provider <provider> --customer <cust
 
 
 def protected_resource_metadata(
-    resource_url: str, external_issuer: str | None, scopes: list[str]
+    resource_url: str, external_issuer: str | None, scopes: list[str], own_issuer: str | None = None
 ) -> dict[str, Any]:
-    """RFC 9728 metadata; ``authorization_servers`` only when there is one a client can use."""
+    """RFC 9728 metadata; ``authorization_servers`` only when there is one a client can use: the external
+    issuer the deployment configured first (clients take the first), then this server itself
+    (``own_issuer``, when it signs customers in)."""
     metadata: dict[str, Any] = {
         "resource": resource_url,
         "scopes_supported": scopes,
         "bearer_methods_supported": ["header"],
         "resource_name": "mcp-invoices",
     }
-    if external_issuer:
-        metadata["authorization_servers"] = [external_issuer]
+    servers = [server for server in (external_issuer, own_issuer) if server]
+    if servers:
+        metadata["authorization_servers"] = servers
     return metadata
 
 
@@ -48,11 +52,23 @@ UNAUTHORIZED_CODE = -32001
 read a JSON-RPC error from a non-2xx body (the Python SDK 2.x, so fastmcp 4) show its message."""
 
 
-def unauthorized_advice(problem: str, external_issuer: str | None, resource_url: str) -> str:
+def unauthorized_advice(
+    problem: str, external_issuer: str | None, resource_url: str, signs_in: bool = False
+) -> str:
     """What went wrong with the credentials and what to do, one sentence each (no double quotes: it
     travels inside a quoted-string of WWW-Authenticate)."""
     own = f"printed by `{TOKEN_COMMAND}` on the server"
     source = f"from {external_issuer} (or one {own})" if external_issuer else own
+    if signs_in:
+        sign_in = f"Sign in again: add {resource_url} in your app by its URL and it opens this server's sign-in page"
+        new = f"{sign_in} (or send Authorization: Bearer <token>, with a token {source})."
+        if problem == "missing":
+            return f"No bearer token was sent. {new}"
+        if problem == "expired":
+            return f"The bearer token has expired. {new}"
+        if problem == "wrong_resource":
+            return f"The bearer token was issued for another resource, not {resource_url}. {new}"
+        return f"The bearer token is not recognised here (it is unknown or was revoked). {new}"
     send = (
         f"Send the header Authorization: Bearer <token>, with a token {source}; with mcp-remote, add the "
         "arguments --header and Authorization: Bearer <token> after the server URL."
@@ -94,14 +110,17 @@ class _AdviseOnUnauthorized:
         external_issuer: str | None,
         resource_url: str,
         diagnose: Diagnose,
+        signs_in: bool = False,
     ) -> None:
         self.app = app
         self.external_issuer = external_issuer
         self.resource_url = resource_url
         self.diagnose = diagnose
+        self.signs_in = signs_in
 
     async def __call__(self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in _OAUTH_ENDPOINTS:
+            # The token and revocation endpoints' 401s are OAuth answers (invalid_client), not ours.
             await self.app(scope, receive, send)
             return
         rewriting = False
@@ -112,7 +131,7 @@ class _AdviseOnUnauthorized:
                 rewriting = True
                 token = _bearer_token(scope)
                 problem = "missing" if token is None else await self.diagnose(token)
-                advice = unauthorized_advice(problem, self.external_issuer, self.resource_url)
+                advice = unauthorized_advice(problem, self.external_issuer, self.resource_url, self.signs_in)
                 oauth = (
                     {"error_description": advice}
                     if problem == "missing"
@@ -173,14 +192,17 @@ def install_discovery(
     external_issuer: str | None,
     scopes: list[str],
     diagnose: Diagnose,
+    own_issuer: str | None = None,
 ) -> None:
-    """Serve our metadata in place of the SDK's (which always names an issuer) and advise on every 401."""
+    """Serve our metadata in place of the SDK's (which always names an issuer) and advise on every 401.
+
+    ``own_issuer``: this server's own authorization server (its routes are added by the caller)."""
     from mcp.server.auth.routes import build_resource_metadata_url
     from pydantic import AnyHttpUrl
 
     path = str(build_resource_metadata_url(AnyHttpUrl(resource_url))).split("://", 1)[1]
     path = path[path.index("/") :]
-    metadata = protected_resource_metadata(resource_url, external_issuer, scopes)
+    metadata = protected_resource_metadata(resource_url, external_issuer, scopes, own_issuer)
 
     async def serve_metadata(request: Request) -> Response:
         if request.method == "OPTIONS":  # CORS preflight from browser-based clients
@@ -189,7 +211,7 @@ def install_discovery(
 
     ours = Route(path, endpoint=serve_metadata, methods=["GET", "OPTIONS"])
     routes = app.router.routes
-    if not external_issuer:
+    if not external_issuer and not own_issuer:
         # Clients that find no authorization server fall back to this origin's well-known OAuth paths
         # (the TypeScript SDK 1.x, so mcp-remote, registers a client at /register). There is nothing to
         # register with; the 404 says what to send instead, and the client's error shows it.
@@ -215,8 +237,15 @@ def install_discovery(
     else:
         routes.insert(0, ours)
     app.add_middleware(
-        _AdviseOnUnauthorized, external_issuer=external_issuer, resource_url=resource_url, diagnose=diagnose
+        _AdviseOnUnauthorized,
+        external_issuer=external_issuer,
+        resource_url=resource_url,
+        diagnose=diagnose,
+        signs_in=own_issuer is not None,
     )
+
+
+_OAUTH_ENDPOINTS = frozenset({"/token", "/revoke", "/register"})
 
 
 _CORS = {

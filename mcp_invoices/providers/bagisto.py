@@ -360,6 +360,38 @@ class BagistoProvider(InvoiceProvider):
             raise malformed("an invoice document that is not a PDF")
         return response.content
 
+    # -- sign-in -------------------------------------------------------------------------------------
+
+    async def customer_login(self, email: str, password: str) -> tuple[str, SecretStr] | None:
+        """The customer's own shop login: ``(customer id, bearer token)``, or None when Bagisto refuses it.
+
+        ``POST /api/shop/customer/login`` (bagisto-api ``src/Models/CustomerLogin.php``,
+        ``src/State/LoginProcessor.php``) answers 201 with ``{id, token, success, message}`` -- also
+        for a wrong password or a suspended account, then with ``success: false`` and an empty token.
+        The password goes in this one request body and nowhere else (never logged, never kept); the
+        token is the one the customer's own API calls need.
+        """
+        response = await self._http.request(
+            "POST",
+            "/api/shop/customer/login",
+            json={"email": email, "password": password},
+            idempotent=False,
+            expected=(200, 201, 401, 422),
+        )
+        if response.status_code in (401, 422):
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            raise malformed("a login answer that is not JSON") from None
+        if not isinstance(body, dict) or body.get("success") is False:
+            return None
+        token, customer = body.get("token"), body.get("id")
+        if not isinstance(token, str) or not token or not isinstance(customer, int) or customer <= 0:
+            return None
+        add_secrets([token])
+        return str(customer), SecretStr(token)
+
     # -- internals -----------------------------------------------------------------------------------
 
     def _token(self, scope: Scope) -> str:

@@ -339,6 +339,40 @@ class PayabliProvider(InvoiceProvider):
 
         return await render_invoice_pdf(normalize_invoice(record), seller_of(record))
 
+    # -- sign-in -------------------------------------------------------------------------------
+
+    async def customer_by_email(self, email: str) -> str | None:
+        """The id of the one customer of the paypoint whose email is ``email``, or None.
+
+        ``GET /Query/customers/{entry}`` with ``email(eq)`` (payabli SDK 1.0.19 ``query.list_customers``,
+        ``QueryCustomerResponse.Records[].customerId``/``Email``) with the organisation token: the
+        one-time sign-in code goes to the address Payabli holds for that customer.
+        """
+        if not self._entry:
+            return None
+        response = await self._http.request(
+            "GET",
+            f"Query/customers/{path_segment(self._entry)}",
+            params={"email(eq)": email, "limitRecord": 2},
+        )
+        try:
+            records = response.json().get("Records")
+        except (ValueError, AttributeError):
+            records = None
+        if not isinstance(records, list):
+            raise ProviderUnavailable(
+                "Payabli sent a customer list without Records.",
+                hint="Check PAYABLI_BASE_URL and PAYABLI_ENTRY.",
+            )
+        ids = [
+            str(record["customerId"])
+            for record in records
+            if isinstance(record, dict)
+            and isinstance(record.get("customerId"), int)
+            and str(record.get("Email", "")).lower() == email.strip().lower()
+        ]
+        return ids[0] if len(ids) == 1 else None
+
     # -- internals -----------------------------------------------------------------------------
 
     def _headers(self, scope: Scope) -> dict[str, str]:

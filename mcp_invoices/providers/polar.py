@@ -213,6 +213,10 @@ class PolarProvider(InvoiceProvider):
     def __repr__(self) -> str:
         return f"PolarProvider(portal={self._portal!r})"
 
+    async def customer_by_email(self, email: str) -> str | None:
+        """Who signs in with ``email``: the organisation's customer Polar holds it for (HTTP mode)."""
+        return await self._portal.customer_by_email(email)
+
     async def aclose(self) -> None:
         await self._portal.aclose()
 

@@ -158,6 +158,37 @@ class PolarPortal:
             await self._shared.sessions.put(scope, session.token, session.lifetime)
             return session.token.get_secret_value(), True, ACCESS_TOKEN_HINT
 
+    async def customer_by_email(self, email: str) -> str | None:
+        """The id of the one customer of the organisation whose email is ``email``, or None.
+
+        ``GET /v1/customers/?email=`` (polar ``server/polar/customer/endpoints.py`` ``list``: "Filter by
+        exact email", tagged public) with the organisation token; the one-time sign-in code then goes
+        to that address, which is Polar's record of the customer, not what the person typed alone.
+        """
+        if self._access_token is None:
+            return None
+        try:
+            response = await self._http.request(
+                "GET",
+                "/v1/customers/",
+                params={"email": email, "limit": 2},
+                headers=_bearer(self._access_token.get_secret_value()),
+            )
+        except Unauthorized:
+            raise Unauthorized(
+                "Polar refused the organisation access token.", hint=ACCESS_TOKEN_HINT
+            ) from None
+        try:
+            items = response.json().get("items")
+        except (ValueError, AttributeError):
+            items = None
+        if not isinstance(items, list):
+            raise ProviderUnavailable(
+                f"{DISPLAY_NAME} sent a customer list without items.", hint=UNREADABLE_HINT
+            )
+        ids = [item.get("id") for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
+        return ids[0] if len(ids) == 1 else None
+
     async def _mint(self, customer: str) -> _MintedSession:
         """``POST /v1/customer-sessions/`` with the organisation token: the only call that carries it."""
         assert self._access_token is not None

@@ -3,7 +3,8 @@
 Routes (relative to the base URL, e.g. ``http://127.0.0.1:PORT/bagisto``); each behaviour below
 names its source in bagisto-api at 5ab9ff2:
 
-- ``POST /api/shop/customer/login`` ``{email, password}`` → 200 ``{message, token, data}``.
+- ``POST /api/shop/customer/login`` ``{email, password}`` → 201 ``{id, _id, apiToken, token, success,
+  message}``; wrong credentials → 201 with ``success: false`` and an empty token (``LoginProcessor.php``).
 - ``GET /api/shop/customer-invoices`` → a plain JSON array of the customer's **10 newest** invoices
   (``id DESC``), whatever ``page``/``per_page`` say; ``X-Total-Count``/``X-Page``/``X-Per-Page``/
   ``X-Total-Pages`` describe that one page of 10. Optional ``state=`` and ``order_id=``.
@@ -105,12 +106,6 @@ GRAPHQL_PAGE_MAX = 50
 HOURLY_LIMIT = 1000
 """bagisto-api 5ab9ff2 src/Services/ApiKeyService.php getDefaultRateLimit: shop key 1000 requests an hour."""
 
-_NAMES = {
-    "alice": ("Alice", "Anders"),
-    "bob": ("Bob", "Brown"),
-    "carol": ("Carol", "Chen"),
-    "dave": ("Dave", "Diaz"),
-}
 _CENT = Decimal("0.01")
 _UNAUTHENTICATED = "Unauthenticated. Please login to perform this action"
 """bagisto-api 5ab9ff2 src/Resources/lang/en/app.php graphql.logout.unauthenticated."""
@@ -812,21 +807,31 @@ def create_app(state: BagistoState | None = None) -> Starlette:
             ),
             None,
         )
+        # bagisto-api src/State/LoginProcessor.php: API Platform's Post answers 201 whether or not the
+        # credentials were right; a refusal is ``success: false`` with an empty token
+        # (src/Models/CustomerLogin.php documents the 201 body).
         if customer is None:
-            return json_response({"message": "Invalid email or password."}, 401)
-        first_name, last_name = _NAMES[customer]
+            return json_response(
+                {
+                    "id": 0,
+                    "_id": 0,
+                    "apiToken": "",
+                    "token": "",
+                    "success": False,
+                    "message": "Invalid email or password.",
+                },
+                201,
+            )
         return json_response(
             {
-                "message": "Logged in successfully.",
+                "id": BAGISTO_CUSTOMER_IDS[customer],
+                "_id": BAGISTO_CUSTOMER_IDS[customer],
+                "apiToken": f"api-{customer}",
                 "token": BAGISTO_CUSTOMER_TOKENS[customer],
-                "data": {
-                    "id": BAGISTO_CUSTOMER_IDS[customer],
-                    "email": BAGISTO_CREDENTIALS[customer][0],
-                    "firstName": first_name,
-                    "lastName": last_name,
-                    "name": f"{first_name} {last_name}",
-                },
-            }
+                "success": True,
+                "message": "You have logged in successfully",
+            },
+            201,
         )
 
     async def list_invoices(request: Request) -> Response:

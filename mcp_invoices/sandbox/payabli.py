@@ -697,6 +697,29 @@ def create_app(state: PayabliState | None = None) -> Starlette:
             }
         )
 
+    async def query_customers(request: Request) -> Response:
+        # payabli SDK 1.0.19 query/client.py ``list_customers``: GET /Query/customers/{entry} with filters
+        # such as ``email(eq)``; the answer is ``QueryCustomerResponse`` {Records: [CustomerQueryRecords
+        # (customerId, Email, ...)], Summary}.
+        failure = auth_failure(request)
+        if failure is not None:
+            return failure
+        if request.path_params["entry"] != state.entry:
+            return _bad_request(f"Unknown entry point {request.path_params['entry']!r}.")
+        email = request.query_params.get("email(eq)")
+        records = [
+            {
+                "customerId": PAYABLI_CUSTOMER_IDS[name],
+                "Email": f"{name}@example.com",
+                "Firstname": _PEOPLE[name][0],
+            }
+            for name in PAYABLI_CUSTOMER_IDS
+            if email is None or f"{name}@example.com" == email.lower()
+        ]
+        return json_response(
+            {"Records": records, "Summary": {"totalRecords": len(records), "pageSize": max(1, len(records))}}
+        )
+
     async def export_pdf(request: Request) -> Response:
         failure = auth_failure(request)
         if failure is not None:
@@ -723,6 +746,7 @@ def create_app(state: PayabliState | None = None) -> Starlette:
     routes = [
         Route("/api/Invoice/{invoice_id}", get_invoice, methods=["GET"]),
         Route("/api/Query/invoices/{entry}", query_invoices, methods=["GET"]),
+        Route("/api/Query/customers/{entry}", query_customers, methods=["GET"]),
         Route("/api/Export/invoicePdf/{invoice_id}", export_pdf, methods=["GET"]),
     ]
     middleware = [Middleware(ControlsMiddleware, controls=state.controls, faults=_PayabliFaults())]

@@ -766,6 +766,26 @@ def create_app(state: PolarState | None = None) -> Starlette:
             headers={"Content-Disposition": f'inline; filename="{order.invoice_number}.pdf"'},
         )
 
+    async def list_customers(request: Request) -> Response:
+        # polar server/polar/customer/endpoints.py ``list`` (public): the organisation token's customers,
+        # ``email`` an exact filter; a ListResource {items, pagination}.
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), POLAR_ORGANIZATION_TOKEN):
+            return _unauthorized()
+        email = request.query_params.get("email")
+        matching = [name for name in POLAR_CUSTOMER_IDS if email is None or _CUSTOMER_EMAILS[name] == email]
+        items = [
+            {
+                "id": POLAR_CUSTOMER_IDS[name],
+                "external_id": name,
+                "email": _CUSTOMER_EMAILS[name],
+                "name": _CUSTOMER_NAMES[name],
+            }
+            for name in matching
+        ]
+        return json_response({"items": items, "pagination": {"total_count": len(items), "max_page": 1}})
+
     async def create_customer_session(request: Request) -> Response:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -818,6 +838,7 @@ def create_app(state: PolarState | None = None) -> Starlette:
         Route("/v1/customer-portal/orders/{order_id}", order_endpoint, methods=["GET", "PATCH"]),
         Route("/v1/customer-portal/orders/{order_id}/invoice", invoice_endpoint, methods=["GET", "POST"]),
         Route("/v1/customer-sessions/", create_customer_session, methods=["POST"]),
+        Route("/v1/customers/", list_customers, methods=["GET"]),
         Route("/_files/invoices/{order_id}.pdf", invoice_file, methods=["GET"], name="polar_invoice_file"),
     ]
     middleware = [

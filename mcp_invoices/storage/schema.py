@@ -43,11 +43,14 @@ __all__ = [
     "invoice_sequences",
     "invoices",
     "access_tokens",
+    "oauth_clients",
+    "oauth_grants",
+    "oauth_attempts",
     "Key",
     "UtcDateTime",
 ]
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest migration. Opening a database compares its stamp with this without loading Alembic.
 
 A schema change is a new file in ``migrations/versions`` (``down_revision`` = the previous head),
@@ -203,4 +206,34 @@ access_tokens = Table(
     Column("expires_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
     Column("provider_credential", LargeBinary),
+)
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", Key(), primary_key=True),
+    Column("info_json", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+oauth_grants = Table(
+    "oauth_grants",
+    metadata,
+    Column("key", Key(), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("family", Text),
+    Column("data_json", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+)
+Index("oauth_grants_by_family", oauth_grants.c.family)
+
+oauth_attempts = Table(
+    "oauth_attempts",
+    metadata,
+    Column("key", Key(), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_ends", UtcDateTime, nullable=False),
 )

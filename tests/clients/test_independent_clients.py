@@ -447,17 +447,23 @@ def test_inspector_reads_both_resource_templates_over_http(inspector_http: list[
 
 
 def test_mcp_remote_without_a_token_stops_with_an_error_that_says_what_to_send(
-    http_endpoint: tuple[str, str], tmp_path: Path
+    server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """With no authorization server to find, mcp-remote's fallback registration is refused, and the refusal
-    it prints tells the person to configure the header instead."""
+    """With no authorization server to find (sign-in off: ``MCP_INVOICES_OAUTH=off``), mcp-remote's fallback
+    registration is refused, and the refusal it prints tells the person to configure the header instead.
+    With sign-in on (the default) it signs in: tests/browser/test_signin_mcp_remote.py."""
     require_installed(MCP_REMOTE, "mcp-remote")
+    with http_server(server_env | {"MCP_INVOICES_OAUTH": "off"}) as url:
+        _mcp_remote_is_told_what_to_send(url, tmp_path)
+
+
+def _mcp_remote_is_told_what_to_send(url: str, tmp_path: Path) -> None:
     initialize = (
         '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
         '"capabilities":{},"clientInfo":{"name":"test","version":"0"}}}\n'
     )
     process = subprocess.Popen(
-        [str(MCP_REMOTE), http_endpoint[0]],
+        [str(MCP_REMOTE), url],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

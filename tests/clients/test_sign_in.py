@@ -32,7 +32,13 @@ INITIALIZE = {
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with http_server({"MCP_INVOICES_DB": str(tmp_path_factory.mktemp("sign-in") / "ledger.sqlite3")}) as url:
+    """A deployment with printed tokens only (``MCP_INVOICES_OAUTH=off``): with sign-in on, mcp-remote
+    without ``--header`` opens the sign-in page instead (``tests/test_oauth.py``)."""
+    env = {
+        "MCP_INVOICES_DB": str(tmp_path_factory.mktemp("sign-in") / "ledger.sqlite3"),
+        "MCP_INVOICES_OAUTH": "off",
+    }
+    with http_server(env) as url:
         yield url
 
 

@@ -295,12 +295,15 @@ async def test_login_returns_the_customer_token(client: httpx2.AsyncClient) -> N
     response = await client.post(
         "/api/shop/customer/login", headers=STOREFRONT, json={"email": email, "password": password}
     )
-    assert response.status_code == 200
+    # bagisto-api src/State/LoginProcessor.php: 201 either way; a refusal is success false, no token.
+    assert response.status_code == 201
     assert response.json()["token"] == BAGISTO_CUSTOMER_TOKENS["alice"]
+    assert response.json()["success"] is True and response.json()["id"] == 1
     wrong = await client.post(
         "/api/shop/customer/login", headers=STOREFRONT, json={"email": email, "password": "nope"}
     )
-    assert wrong.status_code == 401
+    assert wrong.status_code == 201
+    assert wrong.json()["success"] is False and wrong.json()["token"] == ""
 
 
 async def test_fail_next_and_malformed(client: httpx2.AsyncClient, state: BagistoState) -> None:

@@ -179,6 +179,13 @@ class Ledger:
                 customers.insert().values(id=customer_id, name=name, email=email, created_at=created_at)
             )
 
+    def customer_by_email(self, email: str) -> str | None:
+        """The id of the one customer whose address is ``email`` (case-insensitive); None for none or several."""
+        query = select(customers.c.id).where(func.lower(customers.c.email) == email.strip().lower()).limit(2)
+        with self.database.read() as db:
+            ids = [row[0] for row in db.execute(query)]
+        return ids[0] if len(ids) == 1 else None
+
     def add_order(self, order: NewOrder) -> None:
         billing = order.billing or Billing()
         address = billing.address or Address()

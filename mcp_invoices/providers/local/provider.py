@@ -70,6 +70,11 @@ class LocalProvider(InvoiceProvider):
 
         return await run_bounded(functools.partial(fn, *args, **kwargs), limiter=self._limiter)
 
+    async def customer_by_email(self, email: str) -> str | None:
+        """Who signs in with ``email`` (the one-time code goes to the address the ledger holds)."""
+        ledger = await self._open()
+        return await self._call(ledger.customer_by_email, email)
+
     async def get_invoice(self, scope: Scope, invoice_id: str) -> Invoice:
         ledger = await self._open()
         if not ledger.database.is_sqlite:

@@ -1,0 +1,458 @@
+"""The pages between ``/authorize`` and the client's redirect URI: who the customer is, then consent.
+
+Who someone is comes from a login the provider vouches for, never from what they type alone: a
+one-time code sent to the email address the provider holds for that customer (the local ledger's
+``customers.email``). The flow is a row of ``oauth_grants`` (any replica serves any step):
+
+1. ``GET /signin?flow=…`` binds the flow to this browser (an HttpOnly, SameSite=Strict cookie holding
+   the flow's CSRF token, set once: the same URL opened elsewhere is refused) and shows the step.
+2. ``POST /signin/email``: provider and address. The answer is the same whether or not the address is
+   a customer's (the code is sent in the background, after the response); sending is limited per
+   address and per client address.
+3. ``POST /signin/code``: the code, compared in constant time, single-use, 10 minutes, at most
+   ``CODE_ATTEMPTS`` wrong tries per flow and per account (then the account is locked for the window),
+   ``ADDRESS_ATTEMPTS`` per client address.
+4. ``POST /signin/consent``: allow (an authorization code goes to the registered redirect URI checked
+   at ``/authorize``, nowhere else) or deny (``access_denied`` to the same URI).
+
+Every form carries the CSRF token, checked against the flow and the cookie; every page is
+``no-store``, cannot be framed, loads nothing from elsewhere and sends no referrer (the flow id is in
+the URL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+from pydantic import SecretStr
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from mcp_invoices.auth import pages
+from mcp_invoices.auth.mail import MailSettings, send_code
+from mcp_invoices.auth.oauth import AuthorizationServer, Grant, grant_key, redirect_with
+from mcp_invoices.domain.errors import InvoiceError
+
+__all__ = [
+    "SignIn",
+    "CustomerDirectory",
+    "PasswordLogin",
+    "CODE_ATTEMPTS",
+    "ADDRESS_ATTEMPTS",
+    "PROVIDER_NAMES",
+]
+
+logger = logging.getLogger("mcp_invoices.auth")
+
+CODE_TTL = timedelta(minutes=10)
+LOCK_WINDOW = timedelta(minutes=15)
+CODE_ATTEMPTS = 5
+"""Wrong codes per account (and per flow) within ``LOCK_WINDOW`` before it is locked."""
+ADDRESS_ATTEMPTS = 20
+"""Wrong codes from one client address within ``LOCK_WINDOW``."""
+SENDS_PER_ACCOUNT = 5
+SENDS_PER_ADDRESS = 20
+COOKIE = "mcpi_signin"
+
+PROVIDER_NAMES = {
+    "local": "this shop",
+    "polar": "Polar",
+    "afternoon": "Afternoon",
+    "bagisto": "the shop (Bagisto)",
+    "payabli": "Payabli",
+}
+
+CustomerDirectory = Callable[[str], Awaitable[str | None]]
+"""An email address → the id of the one customer the provider holds it for, or None."""
+
+PasswordLogin = Callable[[str, str], Awaitable[tuple[str, SecretStr] | None]]
+"""(email, password) → the provider's own login: (customer id, the customer's credential), or None."""
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass
+class SignIn:
+    server: AuthorizationServer
+    directories: Mapping[str, CustomerDirectory]
+    """Providers whose customers sign in with a one-time code, each with how to find a customer by email."""
+    mail: MailSettings
+    secure_cookies: bool
+    password_logins: Mapping[str, PasswordLogin] = field(default_factory=dict)
+    """Providers whose customers sign in with the provider's own login (Bagisto's customer login)."""
+
+    @property
+    def providers(self) -> list[str]:
+        """Where a customer can sign in now: code providers only when a code can be sent."""
+        coded = list(self.directories) if self.mail.can_send else []
+        return [*coded, *self.password_logins]
+
+    @property
+    def store(self) -> Any:
+        return self.server.store
+
+    async def _run(self, function: Any, *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(function, *args)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/signin", self.show, methods=["GET"]),
+            Route("/signin/email", self.submit_email, methods=["POST"]),
+            Route("/signin/code", self.submit_code, methods=["POST"]),
+            Route("/signin/password", self.submit_password, methods=["POST"]),
+            Route("/signin/consent", self.submit_consent, methods=["POST"]),
+        ]
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _headers(extra_form_action: str = "") -> dict[str, str]:
+        return {
+            "Cache-Control": "no-store",
+            "Pragma": "no-cache",
+            "Content-Security-Policy": (
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+                f"form-action 'self'{extra_form_action}; frame-ancestors 'none'"
+            ),
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        }
+
+    def _html(self, content: str, status: int = 200, *, form_action: str = "") -> HTMLResponse:
+        return HTMLResponse(content, status_code=status, headers=self._headers(form_action))
+
+    def _problem(self, title: str, message: str, status: int) -> HTMLResponse:
+        return self._html(pages.message_page(title, message), status)
+
+    async def _flow(self, flow_id: str) -> Grant | None:
+        grant: Grant | None = await self._run(self.store.get, grant_key("flow", flow_id))
+        if (
+            grant is None
+            or grant.kind != "flow"
+            or grant.used_at is not None
+            or grant.expires_at <= datetime.now(UTC)
+        ):
+            return None
+        return grant
+
+    def _expired(self) -> HTMLResponse:
+        return self._problem(
+            "This sign-in has expired",
+            "This sign-in link is no longer valid (it is used up or more than 15 minutes old). Go back to "
+            "your app and connect again to start a new one.",
+            400,
+        )
+
+    async def _form_flow(self, request: Request) -> tuple[Grant, Mapping[str, Any], str] | Response:
+        """The flow a form posts to, after its CSRF check; or the page that refuses it."""
+        form = await request.form()
+        flow_id = str(form.get("flow") or "")
+        grant = await self._flow(flow_id) if flow_id else None
+        if grant is None:
+            return self._expired()
+        expected = grant.data["csrf"]
+        sent, cookie = str(form.get("csrf") or ""), request.cookies.get(COOKIE, "")
+        if not (
+            hmac.compare_digest(sent.encode(), expected.encode())
+            and hmac.compare_digest(cookie.encode(), expected.encode())
+        ):
+            logger.warning("refused a sign-in form without its CSRF token")
+            return self._problem(
+                "This form cannot be accepted",
+                "The form was not sent from this sign-in page in this browser (its security token is missing "
+                "or wrong). Go back to your app and connect again.",
+                403,
+            )
+        return grant, form, flow_id
+
+    def _client_address(self, request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    # -- pages -------------------------------------------------------------------------------------
+
+    async def show(self, request: Request) -> Response:
+        flow_id = request.query_params.get("flow", "")
+        grant = await self._flow(flow_id) if flow_id else None
+        if grant is None:
+            return self._expired()
+        data = dict(grant.data)
+        csrf = data["csrf"]
+        if data.get("bound") and not hmac.compare_digest(
+            request.cookies.get(COOKIE, "").encode(), csrf.encode()
+        ):
+            return self._problem(
+                "This sign-in belongs to another browser",
+                "This sign-in was started in another browser. Go back to your app and connect again from here.",
+                403,
+            )
+        if not data.get("bound"):
+            data["bound"] = True
+            await self._run(self.store.update_data, grant.key, data)
+        response = await self._render(flow_id, data)
+        response.set_cookie(
+            COOKIE,
+            csrf,
+            httponly=True,
+            samesite="strict",
+            secure=self.secure_cookies,
+            path="/signin",
+            max_age=900,
+        )
+        return response
+
+    async def _client_name(self, data: Mapping[str, Any]) -> tuple[str, str | None]:
+        client = await self.server.get_client(data["client_id"])
+        name = (client.client_name if client else None) or "An app"
+        uri = str(client.client_uri) if client and client.client_uri else None
+        if uri is None and data["client_id"].startswith("https://"):
+            uri = data["client_id"]  # a client ID metadata document: its URL says who published it
+        return name[:100], uri
+
+    async def _render(self, flow_id: str, data: Mapping[str, Any], error: str | None = None) -> HTMLResponse:
+        csrf = data["csrf"]
+        status = 400 if error else 200
+        if data["step"] == "email":
+            name, _ = await self._client_name(data)
+            providers = [(key, PROVIDER_NAMES.get(key, key)) for key in self.providers]
+            if not providers:
+                return self._problem(
+                    "Sign-in is not set up",
+                    "This server cannot sign customers in yet: its operator has not configured email for the "
+                    "one-time codes (MCP_INVOICES_SMTP_HOST), nor a shop whose own login it can use. Ask the shop "
+                    "to set it up; until then, ask it for a printed token.",
+                    503,
+                )
+            codes = any(key in self.directories for key, _ in providers)
+            passwords = any(key in self.password_logins for key, _ in providers)
+            form = pages.email_form(flow_id, csrf, name, providers, error, codes=codes, passwords=passwords)
+            return self._html(form, status)
+        if data["step"] == "code":
+            return self._html(pages.code_form(flow_id, csrf, data["email"], error), status)
+        if data["step"] == "password":
+            name = PROVIDER_NAMES.get(data["provider"], data["provider"])
+            return self._html(pages.password_form(flow_id, csrf, data["email"], name, error), status)
+        name, uri = await self._client_name(data)
+        redirect = urlsplit(data["redirect_uri"])
+        return self._html(
+            pages.consent_form(
+                flow_id,
+                csrf,
+                client_name=name,
+                client_uri=uri,
+                redirect_host=redirect.hostname or redirect.scheme,
+                provider_name=PROVIDER_NAMES.get(data["provider"], data["provider"]),
+                customer_label=data["email"],
+            ),
+            status,
+            form_action=" " + _source_of(data["redirect_uri"]),
+        )
+
+    def _again(self, flow_id: str) -> RedirectResponse:
+        """Post/redirect/get: the browser shows the next step at /signin."""
+        return RedirectResponse(f"/signin?flow={flow_id}", status_code=303, headers=self._headers())
+
+    # -- step 2: the address -----------------------------------------------------------------------
+
+    async def submit_email(self, request: Request) -> Response:
+        checked = await self._form_flow(request)
+        if isinstance(checked, Response):
+            return checked
+        grant, form, flow_id = checked
+        data = dict(grant.data)
+        if data["step"] != "email":
+            return self._again(flow_id)
+        provider = str(form.get("provider") or "")
+        email = str(form.get("email") or "").strip()
+        if provider not in self.providers:
+            return await self._render(flow_id, data, "Choose where you are a customer.")
+        if "@" not in email or len(email) > 254:
+            return await self._render(flow_id, data, "Enter the email address you use with the shop.")
+        account = _digest(f"{provider}\x00{email.lower()}")
+        if provider in self.password_logins:
+            data.update(step="password", provider=provider, email=email, account=account, customer_id=None)
+            await self._run(self.store.update_data, grant.key, data)
+            return self._again(flow_id)
+        address = _digest(self._client_address(request))
+        sends = await self._run(self.store.fail, f"send:account:{account}", timedelta(hours=1))
+        sends_here = await self._run(self.store.fail, f"send:address:{address}", timedelta(hours=1))
+        data.update(step="code", provider=provider, email=email, account=account, customer_id=None, code=None)
+        task: BackgroundTask | None = None
+        if sends <= SENDS_PER_ACCOUNT and sends_here <= SENDS_PER_ADDRESS:
+            customer = await self.directories[provider](email)
+            if customer is not None:
+                code = f"{secrets.randbelow(10**8):08d}"
+                data.update(
+                    customer_id=customer,
+                    code=_digest(f"{flow_id}\x00{code}"),
+                    code_expires=(datetime.now(UTC) + CODE_TTL).isoformat(),
+                )
+                task = BackgroundTask(send_code, self.mail, email, code, self.server.issuer_url)
+        else:
+            logger.warning("sign-in codes asked for too often; none sent", extra={"provider": provider})
+        await self._run(self.store.update_data, grant.key, data)
+        # The same answer whether or not the address is a customer's, sent before any email is.
+        response = self._again(flow_id)
+        response.background = task
+        return response
+
+    # -- step 3: the code --------------------------------------------------------------------------
+
+    async def submit_code(self, request: Request) -> Response:
+        checked = await self._form_flow(request)
+        if isinstance(checked, Response):
+            return checked
+        grant, form, flow_id = checked
+        data = dict(grant.data)
+        if data["step"] != "code":
+            return self._again(flow_id)
+        account_key = f"code:account:{data['account']}"
+        address_key = f"code:address:{_digest(self._client_address(request))}"
+        flow_key = f"code:flow:{_digest(flow_id)}"
+        locked = (
+            await self._run(self.store.failures, account_key) >= CODE_ATTEMPTS
+            or await self._run(self.store.failures, address_key) >= ADDRESS_ATTEMPTS
+            or await self._run(self.store.failures, flow_key) >= CODE_ATTEMPTS
+        )
+        if locked:
+            return await self._locked(grant, data)
+        code = "".join(str(form.get("code") or "").split())
+        expected = data.get("code") or _digest("")  # compared even when there is none: same cost
+        fresh = data.get("code_expires") and datetime.fromisoformat(data["code_expires"]) > datetime.now(UTC)
+        right = hmac.compare_digest(_digest(f"{flow_id}\x00{code}").encode(), expected.encode())
+        if right and fresh and data.get("code") and data.get("customer_id"):
+            data.update(step="consent", code=None, code_expires=None)
+            await self._run(self.store.update_data, grant.key, data)
+            await self._run(self.store.clear_failures, flow_key)
+            return self._again(flow_id)
+        account = await self._run(self.store.fail, account_key, LOCK_WINDOW)
+        here = await self._run(self.store.fail, address_key, LOCK_WINDOW)
+        tries = await self._run(self.store.fail, flow_key, LOCK_WINDOW)
+        if account >= CODE_ATTEMPTS or here >= ADDRESS_ATTEMPTS or tries >= CODE_ATTEMPTS:
+            return await self._locked(grant, data)
+        left = CODE_ATTEMPTS - max(account, tries)
+        return await self._render(
+            flow_id,
+            data,
+            f"That code is not right, or it has expired. {left} tries left; check the newest email.",
+        )
+
+    # -- step 3 (a shop with customer accounts): the provider's own login ---------------------------
+
+    async def submit_password(self, request: Request) -> Response:
+        checked = await self._form_flow(request)
+        if isinstance(checked, Response):
+            return checked
+        grant, form, flow_id = checked
+        data = dict(grant.data)
+        if data["step"] != "password":
+            return self._again(flow_id)
+        account_key = f"code:account:{data['account']}"
+        address_key = f"code:address:{_digest(self._client_address(request))}"
+        flow_key = f"code:flow:{_digest(flow_id)}"
+        if (
+            await self._run(self.store.failures, account_key) >= CODE_ATTEMPTS
+            or await self._run(self.store.failures, address_key) >= ADDRESS_ATTEMPTS
+            or await self._run(self.store.failures, flow_key) >= CODE_ATTEMPTS
+        ):
+            return await self._locked(grant, data)
+        password = str(form.get("password") or "")
+        if not self.store.can_seal:
+            return self._problem(
+                "Sign-in is not set up",
+                "This server cannot keep your shop login safely: its operator must set MCP_INVOICES_SECRET_KEY.",
+                503,
+            )
+        try:
+            outcome = (
+                await self.password_logins[data["provider"]](data["email"], password) if password else None
+            )
+        except InvoiceError as error:
+            # The shop did not answer as it should: say so, without blaming the password.
+            logger.warning(
+                "the shop's customer login failed", extra={"provider": data["provider"], "code": error.code}
+            )
+            return await self._render(
+                flow_id,
+                data,
+                f"The shop could not check your password just now ({error.message}) Try again in a minute.",
+            )
+        if outcome is not None:
+            customer_id, credential = outcome
+            data.update(
+                step="consent",
+                customer_id=customer_id,
+                credential=await self._run(self.store.seal, credential),
+            )
+            await self._run(self.store.update_data, grant.key, data)
+            await self._run(self.store.clear_failures, flow_key)
+            return self._again(flow_id)
+        account = await self._run(self.store.fail, account_key, LOCK_WINDOW)
+        here = await self._run(self.store.fail, address_key, LOCK_WINDOW)
+        tries = await self._run(self.store.fail, flow_key, LOCK_WINDOW)
+        if account >= CODE_ATTEMPTS or here >= ADDRESS_ATTEMPTS or tries >= CODE_ATTEMPTS:
+            return await self._locked(grant, data)
+        left = CODE_ATTEMPTS - max(account, tries)
+        return await self._render(
+            flow_id, data, f"The shop did not accept that email and password. {left} tries left."
+        )
+
+    async def _locked(self, grant: Grant, data: dict[str, Any]) -> HTMLResponse:
+        data.update(code=None, code_expires=None, customer_id=None)
+        await self._run(self.store.update_data, grant.key, data)
+        logger.warning("sign-in locked after too many wrong codes", extra={"provider": data.get("provider")})
+        return self._problem(
+            "Too many wrong codes",
+            f"Sign-in is locked for {int(LOCK_WINDOW.total_seconds() // 60)} minutes after too many wrong tries. "
+            "Wait, then connect again from your app to get a new code.",
+            429,
+        )
+
+    # -- step 4: consent ---------------------------------------------------------------------------
+
+    async def submit_consent(self, request: Request) -> Response:
+        checked = await self._form_flow(request)
+        if isinstance(checked, Response):
+            return checked
+        grant, form, flow_id = checked
+        data = dict(grant.data)
+        if data["step"] != "consent":
+            return self._again(flow_id)
+        # One answer per flow: whoever uses it first.
+        if not await self._run(self.store.use, grant.key):
+            return self._expired()
+        redirect_uri = data["redirect_uri"]  # checked against the registration at /authorize
+        if form.get("decision") != "allow":
+            target = redirect_with(
+                redirect_uri,
+                error="access_denied",
+                error_description="The customer declined.",
+                state=data["state"],
+            )
+        else:
+            target = await self.server.issue_code(data, data["provider"], data["customer_id"])
+            logger.info("a customer allowed an OAuth client", extra={"provider": data["provider"]})
+        return RedirectResponse(
+            target, status_code=303, headers=self._headers(" " + _source_of(redirect_uri))
+        )
+
+
+def _source_of(uri: str) -> str:
+    """The CSP source expression of a redirect target (Chromium applies form-action to redirects)."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}:"
