@@ -1283,11 +1283,14 @@ async def test_stdio_get_invoice_returns_the_normalized_invoice_with_links_to_it
         expected["discount"],
         expected["amount_due"],
     )
-    links = {block.uri: block.mime_type for block in result.content if block.type == "resource_link"}
-    assert links == {
-        f"invoice://afternoon/{invoice_id}": "application/json",
-        f"invoice://afternoon/{invoice_id}/pdf": "application/pdf",
-    }
+    # MCP_INVOICES_DOCUMENT_LINKS=text (the default): the documents are named in a text block.
+    links = [
+        uri
+        for block in result.content
+        if block.type == "text" and block.text.startswith("Documents (read with resources/read)")
+        for uri in re.findall(r"invoice://[^;\s]+", block.text)
+    ]
+    assert links == [f"invoice://afternoon/{invoice_id}", f"invoice://afternoon/{invoice_id}/pdf"]
 
 
 async def test_stdio_summaries_cover_one_invoice_and_all_of_alices(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -1140,7 +1141,13 @@ async def test_stdio_get_invoice_returns_the_normalized_invoice_with_links_to_it
         "0.00",
     )
     assert invoice["line_items"][0]["total"] == "59.97"
-    links = [block.uri for block in result.content if block.type == "resource_link"]
+    # MCP_INVOICES_DOCUMENT_LINKS=text (the default): the documents are named in a text block.
+    links = [
+        uri
+        for block in result.content
+        if block.type == "text" and block.text.startswith("Documents (read with resources/read)")
+        for uri in re.findall(r"invoice://[^;\s]+", block.text)
+    ]
     assert links == ["invoice://bagisto/3", "invoice://bagisto/3/pdf"]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -1107,7 +1108,13 @@ async def test_stdio_tools_read_summarise_and_list_alices_payabli_invoices(
         "1000.00",
     )
     assert invoice["status"] == "partially_paid" and invoice["provider_status"] == "2"
-    assert [link.uri for link in got.content if link.type == "resource_link"] == [
+    # MCP_INVOICES_DOCUMENT_LINKS=text (the default): the documents are named in a text block.
+    assert [
+        uri
+        for block in got.content
+        if block.type == "text" and block.text.startswith("Documents (read with resources/read)")
+        for uri in re.findall(r"invoice://[^;\s]+", block.text)
+    ] == [
         "invoice://payabli/23548803",
         "invoice://payabli/23548803/pdf",
     ]
