@@ -80,6 +80,24 @@ PasswordLogin = Callable[[str, str], Awaitable[tuple[str, SecretStr] | None]]
 """(email, password) → the provider's own login: (customer id, the customer's credential), or None."""
 
 
+@dataclass(frozen=True)
+class _Attempts:
+    """The failure counters one wrong code or password counts against: the account, the client's
+    address and this sign-in (each a key of the shared store, never the address or flow id itself)."""
+
+    account: str
+    address: str
+    flow: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any], client_address: str, flow_id: str) -> _Attempts:
+        return cls(
+            account=f"code:account:{data['account']}",
+            address=f"code:address:{_digest(client_address)}",
+            flow=f"code:flow:{_digest(flow_id)}",
+        )
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -319,15 +337,8 @@ class SignIn:
         data = dict(grant.data)
         if data["step"] != "code":
             return self._again(flow_id)
-        account_key = f"code:account:{data['account']}"
-        address_key = f"code:address:{_digest(self._client_address(request))}"
-        flow_key = f"code:flow:{_digest(flow_id)}"
-        locked = (
-            await self._run(self.store.failures, account_key) >= CODE_ATTEMPTS
-            or await self._run(self.store.failures, address_key) >= ADDRESS_ATTEMPTS
-            or await self._run(self.store.failures, flow_key) >= CODE_ATTEMPTS
-        )
-        if locked:
+        attempts = _Attempts.of(data, self._client_address(request), flow_id)
+        if await self._is_locked(attempts):
             return await self._locked(grant, data)
         code = "".join(str(form.get("code") or "").split())
         expected = data.get("code") or _digest("")  # compared even when there is none: same cost
@@ -336,14 +347,11 @@ class SignIn:
         if right and fresh and data.get("code") and data.get("customer_id"):
             data.update(step="consent", code=None, code_expires=None)
             await self._run(self.store.update_data, grant.key, data)
-            await self._run(self.store.clear_failures, flow_key)
+            await self._run(self.store.clear_failures, attempts.flow)
             return self._again(flow_id)
-        account = await self._run(self.store.fail, account_key, LOCK_WINDOW)
-        here = await self._run(self.store.fail, address_key, LOCK_WINDOW)
-        tries = await self._run(self.store.fail, flow_key, LOCK_WINDOW)
-        if account >= CODE_ATTEMPTS or here >= ADDRESS_ATTEMPTS or tries >= CODE_ATTEMPTS:
+        left = await self._count_failure(attempts)
+        if left <= 0:
             return await self._locked(grant, data)
-        left = CODE_ATTEMPTS - max(account, tries)
         return await self._render(
             flow_id,
             data,
@@ -360,14 +368,8 @@ class SignIn:
         data = dict(grant.data)
         if data["step"] != "password":
             return self._again(flow_id)
-        account_key = f"code:account:{data['account']}"
-        address_key = f"code:address:{_digest(self._client_address(request))}"
-        flow_key = f"code:flow:{_digest(flow_id)}"
-        if (
-            await self._run(self.store.failures, account_key) >= CODE_ATTEMPTS
-            or await self._run(self.store.failures, address_key) >= ADDRESS_ATTEMPTS
-            or await self._run(self.store.failures, flow_key) >= CODE_ATTEMPTS
-        ):
+        attempts = _Attempts.of(data, self._client_address(request), flow_id)
+        if await self._is_locked(attempts):
             return await self._locked(grant, data)
         password = str(form.get("password") or "")
         if not self.store.can_seal:
@@ -398,17 +400,30 @@ class SignIn:
                 credential=await self._run(self.store.seal, credential),
             )
             await self._run(self.store.update_data, grant.key, data)
-            await self._run(self.store.clear_failures, flow_key)
+            await self._run(self.store.clear_failures, attempts.flow)
             return self._again(flow_id)
-        account = await self._run(self.store.fail, account_key, LOCK_WINDOW)
-        here = await self._run(self.store.fail, address_key, LOCK_WINDOW)
-        tries = await self._run(self.store.fail, flow_key, LOCK_WINDOW)
-        if account >= CODE_ATTEMPTS or here >= ADDRESS_ATTEMPTS or tries >= CODE_ATTEMPTS:
+        left = await self._count_failure(attempts)
+        if left <= 0:
             return await self._locked(grant, data)
-        left = CODE_ATTEMPTS - max(account, tries)
         return await self._render(
             flow_id, data, f"The shop did not accept that email and password. {left} tries left."
         )
+
+    async def _is_locked(self, attempts: _Attempts) -> bool:
+        """Whether the account, the client address or this sign-in has used up its tries."""
+        account: int = await self._run(self.store.failures, attempts.account)
+        here: int = await self._run(self.store.failures, attempts.address)
+        tries: int = await self._run(self.store.failures, attempts.flow)
+        return account >= CODE_ATTEMPTS or here >= ADDRESS_ATTEMPTS or tries >= CODE_ATTEMPTS
+
+    async def _count_failure(self, attempts: _Attempts) -> int:
+        """Count one wrong try against all three; the tries left (0 or less: now locked)."""
+        account: int = await self._run(self.store.fail, attempts.account, LOCK_WINDOW)
+        here: int = await self._run(self.store.fail, attempts.address, LOCK_WINDOW)
+        tries: int = await self._run(self.store.fail, attempts.flow, LOCK_WINDOW)
+        if here >= ADDRESS_ATTEMPTS:
+            return 0
+        return CODE_ATTEMPTS - max(account, tries)
 
     async def _locked(self, grant: Grant, data: dict[str, Any]) -> HTMLResponse:
         data.update(code=None, code_expires=None, customer_id=None)
