@@ -68,10 +68,8 @@ redis.call('PEXPIRE', index, ttl_ms)
 return 1
 """
 
-_TAKE_TOKEN = """
-local rate_per_ms, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+# The token bucket in KEYS[1], refilled at ``rate_per_ms`` up to ``capacity``; answers the wait in ms.
+_BUCKET = """
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
 local tokens, updated = tonumber(state[1]), tonumber(state[2])
 if tokens == nil or updated == nil then tokens, updated = capacity, now_ms end
@@ -83,7 +81,17 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate_per_ms) + wait_ms + 100
 return wait_ms
 """
 
-_TAKE_SHARE = """
+_TAKE_TOKEN = (
+    """
+local rate_per_ms, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+"""
+    + _BUCKET
+)
+
+_TAKE_SHARE = (
+    """
 local rate_per_ms, capacity, active_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -93,16 +101,9 @@ redis.call('PEXPIRE', KEYS[2], active_ms)
 local active = math.max(1, redis.call('ZCARD', KEYS[2]))
 rate_per_ms = rate_per_ms / active
 capacity = math.max(1, capacity / active)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-local tokens, updated = tonumber(state[1]), tonumber(state[2])
-if tokens == nil or updated == nil then tokens, updated = capacity, now_ms end
-tokens = math.min(capacity, tokens + math.max(0, now_ms - updated) * rate_per_ms) - 1
-local wait_ms = 0
-if tokens < 0 then wait_ms = math.ceil(-tokens / rate_per_ms) end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now_ms))
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate_per_ms) + wait_ms + 1000)
-return wait_ms
 """
+    + _BUCKET
+)
 """A principal's share of a provider's bucket (see ``shared/budget.py``): the principals that drew in the
 last ``active_ms`` (a sorted set, KEYS[2]) divide the provider's rate and burst; KEYS[1] is this
 principal's own bucket. The wait is reserved: concurrent callers queue behind each other in time."""
