@@ -44,14 +44,15 @@ def test_the_performance_section_is_one_table_and_the_history_lives_with_the_ben
     assert "What each change bought" in (REPO / "tests" / "bench" / "README.md").read_text(encoding="utf-8")
 
 
-def test_every_picture_of_the_view_is_one_the_browser_tests_draw() -> None:
+def test_every_picture_in_the_readme_is_one_the_browser_tests_draw() -> None:
     names = re.findall(r"docs/screenshots/([\w.-]+\.png)", README)
     assert names
     for name in names:
-        # tests/browser/test_views_in_browser.py::show names each shot scenario-provider-theme[-Npx].png
+        # tests/browser/test_views_in_browser.py::show names each view shot scenario-provider-theme[-Npx].png;
+        # tests/browser/test_signin_in_browser.py names each sign-in page signin-page-theme.png.
         assert re.fullmatch(
             r"(invoice|generated|summary|comparison)-(local|payabli)-(light|dark)(-\d+px)?\.png", name
-        )
+        ) or re.fullmatch(r"signin-(email|code-error|consent)-(light|dark)\.png", name), name
         assert (REPO / "docs" / "screenshots" / name).is_file(), name
 
 
