@@ -91,6 +91,17 @@ def test_pydantic_ais_openai_transformer_accepts_every_tool_in_strict_mode(
     assert refused == {}
 
 
+def test_every_tool_stays_strict_through_langchains_chatopenai(schema_report: dict[str, Any]) -> None:
+    """``ChatOpenAI.bind_tools(tools, strict=True)`` converts each tool with langchain-core; what it sends
+    must keep OpenAI's strict rules (closed objects, every property required, no ``$ref``)."""
+    refused = {
+        name: tool["langchain_openai_error"]
+        for name, tool in schema_report["tools"].items()
+        if not tool["langchain_openai_strict"]
+    }
+    assert refused == {}
+
+
 def _property_tree(schema: Any) -> Any:
     """The names of every property at every depth (through anyOf and items): what a converter must keep."""
     if isinstance(schema, list):

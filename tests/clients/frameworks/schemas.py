@@ -11,7 +11,11 @@ Agents SDK's ``MCPServerStdio`` and reports, per tool:
   the reason, which is reported as ``agents_error``);
 - ``pydantic_ai_openai_strict``: Pydantic AI's ``OpenAIJsonSchemaTransformer`` with ``strict=True``
   walked the schema without refusing it (``pydantic_ai_openai_error`` otherwise);
-- ``pydantic_ai_google``: the schema Pydantic AI's ``GoogleJsonSchemaTransformer`` hands Gemini.
+- ``pydantic_ai_google``: the schema Pydantic AI's ``GoogleJsonSchemaTransformer`` hands Gemini;
+- ``langchain_openai_strict``: what ``ChatOpenAI.bind_tools(..., strict=True)`` sends (langchain-core's
+  ``convert_to_openai_tool(strict=True)``) keeps OpenAI's strict rules: every object closed
+  (``additionalProperties: false``) with every property required, no ``$ref`` (``langchain_openai_error``
+  names the first place that breaks them).
 
 It decides nothing: the pytest test does.
 """
@@ -27,6 +31,7 @@ from importlib.metadata import version
 from typing import Any
 
 from agents.mcp import MCPServerStdio, MCPUtil
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic_ai.profiles.google import GoogleJsonSchemaTransformer
 from pydantic_ai.profiles.openai import OpenAIJsonSchemaTransformer
 
@@ -42,6 +47,38 @@ class _Remember(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def strict_breach(schema: Any, where: str = "parameters") -> str | None:
+    """The first place ``schema`` breaks OpenAI's strict rules (closed objects, all properties required,
+    no references), or None."""
+    if isinstance(schema, list):
+        for index, item in enumerate(schema):
+            breach = strict_breach(item, f"{where}[{index}]")
+            if breach:
+                return breach
+        return None
+    if not isinstance(schema, dict):
+        return None
+    if "$ref" in schema:
+        return f"{where}: $ref"
+    properties = schema.get("properties")
+    if schema.get("type") == "object" or isinstance(properties, dict):
+        if schema.get("additionalProperties") is not False:
+            return f"{where}: additionalProperties is not false"
+        if sorted(schema.get("required", [])) != sorted(properties or {}):
+            return f"{where}: not every property is required"
+    for key, value in schema.items():
+        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            for name, child in value.items():
+                breach = strict_breach(child, f"{where}.{key}.{name}")
+                if breach:
+                    return breach
+        elif key in ("items", "anyOf", "oneOf", "allOf"):
+            breach = strict_breach(value, f"{where}.{key}")
+            if breach:
+                return breach
+    return None
+
+
 async def main(plan: dict[str, Any]) -> dict[str, Any]:
     remembered = _Remember()
     agents_logger = logging.getLogger("openai.agents")
@@ -52,7 +89,7 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
         client_session_timeout_seconds=60,
     )
     report: dict[str, Any] = {
-        "versions": {name: version(name) for name in ("openai-agents", "pydantic-ai-slim")},
+        "versions": {name: version(name) for name in ("openai-agents", "pydantic-ai-slim", "langchain-core")},
         "tools": {},
     }
     async with server:
@@ -71,6 +108,21 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
                 entry["pydantic_ai_openai_strict"] = False
                 entry["pydantic_ai_openai_error"] = f"{type(error).__name__}: {error}"
             entry["pydantic_ai_google"] = GoogleJsonSchemaTransformer(copy.deepcopy(tool.inputSchema)).walk()
+            try:
+                sent = convert_to_openai_tool(
+                    {
+                        "name": tool.name,
+                        "description": tool.description or "",
+                        "parameters": copy.deepcopy(tool.inputSchema),
+                    },
+                    strict=True,
+                )
+                breach = strict_breach(sent["function"]["parameters"])
+                entry["langchain_openai_strict"] = breach is None and sent["function"].get("strict") is True
+                entry["langchain_openai_error"] = breach
+            except Exception as error:  # noqa: BLE001 - reported, judged by the test
+                entry["langchain_openai_strict"] = False
+                entry["langchain_openai_error"] = f"{type(error).__name__}: {error}"
             report["tools"][tool.name] = entry
     return report
 
