@@ -70,7 +70,8 @@ def configure_logging(level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party chatter at INFO is noise on a user's stderr (hosts show it to people as the server's log):
-    # Alembic's plugin set-up and migration context, uvicorn's start-up steps. What an operator wants --
+    # Alembic's plugin set-up and migration context, uvicorn's start-up steps, fontTools' glyph lists while
+    # a PDF's font is subset (~10 KB a PDF). What an operator wants --
     # where the server listens, which providers are enabled, that the database was migrated -- we log.
     for noisy in (
         "httpx",
@@ -82,6 +83,8 @@ def configure_logging(level: str = "INFO") -> None:
         "mcp",
         "sse_starlette",
         "alembic",
+        "fontTools",
+        "fpdf",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
