@@ -10,7 +10,10 @@ Every server scenario of the suite (its pending ones included) runs once per mod
 here: the ones in ``APPLICABLE`` must pass, every one in ``NOT_APPLICABLE`` says why it does not
 apply, and a scenario a newer suite adds fails ``test_every_scenario_of_the_suite_is_judged`` until
 someone decides. Warnings (SHOULDs the server does not meet) are recorded as pytest warnings, not
-failures: the SEP-1699 ones belong to issue 21's resumable streams.
+failures. The SEP-1699 ones come from server-sse-polling, which posts its tool call with
+``MCP-Protocol-Version: 2025-03-26`` (conformance 0.1.13, ``dist/index.js``): the server primes POST
+streams (an id and ``retry``) for 2025-11-25 only, which defines them, so a 2025-03-26 request gets
+none (``tests/test_streams.py`` tests the priming and the resumption).
 
 Without the install the tests skip and say how to install it; under CI (``CI=true``) they fail instead.
 """
@@ -94,8 +97,14 @@ NOT_APPLICABLE: dict[str, str] = {
 }
 
 KNOWN_WARNINGS: dict[str, str] = {
-    "server-sse-priming-event": "SEP-1699: no priming event on POST SSE streams (issue 21, resumable streams)",
-    "server-sse-retry-field": "SEP-1699: no retry field on POST SSE streams (issue 21, resumable streams)",
+    "server-sse-priming-event": (
+        "SEP-1699: the scenario posts as protocol 2025-03-26, which has no priming events; "
+        "2025-11-25 streams are primed (tests/test_streams.py)"
+    ),
+    "server-sse-retry-field": (
+        "SEP-1699: the scenario posts as protocol 2025-03-26, which has no retry field; "
+        "2025-11-25 streams carry one (tests/test_streams.py)"
+    ),
     "server-sse-test-reconnection-tool": "the suite's own test_reconnection tool is not offered (not applicable)",
 }
 
