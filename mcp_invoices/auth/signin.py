@@ -330,16 +330,10 @@ class SignIn:
     # -- step 3: the code --------------------------------------------------------------------------
 
     async def submit_code(self, request: Request) -> Response:
-        checked = await self._form_flow(request)
-        if isinstance(checked, Response):
-            return checked
-        grant, form, flow_id = checked
-        data = dict(grant.data)
-        if data["step"] != "code":
-            return self._again(flow_id)
-        attempts = _Attempts.of(data, self._client_address(request), flow_id)
-        if await self._is_locked(attempts):
-            return await self._locked(grant, data)
+        opened = await self._open_attempt(request, "code")
+        if isinstance(opened, Response):
+            return opened
+        grant, form, flow_id, data, attempts = opened
         code = "".join(str(form.get("code") or "").split())
         expected = data.get("code") or _digest("")  # compared even when there is none: same cost
         fresh = data.get("code_expires") and datetime.fromisoformat(data["code_expires"]) > datetime.now(UTC)
@@ -361,16 +355,10 @@ class SignIn:
     # -- step 3 (a shop with customer accounts): the provider's own login ---------------------------
 
     async def submit_password(self, request: Request) -> Response:
-        checked = await self._form_flow(request)
-        if isinstance(checked, Response):
-            return checked
-        grant, form, flow_id = checked
-        data = dict(grant.data)
-        if data["step"] != "password":
-            return self._again(flow_id)
-        attempts = _Attempts.of(data, self._client_address(request), flow_id)
-        if await self._is_locked(attempts):
-            return await self._locked(grant, data)
+        opened = await self._open_attempt(request, "password")
+        if isinstance(opened, Response):
+            return opened
+        grant, form, flow_id, data, attempts = opened
         password = str(form.get("password") or "")
         if not self.store.can_seal:
             return self._problem(
@@ -408,6 +396,23 @@ class SignIn:
         return await self._render(
             flow_id, data, f"The shop did not accept that email and password. {left} tries left."
         )
+
+    async def _open_attempt(
+        self, request: Request, step: str
+    ) -> Response | tuple[Grant, Mapping[str, Any], str, dict[str, Any], _Attempts]:
+        """The checked form of a flow at ``step`` and the counters a wrong try counts against; or the
+        answer instead (a refused form, the flow's current page, or the lock page)."""
+        checked = await self._form_flow(request)
+        if isinstance(checked, Response):
+            return checked
+        grant, form, flow_id = checked
+        data = dict(grant.data)
+        if data["step"] != step:
+            return self._again(flow_id)
+        attempts = _Attempts.of(data, self._client_address(request), flow_id)
+        if await self._is_locked(attempts):
+            return await self._locked(grant, data)
+        return grant, form, flow_id, data, attempts
 
     async def _is_locked(self, attempts: _Attempts) -> bool:
         """Whether the account, the client address or this sign-in has used up its tries."""
