@@ -23,7 +23,7 @@ from mcp_invoices.auth.client_metadata import ClientMetadataDocuments
 from mcp_invoices.auth.mail import MailSettings
 from mcp_invoices.auth.tokens import TokenStore
 from mcp_invoices.config import HttpAuthConfig, load_config
-from mcp_invoices.sandbox.common import running_app
+from mcp_invoices.providers.emulation import running_app
 from mcp_invoices.server.main import build_http_app
 from mcp_invoices.server.runtime import open_runtime
 from tests.databases import database_env

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from mcp_invoices.auth.tokens import TokenError, TokenStore, parse_ttl
 from mcp_invoices.config import ConfigError, HttpAuthConfig, load_config, load_http_auth
-from mcp_invoices.sandbox.common import running_app
+from mcp_invoices.providers.emulation import running_app
 from mcp_invoices.server.main import build_http_app
 from mcp_invoices.server.runtime import open_runtime
 from tests.databases import database_env, stored_bytes

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from mcp_invoices.auth.client_metadata import MAX_BYTES, ClientMetadataDocuments, development_from_env
-from mcp_invoices.sandbox.common import running_app
+from mcp_invoices.providers.emulation import running_app
 from tests.signin_support import Person, mail_to, query_of, signin_server, smtp_server
 from tests.test_oauth import REDIRECT, authorize_url, exchange, pkce
 

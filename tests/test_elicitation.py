@@ -26,10 +26,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import ElicitRequestParams, ElicitResult
 
 from mcp_invoices.domain.models import Address, Billing
+from mcp_invoices.providers.emulation import running_app, serving_in_thread
 from mcp_invoices.providers.local.ledger import Ledger, NewOrder, NewOrderLine
+from mcp_invoices.providers.polar.emulator import POLAR_ORDER_IDS
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.common import running_app, serving_in_thread
-from mcp_invoices.sandbox.polar import POLAR_ORDER_IDS
 from tests.conftest import REPO, local_server, stdio_params
 from tests.results import error_of
 from tests.test_replicas import RoundRobin

@@ -34,17 +34,17 @@ from mcp_types import PromptReference, ResourceTemplateReference
 from pydantic import SecretStr
 
 from mcp_invoices.auth.tokens import TokenStore
-from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.afternoon import AFTERNOON_CUSTOMER_IDS, AFTERNOON_INVOICE_IDS
-from mcp_invoices.sandbox.bagisto import (
+from mcp_invoices.providers.afternoon.emulator import AFTERNOON_CUSTOMER_IDS, AFTERNOON_INVOICE_IDS
+from mcp_invoices.providers.bagisto.emulator import (
     BAGISTO_CREDENTIALS,
     BAGISTO_CUSTOMER_IDS,
     BAGISTO_CUSTOMER_TOKENS,
     BAGISTO_INVOICE_IDS,
 )
-from mcp_invoices.sandbox.common import serving_in_thread
-from mcp_invoices.sandbox.payabli import PAYABLI_CUSTOMER_IDS, PAYABLI_INVOICE_IDS
-from mcp_invoices.sandbox.polar import POLAR_CUSTOMER_IDS, POLAR_ORDER_IDS
+from mcp_invoices.providers.emulation import serving_in_thread
+from mcp_invoices.providers.payabli.emulator import PAYABLI_CUSTOMER_IDS, PAYABLI_INVOICE_IDS
+from mcp_invoices.providers.polar.emulator import POLAR_CUSTOMER_IDS, POLAR_ORDER_IDS
+from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from tests.conftest import REPO
 from tests.results import error_of
 from tests.signin_support import sign_in_for_tokens

@@ -40,11 +40,11 @@ from pydantic import SecretStr
 
 from mcp_invoices.auth.tokens import TokenStore
 from mcp_invoices.domain.models import Address, Billing
+from mcp_invoices.providers.emulation import serving_in_thread
 from mcp_invoices.providers.local.ledger import Ledger, NewOrder, NewOrderLine
+from mcp_invoices.providers.payabli.emulator import PAYABLI_CUSTOMER_IDS, PAYABLI_INVOICE_IDS
+from mcp_invoices.providers.polar.emulator import PolarItem, PolarOrder
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.common import serving_in_thread
-from mcp_invoices.sandbox.payabli import PAYABLI_CUSTOMER_IDS, PAYABLI_INVOICE_IDS
-from mcp_invoices.sandbox.polar import PolarItem, PolarOrder
 from tests.conftest import REPO
 from tests.redis_support import closed_port_url, require_redis, unique_prefix
 from tests.results import error_of

@@ -341,10 +341,15 @@ def test_settings_refuse_what_cannot_work(env: dict[str, str], named: str) -> No
 
 
 async def test_two_polar_replicas_post_each_generation_once_and_mint_one_session(replicas: Replicas) -> None:
+    from mcp_invoices.providers.emulation import running_app
     from mcp_invoices.providers.http import RetryPolicy
-    from mcp_invoices.providers.polar import PolarProvider
-    from mcp_invoices.sandbox.common import running_app
-    from mcp_invoices.sandbox.polar import POLAR_ORDER_IDS, POLAR_ORGANIZATION_TOKEN, PolarState, create_app
+    from mcp_invoices.providers.polar.client import PolarProvider
+    from mcp_invoices.providers.polar.emulator import (
+        POLAR_ORDER_IDS,
+        POLAR_ORGANIZATION_TOKEN,
+        PolarState,
+        create_app,
+    )
 
     emulator = PolarState(generation_delay=0.2)
     order_id = POLAR_ORDER_IDS["alice_paid_not_generated"]
@@ -385,9 +390,14 @@ async def test_two_polar_replicas_post_each_generation_once_and_mint_one_session
 async def test_a_polar_generation_is_refused_not_risked_when_the_lock_store_is_down(
     unreachable: RedisSharedState,
 ) -> None:
-    from mcp_invoices.providers.polar import PolarProvider
-    from mcp_invoices.sandbox.common import running_app
-    from mcp_invoices.sandbox.polar import POLAR_CUSTOMER_SESSIONS, POLAR_ORDER_IDS, PolarState, create_app
+    from mcp_invoices.providers.emulation import running_app
+    from mcp_invoices.providers.polar.client import PolarProvider
+    from mcp_invoices.providers.polar.emulator import (
+        POLAR_CUSTOMER_SESSIONS,
+        POLAR_ORDER_IDS,
+        PolarState,
+        create_app,
+    )
     from mcp_invoices.server.runtime import TOKEN_SCOPED
 
     emulator = PolarState(generation_delay=0.2)

@@ -31,8 +31,8 @@ from pydantic import SecretStr
 
 from mcp_invoices.auth.tokens import TokenStore
 from mcp_invoices.config import StreamLimits
+from mcp_invoices.providers.polar.emulator import POLAR_CUSTOMER_IDS, POLAR_ORDER_IDS
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment, serving_in_thread
-from mcp_invoices.sandbox.polar import POLAR_CUSTOMER_IDS, POLAR_ORDER_IDS
 from mcp_invoices.server.streams import MemoryEventLog, RedisEventLog, ScopedEventStore, StreamInfo
 from tests.conftest import REPO
 from tests.redis_support import require_redis, unique_prefix

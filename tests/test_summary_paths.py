@@ -16,10 +16,10 @@ import pytest
 from mcp_invoices.config import load_config
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.domain.summary import summarize_invoices
+from mcp_invoices.providers.afternoon.emulator import AfternoonState
 from mcp_invoices.providers.catalog import PROVIDER_IDS
+from mcp_invoices.providers.payabli.emulator import PayabliState
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, running_app, sandbox_environment
-from mcp_invoices.sandbox.afternoon import AfternoonState
-from mcp_invoices.sandbox.payabli import PayabliState
 from mcp_invoices.server.runtime import Runtime, environment_principal, open_runtime
 
 TODAY = date(2026, 5, 1)

@@ -167,7 +167,7 @@ CATALOG: tuple[ProviderSpec, ...] = (
             requests_per_minute={"sandbox": 100},
         ),
         requests_per_minute=500,
-        factory="mcp_invoices.providers.polar:PolarProvider",
+        factory="mcp_invoices.providers.polar.client:PolarProvider",
     ),
     ProviderSpec(
         info=ProviderInfo("afternoon", "Afternoon", remote=True, generates_invoices=False),
@@ -178,7 +178,7 @@ CATALOG: tuple[ProviderSpec, ...] = (
         customer_variable="AFTERNOON_CUSTOMER_ID",
         base_url="https://api.afternoon.co",
         requests_per_minute=1000,
-        factory="mcp_invoices.providers.afternoon:AfternoonProvider",
+        factory="mcp_invoices.providers.afternoon.client:AfternoonProvider",
     ),
     ProviderSpec(
         info=ProviderInfo(
@@ -198,7 +198,7 @@ CATALOG: tuple[ProviderSpec, ...] = (
         # (REST and GraphQL alike); 16 a minute with a burst of 2 is at most 962 in any hour.
         requests_per_minute=16,
         requests_per_hour=1000,
-        factory="mcp_invoices.providers.bagisto:BagistoProvider",
+        factory="mcp_invoices.providers.bagisto.client:BagistoProvider",
     ),
     ProviderSpec(
         info=ProviderInfo("payabli", "Payabli", remote=True, generates_invoices=False),
@@ -213,7 +213,7 @@ CATALOG: tuple[ProviderSpec, ...] = (
         options={"entry": "PAYABLI_ENTRY"},
         # Payabli documents no public limit: a conservative one.
         requests_per_minute=600,
-        factory="mcp_invoices.providers.payabli:PayabliProvider",
+        factory="mcp_invoices.providers.payabli.client:PayabliProvider",
     ),
 )
 """Every provider, the local ledger first (it is the default)."""

@@ -3,10 +3,10 @@
 ``create_sandbox_app()`` mounts them under one ASGI app:
 
 ======================  ===================================================================
-``/polar``              Polar customer portal (:mod:`mcp_invoices.sandbox.polar`)
-``/afternoon``          Afternoon invoices API (:mod:`mcp_invoices.sandbox.afternoon`)
-``/bagisto``            Bagisto shop API (:mod:`mcp_invoices.sandbox.bagisto`)
-``/payabli/api``        Payabli API (:mod:`mcp_invoices.sandbox.payabli`)
+``/polar``              Polar customer portal (:mod:`mcp_invoices.providers.polar.emulator`)
+``/afternoon``          Afternoon invoices API (:mod:`mcp_invoices.providers.afternoon.emulator`)
+``/bagisto``            Bagisto shop API (:mod:`mcp_invoices.providers.bagisto.emulator`)
+``/payabli/api``        Payabli API (:mod:`mcp_invoices.providers.payabli.emulator`)
 ======================  ===================================================================
 
 The seeded data and credentials are module constants in each provider module (all sandbox-only
@@ -24,12 +24,32 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from . import afternoon, bagisto, payabli, polar
-from .afternoon import AFTERNOON_API_KEY, AFTERNOON_CUSTOMER_IDS, AfternoonState
-from .bagisto import BAGISTO_CUSTOMER_TOKENS, BAGISTO_STOREFRONT_KEY, BagistoState
-from .common import Controls, running_app, serve_app, serving_in_thread
-from .payabli import PAYABLI_API_TOKEN, PAYABLI_CUSTOMER_IDS, PAYABLI_ENTRY, PayabliState
-from .polar import POLAR_CUSTOMER_SESSIONS, POLAR_ORGANIZATION_TOKEN, PolarState
+from mcp_invoices.providers.afternoon import emulator as afternoon
+from mcp_invoices.providers.afternoon.emulator import (
+    AFTERNOON_API_KEY,
+    AFTERNOON_CUSTOMER_IDS,
+    AfternoonState,
+)
+from mcp_invoices.providers.bagisto import emulator as bagisto
+from mcp_invoices.providers.bagisto.emulator import (
+    BAGISTO_CUSTOMER_TOKENS,
+    BAGISTO_STOREFRONT_KEY,
+    BagistoState,
+)
+from mcp_invoices.providers.emulation import Controls, running_app, serve_app, serving_in_thread
+from mcp_invoices.providers.payabli import emulator as payabli
+from mcp_invoices.providers.payabli.emulator import (
+    PAYABLI_API_TOKEN,
+    PAYABLI_CUSTOMER_IDS,
+    PAYABLI_ENTRY,
+    PayabliState,
+)
+from mcp_invoices.providers.polar import emulator as polar
+from mcp_invoices.providers.polar.emulator import (
+    POLAR_CUSTOMER_SESSIONS,
+    POLAR_ORGANIZATION_TOKEN,
+    PolarState,
+)
 
 __all__ = [
     "SANDBOX_CUSTOMERS",

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_invoices.providers.afternoon.emulator import AfternoonState
+from mcp_invoices.providers.payabli.emulator import PayabliState
 from mcp_invoices.sandbox import SandboxStates, common, create_sandbox_app
-from mcp_invoices.sandbox.afternoon import AfternoonState
-from mcp_invoices.sandbox.payabli import PayabliState
 
 
 def _bind_without_nagle(host: str, port: int) -> socket.socket:

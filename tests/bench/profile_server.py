@@ -66,7 +66,7 @@ def afternoon_env(emulator_url: str) -> dict[str, str]:
 
 
 def get_invoice_stdio(out: Path) -> None:
-    from mcp_invoices.sandbox.afternoon import AFTERNOON_INVOICE_IDS
+    from mcp_invoices.providers.afternoon.emulator import AFTERNOON_INVOICE_IDS
 
     invoice_id = AFTERNOON_INVOICE_IDS["alice_paid"]
     with support.emulator_process(latency_ms=0) as (emulator_url, _):
@@ -87,7 +87,7 @@ def get_invoice_stdio(out: Path) -> None:
 
 def get_invoice_http(out: Path) -> None:
     from mcp_invoices.auth.tokens import TokenStore
-    from mcp_invoices.sandbox.afternoon import AFTERNOON_INVOICE_IDS
+    from mcp_invoices.providers.afternoon.emulator import AFTERNOON_INVOICE_IDS
 
     invoice_id = AFTERNOON_INVOICE_IDS["alice_paid"]
     with (

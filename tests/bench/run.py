@@ -149,7 +149,7 @@ def rotated(items: list[Any], index: int) -> list[Any]:
 def _afternoon_provider_problem() -> str | None:
     """Why the Afternoon provider cannot be benchmarked yet, or None when it imports."""
     try:
-        from mcp_invoices.providers.afternoon import AfternoonProvider  # noqa: F401
+        from mcp_invoices.providers.afternoon.client import AfternoonProvider  # noqa: F401
     except Exception as error:  # noqa: BLE001 - any failure means "not ready"
         return f"{type(error).__name__}: {error}"
     return None
@@ -157,8 +157,8 @@ def _afternoon_provider_problem() -> str | None:
 
 async def row_1(settings: Settings, emulator_url: str, emulator_pid: int, workdir: Path) -> list[Row]:
     from mcp_invoices.auth.tokens import TokenStore
+    from mcp_invoices.providers.afternoon.emulator import AFTERNOON_INVOICE_IDS
     from mcp_invoices.sandbox import sandbox_environment
-    from mcp_invoices.sandbox.afternoon import AFTERNOON_INVOICE_IDS
 
     what_stdio = f"get_invoice over stdio, Afternoon emulator +{LATENCY_MS} ms/request"
     what_http = f"get_invoice over streamable HTTP, Afternoon emulator +{LATENCY_MS} ms/request"
@@ -311,7 +311,7 @@ async def row_2(settings: Settings, emulator_url: str, emulator_pid: int, workdi
     )
     target = "≤ 4.0 pages"
     try:
-        from mcp_invoices.providers.payabli import PayabliProvider  # noqa: F401
+        from mcp_invoices.providers.payabli.client import PayabliProvider  # noqa: F401
     except Exception as error:  # noqa: BLE001
         return [
             not_measured("2", what, target, "n/a (provider not ready)", [f"{type(error).__name__}: {error}"])
@@ -450,7 +450,7 @@ async def row_2(settings: Settings, emulator_url: str, emulator_pid: int, workdi
 # Row 2b: summarize_invoices over 5,000 Afternoon invoices (cursor-only paging)
 # =====================================================================================================
 
-AFTERNOON_PAGE = 50  # what the client asks for: Afternoon's documented default (providers/afternoon.py)
+AFTERNOON_PAGE = 50  # what the client asks for: Afternoon's documented default (providers/afternoon/client.py)
 
 
 async def row_2b(settings: Settings, emulator_url: str, emulator_pid: int, workdir: Path) -> list[Row]:

@@ -41,9 +41,9 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from mcp_invoices.config import load_config
+from mcp_invoices.providers.emulation import running_app
+from mcp_invoices.providers.payabli import emulator as payabli_emulator
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox import payabli as payabli_emulator
-from mcp_invoices.sandbox.common import running_app
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
 from mcp_invoices.views import APP_MIME_TYPE, VIEW_URI

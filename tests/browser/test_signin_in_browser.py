@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from mcp_invoices.sandbox.common import running_app
+from mcp_invoices.providers.emulation import running_app
 from tests.results import error_of
 from tests.signin_support import ALICE, Mailbox, mail_to, signin_server, smtp_server
 from tests.test_oauth import MemoryStorage

@@ -182,7 +182,7 @@ async def test_each_framework_hands_get_invoice_to_the_model_api_and_the_request
 ) -> None:
     import anyio.to_thread
 
-    from mcp_invoices.sandbox.common import running_app
+    from mcp_invoices.providers.emulation import running_app
     from tests.clients.model_standin import ModelStandIn
 
     stand_in = ModelStandIn()

@@ -28,8 +28,8 @@ from starlette.routing import Route
 from mcp_invoices.domain.errors import NotFound, Unauthorized
 from mcp_invoices.domain.models import InvoiceFilter
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.afternoon import AfternoonProvider
-from mcp_invoices.sandbox.common import running_app
+from mcp_invoices.providers.afternoon.client import AfternoonProvider
+from mcp_invoices.providers.emulation import running_app
 from tests.conftest import REPO
 
 FIXTURES = Path(__file__).parent / "afternoon"

@@ -29,9 +29,9 @@ from starlette.routing import Route
 from mcp_invoices.domain.errors import InvoiceError
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.bagisto import BagistoProvider
+from mcp_invoices.providers.bagisto.client import BagistoProvider
+from mcp_invoices.providers.emulation import dumps_json, running_app
 from mcp_invoices.providers.http import RetryPolicy
-from mcp_invoices.sandbox.common import dumps_json, running_app
 
 FIXTURES = Path(__file__).parent / "bagisto"
 KEY, TOKEN = "pk_storefront_contract", "42|contract-customer-token"

@@ -34,9 +34,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope as Session
-from mcp_invoices.providers.payabli import PayabliProvider
-from mcp_invoices.sandbox import payabli as emulator
-from mcp_invoices.sandbox.common import running_app
+from mcp_invoices.providers.emulation import running_app
+from mcp_invoices.providers.payabli import emulator
+from mcp_invoices.providers.payabli.client import PayabliProvider
 
 TOKEN = emulator.PAYABLI_API_TOKEN
 ENTRY = emulator.PAYABLI_ENTRY

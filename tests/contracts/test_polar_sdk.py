@@ -5,7 +5,7 @@
 2. Every request our client sends has the shape the SDK's service method gives the same operation
    (method, path, query keys, body keys, ``Polar-Version``, bearer): both run against one recording
    server on loopback.
-3. The SDK reads our sandbox: pointed at ``mcp_invoices.sandbox.polar`` as alice and bob, it lists and
+3. The SDK reads our sandbox: pointed at ``mcp_invoices.providers.polar.emulator`` as alice and bob, it lists and
    reads every order and invoice without a parsing error, for every version the client claims.
 """
 
@@ -25,11 +25,10 @@ from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Address, Billing, InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
+from mcp_invoices.providers.emulation import running_app
 from mcp_invoices.providers.http import RetryPolicy
-from mcp_invoices.providers.polar import PolarProvider
-from mcp_invoices.providers.polar_wire import API_VERSION
-from mcp_invoices.sandbox.common import running_app
-from mcp_invoices.sandbox.polar import (
+from mcp_invoices.providers.polar.client import PolarProvider
+from mcp_invoices.providers.polar.emulator import (
     POLAR_API_VERSIONS,
     POLAR_CUSTOMER_SESSIONS,
     POLAR_ORDER_IDS,
@@ -37,6 +36,7 @@ from mcp_invoices.sandbox.polar import (
     PolarState,
     create_app,
 )
+from mcp_invoices.providers.polar.wire import API_VERSION
 from mcp_invoices.server.runtime import TOKEN_SCOPED
 from tests.contracts.polar.sdk_orders import (
     ORDER_ID,

@@ -17,11 +17,11 @@ from mcp_types import TextResourceContents
 from pydantic import SecretStr
 
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.afternoon import AfternoonProvider
-from mcp_invoices.providers.bagisto import BagistoProvider
+from mcp_invoices.providers.afternoon.client import AfternoonProvider
+from mcp_invoices.providers.bagisto.client import BagistoProvider
 from mcp_invoices.providers.http import MAX_REPORTED_RETRY_AFTER
-from mcp_invoices.providers.payabli import PayabliProvider
-from mcp_invoices.providers.polar import PolarProvider
+from mcp_invoices.providers.payabli.client import PayabliProvider
+from mcp_invoices.providers.polar.client import PolarProvider
 from mcp_invoices.server.runtime import TOKEN_SCOPED
 from tests.faults.conftest import (
     ANSWER_BOUND,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from mcp_invoices.providers.afternoon.emulator import AFTERNOON_API_KEY, AFTERNOON_INVOICE_IDS
+from mcp_invoices.providers.emulation import serving_in_thread
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app
-from mcp_invoices.sandbox.afternoon import AFTERNOON_API_KEY, AFTERNOON_INVOICE_IDS
-from mcp_invoices.sandbox.common import serving_in_thread
 from tests.hostile.conftest import CUSTOMER_DEADLINE, customer, figure, serve, timed
 from tests.redis_support import require_redis, unique_prefix
 

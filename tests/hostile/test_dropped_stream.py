@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx2
 
+from mcp_invoices.providers.polar.emulator import POLAR_CUSTOMER_IDS
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment, serving_in_thread
-from mcp_invoices.sandbox.polar import POLAR_CUSTOMER_IDS
 from tests.hostile.conftest import figure, serve
 from tests.test_streams import (
     CALL,

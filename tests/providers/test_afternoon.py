@@ -46,18 +46,18 @@ from mcp_invoices.domain.errors import (
 )
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers import afternoon as afternoon_module
-from mcp_invoices.providers.afternoon import AUTH_HINT, STATUSES, AfternoonProvider
-from mcp_invoices.providers.catalog import spec
-from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.afternoon import (
+from mcp_invoices.providers.afternoon import client as afternoon_module
+from mcp_invoices.providers.afternoon.client import AUTH_HINT, STATUSES, AfternoonProvider
+from mcp_invoices.providers.afternoon.emulator import (
     AFTERNOON_API_KEY,
     AFTERNOON_INVOICE_IDS,
     AFTERNOON_REVOKED_API_KEY,
     AfternoonState,
     create_app,
 )
-from mcp_invoices.sandbox.common import LoggedRequest, running_app
+from mcp_invoices.providers.catalog import spec
+from mcp_invoices.providers.emulation import LoggedRequest, running_app
+from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.server.runtime import TOKEN_SCOPED
 from tests.conftest import REPO, stdio_params
 from tests.results import error_of

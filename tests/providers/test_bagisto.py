@@ -1,7 +1,7 @@
 """The Bagisto provider, against its emulator on 127.0.0.1 and end to end through ``mcp-invoices serve``.
 
 Expected amounts are written out by hand from the emulator's seeded lines (see
-``mcp_invoices/sandbox/bagisto.py``), never recomputed with the code under test. A few narrow
+``mcp_invoices/providers/bagisto/emulator.py``), never recomputed with the code under test. A few narrow
 ``httpx2.MockTransport`` tests cover wire variants the emulator does not produce.
 """
 
@@ -35,11 +35,8 @@ from mcp_invoices.domain.errors import (
 )
 from mcp_invoices.domain.models import Invoice, InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.bagisto import STATUSES, BagistoProvider
-from mcp_invoices.providers.catalog import spec
-from mcp_invoices.providers.http import RetryPolicy
-from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.bagisto import (
+from mcp_invoices.providers.bagisto.client import STATUSES, BagistoProvider
+from mcp_invoices.providers.bagisto.emulator import (
     BAGISTO_CUSTOMER_TOKENS,
     BAGISTO_INVOICE_IDS,
     BAGISTO_STOREFRONT_KEY,
@@ -49,7 +46,10 @@ from mcp_invoices.sandbox.bagisto import (
     create_app,
     invoice_pdf,
 )
-from mcp_invoices.sandbox.common import LoggedRequest, dumps_json, running_app
+from mcp_invoices.providers.catalog import spec
+from mcp_invoices.providers.emulation import LoggedRequest, dumps_json, running_app
+from mcp_invoices.providers.http import RetryPolicy
+from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.shared.budget import RequestBudget
 from tests.conftest import stdio_params
 from tests.results import error_of

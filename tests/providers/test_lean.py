@@ -15,10 +15,10 @@ import pytest
 
 from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.providers import json_guard
-from mcp_invoices.providers.afternoon_wire import LeanList
+from mcp_invoices.providers.afternoon.wire import LeanList
 from mcp_invoices.providers.lean import LeanModel, LeanReader, amount, field, minor_units
-from mcp_invoices.providers.payabli_query import FACTS, WHOLE
-from mcp_invoices.providers.payabli_wire import invoice_facts, normalize_invoice
+from mcp_invoices.providers.payabli.query import FACTS, WHOLE
+from mcp_invoices.providers.payabli.wire import invoice_facts, normalize_invoice
 
 
 class _Row(LeanModel):

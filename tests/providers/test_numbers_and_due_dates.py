@@ -20,13 +20,13 @@ from mcp_invoices.config import load_config
 from mcp_invoices.domain.errors import NotFound
 from mcp_invoices.domain.models import InvoiceFilter
 from mcp_invoices.principal import Scope
+from mcp_invoices.providers.afternoon.emulator import AFTERNOON_INVOICE_IDS
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
+from mcp_invoices.providers.emulation import LoggedRequest, serving_in_thread
+from mcp_invoices.providers.payabli.emulator import PAYABLI_INVOICE_IDS
+from mcp_invoices.providers.polar.emulator import POLAR_ORDER_IDS
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.afternoon import AFTERNOON_INVOICE_IDS
-from mcp_invoices.sandbox.common import LoggedRequest, serving_in_thread
-from mcp_invoices.sandbox.payabli import PAYABLI_INVOICE_IDS
-from mcp_invoices.sandbox.polar import POLAR_ORDER_IDS
 from mcp_invoices.server.runtime import environment_principal
 from tests.conftest import stdio_params
 from tests.results import error_of

@@ -42,10 +42,10 @@ from mcp_invoices.domain.errors import (
 )
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.payabli import AUTH_HINT, STATUSES, PayabliProvider
+from mcp_invoices.providers.emulation import LoggedRequest, dumps_json, running_app, serving_in_thread
+from mcp_invoices.providers.payabli import emulator
+from mcp_invoices.providers.payabli.client import AUTH_HINT, STATUSES, PayabliProvider
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox import payabli as emulator
-from mcp_invoices.sandbox.common import LoggedRequest, dumps_json, running_app, serving_in_thread
 from tests.conftest import stdio_params
 from tests.results import error_of
 

@@ -1,6 +1,6 @@
 """The Polar provider: against its emulator over real HTTP, end to end over stdio, and a few wire cases.
 
-The emulator (``mcp_invoices.sandbox.polar``) runs under uvicorn on 127.0.0.1; tests switch its
+The emulator (``mcp_invoices.providers.polar.emulator``) runs under uvicorn on 127.0.0.1; tests switch its
 behaviour by mutating its state object. Expected amounts are the emulator's seeded minor units,
 converted here by hand.
 """
@@ -40,16 +40,15 @@ from mcp_invoices.domain.errors import (
 )
 from mcp_invoices.domain.models import Address, Billing, InvoiceFilter, InvoiceStatus
 from mcp_invoices.principal import Scope
+from mcp_invoices.providers.emulation import running_app
 from mcp_invoices.providers.http import RetryPolicy
-from mcp_invoices.providers.polar import (
+from mcp_invoices.providers.polar.client import (
     ACCESS_TOKEN_HINT,
     CUSTOMER_SESSION_HINT,
     STATUSES,
     PolarProvider,
 )
-from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.common import running_app
-from mcp_invoices.sandbox.polar import (
+from mcp_invoices.providers.polar.emulator import (
     POLAR_CUSTOMER_IDS,
     POLAR_CUSTOMER_SESSIONS,
     POLAR_ORDER_IDS,
@@ -57,6 +56,7 @@ from mcp_invoices.sandbox.polar import (
     PolarState,
     create_app,
 )
+from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
 from mcp_invoices.server.runtime import TOKEN_SCOPED
 from tests.conftest import stdio_params
 from tests.results import error_of
@@ -730,7 +730,7 @@ async def test_every_request_names_the_pinned_polar_api_version(
 async def test_an_api_version_polar_no_longer_serves_is_provider_unavailable_not_not_found(
     alice: PolarProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mcp_invoices.sandbox.polar as sandbox
+    import mcp_invoices.providers.polar.emulator as sandbox
 
     monkeypatch.setattr(sandbox, "POLAR_API_VERSIONS", frozenset({"2026-10"}))
     with pytest.raises(ProviderUnavailable) as error:

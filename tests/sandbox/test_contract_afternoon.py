@@ -12,15 +12,15 @@ from typing import Any
 import httpx2
 import pytest
 
-from mcp_invoices.sandbox import create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.afternoon import (
+from mcp_invoices.providers.afternoon.emulator import (
     AFTERNOON_API_KEY,
     AFTERNOON_INVOICE_IDS,
     AFTERNOON_REVOKED_API_KEY,
     AfternoonState,
     create_app,
 )
-from mcp_invoices.sandbox.common import running_app
+from mcp_invoices.providers.emulation import running_app
+from mcp_invoices.sandbox import create_sandbox_app, sandbox_environment
 
 KEY = {"Authorization": f"Bearer {AFTERNOON_API_KEY}"}
 

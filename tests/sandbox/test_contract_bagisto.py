@@ -13,8 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from mcp_invoices.sandbox import create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.bagisto import (
+from mcp_invoices.providers.bagisto.emulator import (
     BAGISTO_CREDENTIALS,
     BAGISTO_CUSTOMER_TOKENS,
     BAGISTO_INVOICE_IDS,
@@ -22,7 +21,8 @@ from mcp_invoices.sandbox.bagisto import (
     BagistoState,
     create_app,
 )
-from mcp_invoices.sandbox.common import running_app
+from mcp_invoices.providers.emulation import running_app
+from mcp_invoices.sandbox import create_sandbox_app, sandbox_environment
 
 STOREFRONT = {"X-STOREFRONT-KEY": BAGISTO_STOREFRONT_KEY}
 ALICE = {**STOREFRONT, "Authorization": f"Bearer {BAGISTO_CUSTOMER_TOKENS['alice']}"}

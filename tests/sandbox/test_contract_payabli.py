@@ -10,15 +10,15 @@ from typing import Any
 import httpx2
 import pytest
 
-from mcp_invoices.sandbox import create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.common import running_app
-from mcp_invoices.sandbox.payabli import (
+from mcp_invoices.providers.emulation import running_app
+from mcp_invoices.providers.payabli.emulator import (
     PAYABLI_API_TOKEN,
     PAYABLI_ENTRY,
     PAYABLI_INVOICE_IDS,
     PayabliState,
     create_app,
 )
+from mcp_invoices.sandbox import create_sandbox_app, sandbox_environment
 
 TOKEN = {"requestToken": PAYABLI_API_TOKEN}
 QUERY = f"/api/Query/invoices/{PAYABLI_ENTRY}"

@@ -8,9 +8,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from mcp_invoices.sandbox import create_sandbox_app, sandbox_environment
-from mcp_invoices.sandbox.common import running_app
-from mcp_invoices.sandbox.polar import (
+from mcp_invoices.providers.emulation import running_app
+from mcp_invoices.providers.polar.emulator import (
     POLAR_CUSTOMER_IDS,
     POLAR_CUSTOMER_SESSIONS,
     POLAR_ORDER_IDS,
@@ -18,6 +17,7 @@ from mcp_invoices.sandbox.polar import (
     PolarState,
     create_app,
 )
+from mcp_invoices.sandbox import create_sandbox_app, sandbox_environment
 
 ALICE = {"Authorization": f"Bearer {POLAR_CUSTOMER_SESSIONS['alice']}"}
 BOB = {"Authorization": f"Bearer {POLAR_CUSTOMER_SESSIONS['bob']}"}

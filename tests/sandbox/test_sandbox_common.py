@@ -9,6 +9,7 @@ from decimal import Decimal
 import httpx2
 import pytest
 
+from mcp_invoices.providers.emulation import dumps_json, running_app, serving_in_thread
 from mcp_invoices.sandbox import (
     SANDBOX_CUSTOMERS,
     SandboxStates,
@@ -16,7 +17,6 @@ from mcp_invoices.sandbox import (
     sandbox_environment,
     serve_sandbox,
 )
-from mcp_invoices.sandbox.common import dumps_json, running_app, serving_in_thread
 
 ENVIRONMENT_NAMES = {
     "POLAR_BASE_URL",

@@ -46,7 +46,7 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.bagisto_wire import (
+from mcp_invoices.providers.bagisto.wire import (
     GRAPHQL_PAGE_MAX,
     INVOICE_ITEMS_QUERY,
     INVOICES_QUERY,

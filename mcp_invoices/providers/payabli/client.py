@@ -62,7 +62,7 @@ from mcp_invoices.providers.paging import (
     page_count,
     pages_per_summary,
 )
-from mcp_invoices.providers.payabli_query import (
+from mcp_invoices.providers.payabli.query import (
     CUSTOMER_FILTER,
     FACTS,
     NUMBER_FILTER,
@@ -72,7 +72,7 @@ from mcp_invoices.providers.payabli_query import (
     own_matching,
     query_filters,
 )
-from mcp_invoices.providers.payabli_wire import (
+from mcp_invoices.providers.payabli.wire import (
     NAME,
     PROVIDER_ID,
     STATUSES,

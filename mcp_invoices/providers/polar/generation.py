@@ -21,8 +21,8 @@ from mcp_invoices.domain.errors import (
 from mcp_invoices.domain.models import Billing
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.http import path_segment
-from mcp_invoices.providers.polar_portal import PolarPortal
-from mcp_invoices.providers.polar_wire import DISPLAY_NAME, UNREADABLE_HINT, WireOrder
+from mcp_invoices.providers.polar.portal import PolarPortal
+from mcp_invoices.providers.polar.wire import DISPLAY_NAME, UNREADABLE_HINT, WireOrder
 from mcp_invoices.providers.wire import error_body, read_body, text_at
 
 __all__ = [

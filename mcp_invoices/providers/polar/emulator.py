@@ -51,7 +51,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .common import Controls, ControlsMiddleware, iso_z, json_response, query_int, render_pdf, route_path
+from mcp_invoices.providers.emulation import (
+    Controls,
+    ControlsMiddleware,
+    iso_z,
+    json_response,
+    query_int,
+    render_pdf,
+    route_path,
+)
 
 __all__ = [
     "POLAR_API_VERSIONS",

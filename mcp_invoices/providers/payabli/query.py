@@ -16,7 +16,7 @@ import httpx2
 from mcp_invoices.domain.models import Invoice, InvoiceFilter, same_number
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.lean import LeanReader, text
-from mcp_invoices.providers.payabli_wire import (
+from mcp_invoices.providers.payabli.wire import (
     NAME,
     PROVIDER_ID,
     STATUSES,

@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .common import Controls, ControlsMiddleware, json_response, render_pdf
+from mcp_invoices.providers.emulation import Controls, ControlsMiddleware, json_response, render_pdf
 
 __all__ = [
     "PAYABLI_API_TOKEN",

@@ -24,7 +24,7 @@ from mcp_invoices.domain.errors import ProviderTimeout, ProviderUnavailable, Una
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, ProviderHTTP
-from mcp_invoices.providers.polar_wire import DISPLAY_NAME, PROVIDER_ID, UNREADABLE_HINT, WireCustomerSession
+from mcp_invoices.providers.polar.wire import DISPLAY_NAME, PROVIDER_ID, UNREADABLE_HINT, WireCustomerSession
 from mcp_invoices.providers.wire import read_body
 from mcp_invoices.shared.base import SharedState
 

@@ -43,7 +43,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .common import Controls, ControlsMiddleware, bearer_token, json_response, query_int
+from mcp_invoices.providers.emulation import (
+    Controls,
+    ControlsMiddleware,
+    bearer_token,
+    json_response,
+    query_int,
+)
 
 __all__ = [
     "AFTERNOON_API_KEY",

@@ -49,7 +49,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .common import Controls, ControlsMiddleware, bearer_token, json_response, render_pdf
+from mcp_invoices.providers.emulation import (
+    Controls,
+    ControlsMiddleware,
+    bearer_token,
+    json_response,
+    render_pdf,
+)
 
 __all__ = [
     "BAGISTO_CREDENTIALS",

@@ -44,7 +44,7 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.afternoon_wire import (
+from mcp_invoices.providers.afternoon.wire import (
     DISPLAY_NAME,
     PROVIDER_ID,
     REACHABLE_STATUSES,

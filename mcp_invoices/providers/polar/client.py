@@ -18,7 +18,7 @@ shared state (``mcp_invoices.shared``), so that this holds across replicas too. 
 sessions are kept there as well (encrypted in Redis), so replicas do not each mint their own.
 
 The order's wire shape and its normalization live in ``polar_wire``; the authenticated portal calls,
-session minting and document downloads in ``polar_portal``.
+session minting and document downloads in ``portal``.
 """
 
 from __future__ import annotations
@@ -59,15 +59,15 @@ from mcp_invoices.providers.base import (
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy
 from mcp_invoices.providers.paging import check_page_count, page_count, pages_per_summary
-from mcp_invoices.providers.polar_generation import (
+from mcp_invoices.providers.polar.generation import (
     ORDERS,
     invoice_path,
     order_path,
     request_generation,
     update_billing,
 )
-from mcp_invoices.providers.polar_portal import ACCESS_TOKEN_HINT, CUSTOMER_SESSION_HINT, PolarPortal, is_uuid
-from mcp_invoices.providers.polar_wire import (
+from mcp_invoices.providers.polar.portal import ACCESS_TOKEN_HINT, CUSTOMER_SESSION_HINT, PolarPortal, is_uuid
+from mcp_invoices.providers.polar.wire import (
     API_VERSION,
     API_VERSION_HEADER,
     DISPLAY_NAME,

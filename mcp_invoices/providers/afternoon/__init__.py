@@ -1,0 +1,1 @@
+"""Afternoon: its client, wire shapes and emulator."""

@@ -1,0 +1,1 @@
+"""Bagisto: its client, wire shapes and emulator."""

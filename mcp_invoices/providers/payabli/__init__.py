@@ -1,0 +1,1 @@
+"""Payabli: its client, wire shapes and emulator."""

@@ -1,0 +1,1 @@
+"""Polar: its client, wire shapes and emulator."""
