@@ -450,7 +450,8 @@ async def row_2(settings: Settings, emulator_url: str, emulator_pid: int, workdi
 # Row 2b: summarize_invoices over 5,000 Afternoon invoices (cursor-only paging)
 # =====================================================================================================
 
-AFTERNOON_PAGE = 50  # what the client asks for: Afternoon's documented default (providers/afternoon/client.py)
+# what the client asks for: Afternoon's documented default (providers/afternoon/client.py)
+AFTERNOON_PAGE = 50
 
 
 async def row_2b(settings: Settings, emulator_url: str, emulator_pid: int, workdir: Path) -> list[Row]:
