@@ -73,7 +73,8 @@ def sdk_client(url: str, person: Person, storage: MemoryStorage) -> OAuthClientP
 
     async def callback_handler() -> AuthorizationCodeResult:
         query = query_of(outcome["location"])
-        return AuthorizationCodeResult(code=query["code"], state=query.get("state"))
+        # RFC 9207: the SDK client checks iss against the metadata's issuer, as a string.
+        return AuthorizationCodeResult(code=query["code"], state=query.get("state"), iss=query.get("iss"))
 
     return OAuthClientProvider(
         server_url=url,
@@ -295,6 +296,67 @@ async def test_a_token_for_another_resource_is_not_issued(database: Path | str) 
             )
         assert answer.status_code == 302
         assert query_of(answer.headers["location"])["error"] == "invalid_target"
+        # RFC 9207: an error the SDK's handler redirects carries the issuer too.
+        assert query_of(answer.headers["location"])["iss"] == url.removesuffix("/mcp") + "/"
+
+
+async def test_every_authorization_response_names_the_issuer_the_metadata_names(database: Path | str) -> None:
+    """RFC 9207: ``iss`` on the code redirect equals the metadata's ``issuer``, which says it is sent."""
+    async with deployed(database) as (url, mailbox, _):
+        async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
+            metadata = (await http.get(url.replace("/mcp", "/.well-known/oauth-authorization-server"))).json()
+            client = await register(http, url)
+            location = await Person(browser, mailbox).sign_in(
+                authorize_url(url, client["client_id"], pkce()[1])
+            )
+            to_sign_in = await http.get(authorize_url(url, client["client_id"], pkce()[1]))
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+    assert query_of(location)["iss"] == metadata["issuer"] == url.removesuffix("/mcp") + "/"
+    assert set(query_of(location)) == {"code", "state", "iss"}
+    # The redirect to our own sign-in page is not an authorization response: no iss there.
+    assert "iss" not in query_of(to_sign_in.headers["location"])
+
+
+async def test_a_token_request_for_another_resource_is_refused_for_codes_and_refreshes(
+    database: Path | str,
+) -> None:
+    """RFC 8707 section 2.2: the token endpoint answers ``invalid_target`` for a resource other than the one
+    bound at /authorize (this server's), for a code and for a refresh; the code is not spent by it."""
+    async with deployed(database) as (url, mailbox, _):
+        async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
+            client = await register(http, url)
+            verifier, challenge = pkce()
+            location = await Person(browser, mailbox).sign_in(
+                authorize_url(url, client["client_id"], challenge)
+            )
+            code = query_of(location)["code"]
+            token_url = url.replace("/mcp", "/token")
+            form = {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "client_id": client["client_id"],
+                "code_verifier": verifier,
+            }
+            foreign = await http.post(token_url, data=form | {"resource": "https://other.example/mcp"})
+            sibling = await http.post(token_url, data=form | {"resource": url + "/admin"})
+            tokens = await http.post(token_url, data=form | {"resource": url})
+            refresh = {
+                "grant_type": "refresh_token",
+                "refresh_token": tokens.json()["refresh_token"],
+                "client_id": client["client_id"],
+            }
+            foreign_refresh = await http.post(
+                token_url, data=refresh | {"resource": "https://other.example/mcp"}
+            )
+            refreshed = await http.post(token_url, data=refresh)
+    for refused in (foreign, sibling, foreign_refresh):
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"] == "invalid_target"
+        assert url in refused.json()["error_description"]
+        assert refused.headers["cache-control"] == "no-store"
+    assert tokens.status_code == 200, tokens.text  # the refusals spent nothing
+    assert refreshed.status_code == 200, refreshed.text  # nor did the refused refresh (no resource: ours)
 
 
 async def test_forms_without_the_csrf_token_or_from_another_browser_are_refused(database: Path | str) -> None:
@@ -419,6 +481,7 @@ async def test_the_metadata_leads_a_client_to_this_server_as_its_authorization_s
         assert server["code_challenge_methods_supported"] == ["S256"]
         assert server["registration_endpoint"] == f"{origin}/register"
         assert server["revocation_endpoint"] == f"{origin}/revoke"
+        assert server["authorization_response_iss_parameter_supported"] is True
         assert unauthenticated.status_code == 401
         assert "opens this server's sign-in page" in unauthenticated.json()["error"]["message"]
 
@@ -588,6 +651,7 @@ async def test_denying_sends_access_denied_to_the_client_and_no_code(database: P
         "error": "access_denied",
         "error_description": "The customer declined.",
         "state": "st-1",
+        "iss": url.removesuffix("/mcp") + "/",
     }
 
 

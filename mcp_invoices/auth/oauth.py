@@ -324,12 +324,15 @@ class AuthorizationServer:
         issuer_url: str,
         scopes: list[str],
         documents: ClientMetadataDocuments | None = None,
+        issuer: str | None = None,
     ) -> None:
         self.store = store
         self.documents = documents
         """Clients known by a client ID metadata document (``client_metadata.py``); None: registration only."""
         self.resource_url = resource_url
         self.issuer_url = issuer_url.rstrip("/")
+        self.issuer = issuer if issuer is not None else self.issuer_url
+        """The issuer exactly as the metadata spells it: the ``iss`` of every authorization response."""
         self.scopes = scopes
         self._limiter = anyio.CapacityLimiter(8)
 
@@ -371,7 +374,7 @@ class AuthorizationServer:
     def _check_resource(self, resource: str | None) -> str:
         if resource is None:
             return self.resource_url
-        if resource.rstrip("/") != self.resource_url.rstrip("/"):
+        if not same_resource(resource, self.resource_url):
             raise AuthorizeError(
                 "invalid_target",
                 f"This authorization server issues tokens only for {self.resource_url}, not {resource}.",
@@ -415,7 +418,11 @@ class AuthorizationServer:
         }
         family = secrets.token_urlsafe(16)
         await self._run(self.store.put, grant_key("code", code), "code", data, CODE_TTL, family)
-        return redirect_with(flow["redirect_uri"], code=code, state=flow.get("state"))
+        return self.authorization_response(flow["redirect_uri"], code=code, state=flow.get("state"))
+
+    def authorization_response(self, redirect_uri: str, **params: str | None) -> str:
+        """Where the browser goes back to the client: ``params`` and (RFC 9207) ``iss`` on its redirect URI."""
+        return redirect_with(redirect_uri, **params, iss=self.issuer)
 
     async def load_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: str
@@ -613,6 +620,20 @@ def revocation_endpoint(server: AuthorizationServer) -> Any:
         return Response(status_code=200, headers=headers)
 
     return revoke
+
+
+def same_resource(asked: str, resource_url: str) -> bool:
+    """Whether ``asked`` names ``resource_url`` (RFC 8707 resource indicators; a trailing slash aside)."""
+    return asked.rstrip("/") == resource_url.rstrip("/")
+
+
+def add_issuer(location: str, issuer: str) -> str:
+    """``location`` (an authorization response) with RFC 9207's ``iss``, unless it already has one."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    if any(key == "iss" for key, _ in parse_qsl(urlsplit(location).query)):
+        return location
+    return redirect_with(location, iss=issuer)
 
 
 def redirect_with(redirect_uri: str, **params: str | None) -> str:

@@ -41,7 +41,7 @@ from starlette.routing import Route
 
 from mcp_invoices.auth import pages
 from mcp_invoices.auth.mail import MailSettings, send_code
-from mcp_invoices.auth.oauth import AuthorizationServer, Grant, grant_key, redirect_with
+from mcp_invoices.auth.oauth import AuthorizationServer, Grant, grant_key
 from mcp_invoices.domain.errors import InvoiceError
 
 __all__ = [
@@ -456,7 +456,7 @@ class SignIn:
             return self._expired()
         redirect_uri = data["redirect_uri"]  # checked against the registration at /authorize
         if form.get("decision") != "allow":
-            target = redirect_with(
+            target = self.server.authorization_response(
                 redirect_uri,
                 error="access_denied",
                 error_description="The customer declined.",

@@ -88,6 +88,7 @@ def build_http_app(
     from starlette.responses import JSONResponse
 
     from mcp_invoices.auth.discovery import install_discovery
+    from mcp_invoices.auth.install import install_authorization_server
     from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings
     from mcp_invoices.server import compat, replicas
     from mcp_invoices.server.dependencies import ServiceUnavailableResponses
@@ -158,128 +159,6 @@ def build_http_app(
         own_issuer=own_issuer,
     )
     return app
-
-
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``: where this server's authorization server lives."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def install_authorization_server(
-    app: Starlette,
-    runtime: Runtime,
-    auth: HttpAuthConfig,
-    store: TokenStore,
-    mail: MailSettings | None,
-    documents: ClientMetadataDocuments | None = None,
-) -> str:
-    """Add the OAuth endpoints (the SDK's handlers over ``auth.oauth``) and the sign-in pages; the issuer."""
-    from mcp.server.auth.routes import create_auth_routes
-    from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
-    from pydantic import AnyHttpUrl
-
-    from mcp_invoices.auth.client_metadata import ClientMetadataDocuments, development_from_env
-    from mcp_invoices.auth.mail import load_mail_settings
-    from mcp_invoices.auth.oauth import AuthorizationServer, OAuthStore
-    from mcp_invoices.auth.signin import CustomerDirectory, PasswordLogin, SignIn
-    from mcp_invoices.auth.verifier import SCOPE
-
-    issuer = origin_of(auth.resource_url)
-    documents = (
-        documents if documents is not None else ClientMetadataDocuments(development=development_from_env())
-    )
-    if documents.development:
-        logger.warning(
-            "MCP_INVOICES_SIGNIN_DEVELOPMENT=1: client ID metadata documents may be http:// and on loopback or "
-            "private addresses (development only)"
-        )
-    server = AuthorizationServer(
-        OAuthStore(store, secret_key=auth.secret_key),
-        resource_url=auth.resource_url,
-        issuer_url=issuer,
-        scopes=[SCOPE],
-        documents=documents,
-    )
-    directories: dict[str, CustomerDirectory] = {}
-    password_logins: dict[str, PasswordLogin] = {}
-    for name, provider in runtime.providers.items():
-        if hasattr(provider, "customer_login"):
-            if auth.secret_key is None:
-                logger.warning(
-                    f"{name} customers cannot sign in: keeping their shop login needs MCP_INVOICES_SECRET_KEY"
-                )
-                continue
-            password_logins[name] = provider.customer_login
-        elif hasattr(provider, "customer_by_email"):
-            directories[name] = provider.customer_by_email
-    mail = mail if mail is not None else load_mail_settings()
-    if not mail.can_send:
-        logger.warning(
-            "sign-in codes cannot be sent: set MCP_INVOICES_SMTP_HOST (and MCP_INVOICES_SMTP_FROM), or "
-            "MCP_INVOICES_SIGNIN_LOG_CODES=1 in development; MCP_INVOICES_OAUTH=off turns sign-in off"
-        )
-    elif mail.log_codes:
-        logger.warning(
-            "MCP_INVOICES_SIGNIN_LOG_CODES=1: sign-in codes are written to this log (development only)"
-        )
-    signin = SignIn(
-        server,
-        directories,
-        mail,
-        secure_cookies=issuer.startswith("https://"),
-        password_logins=password_logins,
-    )
-    routes = create_auth_routes(
-        server,
-        AnyHttpUrl(issuer),
-        client_registration_options=ClientRegistrationOptions(
-            enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]
-        ),
-        revocation_options=RevocationOptions(enabled=True),
-    )
-    from mcp.server.auth.handlers.metadata import MetadataHandler
-    from mcp.server.auth.routes import REVOCATION_PATH, build_metadata, cors_middleware
-    from starlette.routing import Route
-
-    from mcp_invoices.auth.oauth import revocation_endpoint
-
-    # The SDK's metadata, plus client ID metadata documents (which the SDK's builder does not advertise).
-    metadata = build_metadata(
-        AnyHttpUrl(issuer),
-        None,
-        ClientRegistrationOptions(enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]),
-        RevocationOptions(enabled=True),
-    )
-    metadata.client_id_metadata_document_supported = True
-    metadata.revocation_endpoint_auth_methods_supported = [
-        "none",
-        "client_secret_post",
-        "client_secret_basic",
-    ]
-    metadata.token_endpoint_auth_methods_supported = ["none", "client_secret_post", "client_secret_basic"]
-    replaced = ("/.well-known/oauth-authorization-server", REVOCATION_PATH)
-    routes = [route for route in routes if getattr(route, "path", None) not in replaced]
-    routes.append(
-        Route(
-            "/.well-known/oauth-authorization-server",
-            endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
-            methods=["GET", "OPTIONS"],
-        )
-    )
-    routes.append(
-        Route(
-            REVOCATION_PATH,
-            endpoint=cors_middleware(revocation_endpoint(server), ["POST", "OPTIONS"]),
-            methods=["POST", "OPTIONS"],
-        )
-    )
-    app.router.routes[0:0] = [*routes, *signin.routes()]
-    # The issuer exactly as the SDK's authorization-server metadata spells it (with its trailing slash):
-    # clients compare the two strings (RFC 8414 section 3.3) and stop at a mismatch.
-    return str(AnyHttpUrl(issuer))
 
 
 async def serve_http(config: Config, auth: HttpAuthConfig, host: str, port: int) -> None:

@@ -146,7 +146,9 @@ async def test_a_person_signs_in_with_chromium_and_the_python_sdk_client_gets_on
             async def callback_handler() -> AuthorizationCodeResult:
                 with anyio.fail_after(30):
                     await arrived.wait()
-                return AuthorizationCodeResult(code=received["code"], state=received.get("state"))
+                return AuthorizationCodeResult(
+                    code=received["code"], state=received.get("state"), iss=received.get("iss")
+                )
 
             auth = OAuthClientProvider(
                 server_url=url,
