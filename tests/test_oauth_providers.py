@@ -136,3 +136,25 @@ async def test_a_customer_signs_in_with_a_code_sent_to_the_address_the_provider_
     assert mailbox.wait_for(1)["To"] == "alice@example.com"
     assert own.structured_content is not None and not own.is_error, own
     assert error_of(other)["code"] == "not_found"
+
+
+async def test_an_afternoon_only_server_says_why_it_cannot_sign_in_and_what_to_do(
+    database: Path | str,
+) -> None:
+    """Afternoon's reference holds no customer email and no customer login (docs/providers.md, Afternoon):
+    nothing could vouch for the person typing, so the page says so and points to a printed token."""
+    async with running_app(create_sandbox_app()) as sandbox:
+        environment = sandbox_environment(sandbox, "alice")
+        env = {name: environment[name] for name in ("AFTERNOON_BASE_URL", "AFTERNOON_API_KEY")}
+        with smtp_server() as (mailbox, port):
+            async with signin_server(database, mail_to(port), env=env) as (urls, _):
+                async with httpx2.AsyncClient() as http, httpx2.AsyncClient() as browser:
+                    client = await register(http, urls[0])
+                    page = await Person(browser, mailbox).open(
+                        authorize_url(urls[0], client["client_id"], pkce()[1])
+                    )
+    assert page.status_code == 503
+    assert "Afternoon" in page.text and "no customer email address and no customer login" in page.text
+    assert "mcp-invoices token issue" in page.text
+    assert "MCP_INVOICES_SMTP_HOST" not in page.text  # email is set up: that is not what is missing
+    assert mailbox.messages == []

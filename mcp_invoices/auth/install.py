@@ -117,6 +117,7 @@ def _sign_in(
 
     directories: dict[str, CustomerDirectory] = {}
     password_logins: dict[str, PasswordLogin] = {}
+    without_sign_in: list[str] = []
     for name, provider in runtime.providers.items():
         if hasattr(provider, "customer_login"):
             if auth.secret_key is None:
@@ -127,6 +128,8 @@ def _sign_in(
             password_logins[name] = provider.customer_login
         elif hasattr(provider, "customer_by_email"):
             directories[name] = provider.customer_by_email
+        else:
+            without_sign_in.append(name)
     mail = mail if mail is not None else load_mail_settings()
     if not mail.can_send:
         logger.warning(
@@ -137,7 +140,14 @@ def _sign_in(
         logger.warning(
             "MCP_INVOICES_SIGNIN_LOG_CODES=1: sign-in codes are written to this log (development only)"
         )
-    return SignIn(server, directories, mail, secure_cookies=secure, password_logins=password_logins)
+    return SignIn(
+        server,
+        directories,
+        mail,
+        secure_cookies=secure,
+        password_logins=password_logins,
+        without_sign_in=without_sign_in,
+    )
 
 
 def _registration() -> ClientRegistrationOptions:

@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,6 +111,9 @@ class SignIn:
     secure_cookies: bool
     password_logins: Mapping[str, PasswordLogin] = field(default_factory=dict)
     """Providers whose customers sign in with the provider's own login (Bagisto's customer login)."""
+    without_sign_in: Sequence[str] = ()
+    """Providers configured here whose API gives no way to vouch for a customer (Afternoon: no customer
+    email and no customer login in its reference; see docs/providers.md): their customers use printed tokens."""
 
     @property
     def providers(self) -> list[str]:
@@ -246,6 +249,16 @@ class SignIn:
         if data["step"] == "email":
             name, _ = await self._client_name(data)
             providers = [(key, PROVIDER_NAMES.get(key, key)) for key in self.providers]
+            if not providers and self.without_sign_in and not (self.directories or self.password_logins):
+                names = " and ".join(PROVIDER_NAMES.get(key, key) for key in self.without_sign_in)
+                return self._problem(
+                    "Sign-in is not available here",
+                    f"This server reads invoices from {names}, which gives it no way to confirm who a customer "
+                    "is (no customer email address and no customer login in its API), so it cannot sign you in. "
+                    "Ask the shop for a printed token for your customer account (the operator runs "
+                    "`mcp-invoices token issue`) and add it to your assistant as a bearer token instead.",
+                    503,
+                )
             if not providers:
                 return self._problem(
                     "Sign-in is not set up",
