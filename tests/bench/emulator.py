@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_invoices.providers import emulation as common
 from mcp_invoices.providers.afternoon.emulator import AfternoonState
 from mcp_invoices.providers.payabli.emulator import PayabliState
-from mcp_invoices.sandbox import SandboxStates, common, create_sandbox_app
+from mcp_invoices.sandbox import SandboxStates, create_sandbox_app
 
 
 def _bind_without_nagle(host: str, port: int) -> socket.socket:
