@@ -12,7 +12,8 @@ import pytest
 from mcp_invoices.documents.pdf import render_invoice_pdf_sync
 from mcp_invoices.domain.models import Address, Billing
 from mcp_invoices.views import invoice_view_data
-from tests.test_pdf import make_invoice, text_of
+from tests.factories import printed_invoice
+from tests.test_pdf import text_of
 
 ADDRESSES = {
     "US": (
@@ -66,7 +67,7 @@ def test_the_address_data_is_bundled_and_read_offline(monkeypatch: pytest.Monkey
 @pytest.mark.parametrize("country", ["US", "GB", "DE"])
 def test_the_pdf_and_the_view_print_the_countrys_own_address(country: str) -> None:
     address, expected = ADDRESSES[country]
-    invoice = make_invoice(billing=Billing(name="Alice Martin", address=address))
+    invoice = printed_invoice(billing=Billing(name="Alice Martin", address=address))
     text = text_of(render_invoice_pdf_sync(invoice))
     lines = [line.strip() for line in text.splitlines()]
     start = lines.index(expected[0])

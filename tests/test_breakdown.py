@@ -17,7 +17,8 @@ from mcp_invoices.domain.models import Invoice, InvoiceStatus, LineItem
 from mcp_invoices.domain.summary import summarize_invoice
 from mcp_invoices.server.tools.invoices import invoice_text
 from mcp_invoices.views import VIEW_DATA_KEY, invoice_view_data
-from tests.test_pdf import make_invoice, text_of
+from tests.factories import printed_invoice
+from tests.test_pdf import text_of
 
 MONEY = re.compile(r"-?\$[\d,]+\.\d\d")
 
@@ -28,7 +29,7 @@ def _amount(text: str) -> Decimal:
 
 def _local_sample():
     """The local ledger's ord_1003 as the issue found it: line totals include their tax."""
-    return make_invoice(
+    return printed_invoice(
         status=InvoiceStatus.PAID,
         line_items=[
             LineItem(
@@ -70,7 +71,7 @@ def test_lines_that_include_tax_print_net_tax_and_gross_and_the_nets_sum_to_the_
 
 
 def test_lines_that_exclude_tax_are_their_own_net() -> None:
-    invoice = make_invoice(
+    invoice = printed_invoice(
         line_items=[
             LineItem(description="Chair", quantity=Decimal(2), tax=Decimal("7.60"), total=Decimal("40.00")),
         ],
@@ -85,7 +86,7 @@ def test_lines_that_exclude_tax_are_their_own_net() -> None:
 
 
 def test_a_provider_total_that_does_not_add_up_is_shown_as_a_labelled_adjustment() -> None:
-    invoice = make_invoice(subtotal="100.00", tax="0.00", total="105.00")  # one 100.00 line
+    invoice = printed_invoice(subtotal="100.00", tax="0.00", total="105.00")  # one 100.00 line
 
     text = text_of(render_invoice_pdf_sync(invoice))
 
@@ -124,7 +125,7 @@ def invoices(draw: st.DrawFn):
     shipping = draw(cents)
     consistent = draw(st.booleans())
     total = sum(nets) - discount + sum(taxes) + shipping if consistent else draw(cents)
-    return make_invoice(
+    return printed_invoice(
         line_items=lines,
         subtotal=str(sum(nets, Decimal("0.00"))),
         discount=str(discount),

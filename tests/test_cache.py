@@ -2,44 +2,27 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
-from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, InvoiceStatus
+from mcp_invoices.domain.models import InvoiceStatus
 from mcp_invoices.principal import Scope
 from mcp_invoices.shared.documents import DocumentCache
 from tests.conftest import local_client
-
-
-def _invoice(status: InvoiceStatus = InvoiceStatus.OPEN, paid: str = "0.00") -> Invoice:
-    return Invoice(
-        provider="local",
-        id="ord_1",
-        number="INV-1",
-        status=status,
-        currency="USD",
-        customer=Customer(),
-        billing=Billing(),
-        line_items=[],
-        total=Decimal("10.00"),
-        amount_paid=Decimal(paid),
-        amount_due=Decimal("10.00") - Decimal(paid),
-        documents=Documents(json_uri="a", pdf_uri="b"),
-    )
+from tests.factories import cached_invoice
 
 
 def test_another_customers_request_never_hits_an_entry() -> None:
     cache = DocumentCache()
-    cache.put(cache.key(Scope("local", "alice"), "pdf", _invoice()), b"alice's")
-    assert cache.get(cache.key(Scope("local", "bob"), "pdf", _invoice())) is None
+    cache.put(cache.key(Scope("local", "alice"), "pdf", cached_invoice()), b"alice's")
+    assert cache.get(cache.key(Scope("local", "bob"), "pdf", cached_invoice())) is None
 
 
 def test_a_changed_invoice_misses_the_cache() -> None:
     cache = DocumentCache()
     scope = Scope("local", "alice")
-    cache.put(cache.key(scope, "pdf", _invoice()), b"open")
-    assert cache.get(cache.key(scope, "pdf", _invoice(InvoiceStatus.PAID, "10.00"))) is None
-    assert cache.get(cache.key(scope, "pdf", _invoice())) == b"open"
+    cache.put(cache.key(scope, "pdf", cached_invoice()), b"open")
+    assert cache.get(cache.key(scope, "pdf", cached_invoice(status=InvoiceStatus.PAID, paid="10.00"))) is None
+    assert cache.get(cache.key(scope, "pdf", cached_invoice())) == b"open"
 
 
 def test_the_cache_is_bounded_by_entries_and_bytes() -> None:

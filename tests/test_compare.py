@@ -14,33 +14,17 @@ from hypothesis import strategies as st
 
 from mcp_invoices.domain.compare import SUMMARY_LIMIT, compare_invoices
 from mcp_invoices.domain.errors import InvalidArgument
-from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, InvoiceStatus, LineItem
+from mcp_invoices.domain.models import Customer, Invoice, InvoiceStatus, LineItem
 from mcp_invoices.domain.money import ZERO, currency_exponent
 from tests.conftest import local_client
+from tests.factories import make_invoice as any_invoice
 from tests.results import error_of, text_json_of
 
 
-def make_invoice(
-    invoice_id: str = "a", *, number: str | None = None, currency: str = "USD", **fields: Any
-) -> Invoice:
-    values: dict[str, Any] = {
-        "provider": "local",
-        "id": invoice_id,
-        "number": number,
-        "status": InvoiceStatus.PAID,
-        "currency": currency,
-        "issued_at": date(2026, 3, 1),
-        "customer": Customer(id="cus_a"),
-        "billing": Billing(),
-        "line_items": [],
-        "total": Decimal(0),
-        "amount_paid": Decimal(0),
-        "amount_due": Decimal(0),
-        "documents": Documents(
-            json_uri=f"invoice://local/{invoice_id}", pdf_uri=f"invoice://local/{invoice_id}/pdf"
-        ),
-    }
-    return Invoice(**(values | fields))
+def make_invoice(invoice_id: str = "a", **fields: Any) -> Invoice:
+    """A paid invoice of customer ``cus_a`` adding up to nothing unless told otherwise."""
+    fields = {"status": InvoiceStatus.PAID, "customer": Customer(id="cus_a"), "total": 0} | fields
+    return any_invoice(invoice_id, **fields)
 
 
 def seat(

@@ -9,7 +9,7 @@ import pytest
 from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus, same_number
 from mcp_invoices.domain.summary import no_due_dates_note, summarize_invoices, with_note
-from tests.test_summary import make_invoice
+from tests.factories import make_invoice
 
 TODAY = date(2026, 6, 15)
 

@@ -14,15 +14,14 @@ from pypdf import PdfReader
 from mcp_invoices.documents import pdf
 from mcp_invoices.documents.pdf import Seller, render_invoice_pdf, render_invoice_pdf_sync
 from mcp_invoices.domain.models import (
-    Address,
     Billing,
     Customer,
-    Documents,
     Invoice,
     InvoiceStatus,
     LineItem,
 )
 from mcp_invoices.domain.money import format_money
+from tests.factories import line_item, printed_invoice
 
 SELLER = Seller(
     name="Acme Widgets Ltd",
@@ -37,66 +36,10 @@ LONG_TEXT = (
 )
 
 
-def line(description: str, currency: str = "USD", quantity: str = "2", unit: str = "50.00") -> LineItem:
-    unit_amount = Decimal(unit)
-    total = unit_amount * Decimal(quantity)
-    return LineItem(
-        description=description,
-        quantity=Decimal(quantity),
-        unit_amount=unit_amount,
-        tax=Decimal(0) if currency == "JPY" else Decimal("0.00"),
-        total=total,
-    )
-
-
-def make_invoice(
-    *,
-    currency: str = "USD",
-    number: str | None = "INV-2026-0042",
-    status: InvoiceStatus = InvoiceStatus.OPEN,
-    billing: Billing | None = None,
-    customer: Customer | None = None,
-    line_items: list[LineItem] | None = None,
-    subtotal: str | None = "100.00",
-    discount: str | None = None,
-    tax: str | None = None,
-    shipping: str | None = None,
-    total: str = "1234.50",
-    amount_paid: str = "234.50",
-    amount_due: str = "1000.00",
-    paid_at: datetime | None = None,
-) -> Invoice:
-    return Invoice(
-        provider="polar",
-        id="inv_1",
-        number=number,
-        status=status,
-        currency=currency,
-        issued_at=date(2026, 3, 1),
-        due_at=date(2026, 3, 31),
-        paid_at=paid_at,
-        customer=customer or Customer(id="cus_1", name="Jane Customer", email="jane@example.com"),
-        billing=billing
-        or Billing(
-            name="Globex Corporation",
-            address=Address(line1="42 Harbour Road", postal_code="94107", city="San Francisco", country="US"),
-        ),
-        line_items=line_items if line_items is not None else [line("Widget", currency)],
-        subtotal=None if subtotal is None else Decimal(subtotal),
-        discount=None if discount is None else Decimal(discount),
-        tax=None if tax is None else Decimal(tax),
-        shipping=None if shipping is None else Decimal(shipping),
-        total=Decimal(total),
-        amount_paid=Decimal(amount_paid),
-        amount_due=Decimal(amount_due),
-        documents=Documents(json_uri="invoice://polar/inv_1", pdf_uri="invoice://polar/inv_1/pdf"),
-    )
-
-
 def yen_invoice(lines: int = 3) -> Invoice:
-    return make_invoice(
+    return printed_invoice(
         currency="JPY",
-        line_items=[line(f"SKU-{i:03d} {LONG_TEXT}", "JPY", unit="1500") for i in range(lines)],
+        line_items=[line_item(f"SKU-{i:03d} {LONG_TEXT}", "JPY", unit="1500") for i in range(lines)],
         subtotal="1234567",
         tax="0",
         total="1234567",
@@ -120,11 +63,11 @@ def without_unicode_font(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_output_is_a_pdf_document() -> None:
-    assert render_invoice_pdf_sync(make_invoice(), SELLER).startswith(b"%PDF-")
+    assert render_invoice_pdf_sync(printed_invoice(), SELLER).startswith(b"%PDF-")
 
 
 def test_invoice_number_billing_name_and_amounts_are_printed() -> None:
-    text = text_of(render_invoice_pdf_sync(make_invoice(), SELLER))
+    text = text_of(render_invoice_pdf_sync(printed_invoice(), SELLER))
 
     assert "INVOICE" in text
     assert "INV-2026-0042" in text
@@ -135,7 +78,7 @@ def test_invoice_number_billing_name_and_amounts_are_printed() -> None:
 
 
 def test_dates_and_status_are_printed() -> None:
-    invoice = make_invoice(status=InvoiceStatus.PAID, paid_at=datetime(2026, 3, 5, 12, tzinfo=UTC))
+    invoice = printed_invoice(status=InvoiceStatus.PAID, paid_at=datetime(2026, 3, 5, 12, tzinfo=UTC))
 
     text = text_of(render_invoice_pdf_sync(invoice))
 
@@ -146,43 +89,43 @@ def test_dates_and_status_are_printed() -> None:
 
 
 def test_seller_block_shows_name_address_email_and_tax_id() -> None:
-    text = text_of(render_invoice_pdf_sync(make_invoice(), SELLER))
+    text = text_of(render_invoice_pdf_sync(printed_invoice(), SELLER))
 
     for expected in ("Acme Widgets Ltd", "1 Market Street", "billing@acme.example", "Tax ID: GB123456789"):
         assert expected in text
 
 
 def test_without_seller_the_header_names_the_provider() -> None:
-    assert "Invoice from Polar" in text_of(render_invoice_pdf_sync(make_invoice()))
+    assert "Invoice from Polar" in text_of(render_invoice_pdf_sync(printed_invoice()))
 
 
 def test_billing_address_lines_are_printed() -> None:
-    text = text_of(render_invoice_pdf_sync(make_invoice()))
+    text = text_of(render_invoice_pdf_sync(printed_invoice()))
 
     assert "42 Harbour Road" in text
     assert "SAN FRANCISCO, 94107" in text  # the US order: city, (state,) then ZIP
 
 
 def test_bill_to_falls_back_to_the_customer_name() -> None:
-    invoice = make_invoice(billing=Billing(), customer=Customer(name="Walk-in Customer"))
+    invoice = printed_invoice(billing=Billing(), customer=Customer(name="Walk-in Customer"))
 
     assert "Walk-in Customer" in text_of(render_invoice_pdf_sync(invoice))
 
 
 def test_bill_to_falls_back_to_the_customer_email() -> None:
-    invoice = make_invoice(billing=Billing(), customer=Customer(email="only@example.com"))
+    invoice = printed_invoice(billing=Billing(), customer=Customer(email="only@example.com"))
 
     assert "only@example.com" in text_of(render_invoice_pdf_sync(invoice))
 
 
 def test_invoice_without_number_is_labelled_draft() -> None:
-    text = text_of(render_invoice_pdf_sync(make_invoice(number=None, status=InvoiceStatus.DRAFT)))
+    text = text_of(render_invoice_pdf_sync(printed_invoice(number=None, status=InvoiceStatus.DRAFT)))
 
     assert "Draft" in text
 
 
 def test_pending_invoice_without_number_is_labelled_pending() -> None:
-    text = text_of(render_invoice_pdf_sync(make_invoice(number=None, status=InvoiceStatus.PENDING)))
+    text = text_of(render_invoice_pdf_sync(printed_invoice(number=None, status=InvoiceStatus.PENDING)))
 
     assert "Pending" in text
 
@@ -199,7 +142,7 @@ def test_line_item_columns_are_printed() -> None:
         period_end=date(2026, 12, 31),
     )
 
-    text = text_of(render_invoice_pdf_sync(make_invoice(line_items=[item])))
+    text = text_of(render_invoice_pdf_sync(printed_invoice(line_items=[item])))
 
     for expected in (
         "Annual plan",
@@ -215,8 +158,8 @@ def test_line_item_columns_are_printed() -> None:
 
 
 def test_optional_totals_are_printed_when_present() -> None:
-    invoice = make_invoice(
-        line_items=[line("Widget", quantity="1", unit="1200.00")],
+    invoice = printed_invoice(
+        line_items=[line_item("Widget", quantity="1", unit="1200.00")],
         subtotal="1200.00",
         discount="20.00",
         tax="49.50",
@@ -233,7 +176,7 @@ def test_optional_totals_are_printed_when_present() -> None:
 def test_optional_totals_are_left_out_when_absent() -> None:
     # The subtotal (the nets' sum), tax and total always print; a discount, shipping or an adjustment
     # only when there is one.
-    invoice = make_invoice(subtotal=None, discount=None, shipping=None, total="100.00")
+    invoice = printed_invoice(subtotal=None, discount=None, shipping=None, total="100.00")
     text = text_of(render_invoice_pdf_sync(invoice))
 
     assert "Subtotal (net) $100.00" in text
@@ -251,7 +194,7 @@ def test_yen_amounts_have_no_decimals() -> None:
 
 
 def test_euro_sign_is_printed_with_the_core_font() -> None:
-    data = render_invoice_pdf_sync(make_invoice(currency="EUR"), SELLER)
+    data = render_invoice_pdf_sync(printed_invoice(currency="EUR"), SELLER)
 
     fonts = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"]
     assert {font.get_object()["/BaseFont"] for font in fonts.values()} <= {"/Helvetica", "/Helvetica-Bold"}
@@ -259,7 +202,7 @@ def test_euro_sign_is_printed_with_the_core_font() -> None:
 
 
 def test_euro_sign_is_printed_without_a_unicode_font(without_unicode_font: None) -> None:
-    invoice = make_invoice(currency="EUR", billing=Billing(name="Łukasz Nowak"))
+    invoice = printed_invoice(currency="EUR", billing=Billing(name="Łukasz Nowak"))
 
     assert "€1,000.00" in text_of(render_invoice_pdf_sync(invoice))
 
@@ -267,21 +210,21 @@ def test_euro_sign_is_printed_without_a_unicode_font(without_unicode_font: None)
 def test_unicode_names_are_printed_with_an_embedded_font() -> None:
     if pdf._unicode_typeface() is None:
         pytest.skip("no DejaVu Sans on this system")
-    invoice = make_invoice(billing=Billing(name="Zoë Łukasz Ωmega Дмитрий"))
+    invoice = printed_invoice(billing=Billing(name="Zoë Łukasz Ωmega Дмитрий"))
 
     assert "Zoë Łukasz Ωmega Дмитрий" in text_of(render_invoice_pdf_sync(invoice))
 
 
 def test_characters_the_font_lacks_become_question_marks() -> None:
-    invoice = make_invoice(billing=Billing(name="株式会社 Example"))
+    invoice = printed_invoice(billing=Billing(name="株式会社 Example"))
 
     assert "???? Example" in text_of(render_invoice_pdf_sync(invoice))
 
 
 def test_without_a_unicode_font_names_are_transliterated(without_unicode_font: None) -> None:
-    invoice = make_invoice(
+    invoice = printed_invoice(
         billing=Billing(name="Zoë Łukasz Dvořák"),
-        line_items=[line("Ｆｕｌｌ-width ﬁle — 株式会社")],
+        line_items=[line_item("Ｆｕｌｌ-width ﬁle — 株式会社")],
     )
 
     text = text_of(render_invoice_pdf_sync(invoice))
@@ -293,7 +236,7 @@ def test_without_a_unicode_font_names_are_transliterated(without_unicode_font: N
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.text(max_size=40), description=st.text(max_size=200))
 def test_any_text_renders_with_the_core_font(without_unicode_font: None, name: str, description: str) -> None:
-    invoice = make_invoice(billing=Billing(name=name), line_items=[line(description)])
+    invoice = printed_invoice(billing=Billing(name=name), line_items=[line_item(description)])
 
     assert render_invoice_pdf_sync(invoice, Seller(name=name)).startswith(b"%PDF-")
 
@@ -301,7 +244,7 @@ def test_any_text_renders_with_the_core_font(without_unicode_font: None, name: s
 @settings(max_examples=15, deadline=None)
 @given(name=st.text(min_size=1, max_size=40), description=st.text(max_size=200))
 def test_any_text_renders_with_the_unicode_font(name: str, description: str) -> None:
-    invoice = make_invoice(billing=Billing(name=f"Ł{name}"), line_items=[line(description)])
+    invoice = printed_invoice(billing=Billing(name=f"Ł{name}"), line_items=[line_item(description)])
 
     assert render_invoice_pdf_sync(invoice, Seller(name=name)).startswith(b"%PDF-")
 
@@ -332,7 +275,7 @@ def test_pages_are_numbered_in_the_footer() -> None:
 def test_description_taller_than_a_page_is_split_across_pages() -> None:
     words = [f"w{i}" for i in range(2000)]
 
-    pages = pages_text(render_invoice_pdf_sync(make_invoice(line_items=[line(" ".join(words))])))
+    pages = pages_text(render_invoice_pdf_sync(printed_invoice(line_items=[line_item(" ".join(words))])))
 
     assert len(pages) > 1
     assert "w0 " in pages[0]
@@ -340,14 +283,16 @@ def test_description_taller_than_a_page_is_split_across_pages() -> None:
 
 
 def test_line_breaks_in_a_description_are_kept() -> None:
-    text = text_of(render_invoice_pdf_sync(make_invoice(line_items=[line("Setup fee\nincludes onboarding")])))
+    text = text_of(
+        render_invoice_pdf_sync(printed_invoice(line_items=[line_item("Setup fee\nincludes onboarding")]))
+    )
 
     assert "includes onboarding" in text
     assert "Setup fee includes" not in text
 
 
 def test_word_wider_than_the_column_is_cut_not_lost() -> None:
-    text = text_of(render_invoice_pdf_sync(make_invoice(line_items=[line("Q" * 300)])))
+    text = text_of(render_invoice_pdf_sync(printed_invoice(line_items=[line_item("Q" * 300)])))
 
     pieces = [piece for piece in text.split() if set(piece) == {"Q"}]
     assert len(pieces) > 1
@@ -355,7 +300,7 @@ def test_word_wider_than_the_column_is_cut_not_lost() -> None:
 
 
 def test_metadata_names_the_invoice_and_the_seller() -> None:
-    metadata = PdfReader(io.BytesIO(render_invoice_pdf_sync(make_invoice(), SELLER))).metadata
+    metadata = PdfReader(io.BytesIO(render_invoice_pdf_sync(printed_invoice(), SELLER))).metadata
 
     assert metadata is not None
     assert metadata.title == "Invoice INV-2026-0042"
@@ -363,7 +308,7 @@ def test_metadata_names_the_invoice_and_the_seller() -> None:
 
 
 def test_same_invoice_renders_to_the_same_bytes() -> None:
-    invoice = make_invoice(billing=Billing(name="Zoë Łukasz"))
+    invoice = printed_invoice(billing=Billing(name="Zoë Łukasz"))
 
     assert render_invoice_pdf_sync(invoice, SELLER) == render_invoice_pdf_sync(invoice, SELLER)
 

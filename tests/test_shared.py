@@ -11,7 +11,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from mcp_invoices.config import ConfigError
-from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, InvoiceStatus
+from mcp_invoices.domain.models import InvoiceStatus
 from mcp_invoices.principal import Scope
 from mcp_invoices.shared import (
     InProcessSharedState,
@@ -32,31 +31,13 @@ from mcp_invoices.shared import (
 )
 from mcp_invoices.shared.keys import KeySpace
 from mcp_invoices.shared.redis_backend import RedisSharedState
+from tests.factories import cached_invoice
 from tests.redis_support import closed_port_url, require_redis, unique_prefix
 
 SECRET = SecretStr("shared-state-test-secret-key-0123456789abcdef")
 ALICE = Scope("local", "cus_alice")
 BOB = Scope("local", "cus_bob")
 POLAR_ALICE = Scope("polar", "alice")
-
-
-def _invoice(
-    invoice_id: str = "ord_1", status: InvoiceStatus = InvoiceStatus.OPEN, paid: str = "0.00"
-) -> Invoice:
-    return Invoice(
-        provider="local",
-        id=invoice_id,
-        number="INV-1",
-        status=status,
-        currency="USD",
-        customer=Customer(),
-        billing=Billing(),
-        line_items=[],
-        total=Decimal("10.00"),
-        amount_paid=Decimal(paid),
-        amount_due=Decimal("10.00") - Decimal(paid),
-        documents=Documents(json_uri="a", pdf_uri="b"),
-    )
 
 
 Replicas = Callable[..., RedisSharedState]
@@ -113,24 +94,25 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[SharedState]:
 
 
 async def test_another_customers_scope_never_reads_an_entry(backend: SharedState) -> None:
-    await backend.documents.put(ALICE, "pdf", _invoice(), b"alice's")
-    assert await backend.documents.get(BOB, "pdf", _invoice()) is None
-    assert await backend.documents.get(Scope("polar", "cus_alice"), "pdf", _invoice()) is None
-    assert await backend.documents.get(ALICE, "pdf", _invoice()) == b"alice's"
+    await backend.documents.put(ALICE, "pdf", cached_invoice(), b"alice's")
+    assert await backend.documents.get(BOB, "pdf", cached_invoice()) is None
+    assert await backend.documents.get(Scope("polar", "cus_alice"), "pdf", cached_invoice()) is None
+    assert await backend.documents.get(ALICE, "pdf", cached_invoice()) == b"alice's"
 
 
 async def test_a_changed_invoice_misses_the_document_cache(backend: SharedState) -> None:
-    await backend.documents.put(ALICE, "pdf", _invoice(), b"open")
+    await backend.documents.put(ALICE, "pdf", cached_invoice(), b"open")
     assert (
-        await backend.documents.get(ALICE, "pdf", _invoice(status=InvoiceStatus.PAID, paid="10.00")) is None
+        await backend.documents.get(ALICE, "pdf", cached_invoice(status=InvoiceStatus.PAID, paid="10.00"))
+        is None
     )
-    assert await backend.documents.get(ALICE, "pdf", _invoice()) == b"open"
+    assert await backend.documents.get(ALICE, "pdf", cached_invoice()) == b"open"
 
 
 async def test_a_document_put_by_one_replica_is_read_by_another(replicas: Replicas) -> None:
     first, second = replicas(), replicas()
-    await first.documents.put(ALICE, "pdf", _invoice(), b"%PDF-shared")
-    assert await second.documents.get(ALICE, "pdf", _invoice()) == b"%PDF-shared"
+    await first.documents.put(ALICE, "pdf", cached_invoice(), b"%PDF-shared")
+    assert await second.documents.get(ALICE, "pdf", cached_invoice()) == b"%PDF-shared"
 
 
 async def test_the_redis_document_cache_is_bounded_by_entries_size_and_time(
@@ -138,16 +120,16 @@ async def test_the_redis_document_cache_is_bounded_by_entries_size_and_time(
 ) -> None:
     state = replicas(max_documents=3, max_document_bytes=100, document_ttl_seconds=60)
     for n in range(5):
-        await state.documents.put(ALICE, "pdf", _invoice(f"ord_{n}"), b"x" * 50)
-    await state.documents.put(ALICE, "pdf", _invoice("ord_big"), b"x" * 101)  # over the per-entry cap
+        await state.documents.put(ALICE, "pdf", cached_invoice(f"ord_{n}"), b"x" * 50)
+    await state.documents.put(ALICE, "pdf", cached_invoice("ord_big"), b"x" * 101)  # over the per-entry cap
     present = [
-        n for n in range(5) if await state.documents.get(ALICE, "pdf", _invoice(f"ord_{n}")) is not None
+        n for n in range(5) if await state.documents.get(ALICE, "pdf", cached_invoice(f"ord_{n}")) is not None
     ]
     index = state.keys.document_index
     assert present == [2, 3, 4]  # the oldest went first
-    assert await state.documents.get(ALICE, "pdf", _invoice("ord_big")) is None
+    assert await state.documents.get(ALICE, "pdf", cached_invoice("ord_big")) is None
     assert await redis_client.zcard(index) == 3
-    ttl = await redis_client.pttl(state.keys.document(ALICE, "pdf", _invoice("ord_4")))
+    ttl = await redis_client.pttl(state.keys.document(ALICE, "pdf", cached_invoice("ord_4")))
     assert 0 < ttl <= 60_000
 
 
@@ -155,13 +137,14 @@ async def test_redis_keys_carry_the_scope_and_reveal_no_customer_or_object(
     replicas: Replicas, redis_client: Any
 ) -> None:
     state = replicas()
-    await state.documents.put(ALICE, "pdf", _invoice("ord_secret_1001"), b"%PDF-")
+    await state.documents.put(ALICE, "pdf", cached_invoice("ord_secret_1001"), b"%PDF-")
     await state.sessions.put(POLAR_ALICE, SecretStr("polar_cst_alicesession"), 60)
     await state.generations.mark_requested(POLAR_ALICE, "order-alice-42", 60)
     async with state.generations.lock(POLAR_ALICE, "order-alice-42"):
         keys = [key.decode() async for key in redis_client.scan_iter(match=f"{state.keys.prefix}:*")]
     assert len(keys) >= 4
-    assert not [key for key in keys if "alice" in key or "ord_secret" in key or "42" in key.split(":")[-1]]
+    # "-42" is the order id's tail; a bare "42" also turns up in hex digests by chance (about one in nine).
+    assert not [key for key in keys if "alice" in key or "ord_secret" in key or "-42" in key.split(":")[-1]]
     scoped = [key for key in keys if key != state.keys.document_index]
     assert all(key.startswith((state.keys.scope(ALICE), state.keys.scope(POLAR_ALICE))) for key in scoped)
     assert state.keys.scope(ALICE) != state.keys.scope(BOB)
@@ -272,8 +255,8 @@ async def test_an_unreachable_store_is_a_document_cache_miss_with_a_warning(
     unreachable: RedisSharedState, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="mcp_invoices.shared"):
-        await unreachable.documents.put(ALICE, "pdf", _invoice(), b"%PDF-")
-        assert await unreachable.documents.get(ALICE, "pdf", _invoice()) is None
+        await unreachable.documents.put(ALICE, "pdf", cached_invoice(), b"%PDF-")
+        assert await unreachable.documents.get(ALICE, "pdf", cached_invoice()) is None
     assert any("document cache unreachable" in record.getMessage() for record in caplog.records)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -11,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcp_invoices.domain import money
-from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, InvoiceStatus, LineItem
+from mcp_invoices.domain.models import Invoice, InvoiceStatus, LineItem
 from mcp_invoices.domain.summary import (
     CurrencyTotals,
     InvoicesSummary,
@@ -19,48 +18,9 @@ from mcp_invoices.domain.summary import (
     summarize_invoice,
     summarize_invoices,
 )
+from tests.factories import make_invoice
 
 TODAY = date(2026, 4, 15)
-_ids = itertools.count(1)
-
-
-def make_invoice(
-    *,
-    status: InvoiceStatus = InvoiceStatus.OPEN,
-    currency: str = "USD",
-    total: str | Decimal = "100.00",
-    amount_paid: str | Decimal = "0.00",
-    amount_due: str | Decimal | None = None,
-    id: str | None = None,
-    number: str | None = None,
-    issued_at: date | None = date(2026, 3, 1),
-    due_at: date | None = None,
-    paid_at: datetime | None = None,
-    line_items: list[LineItem] | None = None,
-) -> Invoice:
-    """A valid normalized invoice; ``amount_due`` defaults to ``total - amount_paid``."""
-    invoice_id = id or f"inv_{next(_ids)}"
-    total_d, paid_d = Decimal(total), Decimal(amount_paid)
-    due_d = total_d - paid_d if amount_due is None else Decimal(amount_due)
-    return Invoice(
-        provider="local",
-        id=invoice_id,
-        number=number,
-        status=status,
-        currency=currency,
-        issued_at=issued_at,
-        due_at=due_at,
-        paid_at=paid_at,
-        customer=Customer(),
-        billing=Billing(),
-        line_items=line_items or [],
-        total=total_d,
-        amount_paid=paid_d,
-        amount_due=due_d,
-        documents=Documents(
-            json_uri=f"invoice://local/{invoice_id}", pdf_uri=f"invoice://local/{invoice_id}/pdf"
-        ),
-    )
 
 
 def days_ago(days: int) -> date:

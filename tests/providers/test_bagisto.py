@@ -435,15 +435,6 @@ async def test_a_cursor_this_provider_never_gave_is_invalid_argument(alice: Bagi
     assert isinstance(error, InvalidArgument)
 
 
-async def test_a_customer_without_invoices_lists_nothing(emulator: Emulator) -> None:
-    provider = emulator.provider(token=BAGISTO_CUSTOMER_TOKENS["carol"])
-    try:
-        page = await provider.list_invoices(TOKEN_SCOPED, EVERYTHING, limit=20, cursor=None)
-    finally:
-        await provider.aclose()
-    assert page.items == [] and page.next_cursor is None
-
-
 # -- every invoice of a customer with more than ten (dave: 25, ids 11..35) ----------------------------
 
 DAVE_IDS = [str(n) for n in range(35, 10, -1)]
@@ -571,35 +562,6 @@ async def test_a_filtered_listing_fills_its_pages_across_provider_pages() -> Non
 
 
 # -- scoping ---------------------------------------------------------------------------------------
-
-
-async def test_another_customers_invoice_is_exactly_the_not_found_of_a_missing_one(
-    emulator: Emulator, alice: BagistoProvider
-) -> None:
-    theirs = await failure_of(alice.get_invoice(TOKEN_SCOPED, "4"))  # bob's
-    missing = await failure_of(alice.get_invoice(TOKEN_SCOPED, "999"))
-    assert isinstance(theirs, NotFound) and isinstance(missing, NotFound)
-    assert json.dumps(theirs.to_dict()).replace("'4'", "'X'") == json.dumps(missing.to_dict()).replace(
-        "'999'", "'X'"
-    )
-    # Alike: the id, then the customer's own invoices for the number (an id can also be a number).
-    assert [(entry.path, entry.status) for entry in emulator.log] == [
-        ("/api/shop/customer-invoices/4", 404),
-        ("/api/graphql", 200),
-        ("/api/shop/customer-invoices/999", 404),
-        ("/api/graphql", 200),
-    ]
-
-
-async def test_the_pdf_of_another_customers_invoice_is_not_found(alice: BagistoProvider) -> None:
-    theirs = await failure_of(alice.invoice_pdf(TOKEN_SCOPED, "4"))
-    missing = await failure_of(alice.invoice_pdf(TOKEN_SCOPED, "999"))
-    assert theirs.to_dict()["hint"] == missing.to_dict()["hint"] and isinstance(theirs, NotFound)
-
-
-async def test_listing_never_shows_another_customers_invoices(alice: BagistoProvider) -> None:
-    seen = await every_invoice(alice, EVERYTHING, 2)
-    assert {invoice.id for invoice in seen} == {str(i) for i in BAGISTO_INVOICE_IDS["alice"]}
 
 
 @pytest.mark.parametrize("invoice_id", ["abc", "01", "../1", "1/pdf", "", "-1"])

@@ -1,0 +1,131 @@
+"""Module and function sizes (issue 24): no module in ``mcp_invoices/`` over 450 lines and no function
+over 60, apart from the allow-list below.
+
+``test_no_module_or_function_is_too_long`` is the target; it is ``xfail(strict=False)`` while the
+modules listed in ``TODAY`` are being split on other branches (http, tools, specs, decoders). The
+integrator tightens it after they merge: drop what was fixed from ``TODAY`` and, once it is empty,
+the xfail mark. Meanwhile ``test_nothing_grows_past_the_limits_beyond_todays_list`` holds the line:
+no new offender, and no listed one longer than it is today.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "mcp_invoices"
+MODULE_LINES = 450
+FUNCTION_LINES = 60
+
+ALLOWED_FUNCTIONS = {
+    # The emulators' seed data tables: one literal row per seeded invoice or order, read as a table.
+    "mcp_invoices/providers/afternoon/emulator.py::_seed_invoices",
+    "mcp_invoices/providers/bagisto/emulator.py::_seed_invoices",
+    "mcp_invoices/providers/payabli/emulator.py::_seed_invoices",
+    "mcp_invoices/providers/polar/emulator.py::_seed_orders",
+}
+ALLOWED_UNDER = (
+    # Migrations are frozen history: a migration is never edited (nor split) once released.
+    "mcp_invoices/storage/migrations/versions/",
+)
+
+TODAY: dict[str, int] = {
+    # Offenders on main when this test was written, with their size then (lines).
+    "mcp_invoices/auth/oauth.py": 622,
+    "mcp_invoices/auth/signin.py": 478,
+    "mcp_invoices/documents/pdf.py": 666,
+    "mcp_invoices/domain/summary.py": 554,
+    "mcp_invoices/providers/afternoon/client.py": 471,
+    "mcp_invoices/providers/afternoon/emulator.py": 604,
+    "mcp_invoices/providers/afternoon/emulator.py::create_app": 113,
+    "mcp_invoices/providers/afternoon/emulator.py::create_app.list_invoices": 61,
+    "mcp_invoices/providers/bagisto/client.py": 563,
+    "mcp_invoices/providers/bagisto/emulator.py": 965,
+    "mcp_invoices/providers/bagisto/emulator.py::create_app": 238,
+    "mcp_invoices/providers/emulation.py": 479,
+    "mcp_invoices/providers/http.py": 588,
+    "mcp_invoices/providers/http.py::ProviderHTTP.request": 67,
+    "mcp_invoices/providers/local/ledger.py": 497,
+    "mcp_invoices/providers/payabli/client.py": 553,
+    "mcp_invoices/providers/payabli/emulator.py": 755,
+    "mcp_invoices/providers/payabli/emulator.py::create_app": 135,
+    "mcp_invoices/providers/payabli/emulator.py::invoice_json": 98,
+    "mcp_invoices/providers/payabli/wire.py": 459,
+    "mcp_invoices/providers/polar/client.py": 476,
+    "mcp_invoices/providers/polar/emulator.py": 944,
+    "mcp_invoices/providers/polar/emulator.py::create_app": 212,
+    "mcp_invoices/providers/polar/emulator.py::order_json": 63,
+    "mcp_invoices/server/compat.py::resumable_stateless_requests": 73,
+    "mcp_invoices/server/main.py::build_http_app": 88,
+    "mcp_invoices/server/main.py::install_authorization_server": 112,
+    "mcp_invoices/server/streams.py": 628,
+    "mcp_invoices/shared/redis_backend.py": 532,
+}
+
+
+def _functions(node: ast.AST, prefix: str = "") -> list[tuple[str, int]]:
+    """Every function under ``node`` as (qualified name, lines from ``def`` to its last line)."""
+    found: list[tuple[str, int]] = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+            assert child.end_lineno is not None
+            found.append((prefix + child.name, child.end_lineno - child.lineno + 1))
+            found += _functions(child, f"{prefix}{child.name}.")
+        elif isinstance(child, ast.ClassDef):
+            found += _functions(child, f"{prefix}{child.name}.")
+    return found
+
+
+def oversized(root: Path = PACKAGE) -> dict[str, int]:
+    """Each module over ``MODULE_LINES`` and function over ``FUNCTION_LINES`` outside the allow-list."""
+    sizes: dict[str, int] = {}
+    for path in sorted(root.rglob("*.py")):
+        name = path.relative_to(root.parent).as_posix()
+        if name.startswith(ALLOWED_UNDER):
+            continue
+        source = path.read_text(encoding="utf-8")
+        if (lines := len(source.splitlines())) > MODULE_LINES:
+            sizes[name] = lines
+        for function, length in _functions(ast.parse(source)):
+            if length > FUNCTION_LINES and f"{name}::{function}" not in ALLOWED_FUNCTIONS:
+                sizes[f"{name}::{function}"] = length
+    return sizes
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="the modules and functions in TODAY are being split on other branches; the integrator "
+    "tightens this after they merge",
+)
+def test_no_module_or_function_is_too_long() -> None:
+    assert oversized() == {}
+
+
+def test_nothing_grows_past_the_limits_beyond_todays_list() -> None:
+    grown = {name: size for name, size in oversized().items() if size > TODAY.get(name, 0)}
+    assert grown == {}, "new or longer than today: split it (or, for seed data or a migration, allow-list it)"
+
+
+def test_the_allow_list_names_what_exists() -> None:
+    names = {
+        f"{path.relative_to(REPO).as_posix()}::{fn}"
+        for path in PACKAGE.rglob("*.py")
+        for fn, _ in _functions(ast.parse(path.read_text(encoding="utf-8")))
+    }
+    assert ALLOWED_FUNCTIONS <= names
+    assert all((REPO / under).is_dir() for under in ALLOWED_UNDER)
+
+
+def test_the_measure_sees_a_long_module_and_a_long_function(tmp_path: Path) -> None:
+    package = tmp_path / "mcp_invoices"
+    package.mkdir()
+    body = "\n".join(f"    x{i} = {i}" for i in range(FUNCTION_LINES))
+    (package / "long.py").write_text(f"def long():\n{body}\n" + "\n" * MODULE_LINES, encoding="utf-8")
+    (package / "short.py").write_text("def short():\n    return 1\n", encoding="utf-8")
+    assert oversized(package) == {
+        "mcp_invoices/long.py": FUNCTION_LINES + 1 + MODULE_LINES,
+        "mcp_invoices/long.py::long": FUNCTION_LINES + 1,
+    }
