@@ -30,6 +30,11 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     log "installing nodejs and npm with apt-get"
     apt_install nodejs npm
 fi
+# The PDF tests read invoices back with poppler's pdftotext and draw non-Latin names in DejaVu Sans.
+if ! command -v pdftotext >/dev/null 2>&1 || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    log "installing poppler-utils and fonts-dejavu-core with apt-get"
+    apt_install poppler-utils fonts-dejavu-core
+fi
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$node_major" -lt 20 ]; then
     log "node $(node --version) is too old: the browser tests need node >= 20"

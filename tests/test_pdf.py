@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -11,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from mcp_invoices.documents import pdf
+from mcp_invoices.documents import typeface
 from mcp_invoices.documents.pdf import Seller, render_invoice_pdf, render_invoice_pdf_sync
 from mcp_invoices.domain.models import (
     Billing,
@@ -59,7 +62,7 @@ def text_of(data: bytes) -> str:
 @pytest.fixture
 def without_unicode_font(monkeypatch: pytest.MonkeyPatch) -> None:
     """As on a system without DejaVu: only the core Helvetica is available."""
-    monkeypatch.setattr(pdf, "_unicode_typeface", lambda: None)
+    monkeypatch.setattr(typeface, "unicode_typeface", lambda: None)
 
 
 def test_output_is_a_pdf_document() -> None:
@@ -208,7 +211,7 @@ def test_euro_sign_is_printed_without_a_unicode_font(without_unicode_font: None)
 
 
 def test_unicode_names_are_printed_with_an_embedded_font() -> None:
-    if pdf._unicode_typeface() is None:
+    if typeface.unicode_typeface() is None:
         pytest.skip("no DejaVu Sans on this system")
     invoice = printed_invoice(billing=Billing(name="Zoë Łukasz Ωmega Дмитрий"))
 
@@ -247,6 +250,78 @@ def test_any_text_renders_with_the_unicode_font(name: str, description: str) -> 
     invoice = printed_invoice(billing=Billing(name=f"Ł{name}"), line_items=[line_item(description)])
 
     assert render_invoice_pdf_sync(invoice, Seller(name=name)).startswith(b"%PDF-")
+
+
+# --- Right-to-left text (Hebrew, Arabic) -----------------------------------------------------
+
+ISRAELI_SELLER = Seller(
+    name="אקמה תוכנה בע״מ",
+    address_lines=("שדרות רוטשילד 1", "תל אביב 6688101"),
+    email="billing@acme.co.il",
+    tax_id="IL514000000",
+)
+
+
+def israeli_invoice() -> Invoice:
+    return make_invoice(
+        currency="ILS",
+        customer=Customer(id="cus_il", name="דנה כהן", email="dana@example.co.il"),
+        billing=Billing(
+            name="אלפא מערכות בע״מ",
+            address=Address(line1="רחוב הרצל 12", postal_code="6100000", city="תל אביב", country="IL"),
+        ),
+        line_items=[line("ייעוץ חודשי", "ILS"), line("خدمات الدعم الفني", "ILS")],
+    )
+
+
+@pytest.fixture
+def unicode_font() -> None:
+    if typeface.unicode_typeface() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                "no DejaVu Sans: CI installs fonts-dejavu-core (scripts/install-browser-test-deps.sh)"
+            )
+        pytest.skip("no DejaVu Sans on this system")
+
+
+def pdftotext(data: bytes) -> str:
+    """The text as poppler reads it back: runs in logical order, as a reader would copy them."""
+    if shutil.which("pdftotext") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("no pdftotext: CI installs poppler-utils (scripts/install-browser-test-deps.sh)")
+        pytest.skip("no pdftotext (poppler-utils) on this system")
+    result = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True, timeout=30)
+    # poppler marks each right-to-left run with embedding controls; a reader copies the letters.
+    return result.stdout.decode().translate(dict.fromkeys(range(0x202A, 0x202F)))
+
+
+def test_hebrew_names_and_address_read_back_in_logical_order(unicode_font: None) -> None:
+    text = pdftotext(render_invoice_pdf_sync(israeli_invoice(), ISRAELI_SELLER))
+
+    for words in (
+        "אקמה תוכנה בע״מ",
+        "שדרות רוטשילד",
+        "אלפא מערכות בע״מ",
+        "רחוב הרצל",
+        "תל אביב",
+        "ייעוץ חודשי",
+    ):
+        assert words in text
+    assert "?" not in text
+
+
+def test_arabic_words_read_back_in_logical_order(unicode_font: None) -> None:
+    text = pdftotext(render_invoice_pdf_sync(israeli_invoice(), ISRAELI_SELLER))
+
+    assert "خدمات الدعم الفني" in text
+
+
+def test_right_to_left_text_is_shaped_and_latin_text_is_not(unicode_font: None) -> None:
+    latin = make_invoice(billing=Billing(name="Zoë Łukasz"))
+
+    assert typeface.typeface_for(israeli_invoice(), None).shaped
+    assert not typeface.typeface_for(latin, SELLER).shaped
+    assert typeface.typeface_for(make_invoice(), SELLER) is typeface.CORE_TYPEFACE
 
 
 def test_two_hundred_lines_continue_over_several_pages() -> None:
