@@ -15,7 +15,7 @@ from mcp_invoices.documents.pdf import render_invoice_pdf_sync
 from mcp_invoices.domain.breakdown import breakdown_of
 from mcp_invoices.domain.models import Invoice, InvoiceStatus, LineItem
 from mcp_invoices.domain.summary import summarize_invoice
-from mcp_invoices.server.tools.invoices import invoice_text
+from mcp_invoices.server.tools.get_invoice import invoice_text
 from mcp_invoices.views import VIEW_DATA_KEY, invoice_view_data
 from tests.factories import printed_invoice
 from tests.test_pdf import text_of

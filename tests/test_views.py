@@ -20,10 +20,13 @@ import mcp_invoices.server.app as app_module
 from mcp_invoices.config import load_config
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
-from mcp_invoices.views import VIEW_URI, VIEWED_TOOLS, view_html
+from mcp_invoices.server.tools import TOOLS
+from mcp_invoices.views import VIEW_URI, view_html
 from tests.apps_host import AppsHost
 from tests.conftest import local_client
 
+VIEWED_TOOLS = {tool.name for tool in TOOLS if tool.view}
+"""Tools whose results a person would rather look at than read (each says so in its ``TOOL``)."""
 VIEW_BUDGET_BYTES = 40_000
 """The view travels with every host's first render of it; it stays small."""
 

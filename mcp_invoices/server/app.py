@@ -1,23 +1,21 @@
 """The MCP server: wiring only. The tools, resources and prompts live in modules of their own.
 
-Every tool body runs inside the same boundary: expected failures leave as ``isError`` results with
-``{code, message, hint}``, anything unexpected is logged by type and reported without internals.
-Arguments and protocol versions are handled around every call by ``InvoiceServer.call_tool``.
+Every tool call goes through one boundary, ``InvoiceServer.call_tool`` (``server.calls``): unknown
+tools and arguments refused, failures as ``isError`` results with ``{code, message, hint}`` (anything
+unexpected logged by type and reported without internals), results in the client's protocol's form.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any, ParamSpec
+from typing import Any
 
 from mcp.server import MCPServer
-from mcp_types import CallToolResult, ListToolsResult, PaginatedRequestParams
+from mcp_types import ListToolsResult, PaginatedRequestParams
 
 from mcp_invoices import __version__
-from mcp_invoices.domain.errors import InvoiceError
 from mcp_invoices.principal import Principal
 from mcp_invoices.server import compat
 from mcp_invoices.server.calls import (
@@ -30,10 +28,10 @@ from mcp_invoices.server.calls import (
 from mcp_invoices.server.completions import register_completions
 from mcp_invoices.server.prompts import PROMPTS, register_prompts
 from mcp_invoices.server.resources import register_resources
-from mcp_invoices.server.results import error_result, tools_for_protocol, unexpected_error_result
+from mcp_invoices.server.results import tools_for_protocol
 from mcp_invoices.server.runtime import Runtime
 from mcp_invoices.server.schemas import inline_definitions
-from mcp_invoices.server.tools import TOOLS, ToolSpec
+from mcp_invoices.server.tools import TOOLS, Tool
 from mcp_invoices.server.versions import version_middleware
 from mcp_invoices.shared.budget import budget_share
 from mcp_invoices.views import view_meta, views_extension
@@ -43,7 +41,6 @@ __all__ = ["build_server", "PrincipalResolver", "SERVER_NAME"]
 logger = logging.getLogger("mcp_invoices.server")
 
 SERVER_NAME = "mcp-invoices"
-P = ParamSpec("P")
 
 INSTRUCTIONS = """\
 Invoices of the customer this session is bound to (the server decides who that is; no tool takes a
@@ -71,8 +68,8 @@ def build_server(
         extensions=[views_extension()],  # MCP Apps: the ui:// view of invoices and summaries
         **server_options,
     )
-    for spec in TOOLS:
-        _add_tool(server, spec, open_world=runtime.any_remote)
+    for tool in TOOLS:
+        _add_tool(server, tool, open_world=runtime.any_remote)
     compat.skip_result_validation(server)
     compat.rewrite_input_schemas(server, inline_definitions)  # self-contained: strict in every framework
     compat.replace_request_handler(server, "tools/list", PaginatedRequestParams, _tools_list(server))
@@ -105,31 +102,12 @@ def _tools_list(
     return tools_list
 
 
-def _add_tool(server: InvoiceServer, spec: ToolSpec, *, open_world: bool) -> None:
+def _add_tool(server: InvoiceServer, tool: Tool, *, open_world: bool) -> None:
     server.add_tool(
-        _error_boundary(spec.name, call_from_context(spec.handler)),
-        name=spec.name,
-        title=spec.title,
-        description=spec.description,
-        annotations=spec.annotations(open_world=open_world),
-        meta=view_meta(spec.name),
+        call_from_context(tool.handler),
+        name=tool.name,
+        title=tool.title,
+        description=tool.description,
+        annotations=tool.annotations(open_world=open_world),
+        meta=view_meta(tool.view),
     )
-
-
-def _error_boundary(
-    name: str, fn: Callable[P, Awaitable[CallToolResult]]
-) -> Callable[P, Awaitable[CallToolResult]]:
-    """Expected failures become structured errors; anything else is logged by type and reported plainly."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
-        try:
-            return await fn(*args, **kwargs)
-        except InvoiceError as error:
-            logger.info("tool failed", extra={"tool": name, "code": error.code})
-            return error_result(error)
-        except Exception as exc:  # noqa: BLE001 - the boundary: nothing unexpected crosses it
-            logger.error("tool raised an unexpected error", extra={"tool": name, "error": type(exc).__name__})
-            return unexpected_error_result(name)
-
-    return wrapper

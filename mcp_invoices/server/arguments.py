@@ -53,8 +53,8 @@ INVOICE_ID = Field(
     description="The invoice id as list_invoices returns it (for local and polar: the order id), or the "
     "invoice number printed on it (e.g. INV-2026-0004), in any case."
 )
-LIMIT = Field(default=20, description="Page size, 1 to 100.")
-"""The bounds (and strictness) are in ``inputs.Limit``."""
+LIMIT = Field(default=20)
+"""The description, bounds and strictness are in ``inputs.Limit``."""
 CURSOR = Field(default=None, description="next_cursor from the previous page.")
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "PrincipalResolver",
     "Services",
     "call_from_context",
+    "failure_result",
     "today_utc",
 ]
 
@@ -124,20 +125,7 @@ class InvoiceServer(MCPServer):
         try:
             result = await super().call_tool(name, arguments, context)
         except ToolError as error:
-            if isinstance(error.__cause__, InvoiceError):  # a question the call asked went wrong (below)
-                return error_result(error.__cause__)
-            if str(error).endswith("accepted elicitation with no content"):
-                return error_result(_EMPTY_ACCEPT)
-            if isinstance(error.__cause__, ValidationError):
-                return error_result(argument_error(name, error.__cause__))
-            if isinstance(error.__cause__, ToolError) and (answer := _validation_cause(error.__cause__)):
-                # A person's answer to a question the call asked (elicitation) broke the form's rules.
-                return error_result(answer_error(answer))
-            logger.error(
-                "tool call failed outside the tool",
-                extra={"tool": name, "error": type(error.__cause__).__name__},
-            )
-            return unexpected_error_result(name)
+            return failure_result(name, error)
         if isinstance(result, CallToolResult):
             return for_protocol(
                 result,
@@ -145,6 +133,29 @@ class InvoiceServer(MCPServer):
                 self.services.runtime.config.document_links,
             )
         return result
+
+
+def failure_result(tool: str, error: ToolError) -> CallToolResult:
+    """The one error boundary: how a failed tool call (its body, its resolvers, its arguments) reads.
+
+    The SDK raises every failure but ``MCPError`` (a protocol error, left to the SDK) as a ``ToolError``
+    whose ``__cause__`` is what was raised. A domain error becomes its ``{code, message, hint}``;
+    rejected arguments or form answers an ``invalid_argument`` naming the fields; anything else is
+    logged by type only and reported without internals.
+    """
+    cause = error.__cause__
+    if isinstance(cause, InvoiceError):
+        logger.info("tool failed", extra={"tool": tool, "code": cause.code})
+        return error_result(cause)
+    if str(error).endswith("accepted elicitation with no content"):
+        return error_result(_EMPTY_ACCEPT)
+    if isinstance(cause, ValidationError):
+        return error_result(argument_error(tool, cause))
+    if isinstance(cause, ToolError) and (answer := _validation_cause(cause)):
+        # A person's answer to a question the call asked (elicitation) broke the form's rules.
+        return error_result(answer_error(answer))
+    logger.error("tool raised an unexpected error", extra={"tool": tool, "error": type(cause).__name__})
+    return unexpected_error_result(tool)
 
 
 ELICITATION_TIMEOUT_VARIABLE = "MCP_INVOICES_ELICITATION_TIMEOUT"

@@ -3,7 +3,8 @@
 One self-contained HTML document (``invoice_view.html``, beside this module, readable as it ships:
 no build step, no network) shows an invoice, a summary of invoices or a comparison of two invoices,
 whichever result the host hands it. It is served as a ``ui://`` resource through the SDK's Apps
-extension, and the tools that have a view say so in their ``_meta.ui.resourceUri`` (``view_meta``).
+extension, and the tools that have a view (``Tool.view``, in each tool's module) say so in their
+``_meta.ui.resourceUri`` (``view_meta``).
 
 Hosts without the extension see no difference: the extension adds one resource and a capability,
 never touches ``tools/call``, and the tools' results, text and output schemas stay exactly as they are.
@@ -24,7 +25,6 @@ from mcp_invoices.domain.parties import Seller
 
 __all__ = [
     "APP_MIME_TYPE",
-    "VIEWED_TOOLS",
     "VIEW_DATA_KEY",
     "VIEW_URI",
     "invoice_view_data",
@@ -35,9 +35,6 @@ __all__ = [
 
 VIEW_URI: Final = "ui://mcp-invoices/invoice-view.html"
 """The one document behind every view; it picks the layout from the shape of the result it receives."""
-
-VIEWED_TOOLS: Final = ("get_invoice", "generate_invoice", "summarize_invoices", "compare_invoices")
-"""Tools whose results a person would rather look at than read."""
 
 LEGACY_RESOURCE_URI_KEY: Final = "ui/resourceUri"
 """The flat ``_meta`` key hosts built before ``_meta.ui`` still read (ext-apps writes both)."""
@@ -65,9 +62,9 @@ def views_extension() -> Apps:
     return apps
 
 
-def view_meta(tool_name: str) -> dict[str, Any] | None:
-    """The ``_meta`` that names the view of ``tool_name`` in tools/list, or None for a tool without one."""
-    if tool_name not in VIEWED_TOOLS:
+def view_meta(viewed: bool) -> dict[str, Any] | None:
+    """The ``_meta`` that names the view in tools/list for a tool that has one (``Tool.view``), else None."""
+    if not viewed:
         return None
     return {"ui": {"resourceUri": VIEW_URI}, LEGACY_RESOURCE_URI_KEY: VIEW_URI}
 

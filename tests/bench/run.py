@@ -1115,7 +1115,7 @@ async def row_8(settings: Settings, workdir: Path) -> list[Row]:
     from mcp_invoices.domain.models import InvoiceStatus
     from mcp_invoices.domain.summary import summarize_invoices
     from mcp_invoices.server.results import invoice_links, structured_result
-    from mcp_invoices.server.tools.invoices import invoice_text
+    from mcp_invoices.server.tools.get_invoice import invoice_text
 
     big = two_hundred_line_invoice()
     small = big.model_copy(update={"line_items": big.line_items[:3], "number": "INV-2026-0003"})

@@ -1,4 +1,4 @@
-"""Comparing two of the session's invoices: the MCP side of ``domain.compare``."""
+"""compare_invoices: why one invoice differs from another (the MCP side of ``domain.compare``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from mcp_invoices.server.arguments import INVOICE_ID, PROVIDER, ProviderId
 from mcp_invoices.server.calls import CurrentCall
 from mcp_invoices.server.inputs import ObjectId
 from mcp_invoices.server.results import structured_result
+from mcp_invoices.server.tools.tool import Tool
 
-__all__ = ["compare_invoices"]
+__all__ = ["TOOL", "compare_invoices"]
 
 
 async def compare_invoices(
@@ -43,3 +44,17 @@ async def compare_invoices(
         other = await source.get_invoice(scope, previous.id)
     comparison = compare(invoice, other)
     return structured_result(comparison, comparison.summary)
+
+
+TOOL = Tool(
+    name="compare_invoices",
+    title="Compare two invoices",
+    description="Exactly why one invoice differs from another: subtotal, discount, tax, shipping and total "
+    "differences, and each line added, removed or changed (quantity and unit price before and after) "
+    "with its difference; the breakdown adds up to the total difference. Without other_invoice_id it "
+    "compares with this session's invoice issued just before it in the same currency. The summary is "
+    "short enough to quote.",
+    effect="read",
+    handler=compare_invoices,
+    view=True,
+)

@@ -1,11 +1,11 @@
-"""Orders and generating their invoices (providers that generate invoices from orders)."""
+"""generate_invoice: the invoice of an order, asked about first where the client can answer (``server.elicit``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from mcp_types import CallToolResult
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from mcp_invoices.domain.models import (
     Billing,
@@ -15,24 +15,18 @@ from mcp_invoices.domain.models import (
     InvoiceStatus,
     LineItem,
     Order,
-    OrderRow,
 )
 from mcp_invoices.domain.money import ZERO
 from mcp_invoices.providers.base import json_uri, pdf_uri
-from mcp_invoices.server.arguments import CURSOR, LIMIT, PROVIDER, ProviderId
+from mcp_invoices.server.arguments import PROVIDER, ProviderId
 from mcp_invoices.server.calls import CurrentCall
 from mcp_invoices.server.elicit import AskedDecision
-from mcp_invoices.server.inputs import BillingAddressInput, BillingName, Cursor, Limit, ObjectId, Wait
-from mcp_invoices.server.results import decode_cursor, encode_cursor, invoice_links, structured_result
-from mcp_invoices.server.tools.invoices import invoice_meta, invoice_text
+from mcp_invoices.server.inputs import BillingAddressInput, BillingName, ObjectId, Wait
+from mcp_invoices.server.results import invoice_links, structured_result
+from mcp_invoices.server.tools.get_invoice import invoice_meta, invoice_text
+from mcp_invoices.server.tools.tool import Tool
 
-__all__ = ["ListOrdersResult", "GeneratedInvoice", "BillingAddressInput", "list_orders", "generate_invoice"]
-
-
-class ListOrdersResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    orders: list[OrderRow]
-    next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last page.")
+__all__ = ["TOOL", "GeneratedInvoice", "BillingAddressInput", "generate_invoice"]
 
 
 Outcome = Literal["generated", "already_generated", "pending", "declined"]
@@ -51,26 +45,11 @@ class GeneratedInvoice(Invoice):
     )
 
 
-async def list_orders(
-    call: CurrentCall,
-    provider: ProviderId | None = PROVIDER,
-    limit: Limit = LIMIT,
-    cursor: Cursor | None = CURSOR,
-) -> Annotated[CallToolResult, ListOrdersResult]:
-    scope, source = call.provider(provider)
-    listing = {"tool": "list_orders", "provider": scope.provider}
-    page = await source.list_orders(scope, limit=limit, cursor=decode_cursor(listing, cursor))
-    result = ListOrdersResult(
-        orders=[order.row() for order in page.items], next_cursor=encode_cursor(listing, page.next_cursor)
-    )
-    more = " More are available with next_cursor." if result.next_cursor else ""
-    return structured_result(result, f"{len(result.orders)} order(s) from {scope.provider}.{more}")
-
-
 _ORDER_ID = Field(description="The order to invoice, as list_orders returns it.")
 _BILLING_NAME = Field(default=None, description="Name to bill (person or company).")
 _BILLING_ADDRESS = Field(default=None, description="Address to bill.")
-_WAIT = Field(default=True, description="Wait until the invoice is ready (default true).")
+_WAIT = Field(default=True)
+"""The description is in ``inputs.Wait``."""
 
 
 async def generate_invoice(
@@ -142,3 +121,21 @@ def _declined(order: Order, billing: Billing | None) -> CallToolResult:
     next_step = "Nothing was generated. Call generate_invoice again when the details are right."
     result = GeneratedInvoice(**draft.model_dump(), outcome="declined", next_step=next_step)
     return structured_result(result, f"Declined: no invoice was generated for order {order.id}. {next_step}")
+
+
+TOOL = Tool(
+    name="generate_invoice",
+    title="Generate an invoice",
+    description="Generate the invoice of an order (see list_orders). Permanent: an order that already has "
+    "an invoice gets that invoice back, never a second one. Billing name and address given here are "
+    "saved on the order first. Which orders can be invoiced follows the provider: the local ledger "
+    "invoices paid orders only (not_paid otherwise); Polar invoices what Polar accepts, pending orders "
+    "included, and draft or void orders are not_supported with Polar's reason. When the client supports "
+    "elicitation, missing billing details are asked "
+    "for, and the name and address to print are shown for confirmation before issuing; declining "
+    "generates nothing (outcome 'declined'). With wait=true (default) it waits for the provider, "
+    "reporting progress; with wait=false it may return status 'pending' and say how to check later.",
+    effect="generate",
+    handler=generate_invoice,
+    view=True,
+)
