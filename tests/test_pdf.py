@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from mcp_invoices.documents import typeface
 from mcp_invoices.documents.pdf import Seller, render_invoice_pdf, render_invoice_pdf_sync
 from mcp_invoices.domain.models import (
+    Address,
     Billing,
     Customer,
     Invoice,
@@ -263,14 +264,14 @@ ISRAELI_SELLER = Seller(
 
 
 def israeli_invoice() -> Invoice:
-    return make_invoice(
+    return printed_invoice(
         currency="ILS",
         customer=Customer(id="cus_il", name="דנה כהן", email="dana@example.co.il"),
         billing=Billing(
             name="אלפא מערכות בע״מ",
             address=Address(line1="רחוב הרצל 12", postal_code="6100000", city="תל אביב", country="IL"),
         ),
-        line_items=[line("ייעוץ חודשי", "ILS"), line("خدمات الدعم الفني", "ILS")],
+        line_items=[line_item("ייעוץ חודשי", "ILS"), line_item("خدمات الدعم الفني", "ILS")],
     )
 
 
@@ -317,11 +318,11 @@ def test_arabic_words_read_back_in_logical_order(unicode_font: None) -> None:
 
 
 def test_right_to_left_text_is_shaped_and_latin_text_is_not(unicode_font: None) -> None:
-    latin = make_invoice(billing=Billing(name="Zoë Łukasz"))
+    latin = printed_invoice(billing=Billing(name="Zoë Łukasz"))
 
     assert typeface.typeface_for(israeli_invoice(), None).shaped
     assert not typeface.typeface_for(latin, SELLER).shaped
-    assert typeface.typeface_for(make_invoice(), SELLER) is typeface.CORE_TYPEFACE
+    assert typeface.typeface_for(printed_invoice(), SELLER) is typeface.CORE_TYPEFACE
 
 
 def test_two_hundred_lines_continue_over_several_pages() -> None:
