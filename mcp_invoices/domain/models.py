@@ -12,9 +12,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Generic, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from mcp_invoices.domain.errors import InvalidArgument
+from mcp_invoices.domain.parties import Seller
 
 __all__ = [
     "Amount",
@@ -209,6 +211,9 @@ class Invoice(_Model):
     documents: Documents
     note: str | None = None
     """What of this invoice the provider did not let us read (e.g. its lines); None when it is whole."""
+    seller: SkipJsonSchema[Seller | None] = Field(default=None, exclude=True, repr=False)
+    """Who issued it (the merchant), where the provider's own record names it; None elsewhere. The
+    documents print it (the PDF's header, the view's "From"); it is not part of a tool's answer."""
 
     def is_overdue(self, today: date) -> bool:
         return is_past_due(self.status, self.amount_due, self.due_at, today)

@@ -239,15 +239,15 @@ class InvoiceProvider(abc.ABC):
         """Who issued ``invoice`` (the merchant), where the provider says; None where it does not.
 
         The invoice view names it under "From"; without one it names the provider the invoice came
-        through, as what it is.
+        through, as what it is. By default the seller the provider's record named (``Invoice.seller``).
         """
-        return None
+        return invoice.seller
 
     async def render_pdf(self, invoice: Invoice) -> bytes:
         """The server's rendering of an invoice the caller has already read within its scope."""
         from mcp_invoices.documents.pdf import render_invoice_pdf  # fpdf2 loads on first use, not at start-up
 
-        return await render_invoice_pdf(invoice)
+        return await render_invoice_pdf(invoice, await self.seller(invoice))
 
     # -- orders and generation (local, Polar) -----------------------------------------------
 

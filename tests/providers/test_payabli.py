@@ -1196,3 +1196,12 @@ async def test_stdio_no_credential_reaches_results_errors_or_the_servers_stderr(
     assert stderr  # DEBUG logging did write (retries, failures)
     for text in [*seen, stderr]:
         assert TOKEN not in text
+
+
+async def test_the_seller_is_the_paypoints_trading_name_from_the_invoice_record(
+    provider: PayabliProvider,
+) -> None:
+    invoice = await provider.get_invoice(ALICE, str(IDS["alice_paid"]))
+
+    seller = await provider.seller(invoice)
+    assert seller is not None and seller.name == "Sandbox Goods"

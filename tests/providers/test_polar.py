@@ -1259,3 +1259,13 @@ async def test_a_short_page_that_is_not_the_last_is_provider_unavailable_not_a_s
         await provider.list_orders(SESSION, limit=100, cursor=None)
     await provider.aclose()
     assert "completely" in error.value.message
+
+
+async def test_the_seller_is_the_orders_organization_read_without_another_request(
+    state: PolarState, alice: PolarProvider
+) -> None:
+    invoice = await alice.get_invoice(SESSION, oid("alice_paid_generated"))
+
+    seller = await alice.seller(invoice)
+    assert seller is not None and seller.name == "Sandbox organization"
+    assert len(state.controls.request_log) == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import ConfigDict, Field
 
@@ -23,14 +23,12 @@ from mcp_invoices.domain.models import (
     LineItem,
 )
 from mcp_invoices.domain.money import ZERO, MoneyError, normalize_currency, parse_amount, quantize
+from mcp_invoices.domain.parties import Seller
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.base import json_uri, pdf_uri
 from mcp_invoices.providers.lean import LeanModel, amount, field, text
 from mcp_invoices.providers.wire import MajorUnits, StatusTable, WireModel
-
-if TYPE_CHECKING:
-    from mcp_invoices.documents.pdf import Seller
 
 __all__ = [
     "NAME",
@@ -449,11 +447,15 @@ def normalize_invoice(record: WireInvoice) -> Invoice:
         documents=Documents(
             json_uri=json_uri(PROVIDER_ID, invoice_id), pdf_uri=pdf_uri(PROVIDER_ID, invoice_id)
         ),
+        seller=seller_of(record),
     )
 
 
 def seller_of(record: WireInvoice) -> Seller | None:
-    from mcp_invoices.documents.pdf import Seller  # fpdf2 loads on first use, not at start-up
+    """The paypoint the invoice was issued from, by its trading (DBA) name, else its legal name.
 
+    payabli SDK ``GetInvoiceRecord``/``QueryInvoiceResponseRecordsItem``: ``PaypointDbaname``,
+    ``PaypointLegalname`` on every record, so no extra request per invoice.
+    """
     name = _text(record.paypoint_dba_name) or _text(record.paypoint_legal_name)
     return Seller(name=name) if name else None

@@ -29,6 +29,7 @@ from mcp_invoices.domain.models import (
     OrderLine,
 )
 from mcp_invoices.domain.money import from_minor_units, normalize_currency
+from mcp_invoices.domain.parties import Seller
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.providers.base import json_uri, pdf_uri
 from mcp_invoices.providers.wire import MinorUnits, StatusTable, WireModel
@@ -105,6 +106,16 @@ class WireItem(WireModel):
     end_timestamp: datetime | None = None
 
 
+class WireOrganization(WireModel):
+    name: str | None = None
+
+
+class WireProduct(WireModel):
+    # polar c6c3645 server/polar/customer_portal/schemas/order.py CustomerOrderProduct.organization
+    # (CustomerOrganization, OrganizationBase.name): the merchant, in every order at no extra request
+    organization: WireOrganization | None = None
+
+
 class WireOrder(WireModel):
     """A ``CustomerOrder`` of the customer portal."""
 
@@ -127,6 +138,7 @@ class WireOrder(WireModel):
     # polar c6c3645 server/polar/customer_portal/schemas/order.py CustomerOrder: customer_id, no customer
     customer_id: str | None = None
     items: list[WireItem] = []
+    product: WireProduct | None = None
 
     @field_validator("currency")
     @classmethod
@@ -210,6 +222,13 @@ def _settlement(order: WireOrder, status: InvoiceStatus) -> Settlement:
     return settle(status, total, currency, due=from_minor_units(charged, currency))
 
 
+def _seller(order: WireOrder) -> Seller | None:
+    """The organization that sold the order, as Polar's own invoice names it."""
+    organization = order.product.organization if order.product else None
+    name = (organization.name or "").strip() if organization else ""
+    return Seller(name=name) if name else None
+
+
 def order_to_invoice(order: WireOrder, *, pending: bool = False) -> Invoice:
     """The normalized invoice of a Polar order (``pending``: generation asked for, document not ready)."""
     currency = order.currency
@@ -257,6 +276,7 @@ def order_to_invoice(order: WireOrder, *, pending: bool = False) -> Invoice:
         # The presigned document URL expires within the hour and lets anyone holding it read the
         # invoice: it is not published; the PDF resource fetches a fresh one on each read instead.
         documents=Documents(json_uri=json_uri(PROVIDER_ID, order.id), pdf_uri=pdf_uri(PROVIDER_ID, order.id)),
+        seller=_seller(order),
     )
 
 
