@@ -167,3 +167,22 @@ def consent_form(
 
 def message_page(title: str, message: str) -> str:
     return page(title, f'<h1>{escape(title)}</h1><p role="alert">{escape(message)}</p>')
+
+
+def no_sign_in(unable: str) -> tuple[str, str]:
+    """Why the sign-in page cannot sign anyone in: the title and message. ``unable`` names the providers
+    whose API gives no way to vouch for a customer (empty: sign-in is merely not configured)."""
+    if unable:
+        return (
+            "Sign-in is not available here",
+            f"This server reads invoices from {unable}, which gives it no way to confirm who a customer is (no "
+            "customer email address and no customer login in its API), so it cannot sign you in. Ask the shop "
+            "for a printed token for your customer account (the operator runs `mcp-invoices token issue`) and "
+            "add it to your assistant as a bearer token instead.",
+        )
+    return (
+        "Sign-in is not set up",
+        "This server cannot sign customers in yet: its operator has not configured email for the one-time "
+        "codes (MCP_INVOICES_SMTP_HOST), nor a shop whose own login it can use. Ask the shop to set it up; "
+        "until then, ask it for a printed token.",
+    )

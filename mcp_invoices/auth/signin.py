@@ -249,24 +249,10 @@ class SignIn:
         if data["step"] == "email":
             name, _ = await self._client_name(data)
             providers = [(key, PROVIDER_NAMES.get(key, key)) for key in self.providers]
-            if not providers and self.without_sign_in and not (self.directories or self.password_logins):
-                names = " and ".join(PROVIDER_NAMES.get(key, key) for key in self.without_sign_in)
-                return self._problem(
-                    "Sign-in is not available here",
-                    f"This server reads invoices from {names}, which gives it no way to confirm who a customer "
-                    "is (no customer email address and no customer login in its API), so it cannot sign you in. "
-                    "Ask the shop for a printed token for your customer account (the operator runs "
-                    "`mcp-invoices token issue`) and add it to your assistant as a bearer token instead.",
-                    503,
-                )
             if not providers:
-                return self._problem(
-                    "Sign-in is not set up",
-                    "This server cannot sign customers in yet: its operator has not configured email for the "
-                    "one-time codes (MCP_INVOICES_SMTP_HOST), nor a shop whose own login it can use. Ask the shop "
-                    "to set it up; until then, ask it for a printed token.",
-                    503,
-                )
+                unable = [] if self.directories or self.password_logins else self.without_sign_in
+                names = " and ".join(PROVIDER_NAMES.get(key, key) for key in unable)
+                return self._problem(*pages.no_sign_in(names), 503)
             codes = any(key in self.directories for key, _ in providers)
             passwords = any(key in self.password_logins for key, _ in providers)
             form = pages.email_form(flow_id, csrf, name, providers, error, codes=codes, passwords=passwords)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mcp_invoices.auth.client_metadata import ClientMetadataDocuments
     from mcp_invoices.auth.mail import MailSettings
     from mcp_invoices.auth.tokens import TokenStore
+    from mcp_invoices.auth.verifier import InvoiceTokenVerifier
     from mcp_invoices.server.runtime import Runtime
 
 __all__ = ["serve_stdio", "serve_http", "build_http_app"]
@@ -70,6 +71,20 @@ def token_principal(ctx: Context) -> Principal:
     return principal_from_access_token(token)
 
 
+def token_verifier(auth: HttpAuthConfig, store: TokenStore) -> InvoiceTokenVerifier:
+    """What checks a bearer token: our own tokens, and an external issuer's JWTs when one is configured."""
+    from mcp_invoices.auth.verifier import InvoiceTokenVerifier, JwtSettings
+
+    jwt_settings = (
+        JwtSettings(
+            issuer=auth.jwt_issuer, audience=auth.jwt_audience or auth.resource_url, jwks_url=auth.jwks_url
+        )
+        if auth.jwt_issuer and auth.jwks_url
+        else None
+    )
+    return InvoiceTokenVerifier(store, resource_url=auth.resource_url, jwt_settings=jwt_settings)
+
+
 def build_http_app(
     runtime: Runtime,
     auth: HttpAuthConfig,
@@ -89,7 +104,7 @@ def build_http_app(
 
     from mcp_invoices.auth.discovery import install_discovery
     from mcp_invoices.auth.install import install_authorization_server
-    from mcp_invoices.auth.verifier import SCOPE, InvoiceTokenVerifier, JwtSettings
+    from mcp_invoices.auth.verifier import SCOPE
     from mcp_invoices.server import compat, replicas
     from mcp_invoices.server.dependencies import ServiceUnavailableResponses
     from mcp_invoices.server.revocation import install_revocation_watch
@@ -97,14 +112,7 @@ def build_http_app(
     from mcp_invoices.server.streams import event_log_for, install_resumable_streams, stop_when_client_leaves
 
     shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
-    jwt_settings = (
-        JwtSettings(
-            issuer=auth.jwt_issuer, audience=auth.jwt_audience or auth.resource_url, jwks_url=auth.jwks_url
-        )
-        if auth.jwt_issuer and auth.jwks_url
-        else None
-    )
-    verifier = InvoiceTokenVerifier(store, resource_url=auth.resource_url, jwt_settings=jwt_settings)
+    verifier = token_verifier(auth, store)
     server = build_server(
         runtime,
         token_principal,
@@ -145,10 +153,9 @@ def build_http_app(
     app.add_middleware(ServiceUnavailableResponses)
     # Outermost: a withdrawn token's open streams and sessions end within seconds.
     install_revocation_watch(app, verifier.verify_token, lambda: compat.session_manager(server))
+    own = auth.own_authorization_server
     own_issuer = (
-        install_authorization_server(app, runtime, auth, store, mail, client_documents)
-        if auth.own_authorization_server
-        else None
+        install_authorization_server(app, runtime, auth, store, mail, client_documents) if own else None
     )
     install_discovery(
         app,

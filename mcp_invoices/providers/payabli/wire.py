@@ -452,10 +452,7 @@ def normalize_invoice(record: WireInvoice) -> Invoice:
 
 
 def seller_of(record: WireInvoice) -> Seller | None:
-    """The paypoint the invoice was issued from, by its trading (DBA) name, else its legal name.
-
-    payabli SDK ``GetInvoiceRecord``/``QueryInvoiceResponseRecordsItem``: ``PaypointDbaname``,
-    ``PaypointLegalname`` on every record, so no extra request per invoice.
-    """
+    """The paypoint's trading (DBA) name, else its legal name: on every record (payabli SDK
+    ``GetInvoiceRecord``, ``QueryInvoiceResponseRecordsItem``), so no extra request per invoice."""
     name = _text(record.paypoint_dba_name) or _text(record.paypoint_legal_name)
     return Seller(name=name) if name else None
