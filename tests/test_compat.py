@@ -6,6 +6,8 @@ silently answering differently (for example: unknown arguments accepted, or erro
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from mcp.server import MCPServer
 from mcp_types import ListResourcesResult, PaginatedRequestParams, Resource
@@ -65,23 +67,19 @@ async def test_a_tool_whose_arguments_fail_validation_raises_a_tool_error_caused
     assert isinstance(raised.value.__cause__, ValidationError)
 
 
-def test_a_tool_that_needs_only_its_call_is_registered_taking_the_context_instead() -> None:
-    """``call_from_context``: no SDK resolver runs for such a tool; its published arguments are unchanged."""
-    import inspect
-
-    from mcp.server.mcpserver import Context
-
-    from mcp_invoices.server.calls import call_from_context
+async def test_each_tool_is_registered_as_its_own_function_with_no_wrapper(ledger_path: Path) -> None:
+    """One error boundary (``InvoiceServer.call_tool``): the SDK calls each tool's function as its module
+    declares it, not a wrapper that catches errors or rewrites its signature."""
+    from mcp_invoices.config import load_config
+    from mcp_invoices.server.app import build_server
+    from mcp_invoices.server.runtime import environment_principal, open_runtime
     from mcp_invoices.server.tools import TOOLS
 
-    handlers = {spec.name: spec.handler for spec in TOOLS}
-    # generate_invoice asks questions through resolvers: it keeps them.
-    assert call_from_context(handlers["generate_invoice"]) is handlers["generate_invoice"]
-    for name in set(handlers) - {"generate_invoice"}:
-        original = inspect.signature(handlers[name])
-        registered = inspect.signature(call_from_context(handlers[name]))
-        assert registered.parameters["ctx"].annotation is Context, name
-        assert list(registered.parameters) == ["ctx", *list(original.parameters)[1:]], name
+    config = load_config({"MCP_INVOICES_DB": str(ledger_path), "MCP_INVOICES_CUSTOMER": "cus_alice"})
+    async with open_runtime(config) as runtime:
+        server = build_server(runtime, lambda ctx: environment_principal(config))
+        for tool in TOOLS:
+            assert server._tool_manager.get_tool(tool.name).fn is tool.handler, tool.name
 
 
 def test_the_session_manager_still_has_what_resumable_streams_replace() -> None:

@@ -22,7 +22,6 @@ from mcp_invoices.server.calls import (
     InvoiceServer,
     PrincipalResolver,
     Services,
-    call_from_context,
     today_utc,
 )
 from mcp_invoices.server.completions import register_completions
@@ -104,7 +103,7 @@ def _tools_list(
 
 def _add_tool(server: InvoiceServer, tool: Tool, *, open_world: bool) -> None:
     server.add_tool(
-        call_from_context(tool.handler),
+        tool.handler,
         name=tool.name,
         title=tool.title,
         description=tool.description,

@@ -7,10 +7,7 @@ fills it per request (``CurrentCall``); tests may build one directly.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
-import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -36,7 +33,6 @@ __all__ = [
     "InvoiceServer",
     "PrincipalResolver",
     "Services",
-    "call_from_context",
     "failure_result",
     "today_utc",
 ]
@@ -267,42 +263,3 @@ async def current_call(ctx: Context) -> Call:  # async: no worker-thread hop per
 
 
 CurrentCall = Annotated[Call, Resolve(current_call)]
-
-
-def call_from_context(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """``fn`` as the SDK should register it: when its only resolved parameter is its ``Call``, a function
-    that takes the request's ``Context`` instead and builds the same ``Call`` with ``current_call``.
-
-    The SDK hands a ``Context`` parameter over as it is, whereas every ``Resolve`` parameter goes
-    through its resolver machinery (state decoding, elicitation bookkeeping) on each call: ~0.1 ms
-    that a tool which only needs its ``Call`` has no use for. The input schema is the same (neither
-    parameter is in it). Tools with other resolvers (the questions ``generate_invoice`` may ask) keep
-    ``CurrentCall`` and are returned unchanged.
-    """
-    hints = typing.get_type_hints(fn, include_extras=True)
-    signature = inspect.signature(fn, eval_str=True)
-    parameters = list(signature.parameters.values())
-    resolved = [name for name, hint in hints.items() if _is_resolved(hint)]
-    if not parameters or resolved != [parameters[0].name] or hints[parameters[0].name] != CurrentCall:
-        return fn
-    call_name = parameters[0].name
-    context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)
-    if any(parameter.name == context.name for parameter in parameters[1:]):
-        raise TypeError(f"{fn.__name__} has a parameter named {context.name!r}, which the Context would take")
-
-    @functools.wraps(fn)
-    async def with_call(ctx: Context, **arguments: Any) -> Any:
-        return await fn(**{call_name: await current_call(ctx)}, **arguments)
-
-    new_signature = signature.replace(parameters=[context, *parameters[1:]])
-    with_call.__signature__ = new_signature  # type: ignore[attr-defined]
-    with_call.__annotations__ = {
-        parameter.name: parameter.annotation for parameter in new_signature.parameters.values()
-    } | {"return": signature.return_annotation}
-    return with_call
-
-
-def _is_resolved(hint: Any) -> bool:
-    return typing.get_origin(hint) is Annotated and any(
-        isinstance(marker, Resolve) for marker in typing.get_args(hint)[1:]
-    )
