@@ -1,4 +1,4 @@
-"""Configuration from the environment (the variables of PRODUCT.md), validated once at start-up.
+"""Configuration from the environment (the variables the README's configuration reference lists), validated once at start-up.
 
 A remote provider is enabled when its credentials are present. The local ledger is served when no
 remote provider is configured, or when ``MCP_INVOICES_DB`` / ``MCP_INVOICES_CUSTOMER`` ask for it.

@@ -326,7 +326,7 @@ async def _sdk_client_error(url: str, token: str | None) -> str:
     """What an MCP SDK 2.x client (the one fastmcp 4 and this project's demo are built on) raises."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx2.AsyncClient(headers=headers) as http:
-        with pytest.raises(Exception) as raised:  # noqa: PT011 - the client's own error type is the subject
+        with pytest.raises(Exception) as raised:
             async with Client(streamable_http_client(url, http_client=http)) as client:
                 await client.list_tools()
     error: BaseException = raised.value

@@ -1,4 +1,4 @@
-"""Every tool, resource and error of PRODUCT.md on the local provider, through the SDK's real client."""
+"""Every tool, resource and error the README documents on the local provider, through the SDK's real client."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The failures a user can see, each with a stable ``code`` from PRODUCT.md.
+"""The failures a user can see, each with a stable ``code`` (the README lists them).
 
 Providers raise these; the MCP layer turns them into ``isError`` results with structured
 ``{code, message, hint}``. Messages are one sentence for a person and never carry a secret.

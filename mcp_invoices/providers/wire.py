@@ -65,20 +65,20 @@ def minor_units_of(value: object) -> int:
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("expected an integer number of minor units")  # noqa: TRY004 - pydantic reports ValueErrors
+        raise ValueError("expected an integer number of minor units")
     return value
 
 
 def _json_number(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise ValueError("expected a number")  # noqa: TRY004 - pydantic reports ValueErrors
+        raise ValueError("expected a number")
     return value
 
 
 def _not_bool(value: object) -> object:
     # pydantic would read JSON true as 1.
     if isinstance(value, bool):
-        raise ValueError("a boolean is not a number here")  # noqa: TRY004 - pydantic reports ValueErrors
+        raise ValueError("a boolean is not a number here")
     return value
 
 

@@ -62,7 +62,7 @@ async def health(store: TokenStore, shared: SharedState, providers: list[str]) -
     try:
         await run_bounded(functools.partial(store.verify, _PROBE_TOKEN), timeout=timeout)
         checks["database"] = "ok"
-    except Exception as error:  # noqa: BLE001 - any failure means "not ready"; only its type is logged
+    except Exception as error:
         _log.warning(
             "health: the database does not answer", key="database", extra={"error": type(error).__name__}
         )
@@ -71,7 +71,7 @@ async def health(store: TokenStore, shared: SharedState, providers: list[str]) -
         try:
             await run_bounded(functools.partial(_write_probe, store), timeout=timeout)
             checks["database_writable"] = "ok"
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             _log.warning(
                 "health: the database cannot be written",
                 key="writable",
@@ -84,7 +84,7 @@ async def health(store: TokenStore, shared: SharedState, providers: list[str]) -
         with anyio.fail_after(timeout):
             await shared.ping()
         checks["shared_state"] = "ok"
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         _log.warning(
             "health: the shared store does not answer", key="shared", extra={"error": type(error).__name__}
         )

@@ -96,7 +96,7 @@ class RevocationWatch:
                     verified = await self._verify(token)
                 except ServiceUnavailable:
                     continue  # not known to be withdrawn: leave its streams
-                except Exception as error:  # noqa: BLE001 - the watch must outlive any one failure
+                except Exception as error:
                     _log.warning(
                         "could not re-verify an open stream's token",
                         key="error",

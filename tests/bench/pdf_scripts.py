@@ -20,10 +20,10 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import two_hundred_line_invoice  # type: ignore[import-not-found]  # noqa: E402
+from run import two_hundred_line_invoice  # type: ignore[import-not-found]
 
-from mcp_invoices.documents.pdf import Seller, render_invoice_pdf_sync  # noqa: E402
-from mcp_invoices.domain.models import Billing, Invoice  # noqa: E402
+from mcp_invoices.documents.pdf import Seller, render_invoice_pdf_sync
+from mcp_invoices.domain.models import Billing, Invoice
 
 
 def variants() -> dict[str, tuple[Invoice, Seller]]:

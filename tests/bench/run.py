@@ -150,7 +150,7 @@ def _afternoon_provider_problem() -> str | None:
     """Why the Afternoon provider cannot be benchmarked yet, or None when it imports."""
     try:
         from mcp_invoices.providers.afternoon.client import AfternoonProvider  # noqa: F401
-    except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+    except Exception as error:
         return f"{type(error).__name__}: {error}"
     return None
 
@@ -206,7 +206,7 @@ async def row_1(settings: Settings, emulator_url: str, emulator_pid: int, workdi
                 raw = await stack.enter_async_context(httpx2.AsyncClient(timeout=30, limits=RAW_LIMITS))
                 stdio_client = await stack.enter_async_context(Client(stdio))
                 http_client = await stack.enter_async_context(support.bearer_client(url, token))
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 reason, why = (
                     "n/a (provider not ready)",
                     [f"the server did not start: {type(error).__name__}"],
@@ -312,7 +312,7 @@ async def row_2(settings: Settings, emulator_url: str, emulator_pid: int, workdi
     target = "≤ 4.0 pages"
     try:
         from mcp_invoices.providers.payabli.client import PayabliProvider  # noqa: F401
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return [
             not_measured("2", what, target, "n/a (provider not ready)", [f"{type(error).__name__}: {error}"])
         ]
@@ -912,7 +912,7 @@ async def row_6(settings: Settings, workdir: Path, *, mode: str = "auto") -> lis
                         result = await client.call_tool("list_invoices", {})
                         if result.is_error:
                             errors.append(error_text(result)[:200])
-                except Exception as error:  # noqa: BLE001 - counted and reported, the run goes on
+                except Exception as error:
                     errors.append(f"{type(error).__name__}: {error}"[:200])
                 done += 1
 
@@ -1198,7 +1198,7 @@ async def run(settings: Settings, only: set[int]) -> list[Row]:
             started = time.perf_counter()
             try:
                 rows.extend(await measure())
-            except Exception as error:  # noqa: BLE001 - one broken row must not hide the others
+            except Exception as error:
                 traceback.print_exc(file=sys.stderr)
                 rows.append(
                     not_measured(

@@ -1,4 +1,4 @@
-"""Afternoon's own reference as the judge of our client: fixtures transcribed from its pages and seed 002.
+"""Afternoon's own reference as the judge of our client: fixtures transcribed from its pages and seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt.
 
 Each fixture under ``tests/contracts/afternoon/`` names its sources (a reference page or the seed
 file). A small server on 127.0.0.1 answers exactly what a fixture says; our ``AfternoonProvider``
@@ -46,7 +46,7 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 def seed_schemas() -> dict[str, Any]:
-    """Seed 002's component schemas, local ``$ref``s resolved against the document."""
+    """The seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's component schemas, local ``$ref``s resolved against the document."""
     match = re.search(r"```yaml\n(.*?)\n```", SEED_002.read_text(encoding="utf-8"), re.DOTALL)
     assert match is not None
     document = yaml.safe_load(match.group(1))

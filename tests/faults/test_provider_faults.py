@@ -112,7 +112,7 @@ async def test_a_polar_pdf_dripped_after_the_headers_times_out_at_the_download_d
         async def read_pdf() -> str:
             try:
                 await session.victim.read_resource(f"invoice://polar/{POLAR_ORDER_ID}/pdf")
-            except Exception as error:  # noqa: BLE001 - the MCP error the client raises is what is checked
+            except Exception as error:
                 return str(error)
             raise AssertionError("a dripped PDF must not be returned")
 

@@ -296,7 +296,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "amount_due": "5.00",
         "lines": [("(no description)", "1", "5.00", "0.00", "5.00", None, None)],
     },
-    "bob_past_due": {  # a status seed 002 does not list, not paid: read as open, its total due
+    "bob_past_due": {  # a status seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt does not list, not paid: read as open, its total due
         "currency": "USD",
         "status": "open",
         "provider_status": "past_due",

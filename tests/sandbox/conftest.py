@@ -75,7 +75,7 @@ def decimal_json(response: httpx2.Response) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------
-# Bagisto (seed 003 is a Markdown page: a field table, a JSON example and error examples)
+# Bagisto (seed tests/sandbox/seeds/003_f70a6db6fdf0469e.txt is a Markdown page: a field table, a JSON example and error examples)
 # ----------------------------------------------------------------------------------------------
 
 _TABLE_TYPES = {
@@ -95,7 +95,7 @@ def bagisto_seed_example() -> dict[str, Any]:
 
 
 def bagisto_invoice_schema() -> dict[str, Any]:
-    """JSON schema derived from seed 003's "Response Fields" table (all fields required).
+    """JSON schema derived from seed tests/sandbox/seeds/003_f70a6db6fdf0469e.txt's "Response Fields" table (all fields required).
 
     The table types ``nextReminderAt`` as string while the example shows ``null``; fields that are
     ``null`` in the example are allowed to be ``null``. ``items`` may hold IRIs or embedded objects.
@@ -144,7 +144,7 @@ def bagisto_error_examples() -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Payabli (seed 004: the YAML arrived flattened onto one line)
+# Payabli (seed tests/sandbox/seeds/004_4e68ac3de9a066ab.txt: the YAML arrived flattened onto one line)
 # ----------------------------------------------------------------------------------------------
 
 
@@ -219,7 +219,7 @@ _PAYOR_NULLABLE_STRINGS = [
     "ShippingZip",
 ]
 
-# Hand transcription of seed 004's `type_invoice:GetInvoiceRecord` (and the types it refers to),
+# Hand transcription of seed tests/sandbox/seeds/004_4e68ac3de9a066ab.txt's `type_invoice:GetInvoiceRecord` (and the types it refers to),
 # because the flattened YAML cannot be parsed. Checked against the flat text by
 # test_payabli_transcription_matches_flattened_seed. One interpretation: the `Datenullable` and
 # `DatetimeNullable` types say `type: string`, but their names and the 200 description ("Fields

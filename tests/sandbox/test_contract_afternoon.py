@@ -1,4 +1,4 @@
-"""The Afternoon emulator against seed 002, Afternoon's reference pages and the README's notes.
+"""The Afternoon emulator against seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt, Afternoon's reference pages and the README's notes.
 
 Where the reference is silent the emulator is deliberately the harsh case (see its module docstring);
 those choices are pinned here too, each next to the documented behaviour it departs from.
@@ -45,7 +45,7 @@ def invoice_url(role: str) -> str:
 
 
 UNKNOWN_STATUS_ROLES = {"bob_past_due"}
-"""Seeded on purpose with a status seed 002's enum does not list (a status added later)."""
+"""Seeded on purpose with a status seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's enum does not list (a status added later)."""
 
 
 @pytest.mark.parametrize("role", sorted(set(AFTERNOON_INVOICE_IDS) - UNKNOWN_STATUS_ROLES))

@@ -1,4 +1,4 @@
-"""The Payabli emulator against seed 004 (flattened YAML) and the README's notes."""
+"""The Payabli emulator against seed tests/sandbox/seeds/004_4e68ac3de9a066ab.txt (flattened YAML) and the README's notes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Polar emulator against seeds 000/001 and the README's mid-2026 drift notes."""
+"""The Polar emulator against the Polar seeds tests/sandbox/seeds/000_377e842cab561428.txt and tests/sandbox/seeds/001_757ee1a45c644c68.txt and the README's mid-2026 drift notes."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Afternoon (``api.afternoon.co``): invoices read with a company-wide API key, scoped by this server.
 
-Wire format: seed 002 (``GET /v1/invoices/{id}`` → ``{success, invoice, request_id}``, amounts in
+Wire format: seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt (``GET /v1/invoices/{id}`` → ``{success, invoice, request_id}``, amounts in
 integer minor units named ``*_cents``), the list page (docs.afternoon.co …/invoices/list: ``GET
 /v1/invoices`` with ``limit`` default "50", ``cursor``, ``customer_id``, ``status``; its body's members
 undocumented, read as ``afternoon_wire.list_rows`` / ``list_position`` say) and the seeds README (401
@@ -110,7 +110,7 @@ _REFUSALS: Mapping[str, str] = {
 
 
 def _error_code(response: httpx2.Response) -> str | None:
-    """``error.code`` of seed 002's ``ErrorResponse``, or None when the body is not one."""
+    """``error.code`` of seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's ``ErrorResponse``, or None when the body is not one."""
     return text_at(error_body(response), "error", "code")
 
 

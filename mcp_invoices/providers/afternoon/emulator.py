@@ -1,6 +1,6 @@
 """Emulator of Afternoon's invoices API, as its reference documents it and harsh where it does not.
 
-Sources: seed 002 (``GET /v1/invoices/{id}``, ``docs.afternoon.co/api-reference/afternoon-events-api/
+Sources: seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt (``GET /v1/invoices/{id}``, ``docs.afternoon.co/api-reference/afternoon-events-api/
 invoices/get``), the list page (``…/invoices/list``: query ``limit`` default "50", ``cursor``,
 ``customer_id``, ``status``; body ``InvoiceListResponse``, members not shown), its sibling list page
 (``…/subscriptions/list``: ``{success, subscriptions, pagination: object, request_id}``) and the
@@ -9,13 +9,13 @@ introduction page (cursor pagination with ``limit`` and ``cursor``; errors ``{su
 
 Routes (relative to the base URL, e.g. ``http://127.0.0.1:PORT/afternoon``):
 
-- ``GET /v1/invoices/{id}`` → 200 ``{success: true, invoice, request_id}`` (seed 002's
+- ``GET /v1/invoices/{id}`` → 200 ``{success: true, invoice, request_id}`` (seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's
   ``InvoiceResponse``; amounts in integer cents, i.e. minor units — yen for JPY).
 - ``GET /v1/invoices?customer_id=&status=&limit=&cursor=`` → 200
   ``{success: true, invoices: [Invoice], pagination: {has_more, next_cursor}, request_id}``. Newest
   first. Where the reference is silent the emulator is the harsh case for a client (each switch is an
   ``AfternoonState`` field): pages are capped below the documented default (``page_size_cap``), the
-  status filter is ignored (``honours_status_filter``), and Bob has an invoice of a status seed 002
+  status filter is ignored (``honours_status_filter``), and Bob has an invoice of a status seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt
   does not list (``past_due``).
 
 The API key is company-wide: any customer's invoice is returned by id and the list spans all
@@ -86,7 +86,7 @@ AFTERNOON_INVOICE_IDS: dict[str, str] = {
 """Seeded invoice ids (cuid-like) by role. Alice: paid usd $110.00, open usd $59.97 due 2026-02-15
 (overdue), open eur €250.00 with a €25.00 discount due 2030-01-31, draft, void, uncollectible ¥1500.
 Bob: paid ¥4980, open usd $19.99, paid gbp £42.00, draft, and $75.00 of status ``past_due`` (not in
-seed 002's enum: the harsh case of a status added later) due 2026-03-31."""
+seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's enum: the harsh case of a status added later) due 2026-03-31."""
 
 
 @dataclass
@@ -109,7 +109,7 @@ class AfternoonInvoice:
     id: str
     customer_id: str | None
     status: str
-    """draft, open, paid, void, uncollectible (seed 002's enum), or anything else for a status added later."""
+    """draft, open, paid, void, uncollectible (seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's enum), or anything else for a status added later."""
     currency: str
     created_at: str
     line_items: list[AfternoonLineItem]
@@ -274,7 +274,7 @@ def _seed_invoices() -> list[AfternoonInvoice]:
         AfternoonInvoice(
             ids["bob_past_due"],
             "cus_bob",
-            # assumption: not in seed 002's InvoiceStatus enum — a status Afternoon might add later
+            # assumption: not in seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's InvoiceStatus enum — a status Afternoon might add later
             "past_due",
             "usd",
             "2026-03-01T10:00:00.000Z",
@@ -371,7 +371,7 @@ class AfternoonState:
 
 
 def invoice_json(invoice: AfternoonInvoice) -> dict[str, Any]:
-    """Seed 002's ``Invoice``, field for field."""
+    """The seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's ``Invoice``, field for field."""
     return {
         "id": invoice.id,
         "customer_id": invoice.customer_id,
@@ -459,7 +459,7 @@ def _error(
     request_id = state.next_request_id()
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
-        # Seed 002 types `details` as oneOf[any, null], under which a literal null matches both
+        # The seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt types `details` as oneOf[any, null], under which a literal null matches both
         # branches and so is invalid: the emulator omits it instead (it is not required).
         error["details"] = details
     body = {"success": False, "error": error, "request_id": request_id}
@@ -486,14 +486,20 @@ def _decode_cursor(cursor: str) -> str | None:
     return raw[len("after:") :] if raw.startswith("after:") else None
 
 
-_STATUSES = ("draft", "open", "paid", "void", "uncollectible")  # seed 002 InvoiceStatus
+_STATUSES = (
+    "draft",
+    "open",
+    "paid",
+    "void",
+    "uncollectible",
+)  # seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt InvoiceStatus
 
 
 def create_app(state: AfternoonState | None = None) -> Starlette:
     state = state if state is not None else AfternoonState()
 
     def auth_failure(request: Request) -> Response | None:
-        # seed 002: Authorization header, bearerAuth; the codes are the seeds README's notes on Afternoon
+        # seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt: Authorization header, bearerAuth; the codes are the seeds README's notes on Afternoon
         token = bearer_token(request)
         if token is None:
             return _error(state, 401, "UNAUTHORIZED", "Missing or malformed Authorization header.")
@@ -507,7 +513,7 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
         failure = auth_failure(request)
         if failure is not None:
             return failure
-        # seed 002: any customer's invoice by id (the key is company-wide); 404 ErrorResponse when missing
+        # seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt: any customer's invoice by id (the key is company-wide); 404 ErrorResponse when missing
         invoice = state.invoices.get(request.path_params["invoice_id"])
         if invoice is None:
             return _error(state, 404, "NOT_FOUND", "Invoice not found.")
@@ -559,7 +565,7 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
             after = _decode_cursor(cursor)
             position = next((n for n, i in enumerate(matching) if i.id == after), None)
             if position is None:
-                # assumption: an unknown cursor is a 400 VALIDATION_ERROR (seed 002's ErrorResponse)
+                # assumption: an unknown cursor is a 400 VALIDATION_ERROR (seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's ErrorResponse)
                 return _error(state, 400, "VALIDATION_ERROR", "Invalid cursor.", details={"field": "cursor"})
             start = position + 1
         page = matching[start : start + limit]

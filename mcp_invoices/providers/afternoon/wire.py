@@ -1,4 +1,4 @@
-"""Afternoon's invoice (seed 002: amounts in integer minor units named ``*_cents``) and its normalization."""
+"""Afternoon's invoice (seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt: amounts in integer minor units named ``*_cents``) and its normalization."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ STATUSES = StatusTable[str](
         "uncollectible": InvoiceStatus.UNCOLLECTIBLE,
     },
 )
-"""Every ``InvoiceStatus`` of seed 002, to the normalized status. Anything else: ``_fallback_status``."""
+"""Every ``InvoiceStatus`` of seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt, to the normalized status. Anything else: ``_fallback_status``."""
 
 REACHABLE_STATUSES = frozenset(STATUSES.values()) | {InvoiceStatus.OPEN, InvoiceStatus.PAID}
 """Every normalized status an Afternoon invoice can have: its own, or ``_fallback_status``'s open or paid."""
@@ -243,9 +243,9 @@ def _day(value: str | None) -> date | None:
 
 
 def _fallback_status(wire: WireInvoiceFacts | LeanInvoiceFacts) -> InvoiceStatus:
-    """The normalized status of a status seed 002 does not list (the raw one stays in provider_status).
+    """The normalized status of a status seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt does not list (the raw one stays in provider_status).
 
-    Seed 002's enum is draft, open, paid, void, uncollectible; a status Afternoon adds later is read
+    The seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's enum is draft, open, paid, void, uncollectible; a status Afternoon adds later is read
     from the invoice itself: ``paid_at`` set means the money arrived (paid: the stated total is paid,
     nothing due); anything else is open, so its stated total counts in every total and is due until
     Afternoon says otherwise. Open is the honest reading of "billed, not known to be settled": calling
@@ -279,10 +279,10 @@ def _settled(wire: WireInvoiceFacts | LeanInvoiceFacts) -> tuple[str, InvoiceSta
     currency = normalize_currency(wire.currency)
     status = STATUSES.read(wire.status, lambda: _fallback_status(wire))
     total = from_minor_units(_cents(wire.total_cents), currency)
-    # seed 002 Invoice: the only amounts are subtotal/discount/tax/total_cents (integer minor units);
+    # seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt Invoice: the only amounts are subtotal/discount/tax/total_cents (integer minor units);
     # there is no amount_paid or amount_due, so both follow the stated total and the status (settle):
     # paid → all paid; open/uncollectible → all due; void → nothing; a draft → its total, what it
-    # will ask for. Partial payments are not in seed 002, so paid is all or nothing.
+    # will ask for. Partial payments are not in seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt, so paid is all or nothing.
     return currency, status, total, settle(status, total, currency)
 
 
@@ -301,7 +301,7 @@ def _issued(wire: WireInvoiceFacts | LeanInvoiceFacts) -> date | None:
 
 
 class Normalizer:
-    """Seed 002's ``Invoice`` to the normalized ``Invoice`` (the key is needed to vet document URLs)."""
+    """The seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's ``Invoice`` to the normalized ``Invoice`` (the key is needed to vet document URLs)."""
 
     def __init__(self, api_key: SecretStr) -> None:
         self._api_key = api_key
@@ -348,7 +348,7 @@ class Normalizer:
             due_at=_day(wire.due_date),
             paid_at=_instant(wire.paid_at),
             customer=Customer(id=wire.customer_id),
-            billing=Billing(),  # seed 002 carries no billing name or address
+            billing=Billing(),  # seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt carries no billing name or address
             line_items=[
                 LineItem(
                     description=line.description if line.description is not None else "(no description)",

@@ -1,4 +1,4 @@
-"""Payabli's invoice record (seed 004's ``GetInvoiceRecord``) and Query answer, and the normalized invoice.
+"""Payabli's invoice record (seed tests/sandbox/seeds/004_4e68ac3de9a066ab.txt's ``GetInvoiceRecord``) and Query answer, and the normalized invoice.
 
 Amounts are JSON numbers in major units, parsed as ``Decimal`` (``parse_json``), so a binary float
 never exists. Payabli records state no currency; see ``_currency``.
@@ -77,7 +77,7 @@ _CURRENCY_KEYS = frozenset({"currency", "currencycode", "currency_code"})
 
 
 # --------------------------------------------------------------------------------------------
-# Wire shapes (seed 004's GetInvoiceRecord, and the Query answer): only what is read is declared.
+# Wire shapes (seed tests/sandbox/seeds/004_4e68ac3de9a066ab.txt's GetInvoiceRecord, and the Query answer): only what is read is declared.
 # --------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Polar's customer portal as an invoice provider (seeds 000 and 001, plus the README's drift notes).
+"""Polar's customer portal as an invoice provider (the Polar seeds tests/sandbox/seeds/000_377e842cab561428.txt and tests/sandbox/seeds/001_757ee1a45c644c68.txt, plus the README's drift notes).
 
 In Polar an invoice belongs to an order and shares its id. The order carries everything the
 normalized invoice needs (amounts in integer minor units, lower-case currency, billing details,

@@ -1,4 +1,4 @@
-"""Emulator of Polar's customer portal orders and invoices (seeds 000, 001 and the README's drift notes).
+"""Emulator of Polar's customer portal orders and invoices (the Polar seeds tests/sandbox/seeds/000_377e842cab561428.txt and tests/sandbox/seeds/001_757ee1a45c644c68.txt and the README's drift notes).
 
 Routes (relative to the base URL, e.g. ``http://127.0.0.1:PORT/polar``):
 
@@ -25,8 +25,8 @@ Auth: ``Authorization: Bearer <customer session token>``; missing or invalid →
 ``{"error": "Unauthorized", "detail": ...}`` with ``WWW-Authenticate: Bearer realm="polar"``.
 Malformed order ids → 422 ``RequestValidationError`` (as FastAPI does).
 
-Switches on :class:`PolarState`: ``generation_delay``, ``legacy_not_paid_422`` (seed 001:
-unpaid → 422 ``NotPaidOrder``; current Polar has no such error), ``legacy_invoice_not_found`` (seed 000: the 404 before generation is
+Switches on :class:`PolarState`: ``generation_delay``, ``legacy_not_paid_422`` (seed tests/sandbox/seeds/001_757ee1a45c644c68.txt:
+unpaid → 422 ``NotPaidOrder``; current Polar has no such error), ``legacy_invoice_not_found`` (seed tests/sandbox/seeds/000_377e842cab561428.txt: the 404 before generation is
 ``ResourceNotFound``), ``session_ttl``.
 """
 
@@ -405,9 +405,9 @@ class PolarState:
     generation_delay: float = 0.5
     """Seconds (state clock) between ``POST .../invoice`` and the invoice existing."""
     legacy_not_paid_422: bool = False
-    """Seed 001 behaviour: unpaid (pending, draft, void) orders → 422 ``NotPaidOrder``."""
+    """The seed tests/sandbox/seeds/001_757ee1a45c644c68.txt behaviour: unpaid (pending, draft, void) orders → 422 ``NotPaidOrder``."""
     legacy_invoice_not_found: bool = False
-    """Seed 000 behaviour: ``GET .../invoice`` before generation → 404 ``ResourceNotFound``."""
+    """The seed tests/sandbox/seeds/000_377e842cab561428.txt behaviour: ``GET .../invoice`` before generation → 404 ``ResourceNotFound``."""
     session_ttl: float = 3600.0
     controls: Controls = field(default_factory=lambda: Controls(nominal_rate_limit_per_minute=100))
     orders: dict[str, PolarOrder] = field(default_factory=dict)

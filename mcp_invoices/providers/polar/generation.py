@@ -149,7 +149,7 @@ async def request_generation(portal: PolarPortal, scope: Scope, order: WireOrder
                 "(line1, postal_code, city, country).",
             )
         if error == "NotPaidOrder":
-            # Older deployments (seed 001) refused unpaid orders this way; current Polar invoices them.
+            # Older deployments (seed tests/sandbox/seeds/001_757ee1a45c644c68.txt) refused unpaid orders this way; current Polar invoices them.
             raise NotPaid(
                 f"Order {order.id!r} is not paid, and this Polar deployment invoices only paid orders.",
                 hint="Generate the invoice once the order is paid.",
