@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import anyio
 
 from mcp_invoices import __version__
-from mcp_invoices.config import ConfigError, load_config
+from mcp_invoices.config import load_config
+from mcp_invoices.errors import ConfigError
 from mcp_invoices.providers.catalog import PROVIDER_IDS, help_text
 
 __all__ = ["main"]

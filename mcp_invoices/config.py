@@ -18,7 +18,9 @@ from typing import Final
 import platformdirs
 from pydantic import SecretStr
 
-from mcp_invoices.providers.catalog import REMOTE_SPECS, ProviderSpec, Transport
+from mcp_invoices.errors import ConfigError
+from mcp_invoices.providers.catalog import REMOTE_SPECS
+from mcp_invoices.providers.spec import ProviderSpec, Transport
 
 __all__ = [
     "Config",
@@ -37,10 +39,6 @@ __all__ = [
     "elicitation_timeout",
     "sqlite_database_url",
 ]
-
-
-class ConfigError(Exception):
-    """The environment cannot serve a session; the message names the variable to fix."""
 
 
 def default_db_path() -> Path:

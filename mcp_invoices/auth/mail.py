@@ -19,7 +19,7 @@ from typing import Literal
 import anyio.to_thread
 from pydantic import SecretStr
 
-from mcp_invoices.config import ConfigError
+from mcp_invoices.errors import ConfigError
 
 __all__ = ["MailSettings", "load_mail_settings", "send_code", "MailUnavailable"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from mcp_invoices.config import ConfigError
+from mcp_invoices.errors import ConfigError
 from mcp_invoices.shared.base import (
     Budget,
     DocumentStore,

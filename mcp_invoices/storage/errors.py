@@ -3,7 +3,7 @@ prints its message, which says what to do, and exits with status 2. No message c
 
 from __future__ import annotations
 
-from mcp_invoices.config import ConfigError
+from mcp_invoices.errors import ConfigError
 
 __all__ = ["DatabaseUnavailable", "SchemaAhead", "SchemaBehind", "describe_error"]
 

@@ -29,7 +29,7 @@ import anyio
 import httpx2
 from pydantic import SecretStr
 
-from mcp_invoices.config import ConfigError, RemoteProviderConfig
+from mcp_invoices.config import RemoteProviderConfig
 from mcp_invoices.domain import errors
 from mcp_invoices.domain.errors import (
     InvalidArgument,
@@ -43,6 +43,7 @@ from mcp_invoices.domain.models import (
     Page,
 )
 from mcp_invoices.domain.summary import InvoiceFacts
+from mcp_invoices.errors import ConfigError
 from mcp_invoices.logs import add_secrets, redact
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers import json_guard
