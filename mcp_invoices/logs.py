@@ -14,13 +14,15 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from mcp_invoices.providers.catalog import CATALOG
+
 __all__ = ["configure_logging", "add_secrets", "redact", "Throttled"]
 
 _SECRETS: set[str] = set()
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"),
-    re.compile(r"\b(polar_(?:cst|oat|pat)_)[A-Za-z0-9_-]+"),
-    re.compile(r"\b(ak_(?:live|test)_)[A-Za-z0-9_-]+"),
+    # Each provider's credentials as they look in text (its spec's ``secret_patterns``).
+    *(re.compile(pattern) for entry in CATALOG for pattern in entry.secret_patterns),
     re.compile(r"\b(mcp[ir]_)[A-Za-z0-9_-]+"),  # access tokens, and the refresh tokens of sign-in
     re.compile(r"(?i)((?:token|key|secret|password|authorization)\"?\s*[:=]\s*\"?)[^\s\",]{4,}"),
     # A sign-in's flow id and an authorization code travel in URLs (an access log at DEBUG shows them).

@@ -43,6 +43,7 @@ from mcp_invoices.auth import pages
 from mcp_invoices.auth.mail import MailSettings, send_code
 from mcp_invoices.auth.oauth import AuthorizationServer, Grant, grant_key
 from mcp_invoices.domain.errors import InvoiceError
+from mcp_invoices.providers.catalog import CATALOG
 
 __all__ = [
     "SignIn",
@@ -65,13 +66,8 @@ SENDS_PER_ACCOUNT = 5
 SENDS_PER_ADDRESS = 20
 COOKIE = "mcpi_signin"
 
-PROVIDER_NAMES = {
-    "local": "this shop",
-    "polar": "Polar",
-    "afternoon": "Afternoon",
-    "bagisto": "the shop (Bagisto)",
-    "payabli": "Payabli",
-}
+PROVIDER_NAMES = {entry.id: entry.signin_name for entry in CATALOG}
+"""Who a customer's account is with, as the pages say it (each provider's spec)."""
 
 CustomerDirectory = Callable[[str], Awaitable[str | None]]
 """An email address → the id of the one customer the provider holds it for, or None."""

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import SecretStr
 from sqlalchemy import Connection, bindparam, select
 
+from mcp_invoices.providers.catalog import PROVIDER_IDS
 from mcp_invoices.storage import Database, open_database
 from mcp_invoices.storage.schema import access_tokens
 
@@ -36,7 +37,6 @@ __all__ = ["TokenStore", "IssuedToken", "TokenRecord", "TokenError", "parse_ttl"
 
 TOKEN_PREFIX = "mcpi_"
 _TOKEN_RE = re.compile(r"^mcpi_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$")
-KNOWN_PROVIDERS = ("local", "polar", "afternoon", "bagisto", "payabli")
 
 
 class TokenError(ValueError):
@@ -147,8 +147,8 @@ class TokenStore:
         provider_credential: SecretStr | None = None,
         now: datetime | None = None,
     ) -> IssuedToken:
-        if provider not in KNOWN_PROVIDERS:
-            raise TokenError(f"--provider must be one of {', '.join(KNOWN_PROVIDERS)}, not {provider!r}.")
+        if provider not in PROVIDER_IDS:
+            raise TokenError(f"--provider must be one of {', '.join(PROVIDER_IDS)}, not {provider!r}.")
         if not customer_id.strip():
             raise TokenError("--customer must name the one customer the token is bound to.")
         now = now or datetime.now(UTC)

@@ -6,8 +6,8 @@ it. The implementation is named by its import path, so start-up (which reads eve
 what is configured) imports only the providers that are configured.
 
 Adding a provider: write its package ``providers/<id>/`` (an ``InvoiceProvider`` whose ``info`` is
-its ``SPEC.info`` and whose ``from_config`` builds it, its ``spec.py`` declaring ``SPEC``, and its
-emulator's ``SANDBOX``) and add ``SPEC`` to ``CATALOG``: that one line is all this package needs.
+its ``SPEC.info`` and whose ``from_config`` builds it, and its ``spec.py`` declaring ``SPEC``) and
+add its package name to ``CATALOG``: that one line is all this package needs.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "TOKEN_SCOPED",
@@ -91,9 +91,6 @@ class ProviderSpec:
     a log may keep (a prefix such as ``ak_live_``), the rest is redacted."""
     signin_label: str = ""
     """Who the customer's account is with, as the sign-in pages say it (the display name when empty)."""
-    sandbox: str = ""
-    """``module:NAME`` of its emulator's :class:`~mcp_invoices.providers.emulation.SandboxEmulator`, mounted
-    by ``mcp_invoices.sandbox``; empty for a provider with no emulator."""
 
     @property
     def id(self) -> str:
@@ -129,15 +126,11 @@ class ProviderSpec:
     def signin_name(self) -> str:
         return self.signin_label or self.display_name
 
-    def implementation(self) -> object:
+    def implementation(self) -> Any:
         """The provider class, imported now (and not before: start-up pays only for what is configured)."""
         return _imported(self.factory)
 
-    def sandbox_emulator(self) -> object:
-        """Its emulator registration (``sandbox``), imported now; None when it has no emulator."""
-        return _imported(self.sandbox) if self.sandbox else None
 
-
-def _imported(path: str) -> object:
+def _imported(path: str) -> Any:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)

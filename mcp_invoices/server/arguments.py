@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from mcp_invoices.domain.models import InvoiceFilter, InvoiceStatus
-from mcp_invoices.providers.catalog import PROVIDER_IDS
+from mcp_invoices.providers.catalog import GENERATING_PROVIDERS, PROVIDER_IDS
 from mcp_invoices.server.inputs import check_order
 
 __all__ = [
@@ -50,7 +50,7 @@ OVERDUE = Field(
 DUE_AFTER = Field(default=None, description="Only invoices due on or after (YYYY-MM-DD).")
 DUE_BEFORE = Field(default=None, description="Only invoices due on or before (YYYY-MM-DD).")
 INVOICE_ID = Field(
-    description="The invoice id as list_invoices returns it (for local and polar: the order id), or the "
+    description=f"The invoice id as list_invoices returns it (for {GENERATING_PROVIDERS}: the order id), or the "
     "invoice number printed on it (e.g. INV-2026-0004), in any case."
 )
 LIMIT = Field(default=20)

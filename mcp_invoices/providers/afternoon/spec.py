@@ -15,5 +15,4 @@ SPEC = ProviderSpec(
     requests_per_minute=1000,
     factory="mcp_invoices.providers.afternoon.client:AfternoonProvider",
     secret_patterns=(r"\b(ak_(?:live|test)_)[A-Za-z0-9_-]+",),
-    sandbox="mcp_invoices.providers.afternoon.emulator:SANDBOX",
 )

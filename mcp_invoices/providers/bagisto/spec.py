@@ -24,5 +24,4 @@ SPEC = ProviderSpec(
     requests_per_hour=1000,
     factory="mcp_invoices.providers.bagisto.client:BagistoProvider",
     signin_label="the shop (Bagisto)",
-    sandbox="mcp_invoices.providers.bagisto.emulator:SANDBOX",
 )

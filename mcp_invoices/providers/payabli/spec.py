@@ -20,5 +20,4 @@ SPEC = ProviderSpec(
     # Payabli documents no public limit: a conservative one.
     requests_per_minute=600,
     factory="mcp_invoices.providers.payabli.client:PayabliProvider",
-    sandbox="mcp_invoices.providers.payabli.emulator:SANDBOX",
 )

@@ -32,5 +32,4 @@ SPEC = ProviderSpec(
     requests_per_minute=500,
     factory="mcp_invoices.providers.polar.client:PolarProvider",
     secret_patterns=(r"\b(polar_(?:cst|oat|pat)_)[A-Za-z0-9_-]+",),
-    sandbox="mcp_invoices.providers.polar.emulator:SANDBOX",
 )
