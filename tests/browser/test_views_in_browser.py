@@ -90,11 +90,15 @@ async def test_the_invoice_view_shows_number_every_line_totals_and_amount_due_as
 
     assert view["kind"] == "invoice"
     assert view["number"] == invoice["number"]
-    # "From" names the seller (the merchant) where the provider names one (the local ledger's seller
-    # profile); otherwise the provider is named as what it is, never as the seller.
+    # "From" names the seller (the merchant) where the provider names one: the local ledger's seller
+    # profile, Payabli's paypoint (its trading name, on every invoice record: the emulator's
+    # "PaypointDbaname"); otherwise the provider is named as what it is, never as the seller.
     if host.results.provider == "local":
         assert view["sellerLabel"] == "From"
         assert view["seller"].startswith(SELLER.name) and SELLER.address_lines[0] in view["seller"]
+    elif host.results.provider == "payabli":
+        assert view["sellerLabel"] == "From"
+        assert view["seller"] == "Sandbox Goods"
     else:
         assert view["sellerLabel"] == "Issued through"
         assert view["seller"] == PROVIDER_NAMES[host.results.provider]
