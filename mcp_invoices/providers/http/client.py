@@ -1,78 +1,41 @@
-"""The one HTTP layer every remote provider client uses.
-
-Each remote provider holds one ``ProviderHTTP`` per process: one pooled connection set, explicit
-timeouts, bounded retries with full-jitter backoff, and a single mapping from transport failures
-and unexpected statuses to ``mcp_invoices.domain.errors``. Not-found is deliberately *not* mapped
-here: a provider lists 404 in ``expected`` and answers with ``errors.not_found`` itself, so that
-"missing" and "not yours" share one wording.
-
-Secrets travel only in headers. Nothing here puts a header value, a query string or URL
-credentials into an exception message, a ``repr`` or a log line.
-"""
+"""``ProviderHTTP``: one provider's pooled client, with the deadline, the request budget, bounded retries
+and bounded body reads; what a failure means comes from ``errors``."""
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Container, Mapping
-from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
-from urllib.parse import quote
 
 import anyio
 import httpx2
 
-from mcp_invoices.domain.errors import (
-    InvalidArgument,
-    InvoiceError,
-    ProviderTimeout,
-    ProviderUnavailable,
-    RateLimited,
-    Unauthorized,
+from mcp_invoices.domain.errors import InvalidArgument, InvoiceError, ProviderTimeout, ProviderUnavailable
+from mcp_invoices.providers.http.bodies import (
+    JSON_MAX_BYTES,
+    PROVIDER_EXTENSION,
+    BodyTooLarge,
+    loaded,
+    parse_json,
 )
-from mcp_invoices.providers import json_guard
+from mcp_invoices.providers.http.errors import status_error, transport_error
+from mcp_invoices.providers.http.logs import redact_httpx_urls
+from mcp_invoices.providers.http.retry import (
+    DEFAULT_RETRY,
+    IDEMPOTENT_METHODS,
+    MIN_ATTEMPT_WINDOW,
+    RETRY_AFTER_STATUSES,
+    RetryPolicy,
+    retry_after_seconds,
+)
 from mcp_invoices.shared.base import Budget
 
-__all__ = [
-    "DOCUMENT_MAX_BYTES",
-    "IDEMPOTENT_METHODS",
-    "JSON_MAX_BYTES",
-    "MAX_REPORTED_RETRY_AFTER",
-    "ProviderHTTP",
-    "RetryPolicy",
-    "not_json",
-    "number_out_of_range",
-    "parse_json",
-    "path_segment",
-    "read_limited",
-    "retry_after_seconds",
-]
+__all__ = ["ProviderHTTP"]
 
 logger = logging.getLogger("mcp_invoices.http")
-
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-"""Methods retried by default: repeating them cannot create a second side effect."""
-
-_RETRY_AFTER_STATUSES = frozenset({429, 503})
-"""Statuses whose ``Retry-After`` header is honoured (RFC 9110 defines it for these)."""
-
-_MIN_ATTEMPT_WINDOW = 1.0
-"""A retry that would have less than this many seconds of budget left to answer is not made."""
-
-JSON_MAX_BYTES = 4 * 1024 * 1024
-"""Largest API answer read: a 100-invoice page is well under 1 MiB; a bigger one is refused mid-stream."""
-DOCUMENT_MAX_BYTES = 25 * 1024 * 1024
-"""Largest document (PDF) read: an invoice's own PDF is rarely over 1 MiB."""
-MAX_REPORTED_RETRY_AFTER = 3600.0
-"""A provider's ``Retry-After`` is passed on to the caller at most this long (an hour): a longer
-wait is a provider's mistake, and an assistant must not be told to wait for years."""
-
-_PROVIDER_EXTENSION = "mcp_invoices.provider"
-"""Where ``ProviderHTTP`` tags its responses, so that ``parse_json`` can name the provider."""
 
 
 def _user_agent() -> str:
@@ -80,138 +43,6 @@ def _user_agent() -> str:
         return f"mcp-invoices/{metadata.version('mcp-invoices')}"
     except metadata.PackageNotFoundError:  # running from a source tree that is not installed
         return "mcp-invoices"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try before giving up; the defaults suit an interactive chat turn."""
-
-    attempts: int = 4
-    """Total tries (first one included) for a request that may be repeated."""
-    base_delay: float = 0.2
-    """Seconds; the backoff ceiling doubles from here on every retry (full jitter below it)."""
-    max_delay: float = 5.0
-    max_retry_after: float = 10.0
-    """Cap on how long a provider's ``Retry-After`` may make us wait between two tries."""
-    total_budget: float = 20.0
-    """Seconds for the whole call, from waiting for the request budget to the last byte of the last
-    try, waits included: a provider that sends its answer one byte at a time is cut off here."""
-    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be at least 1.")
-        if min(self.base_delay, self.max_delay, self.max_retry_after, self.total_budget) < 0:
-            raise ValueError("RetryPolicy delays and budget must not be negative.")
-
-
-def retry_after_seconds(response: httpx2.Response, *, now: float | None = None) -> float | None:
-    """The response's ``Retry-After`` in seconds (delta-seconds or HTTP-date), or ``None``.
-
-    A date in the past gives ``0.0``; an unreadable value gives ``None`` rather than an error,
-    because a malformed hint must not turn a retryable answer into a crash.
-    """
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is read the same way
-        return None
-    current = time.time() if now is None else now
-    return float(max(0, math.ceil(when.timestamp() - current)))
-
-
-def parse_json(response: httpx2.Response, *, provider: str | None = None) -> Any:
-    """The body as JSON with every JSON number that has a fraction as a ``Decimal``.
-
-    Money must never pass through a binary float, so floats are never created; a number too large
-    to be money, a count or an id is refused before it is converted (``json_guard``). A body that is
-    not JSON means the provider (or something in front of it) misbehaved: ``ProviderUnavailable``.
-    """
-    name = provider or response.extensions.get(_PROVIDER_EXTENSION) or "The provider"
-    try:
-        return json_guard.loads(response.content)
-    except json_guard.NumberOutOfRange:
-        raise number_out_of_range(name) from None
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise not_json(name) from None
-
-
-def number_out_of_range(provider: str) -> ProviderUnavailable:
-    """``provider`` sent a number no amount, count or id can be (``json_guard``'s bounds)."""
-    return ProviderUnavailable(
-        f"{provider} sent a number far too large (or long) to be an amount, a count or an id.",
-        hint="Try again later; if it persists, the provider's data or the configured base URL is wrong.",
-    )
-
-
-def not_json(provider: str) -> ProviderUnavailable:
-    """``provider`` (or something in front of it) answered with a body that is not JSON."""
-    return ProviderUnavailable(
-        f"{provider} sent a response that is not valid JSON.",
-        hint="Try again in a moment; if it persists, check the provider's status page.",
-    )
-
-
-def path_segment(value: str) -> str:
-    """``value`` percent-encoded as exactly one path segment, for ids that came from a user.
-
-    ``/``, ``?`` and ``#`` are encoded so an id cannot reach another endpoint; ``.`` and ``..``
-    are refused because servers resolve them as directory steps even when encoded.
-    """
-    if value in ("", ".", ".."):
-        raise InvalidArgument(f"{value!r} is not a valid id.", hint="Pass the id exactly as listed.")
-    try:
-        return quote(value, safe="")
-    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form, so no URL can carry it
-        raise InvalidArgument(
-            "The id contains characters no URL can carry.", hint="Pass the id exactly as listed."
-        ) from None
-
-
-async def read_limited(response: httpx2.Response, limit: int) -> httpx2.Response:
-    """A copy of a streamed response holding at most the first ``limit`` bytes of its (decoded) body.
-
-    For transports that peek at a body: what is past the limit is never read, and the original
-    response is closed. A small JSON answer arrives whole; anything larger is cut and is not JSON.
-    """
-    body = bytearray()
-    try:
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > limit:
-                break
-    finally:
-        await response.aclose()
-    return _loaded(response, bytes(body[:limit]))
-
-
-def _loaded(response: httpx2.Response, body: bytes, request: httpx2.Request | None = None) -> httpx2.Response:
-    """``response`` with ``body`` as its content; headers that described the wire form are dropped."""
-    kept = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    return httpx2.Response(
-        response.status_code, headers=kept, content=body, request=request, extensions=response.extensions
-    )
-
-
-class _BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
 
 
 class ProviderHTTP:
@@ -226,7 +57,7 @@ class ProviderHTTP:
         auth_hint: str,
         connect_timeout: float = 5.0,
         read_timeout: float = 20.0,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         budget: Budget | None = None,
         max_body_bytes: int = JSON_MAX_BYTES,
         transport: httpx2.AsyncBaseTransport | None = None,
@@ -252,6 +83,7 @@ class ProviderHTTP:
         self._timeout = httpx2.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         )
+        redact_httpx_urls()
         self._client = httpx2.AsyncClient(
             base_url=url,
             headers={"User-Agent": _user_agent(), "Accept": "application/json", **(headers or {})},
@@ -325,7 +157,7 @@ class ProviderHTTP:
             attempt += 1
             # With a real sleep the clock covers the waits; with an injected one, ``slept`` does.
             spent = max(self._clock() - started, slept)
-            remaining = max(policy.total_budget - spent, _MIN_ATTEMPT_WINDOW)
+            remaining = max(policy.total_budget - spent, MIN_ATTEMPT_WINDOW)
             with anyio.move_on_after(remaining) as deadline:
                 response, failure = await self._send_once(
                     method,
@@ -345,7 +177,7 @@ class ProviderHTTP:
             retryable, outcome = self._retryable(response, failure, may_repeat)
             delay = self._delay(attempt, response) if retryable and attempt < policy.attempts else None
             spent = max(self._clock() - started, slept)
-            if delay is None or spent + delay + _MIN_ATTEMPT_WINDOW > policy.total_budget:
+            if delay is None or spent + delay + MIN_ATTEMPT_WINDOW > policy.total_budget:
                 error = self._map_status(response) if response is not None else self._map_transport(failure)
                 raise self._fail(error, method, log_path, outcome, attempt) from None
             self._log_retry(method, log_path, outcome, attempt, delay)
@@ -381,7 +213,7 @@ class ProviderHTTP:
                 f"The id or cursor is too long or malformed to send to {self.provider_name}.",
                 hint="Pass the id or cursor exactly as listed.",
             ) from None
-        except _BodyTooLarge as exc:
+        except BodyTooLarge as exc:
             raise self._fail(
                 self._too_large(exc.limit), method, log_path, "body too large", attempt
             ) from None
@@ -396,7 +228,7 @@ class ProviderHTTP:
                 type(exc).__name__,
                 attempt,
             ) from None
-        response.extensions[_PROVIDER_EXTENSION] = self.provider_name
+        response.extensions[PROVIDER_EXTENSION] = self.provider_name
         return response, None
 
     async def _read(
@@ -421,15 +253,15 @@ class ProviderHTTP:
         try:
             declared = response.headers.get("content-length", "")
             if declared.isascii() and declared.isdigit() and len(declared) < 20 and int(declared) > max_body:
-                raise _BodyTooLarge(max_body)
+                raise BodyTooLarge(max_body)
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > max_body:
-                    raise _BodyTooLarge(max_body)
+                    raise BodyTooLarge(max_body)
         finally:
             await response.aclose()
-        return _loaded(response, bytes(body), request)
+        return loaded(response, bytes(body), request)
 
     def _too_slow(self) -> ProviderTimeout:
         return ProviderTimeout(
@@ -471,7 +303,7 @@ class ProviderHTTP:
 
     def _attempt_timeout(self, remaining: float) -> httpx2.Timeout:
         """The configured timeouts, shortened so that one attempt cannot outlive the budget."""
-        remaining = max(remaining, _MIN_ATTEMPT_WINDOW)
+        remaining = max(remaining, MIN_ATTEMPT_WINDOW)
         base = self._timeout
 
         def clamp(value: float | None) -> float:
@@ -484,7 +316,7 @@ class ProviderHTTP:
     def _delay(self, attempt: int, response: httpx2.Response | None) -> float:
         """Seconds to wait before the next try: the provider's ``Retry-After`` (capped) or backoff."""
         policy = self.retry
-        if response is not None and response.status_code in _RETRY_AFTER_STATUSES:
+        if response is not None and response.status_code in RETRY_AFTER_STATUSES:
             asked = retry_after_seconds(response)
             if asked is not None:
                 return min(asked, policy.max_retry_after)
@@ -492,55 +324,10 @@ class ProviderHTTP:
         return self._rng.uniform(0.0, ceiling)  # full jitter: spreads retries of many clients apart
 
     def _map_status(self, response: httpx2.Response) -> InvoiceError:
-        name = self.provider_name
-        status = response.status_code
-        if status in (401, 403):
-            return Unauthorized(f"{name} refused the credentials.", hint=self.auth_hint)
-        if status == 429:
-            asked = retry_after_seconds(response)
-            retry_after = None if asked is None else min(asked, MAX_REPORTED_RETRY_AFTER)
-            wait = f"Wait {retry_after:g} seconds" if retry_after is not None else "Wait a minute"
-            return RateLimited(
-                f"{name} is limiting how often this server may call it.",
-                retry_after=retry_after,
-                hint=f"{wait} and try again.",
-            )
-        if status >= 500:
-            return ProviderUnavailable(
-                f"{name} answered HTTP {status}.",
-                hint=f"Try again later, or check {name}'s status page.",
-            )
-        return ProviderUnavailable(
-            f"{name} answered HTTP {status}, which this server did not expect.",
-            hint=f"Try again later; if it persists, check the configured {name} base URL.",
-        )
+        return status_error(self.provider_name, response, self.auth_hint)
 
     def _map_transport(self, failure: httpx2.TransportError | None) -> InvoiceError:
-        name = self.provider_name
-        if isinstance(failure, httpx2.PoolTimeout):
-            return ProviderTimeout(
-                f"Too many requests to {name} are in flight from this server.",
-                hint="Try again in a moment.",
-            )
-        if isinstance(failure, httpx2.ConnectTimeout):
-            return ProviderTimeout(
-                f"{name} at {self._host} could not be reached in time.",
-                hint=f"Try again later, or check {name}'s status page and the network.",
-            )
-        if isinstance(failure, httpx2.TimeoutException):
-            return ProviderTimeout(
-                f"{name} did not answer in time.",
-                hint=f"Try again later, or check {name}'s status page.",
-            )
-        if isinstance(failure, httpx2.ConnectError):
-            return ProviderUnavailable(
-                f"Could not connect to {name} at {self._host}.",
-                hint=f"Check the network and the configured {name} base URL, or try again later.",
-            )
-        return ProviderUnavailable(
-            f"The connection to {name} failed before it answered.",
-            hint=f"Try again later, or check {name}'s status page.",
-        )
+        return transport_error(self.provider_name, self._host, failure)
 
     def _log_fields(
         self, method: str, path: str, outcome: str, attempt: int, **more: object
@@ -567,22 +354,3 @@ class ProviderHTTP:
             extra=self._log_fields(method, path, outcome, attempt, code=error.code),
         )
         return error
-
-
-class _RedactHttpxQuery(logging.Filter):
-    """httpx2 logs every request's full URL at INFO; drop the query and userinfo, where credentials hide."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(arg, httpx2.URL) for arg in record.args):
-            record.args = tuple(
-                arg.copy_with(username=None, password=None, query=None)
-                if isinstance(arg, httpx2.URL)
-                else arg
-                for arg in record.args
-            )
-        return True
-
-
-_httpx_logger = logging.getLogger("httpx2")
-if not any(isinstance(existing, _RedactHttpxQuery) for existing in _httpx_logger.filters):
-    _httpx_logger.addFilter(_RedactHttpxQuery())

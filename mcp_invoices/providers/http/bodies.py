@@ -1,0 +1,96 @@
+"""Bodies: bounded reads, JSON with exact decimals, and the messages for a body that cannot be read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+
+from mcp_invoices.domain.errors import ProviderUnavailable
+from mcp_invoices.providers import json_guard
+
+__all__ = [
+    "DOCUMENT_MAX_BYTES",
+    "JSON_MAX_BYTES",
+    "PROVIDER_EXTENSION",
+    "BodyTooLarge",
+    "loaded",
+    "not_json",
+    "number_out_of_range",
+    "parse_json",
+    "read_limited",
+]
+
+JSON_MAX_BYTES = 4 * 1024 * 1024
+"""Largest API answer read: a 100-invoice page is well under 1 MiB; a bigger one is refused mid-stream."""
+DOCUMENT_MAX_BYTES = 25 * 1024 * 1024
+
+PROVIDER_EXTENSION = "mcp_invoices.provider"
+"""Where ``ProviderHTTP`` tags its responses, so that ``parse_json`` can name the provider."""
+
+
+def parse_json(response: httpx2.Response, *, provider: str | None = None) -> Any:
+    """The body as JSON with every JSON number that has a fraction as a ``Decimal``.
+
+    Money must never pass through a binary float, so floats are never created; a number too large
+    to be money, a count or an id is refused before it is converted (``json_guard``). A body that is
+    not JSON means the provider (or something in front of it) misbehaved: ``ProviderUnavailable``.
+    """
+    name = provider or response.extensions.get(PROVIDER_EXTENSION) or "The provider"
+    try:
+        return json_guard.loads(response.content)
+    except json_guard.NumberOutOfRange:
+        raise number_out_of_range(name) from None
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise not_json(name) from None
+
+
+def number_out_of_range(provider: str) -> ProviderUnavailable:
+    """``provider`` sent a number no amount, count or id can be (``json_guard``'s bounds)."""
+    return ProviderUnavailable(
+        f"{provider} sent a number far too large (or long) to be an amount, a count or an id.",
+        hint="Try again later; if it persists, the provider's data or the configured base URL is wrong.",
+    )
+
+
+def not_json(provider: str) -> ProviderUnavailable:
+    """``provider`` (or something in front of it) answered with a body that is not JSON."""
+    return ProviderUnavailable(
+        f"{provider} sent a response that is not valid JSON.",
+        hint="Try again in a moment; if it persists, check the provider's status page.",
+    )
+
+
+async def read_limited(response: httpx2.Response, limit: int) -> httpx2.Response:
+    """A copy of a streamed response holding at most the first ``limit`` bytes of its (decoded) body.
+
+    For transports that peek at a body: what is past the limit is never read, and the original
+    response is closed. A small JSON answer arrives whole; anything larger is cut and is not JSON.
+    """
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                break
+    finally:
+        await response.aclose()
+    return loaded(response, bytes(body[:limit]))
+
+
+def loaded(response: httpx2.Response, body: bytes, request: httpx2.Request | None = None) -> httpx2.Response:
+    """``response`` with ``body`` as its content; headers that described the wire form are dropped."""
+    kept = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx2.Response(
+        response.status_code, headers=kept, content=body, request=request, extensions=response.extensions
+    )
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
