@@ -300,6 +300,27 @@ async def test_a_token_for_another_resource_is_not_issued(database: Path | str) 
         assert query_of(answer.headers["location"])["iss"] == url.removesuffix("/mcp") + "/"
 
 
+async def test_an_oversized_token_request_is_refused_not_passed_on_unchecked(database: Path | str) -> None:
+    """The resource check reads the whole form; one too large to read is refused, never waved through."""
+    async with deployed(database) as (url, _, _):
+        async with httpx2.AsyncClient() as http:
+            client = await register(http, url)
+            answer = await http.post(
+                url.replace("/mcp", "/token"),
+                data={
+                    "grant_type": "authorization_code",
+                    "client_id": client["client_id"],
+                    "code": "x",
+                    "code_verifier": "v" * 43,
+                    "redirect_uri": REDIRECT,
+                    "resource": "https://other.example/mcp",
+                    "padding": "p" * 70_000,
+                },
+            )
+    assert answer.status_code == 413
+    assert answer.json()["error"] == "invalid_request"
+
+
 async def test_every_authorization_response_names_the_issuer_the_metadata_names(database: Path | str) -> None:
     """RFC 9207: ``iss`` on the code redirect equals the metadata's ``issuer``, which says it is sent."""
     async with deployed(database) as (url, mailbox, _):

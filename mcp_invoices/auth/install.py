@@ -263,12 +263,15 @@ class TokenResourceCheck:
             await self.app(scope, receive, send)
             return
         body, complete = await _read_bounded(receive, TOKEN_REQUEST_MAX_BYTES)
-        if complete:
-            refusal = self._refusal(body)
-            if refusal is not None:
-                await refusal(scope, receive, send)
-                return
-        await self.app(scope, _replay(body, complete, receive), send)
+        if not complete:
+            if len(body) > TOKEN_REQUEST_MAX_BYTES:  # never a token request: refused unread, unchecked never
+                await _too_large()(scope, receive, send)
+            return  # otherwise the client went away mid-request: nothing to answer
+        refusal = self._refusal(body)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
 
     def _refusal(self, body: bytes) -> ASGIApp | None:
         from starlette.responses import JSONResponse
@@ -300,21 +303,34 @@ async def _read_bounded(receive: Receive, limit: int) -> tuple[bytes, bool]:
         chunk = message.get("body", b"")
         chunks.append(chunk)
         size += len(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), True
         if size > limit:
             return b"".join(chunks), False
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
 
 
-def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
-    """A ``receive`` that first gives back what was read, then (if the body was not all read) the rest."""
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that first gives back the whole body read, then waits as the original does."""
     sent = False
 
     async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": not complete}
+            return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
     return replay
+
+
+def _too_large() -> ASGIApp:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(
+        {
+            "error": "invalid_request",
+            "error_description": f"A token request is a short form; this one is over {TOKEN_REQUEST_MAX_BYTES} bytes.",
+        },
+        status_code=413,
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
