@@ -41,6 +41,8 @@ from mcp_invoices.providers.http import (
     path_segment,
     retry_after_seconds,
 )
+from mcp_invoices.providers.http.bodies import BodyTooLarge
+from mcp_invoices.providers.http.errors import Deadline, failure_error
 
 SECRET = "polar_cst_s3cr3t-DO-NOT-LEAK"
 AUTH_HINT = "Set POLAR_CUSTOMER_SESSION to a valid customer session token."
@@ -447,6 +449,98 @@ async def test_protocol_error_maps_to_provider_unavailable(make_http: Callable[.
 
     with pytest.raises(ProviderUnavailable):
         await http.request("GET", "/a")
+
+
+@pytest.mark.parametrize(
+    ("outcome", "error", "message"),
+    [
+        (401, Unauthorized, "Polar refused the credentials."),
+        (403, Unauthorized, "Polar refused the credentials."),
+        (429, RateLimited, "Polar is limiting how often this server may call it."),
+        (503, ProviderUnavailable, "Polar answered HTTP 503."),
+        (418, ProviderUnavailable, "Polar answered HTTP 418, which this server did not expect."),
+        (
+            Deadline(),
+            ProviderTimeout,
+            "Polar had not finished answering after 20 seconds "
+            "(waiting, connecting or sending its answer too slowly), so the call was stopped.",
+        ),
+        (
+            BodyTooLarge(4 * 1024 * 1024),
+            ProviderUnavailable,
+            "Polar sent an answer larger than 4 MiB, so it was refused unread.",
+        ),
+        (
+            httpx2.InvalidURL("too long"),
+            InvalidArgument,
+            "The id or cursor is too long or malformed to send to Polar.",
+        ),
+        (
+            httpx2.PoolTimeout("pool"),
+            ProviderTimeout,
+            "Too many requests to Polar are in flight from this server.",
+        ),
+        (
+            httpx2.ConnectTimeout("slow"),
+            ProviderTimeout,
+            "Polar at api.example:8443 could not be reached in time.",
+        ),
+        (httpx2.ReadTimeout("slow"), ProviderTimeout, "Polar did not answer in time."),
+        (
+            httpx2.ConnectError("refused"),
+            ProviderUnavailable,
+            "Could not connect to Polar at api.example:8443.",
+        ),
+        (
+            httpx2.RemoteProtocolError("closed"),
+            ProviderUnavailable,
+            "The connection to Polar failed before it answered.",
+        ),
+        (
+            httpx2.DecodingError("gzip"),
+            ProviderUnavailable,
+            "Polar sent a response that could not be decoded.",
+        ),
+        (RuntimeError("unlisted"), ProviderUnavailable, "The connection to Polar failed before it answered."),
+    ],
+)
+def test_the_failure_table_maps_each_outcome_to_its_error_and_words(
+    outcome: int | Exception, error: type[InvoiceError], message: str
+) -> None:
+    """One table (``http.errors.FAILURES``), first match first: a pool timeout is not a plain timeout."""
+    mapped = failure_error(outcome, name="Polar", host="api.example:8443", auth_hint=AUTH_HINT, seconds=20.0)
+
+    assert type(mapped) is error and mapped.message == message and mapped.hint
+
+
+async def test_cookies_a_provider_sets_are_never_sent_back(make_http: Callable[..., ProviderHTTP]) -> None:
+    """One pooled client serves many customers' credentials: a session cookie set for one must not ride along."""
+    script = Scripted(
+        [json_response(200, {}, **{"Set-Cookie": "session=alice; Path=/"}), json_response(200, {})]
+    )
+    http = make_http(script)
+
+    await http.request("GET", "/a")
+    await http.request("GET", "/a")
+
+    assert [request.headers.get("cookie") for request in script.requests] == [None, None]
+
+
+async def test_a_providers_own_retry_after_sets_the_wait_and_the_rate_limited_error(
+    make_http: Callable[..., ProviderHTTP], sleep: RecordingSleep
+) -> None:
+    """A provider that states its wait elsewhere than ``Retry-After`` (Bagisto: in the 429 body) is asked."""
+    script = Scripted([json_response(429, {"retry_after": 3})])
+    http = make_http(
+        script,
+        retry=RetryPolicy(attempts=2, total_budget=60.0),
+        retry_after=lambda response: float(parse_json(response)["retry_after"]),
+    )
+
+    with pytest.raises(RateLimited) as caught:
+        await http.request("GET", "/a")
+
+    assert sleep.delays == [3.0] and caught.value.retry_after == 3.0
 
 
 # -- Retry-After parsing ----------------------------------------------------------------------

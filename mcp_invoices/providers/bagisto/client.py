@@ -23,11 +23,9 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from typing import Any, NoReturn, TypeVar
+from collections.abc import AsyncGenerator
+from typing import Any, Unpack
 
-import anyio
-import httpx2
 from pydantic import SecretStr
 
 from mcp_invoices.config import RemoteProviderConfig
@@ -36,7 +34,6 @@ from mcp_invoices.domain.errors import (
     InvalidArgument,
     InvoiceError,
     ProviderUnavailable,
-    RateLimited,
     Unauthorized,
 )
 from mcp_invoices.domain.models import (
@@ -46,6 +43,7 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
+from mcp_invoices.providers.bagisto.api import BagistoAPI
 from mcp_invoices.providers.bagisto.wire import (
     GRAPHQL_PAGE_MAX,
     INVOICE_ITEMS_QUERY,
@@ -54,9 +52,6 @@ from mcp_invoices.providers.bagisto.wire import (
     PROVIDER_ID,
     STATUSES,
     UNREADABLE_HINT,
-    BagistoTransport,
-    GraphQLError,
-    GraphQLResponse,
     WireConnection,
     WireInvoice,
     WireItem,
@@ -64,25 +59,20 @@ from mcp_invoices.providers.bagisto.wire import (
     WireLinesConnection,
     embedded_items,
     malformed,
-    network_transport,
     normalize_invoice,
 )
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
-from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, ProviderHTTP, RetryPolicy, path_segment
+from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, Tuning, path_segment
 from mcp_invoices.providers.paging import check_page_count, pages_per_summary
-from mcp_invoices.providers.wire import error_body, read_body, text_at, validated
+from mcp_invoices.providers.wire import read_body
 from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
 
 __all__ = ["PROVIDER_ID", "STATUSES", "BagistoProvider"]
 
 logger = logging.getLogger("mcp_invoices.bagisto")
 
-C = TypeVar("C", WireConnection, WireLinesConnection)
-
 _INVOICES = "/api/shop/customer-invoices"
-# bagisto-api 5ab9ff2 tests/GraphQLTestCase.php: POST /api/graphql {query, variables}, key + bearer headers.
-_GRAPHQL = "/api/graphql"
 
 _PAGE_SIZE = GRAPHQL_PAGE_MAX
 """Invoices per GraphQL page: Bagisto's maximum, so that a full walk costs the fewest requests."""
@@ -96,20 +86,6 @@ _AFTER = re.compile(r"^[A-Za-z0-9+/=_-]{1,64}$")
 """A Bagisto cursor (base64 of an offset, bagisto-api 5ab9ff2 src/State/CustomerInvoiceProvider.php)."""
 _POSITION = re.compile(r"^([A-Za-z0-9+/=_-]{0,64})~([1-9]\d{0,18})$")
 """Our list cursor: ``{after}~{below_id}``: the Bagisto page to read again and the id to resume below."""
-_MAX_ERROR_TEXT = 200
-
-_STOREFRONT_HINT = "Check BAGISTO_STOREFRONT_KEY: it must be this Bagisto shop's storefront API key."
-_TOKEN_HINT = (
-    "Check BAGISTO_CUSTOMER_TOKEN: it must be a current customer token "
-    "(log in again with POST /api/shop/customer/login to get a new one)."
-)
-_SESSION_TOKEN_HINT = (
-    "The Bagisto customer token stored for this session was refused; "
-    "issue the session again with a fresh customer token."
-)
-_BOTH_HINT = "Check BAGISTO_STOREFRONT_KEY and BAGISTO_CUSTOMER_TOKEN."
-_STOREFRONT_ERRORS = ("missing_key", "invalid_key")
-"""bagisto-api 5ab9ff2 src/Http/Middleware/VerifyStorefrontKey.php: the ``error`` of a refused key."""
 _LINES_UNREADABLE = (
     "Bagisto did not let us read this invoice's lines ({why}); its totals are Bagisto's own and complete."
 )
@@ -138,19 +114,6 @@ def _decode_position(cursor: str) -> tuple[str | None, int]:
 
 def _encode_position(after: str | None, below_id: int) -> str:
     return f"{after or ''}~{below_id}"
-
-
-def _error_text(response: httpx2.Response) -> tuple[str, str]:
-    """(``error`` code, ``message``/problem+json ``title``/``detail``) lower-cased, to tell credentials apart."""
-    body = error_body(response)
-    text = " ".join(text_at(body, key) or "" for key in ("message", "title", "detail")).lower()
-    return (text_at(body, "error") or "").lower(), text
-
-
-def _graphql_status(error: GraphQLError) -> int | None:
-    extensions = error.extensions or {}
-    status = extensions.get("status")
-    return status if isinstance(status, int) and not isinstance(status, bool) else None
 
 
 class _Walk:
@@ -189,29 +152,15 @@ class BagistoProvider(InvoiceProvider):
         base_url: str,
         storefront_key: SecretStr,
         customer_token: SecretStr | None = None,
-        retry: RetryPolicy | None = None,
-        budget: Budget | None = None,
-        transport: httpx2.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        **tuning: Unpack[Tuning],
     ) -> None:
         self._customer_token = customer_token
-        self._secrets = tuple(
+        secrets = tuple(
             secret.get_secret_value() for secret in (storefront_key, customer_token) if secret is not None
         )
-        add_secrets(self._secrets)
-        self._http = ProviderHTTP(
-            provider_name=NAME,
-            base_url=base_url,
-            headers={
-                "X-STOREFRONT-KEY": storefront_key.get_secret_value(),
-                "Content-Type": "application/json",
-            },
-            auth_hint=_BOTH_HINT,
-            retry=retry or RetryPolicy(),
-            budget=budget,
-            transport=BagistoTransport(transport or network_transport(base_url)),
-            sleep=sleep,
-        )
+        add_secrets(secrets)
+        self._api = BagistoAPI(base_url=base_url, storefront_key=storefront_key, secrets=secrets, **tuning)
+        self._http = self._api.http
 
     @classmethod
     def from_config(
@@ -347,7 +296,7 @@ class BagistoProvider(InvoiceProvider):
         """Bagisto's own PDF (``GET .../customer-invoices/{id}/pdf``)."""
         token = self._token(scope)
         self._check_id(invoice_id)
-        response = await self._get(
+        response = await self._api.get(
             scope,
             token,
             f"{_INVOICES}/{path_segment(invoice_id)}/pdf",
@@ -363,34 +312,8 @@ class BagistoProvider(InvoiceProvider):
     # -- sign-in -------------------------------------------------------------------------------------
 
     async def customer_login(self, email: str, password: str) -> tuple[str, SecretStr] | None:
-        """The customer's own shop login: ``(customer id, bearer token)``, or None when Bagisto refuses it.
-
-        ``POST /api/shop/customer/login`` (bagisto-api ``src/Models/CustomerLogin.php``,
-        ``src/State/LoginProcessor.php``) answers 201 with ``{id, token, success, message}`` -- also
-        for a wrong password or a suspended account, then with ``success: false`` and an empty token.
-        The password goes in this one request body and nowhere else (never logged, never kept); the
-        token is the one the customer's own API calls need.
-        """
-        response = await self._http.request(
-            "POST",
-            "/api/shop/customer/login",
-            json={"email": email, "password": password},
-            idempotent=False,
-            expected=(200, 201, 401, 422),
-        )
-        if response.status_code in (401, 422):
-            return None
-        try:
-            body = response.json()
-        except ValueError:
-            raise malformed("a login answer that is not JSON") from None
-        if not isinstance(body, dict) or body.get("success") is False:
-            return None
-        token, customer = body.get("token"), body.get("id")
-        if not isinstance(token, str) or not token or not isinstance(customer, int) or customer <= 0:
-            return None
-        add_secrets([token])
-        return str(customer), SecretStr(token)
+        """The customer's own shop login: ``(customer id, bearer token)``, or None when Bagisto refuses it."""
+        return await self._api.login(email, password)
 
     # -- internals -----------------------------------------------------------------------------------
 
@@ -411,50 +334,9 @@ class BagistoProvider(InvoiceProvider):
         if not _INVOICE_ID.match(invoice_id):
             raise errors.not_found("invoice", invoice_id)
 
-    async def _get(
-        self,
-        scope: Scope,
-        token: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        accept: str = "application/json",
-        max_body: int | None = None,
-    ) -> httpx2.Response:
-        """``GET path`` as the customer; a 200 or a 404 comes back, a refusal raises ``Unauthorized``."""
-        response = await self._http.request(
-            "GET",
-            path,
-            params=params,
-            headers={"Authorization": f"Bearer {token}", "Accept": accept},
-            expected=(200, 401, 403, 404),
-            max_body=max_body,
-        )
-        if response.status_code in (401, 403):
-            self._refused(scope, response)
-        return response
-
-    def _refused(self, scope: Scope, response: httpx2.Response) -> NoReturn:
-        """Say which credential Bagisto refused, read from its error body (never echoing the body)."""
-        code, text = _error_text(response)
-        if code in _STOREFRONT_ERRORS or "storefront" in text or "api key" in text:
-            which, message, hint = "storefront_key", f"{NAME} refused the storefront key.", _STOREFRONT_HINT
-        elif any(word in text for word in ("customer", "logged in", "token", "unauthenticated", "bearer")):
-            which, message = "customer_token", f"{NAME} refused the customer token."
-            hint = _SESSION_TOKEN_HINT if scope.credential is not None else _TOKEN_HINT
-        else:
-            which, message, hint = "unknown", f"{NAME} refused the credentials.", _BOTH_HINT
-        logger.warning(
-            "%s refused the %s",
-            NAME,
-            which.replace("_", " "),
-            extra={"provider": PROVIDER_ID, "status": response.status_code, "credential": which},
-        )
-        raise Unauthorized(message, hint=hint)
-
     async def _invoice(self, scope: Scope, token: str, invoice_id: str) -> WireInvoice:
         self._check_id(invoice_id)
-        response = await self._get(scope, token, f"{_INVOICES}/{path_segment(invoice_id)}")
+        response = await self._api.get(scope, token, f"{_INVOICES}/{path_segment(invoice_id)}")
         if response.status_code == 404:
             raise errors.not_found("invoice", invoice_id)
         wire = read_body(WireInvoice, response, provider=NAME, what="an invoice", hint=UNREADABLE_HINT)
@@ -467,7 +349,7 @@ class BagistoProvider(InvoiceProvider):
         variables: dict[str, Any] = {"first": _PAGE_SIZE, "after": after}
         if state is not None:
             variables["state"] = state
-        return await self._graphql(scope, token, INVOICES_QUERY, variables, WireConnection)
+        return await self._api.query(scope, token, INVOICES_QUERY, variables, WireConnection)
 
     async def _lines(self, scope: Scope, token: str, wire: WireInvoice) -> list[WireItem]:
         """The invoice's lines, from its order's invoices over GraphQL (the customer's scope, as REST)."""
@@ -476,7 +358,7 @@ class BagistoProvider(InvoiceProvider):
         walk = _Walk(_MAX_ORDER_PAGES)
         after: str | None = None
         while True:  # bounded: _Walk refuses a repeated cursor; at most _MAX_ORDER_PAGES pages
-            page = await self._graphql(
+            page = await self._api.query(
                 scope,
                 token,
                 INVOICE_ITEMS_QUERY,
@@ -498,66 +380,3 @@ class BagistoProvider(InvoiceProvider):
             if following is None or walk.read >= _MAX_ORDER_PAGES:
                 raise ProviderUnavailable(f"{NAME}'s GraphQL API did not list the invoice under its order")
             after = following
-
-    async def _graphql(
-        self, scope: Scope, token: str, query: str, variables: Mapping[str, Any], shape: type[C]
-    ) -> C:
-        """POST one query as the customer: its ``customerInvoices`` as ``shape``.
-
-        GraphQL ``errors`` (sent with 200) become our errors.
-        """
-        response = await self._http.request(
-            "POST",
-            _GRAPHQL,
-            json={"query": query, "variables": dict(variables)},
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            idempotent=True,  # a query reads only
-            expected=(200, 401, 403),
-        )
-        if response.status_code in (401, 403):
-            self._refused(scope, response)
-        body = read_body(
-            GraphQLResponse, response, provider=NAME, what="a GraphQL answer", hint=UNREADABLE_HINT
-        )
-        if body.errors:
-            self._graphql_failed(scope, body.errors)
-        connection = body.data.get("customerInvoices") if body.data is not None else None
-        if connection is None:
-            raise malformed("a GraphQL answer without customerInvoices")
-        return validated(shape, connection, provider=NAME, what="an invoice page", hint=UNREADABLE_HINT)
-
-    def _graphql_failed(self, scope: Scope, failures: list[GraphQLError]) -> NoReturn:
-        """Map GraphQL ``errors`` to our codes; the message is Bagisto's, trimmed and without secrets."""
-        first = failures[0]
-        text = first.message.lower()
-        status = _graphql_status(first)
-        # bagisto-api 5ab9ff2 src/State/CustomerInvoiceProvider.php: no customer for the token →
-        # AuthorizationException (403) "Unauthenticated. Please login to perform this action".
-        if status in (401, 403) or "unauthenticated" in text or "login" in text:
-            logger.warning(
-                "%s refused the customer token",
-                NAME,
-                extra={"provider": PROVIDER_ID, "credential": "customer_token"},
-            )
-            raise Unauthorized(
-                f"{NAME} refused the customer token.",
-                hint=_SESSION_TOKEN_HINT if scope.credential is not None else _TOKEN_HINT,
-            )
-        if status == 429 or "rate limit" in text:
-            raise RateLimited(
-                f"{NAME} rate-limited the invoice query (its storefront key allows 1,000 requests an hour).",
-                hint="Try again later.",
-            )
-        said = self._scrubbed(first.message)
-        logger.warning("%s's GraphQL API refused a query", NAME, extra={"provider": PROVIDER_ID})
-        raise ProviderUnavailable(
-            f"{NAME}'s GraphQL API refused the invoice query: {said}",
-            hint="Check that the shop runs the Bagisto headless API (bagisto-api) with customerInvoices; "
-            + UNREADABLE_HINT,
-        )
-
-    def _scrubbed(self, message: str) -> str:
-        text = " ".join(message.split())[:_MAX_ERROR_TEXT]
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text or "(no message)"

@@ -1,4 +1,4 @@
-"""Bagisto's invoice as this server reads it, the transport adaptations its wire needs, and normalization.
+"""Bagisto's invoice as this server reads it, where its 429 puts the wait, and normalization.
 
 Two wires, one invoice (evidence: bagisto-api 5ab9ff2, see ``docs/providers.md``):
 
@@ -15,7 +15,6 @@ float) and kept as stated: ``grandTotal`` is the total, never recomputed from th
 from __future__ import annotations
 
 import math
-import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -29,7 +28,7 @@ from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, In
 from mcp_invoices.domain.money import MoneyError, normalize_currency, parse_amount
 from mcp_invoices.domain.rules import settle
 from mcp_invoices.providers.base import json_uri, pdf_uri
-from mcp_invoices.providers.http import read_limited
+from mcp_invoices.providers.http import retry_after_seconds
 from mcp_invoices.providers.wire import MajorUnits, StatusTable, WireInt, WireModel, error_body, unexpected
 
 __all__ = [
@@ -40,7 +39,6 @@ __all__ = [
     "PROVIDER_ID",
     "STATUSES",
     "UNREADABLE_HINT",
-    "BagistoTransport",
     "GraphQLError",
     "GraphQLResponse",
     "WireConnection",
@@ -50,8 +48,8 @@ __all__ = [
     "WireLinesConnection",
     "embedded_items",
     "malformed",
-    "network_transport",
     "normalize_invoice",
+    "retry_after",
 ]
 
 
@@ -80,7 +78,7 @@ GRAPHQL_PAGE_MAX = 50
 """bagisto-api 5ab9ff2 config/api-platform.php: pagination_maximum_items_per_page 50."""
 
 _MAX_RATE_LIMIT_BODY = 64 * 1024
-"""A 429 body is read for its ``retry_after`` only this far: the wait is in its first few bytes."""
+"""A 429 body is searched for its ``retry_after`` only this far: the wait is in its first few bytes."""
 
 _NODE_FIELDS = (
     "_id incrementId state grandTotal subTotal shippingAmount taxAmount discountAmount "
@@ -234,41 +232,19 @@ def malformed(what: str) -> ProviderUnavailable:
     return unexpected(NAME, what, hint=UNREADABLE_HINT)
 
 
-# -- the transport under ProviderHTTP ----------------------------------------------------------------
+# -- where a 429 says how long to wait ---------------------------------------------------------------
 
 
-class BagistoTransport(httpx2.AsyncBaseTransport):
-    """Adapts Bagisto's wire to ``ProviderHTTP`` below the client.
+def retry_after(response: httpx2.Response) -> float | None:
+    """Seconds a refusal asks us to wait: the ``Retry-After`` header, else a 429 body's ``retry_after``.
 
-    - A 429 names its wait in the body (``retry_after``); ``ProviderHTTP`` honours only the
-      ``Retry-After`` header, so the body's value is lifted into that header when it is missing.
-    - Cookies are dropped both ways: one pooled client serves many customers' tokens, and a
-      Laravel session cookie set for one of them must never ride along with another's request.
+    bagisto-api 5ab9ff2 src/Http/Middleware/VerifyStorefrontKey.php answers 429 with the wait in the
+    body (message or problem+json shape) and no header; ``ProviderHTTP`` asks here both for its wait
+    before the next try and for the ``retry_after`` of the ``rate_limited`` error.
     """
-
-    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
-        self._inner = inner
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        if "cookie" in request.headers:
-            del request.headers["cookie"]
-        response = await self._inner.handle_async_request(request)
-        if "set-cookie" in response.headers:
-            del response.headers["set-cookie"]
-        if response.status_code == 429 and "retry-after" not in response.headers:
-            response = await read_limited(response, _MAX_RATE_LIMIT_BODY)
-            seconds = _body_retry_after(response.content)
-            if seconds is not None:
-                response.headers["Retry-After"] = str(seconds)
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-def _body_retry_after(content: bytes) -> int | None:
-    """Whole seconds from a 429 body's ``retry_after`` (message or problem+json shape), if readable."""
-    body = error_body(httpx2.Response(429, content=content))
+    if response.status_code != 429 or "retry-after" in response.headers:
+        return retry_after_seconds(response)
+    body = error_body(httpx2.Response(429, content=response.content[:_MAX_RATE_LIMIT_BODY]))
     value = body.get("retry_after") if isinstance(body, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
         return None
@@ -276,21 +252,7 @@ def _body_retry_after(content: bytes) -> int | None:
         seconds = Decimal(str(value).strip())
     except ArithmeticError:
         return None
-    return math.ceil(seconds) if seconds.is_finite() and seconds >= 0 else None
-
-
-def network_transport(base_url: str) -> httpx2.AsyncHTTPTransport:
-    """The pooled network transport ``ProviderHTTP`` would have built, with the environment's proxy.
-
-    httpx2 ignores ``HTTP(S)_PROXY`` once a transport is given, so the proxy for the one host this
-    client talks to is looked up here the same way (``NO_PROXY`` honoured).
-    """
-    url = httpx2.URL(base_url)
-    proxy = None
-    if not urllib.request.proxy_bypass(url.host):
-        proxy = urllib.request.getproxies().get(url.scheme) or urllib.request.getproxies().get("all")
-    limits = httpx2.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=20.0)
-    return httpx2.AsyncHTTPTransport(limits=limits, proxy=proxy)
+    return float(math.ceil(seconds)) if seconds.is_finite() and seconds >= 0 else None
 
 
 # -- normalization -----------------------------------------------------------------------------------

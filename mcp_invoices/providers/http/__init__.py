@@ -3,14 +3,15 @@
 - ``client``: ``ProviderHTTP``, the pooled client with the deadline, budget and retry loop;
 - ``retry``: the retry policy and ``Retry-After``;
 - ``bodies``: bounded reads and JSON with exact decimals;
-- ``errors``: what a failed request means to the user (tables, not if-chains);
+- ``errors``: what a failed request means to the user (one table, not if-chains);
 - ``paths``: ids made safe as one path segment;
 - ``logs``: httpx2's request log without query strings or URL credentials.
 
 
-Each remote provider holds one ``ProviderHTTP`` per process: one pooled connection set, explicit
-timeouts, bounded retries with full-jitter backoff, and a single mapping from transport failures
-and unexpected statuses to ``mcp_invoices.domain.errors``. Not-found is deliberately *not* mapped
+Each remote provider holds one ``ProviderHTTP`` per process, built by ``ProviderHTTP.for_provider``
+from its spec and the ``Tuning`` its constructor takes: one pooled connection set that keeps no
+cookies, explicit timeouts, bounded retries with full-jitter backoff, and a single mapping from
+transport failures and unexpected statuses to ``mcp_invoices.domain.errors`` (``errors.FAILURES``). Not-found is deliberately *not* mapped
 here: a provider lists 404 in ``expected`` and answers with ``errors.not_found`` itself, so that
 "missing" and "not yours" share one wording.
 
@@ -26,9 +27,8 @@ from mcp_invoices.providers.http.bodies import (
     not_json,
     number_out_of_range,
     parse_json,
-    read_limited,
 )
-from mcp_invoices.providers.http.client import ProviderHTTP
+from mcp_invoices.providers.http.client import ProviderHTTP, Tuning
 from mcp_invoices.providers.http.paths import path_segment
 from mcp_invoices.providers.http.retry import (
     IDEMPOTENT_METHODS,
@@ -44,10 +44,10 @@ __all__ = [
     "MAX_REPORTED_RETRY_AFTER",
     "ProviderHTTP",
     "RetryPolicy",
+    "Tuning",
     "not_json",
     "number_out_of_range",
     "parse_json",
     "path_segment",
-    "read_limited",
     "retry_after_seconds",
 ]

@@ -18,7 +18,6 @@ __all__ = [
     "not_json",
     "number_out_of_range",
     "parse_json",
-    "read_limited",
 ]
 
 JSON_MAX_BYTES = 4 * 1024 * 1024
@@ -59,23 +58,6 @@ def not_json(provider: str) -> ProviderUnavailable:
         f"{provider} sent a response that is not valid JSON.",
         hint="Try again in a moment; if it persists, check the provider's status page.",
     )
-
-
-async def read_limited(response: httpx2.Response, limit: int) -> httpx2.Response:
-    """A copy of a streamed response holding at most the first ``limit`` bytes of its (decoded) body.
-
-    For transports that peek at a body: what is past the limit is never read, and the original
-    response is closed. A small JSON answer arrives whole; anything larger is cut and is not JSON.
-    """
-    body = bytearray()
-    try:
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > limit:
-                break
-    finally:
-        await response.aclose()
-    return loaded(response, bytes(body[:limit]))
 
 
 def loaded(response: httpx2.Response, body: bytes, request: httpx2.Request | None = None) -> httpx2.Response:

@@ -3,17 +3,19 @@ and bounded body reads; what a failure means comes from ``errors``."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Container, Mapping
+from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import anyio
 import httpx2
 
-from mcp_invoices.domain.errors import InvalidArgument, InvoiceError, ProviderTimeout, ProviderUnavailable
+from mcp_invoices.domain.errors import InvalidArgument, InvoiceError
 from mcp_invoices.providers.http.bodies import (
     JSON_MAX_BYTES,
     PROVIDER_EXTENSION,
@@ -21,21 +23,65 @@ from mcp_invoices.providers.http.bodies import (
     loaded,
     parse_json,
 )
-from mcp_invoices.providers.http.errors import status_error, transport_error
+from mcp_invoices.providers.http.errors import Deadline, failure_error
 from mcp_invoices.providers.http.logs import redact_httpx_urls
 from mcp_invoices.providers.http.retry import (
     DEFAULT_RETRY,
     IDEMPOTENT_METHODS,
+    MAX_REPORTED_RETRY_AFTER,
     MIN_ATTEMPT_WINDOW,
     RETRY_AFTER_STATUSES,
     RetryPolicy,
     retry_after_seconds,
 )
+from mcp_invoices.providers.spec import ProviderSpec
 from mcp_invoices.shared.base import Budget
 
-__all__ = ["ProviderHTTP"]
+__all__ = ["ProviderHTTP", "Tuning"]
 
 logger = logging.getLogger("mcp_invoices.http")
+
+Outcome = httpx2.Response | Exception
+"""What one try ended with: an answer (whatever its status), or what stopped it."""
+
+
+class Tuning(TypedDict, total=False):
+    """What the runtime and the tests may set on a provider's client; the provider supplies the rest.
+
+    Every remote provider's constructor takes these as ``**tuning`` and hands them on unchanged to
+    ``ProviderHTTP.for_provider``.
+    """
+
+    retry: RetryPolicy | None
+    budget: Budget | None
+    """The provider's rate limit, shared by every call in the process (or by every replica)."""
+    transport: httpx2.AsyncBaseTransport | None
+    """In place of the network (tests: an emulator in process, or a scripted ``MockTransport``)."""
+    sleep: Callable[[float], Awaitable[None]]
+    """How waits between tries are made (tests: a recording sleep that returns at once)."""
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """One pooled client serves many customers' credentials: a cookie set for one (a Laravel session,
+    a load balancer's affinity) must never ride along with another's request, so none is kept."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+@dataclass(slots=True)
+class _Call:
+    """One ``request`` call's progress across its tries."""
+
+    method: str
+    log_path: str
+    may_repeat: bool
+    started: float
+    attempt: int = 0
+    slept: float = 0.0
 
 
 def _user_agent() -> str:
@@ -57,26 +103,29 @@ class ProviderHTTP:
         auth_hint: str,
         connect_timeout: float = 5.0,
         read_timeout: float = 20.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
+        retry: RetryPolicy | None = None,
         budget: Budget | None = None,
         max_body_bytes: int = JSON_MAX_BYTES,
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        retry_after: Callable[[httpx2.Response], float | None] = retry_after_seconds,
     ) -> None:
         url = httpx2.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"{provider_name} base URL must be an http(s) URL with a host.")
         self.provider_name = provider_name
         self.auth_hint = auth_hint
-        self.retry = retry
+        self.retry = retry or DEFAULT_RETRY
         self._budget = budget
         """The provider's rate limit, shared by every call in the process (or by every replica)."""
         self.max_body_bytes = max_body_bytes
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._clock = clock
+        self._retry_after = retry_after
+        """Seconds a 429 or 503 asks us to wait: the ``Retry-After`` header, unless the provider says it elsewhere."""
         # Shown in messages and repr: never the credentials, query or fragment of the base URL.
         self._safe_base_url = str(url.copy_with(username=None, password=None, query=None, fragment=None))
         self._host = url.host if url.port is None else f"{url.host}:{url.port}"
@@ -87,11 +136,33 @@ class ProviderHTTP:
         self._client = httpx2.AsyncClient(
             base_url=url,
             headers={"User-Agent": _user_agent(), "Accept": "application/json", **(headers or {})},
+            cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
             timeout=self._timeout,
             limits=httpx2.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=4.0),
             # Never follow redirects: custom credential headers would be replayed to the new host.
             follow_redirects=False,
             transport=transport,
+        )
+
+    @classmethod
+    def for_provider(
+        cls,
+        spec: ProviderSpec,
+        *,
+        base_url: str,
+        headers: Mapping[str, str],
+        auth_hint: str,
+        retry_after: Callable[[httpx2.Response], float | None] = retry_after_seconds,
+        **tuning: Unpack[Tuning],
+    ) -> ProviderHTTP:
+        """The client of the provider ``spec`` describes, as its constructor's ``tuning`` asks."""
+        return cls(
+            provider_name=spec.display_name,
+            base_url=base_url,
+            headers=headers,
+            auth_hint=auth_hint,
+            retry_after=retry_after,
+            **tuning,
         )
 
     def __repr__(self) -> str:
@@ -140,115 +211,70 @@ class ProviderHTTP:
         Retries per ``self.retry`` when the request may be repeated (``idempotent``, by default
         true for GET/HEAD/PUT/DELETE/OPTIONS). A request that was never sent (connection refused,
         no free pooled connection) is retried whatever its method. Any other outcome raises the
-        matching ``InvoiceError``; 404 is only ever returned (when expected), never mapped.
+        matching ``InvoiceError`` (``errors.FAILURES``); 404 is only ever returned (when expected),
+        never mapped.
         """
         method = method.upper()
         if httpx2.URL(path).is_absolute_url:
             # An absolute URL would bypass base_url and carry the credential headers elsewhere.
             raise ValueError("ProviderHTTP.request takes a path under the base URL, not a URL.")
-        may_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         log_path = path.split("?", 1)[0].split("#", 1)[0]
-        policy = self.retry
-        started = self._clock()
-        slept = 0.0
-
-        attempt = 0
-        while True:
-            attempt += 1
-            # With a real sleep the clock covers the waits; with an injected one, ``slept`` does.
-            spent = max(self._clock() - started, slept)
-            remaining = max(policy.total_budget - spent, MIN_ATTEMPT_WINDOW)
-            with anyio.move_on_after(remaining) as deadline:
-                response, failure = await self._send_once(
-                    method,
-                    path,
-                    log_path,
-                    attempt,
-                    timeout=self._attempt_timeout(remaining),
-                    params=params,
-                    json=json,
-                    headers=headers,
-                    max_body=self.max_body_bytes if max_body is None else max_body,
-                )
-            if deadline.cancelled_caught:
-                raise self._fail(self._too_slow(), method, log_path, "deadline", attempt) from None
-            if response is not None and response.status_code in expected:
-                return response
-            retryable, outcome = self._retryable(response, failure, may_repeat)
-            delay = self._delay(attempt, response) if retryable and attempt < policy.attempts else None
-            spent = max(self._clock() - started, slept)
-            if delay is None or spent + delay + MIN_ATTEMPT_WINDOW > policy.total_budget:
-                error = self._map_status(response) if response is not None else self._map_transport(failure)
-                raise self._fail(error, method, log_path, outcome, attempt) from None
-            self._log_retry(method, log_path, outcome, attempt, delay)
-            if response is not None:
-                await response.aclose()
+        may_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        call = _Call(method, log_path, may_repeat, started=self._clock())
+        limit = self.max_body_bytes if max_body is None else max_body
+        while True:  # bounded: at most retry.attempts tries, within retry.total_budget seconds
+            call.attempt += 1
+            remaining = max(self.retry.total_budget - self._spent(call), MIN_ATTEMPT_WINDOW)
+            outcome: Outcome = Deadline()
+            with anyio.move_on_after(remaining):
+                outcome = await self._send_once(method, path, params, json, headers, remaining, limit)
+            if isinstance(outcome, httpx2.Response) and outcome.status_code in expected:
+                return outcome
+            delay = self._delay(call, outcome)
+            if delay is None:
+                raise self._fail(call, outcome) from None
+            self._log_retry(call, outcome, delay)
+            if isinstance(outcome, httpx2.Response):
+                await outcome.aclose()
             await self._sleep(delay)
-            slept += delay
+            call.slept += delay
 
-    # -- sending, one attempt at a time ----------------------------------------------------------
+    # -- one try ---------------------------------------------------------------------------------
 
     async def _send_once(
         self,
         method: str,
         path: str,
-        log_path: str,
-        attempt: int,
-        *,
-        timeout: httpx2.Timeout,
         params: Mapping[str, Any] | None,
         json: Any,
         headers: Mapping[str, str] | None,
+        remaining: float,
         max_body: int,
-    ) -> tuple[httpx2.Response | None, httpx2.TransportError | None]:
-        """One try, after drawing from the budget: the response, or the transport failure that stopped it."""
+    ) -> Outcome:
+        """One try, after drawing from the budget: the response, or the exception that stopped it."""
         if self._budget is not None:
             await self._budget.acquire()
         try:
-            response = await self._read(method, path, params, json, headers, timeout, max_body)
-        except httpx2.TransportError as exc:
-            return None, exc
-        except httpx2.InvalidURL:  # e.g. an id of many kilobytes: the caller's mistake, not the provider's
-            raise InvalidArgument(
-                f"The id or cursor is too long or malformed to send to {self.provider_name}.",
-                hint="Pass the id or cursor exactly as listed.",
-            ) from None
-        except BodyTooLarge as exc:
-            raise self._fail(
-                self._too_large(exc.limit), method, log_path, "body too large", attempt
-            ) from None
-        except httpx2.RequestError as exc:  # e.g. a body that cannot be decoded: not transient
-            raise self._fail(
-                ProviderUnavailable(
-                    f"{self.provider_name} sent a response that could not be decoded.",
-                    hint="Try again in a moment; if it persists, check the provider's status page.",
-                ),
+            request = self._client.build_request(
                 method,
-                log_path,
-                type(exc).__name__,
-                attempt,
-            ) from None
+                path,
+                params=params,
+                json=json,
+                headers=headers,
+                timeout=self._attempt_timeout(remaining),
+            )
+            response = await self._read(request, max_body)
+        except (httpx2.RequestError, httpx2.InvalidURL, BodyTooLarge) as exc:
+            return exc
         response.extensions[PROVIDER_EXTENSION] = self.provider_name
-        return response, None
+        return response
 
-    async def _read(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        headers: Mapping[str, str] | None,
-        timeout: httpx2.Timeout,
-        max_body: int,
-    ) -> httpx2.Response:
+    async def _read(self, request: httpx2.Request, max_body: int) -> httpx2.Response:
         """The response with its body read, refused as soon as the body passes ``max_body``.
 
         The body is counted as it is decoded (a compressed answer cannot expand past the limit) and
         never held beyond it; a declared ``Content-Length`` over the limit is refused before reading.
         """
-        request = self._client.build_request(
-            method, path, params=params, json=json, headers=headers, timeout=timeout
-        )
         response = await self._client.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "")
@@ -263,43 +289,11 @@ class ProviderHTTP:
             await response.aclose()
         return loaded(response, bytes(body), request)
 
-    def _too_slow(self) -> ProviderTimeout:
-        return ProviderTimeout(
-            f"{self.provider_name} had not finished answering after {self.retry.total_budget:g} seconds "
-            "(waiting, connecting or sending its answer too slowly), so the call was stopped.",
-            hint=f"Try again later, or check {self.provider_name}'s status page.",
-        )
+    # -- whether to try again, and when ----------------------------------------------------------
 
-    def _too_large(self, limit: int) -> ProviderUnavailable:
-        return ProviderUnavailable(
-            f"{self.provider_name} sent an answer larger than {limit // (1024 * 1024)} MiB, so it was refused unread.",
-            hint=f"Try again later; if it persists, check the configured {self.provider_name} base URL.",
-        )
-
-    def _retryable(
-        self, response: httpx2.Response | None, failure: httpx2.TransportError | None, may_repeat: bool
-    ) -> tuple[bool, str]:
-        """Whether the outcome may be tried again, and its name for the logs (a status or an exception)."""
-        if response is not None:
-            return may_repeat and response.status_code in self.retry.retry_statuses, str(response.status_code)
-        assert failure is not None
-        never_sent = isinstance(failure, (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout))
-        return may_repeat or never_sent, type(failure).__name__
-
-    def _log_retry(self, method: str, path: str, outcome: str, attempt: int, delay: float) -> None:
-        logger.info(
-            "Retrying %s %s %s after %s (attempt %d of %d) in %.2fs",
-            self.provider_name,
-            method,
-            path,
-            outcome,
-            attempt,
-            self.retry.attempts,
-            delay,
-            extra=self._log_fields(method, path, outcome, attempt, delay=delay),
-        )
-
-    # -- internals -------------------------------------------------------------------------------
+    def _spent(self, call: _Call) -> float:
+        """Seconds of the budget used: with a real sleep the clock covers the waits; with an injected one, ``slept``."""
+        return max(self._clock() - call.started, call.slept)
 
     def _attempt_timeout(self, remaining: float) -> httpx2.Timeout:
         """The configured timeouts, shortened so that one attempt cannot outlive the budget."""
@@ -313,44 +307,100 @@ class ProviderHTTP:
             connect=clamp(base.connect), read=clamp(base.read), write=clamp(base.write), pool=clamp(base.pool)
         )
 
-    def _delay(self, attempt: int, response: httpx2.Response | None) -> float:
-        """Seconds to wait before the next try: the provider's ``Retry-After`` (capped) or backoff."""
+    def _retryable(self, call: _Call, outcome: Outcome) -> bool:
+        """Whether ``outcome`` may be tried again: a retry status or a transport failure of a repeatable
+        request, or a request that was never sent (whatever its method)."""
+        if isinstance(outcome, httpx2.Response):
+            return call.may_repeat and outcome.status_code in self.retry.retry_statuses
+        if not isinstance(outcome, httpx2.TransportError):
+            return False  # the deadline, a body too large, an undecodable body, a malformed URL
+        never_sent = isinstance(outcome, (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout))
+        return call.may_repeat or never_sent
+
+    def _delay(self, call: _Call, outcome: Outcome) -> float | None:
+        """Seconds to wait before the next try, or None when there is none to make.
+
+        The provider's ``Retry-After`` (capped) where it gives one, else full-jitter backoff; no retry
+        that would leave less than ``MIN_ATTEMPT_WINDOW`` of the budget to answer.
+        """
         policy = self.retry
-        if response is not None and response.status_code in RETRY_AFTER_STATUSES:
-            asked = retry_after_seconds(response)
-            if asked is not None:
-                return min(asked, policy.max_retry_after)
-        ceiling = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
-        return self._rng.uniform(0.0, ceiling)  # full jitter: spreads retries of many clients apart
+        if call.attempt >= policy.attempts or not self._retryable(call, outcome):
+            return None
+        asked = None
+        if isinstance(outcome, httpx2.Response) and outcome.status_code in RETRY_AFTER_STATUSES:
+            asked = self._retry_after(outcome)
+        if asked is not None:
+            delay = min(asked, policy.max_retry_after)
+        else:  # full jitter: spreads retries of many clients apart
+            delay = self._rng.uniform(0.0, min(policy.max_delay, policy.base_delay * 2 ** (call.attempt - 1)))
+        if self._spent(call) + delay + MIN_ATTEMPT_WINDOW > policy.total_budget:
+            return None
+        return delay
 
-    def _map_status(self, response: httpx2.Response) -> InvoiceError:
-        return status_error(self.provider_name, response, self.auth_hint)
+    # -- what the caller and the logs are told ---------------------------------------------------
 
-    def _map_transport(self, failure: httpx2.TransportError | None) -> InvoiceError:
-        return transport_error(self.provider_name, self._host, failure)
+    def _error(self, outcome: Outcome) -> InvoiceError:
+        """The domain error ``outcome`` means (``errors.FAILURES``)."""
+        retry_after = None
+        if isinstance(outcome, httpx2.Response) and outcome.status_code == 429:
+            asked = self._retry_after(outcome)
+            retry_after = None if asked is None else min(asked, MAX_REPORTED_RETRY_AFTER)
+        return failure_error(
+            outcome.status_code if isinstance(outcome, httpx2.Response) else outcome,
+            name=self.provider_name,
+            host=self._host,
+            auth_hint=self.auth_hint,
+            seconds=self.retry.total_budget,
+            retry_after=retry_after,
+        )
 
-    def _log_fields(
-        self, method: str, path: str, outcome: str, attempt: int, **more: object
-    ) -> dict[str, object]:
+    @staticmethod
+    def _outcome_name(outcome: Outcome) -> str:
+        """A status, or what stopped the request, as the logs name it."""
+        if isinstance(outcome, httpx2.Response):
+            return str(outcome.status_code)
+        if isinstance(outcome, Deadline):
+            return "deadline"
+        return "body too large" if isinstance(outcome, BodyTooLarge) else type(outcome).__name__
+
+    def _log_fields(self, call: _Call, outcome: str, **more: object) -> dict[str, object]:
         """A request's structured log fields: never a header, a query string or a body."""
         fields: dict[str, object] = {
             "provider": self.provider_name,
-            "method": method,
-            "path": path,
+            "method": call.method,
+            "path": call.log_path,
             "status": outcome,
-            "attempt": attempt,
+            "attempt": call.attempt,
         }
         return fields | more
 
-    def _fail(self, error: InvoiceError, method: str, path: str, outcome: str, attempt: int) -> InvoiceError:
+    def _log_retry(self, call: _Call, outcome: Outcome, delay: float) -> None:
+        name = self._outcome_name(outcome)
+        logger.info(
+            "Retrying %s %s %s after %s (attempt %d of %d) in %.2fs",
+            self.provider_name,
+            call.method,
+            call.log_path,
+            name,
+            call.attempt,
+            self.retry.attempts,
+            delay,
+            extra=self._log_fields(call, name, delay=delay),
+        )
+
+    def _fail(self, call: _Call, outcome: Outcome) -> InvoiceError:
+        error = self._error(outcome)
+        if isinstance(error, InvalidArgument):
+            return error  # the caller's mistake (an id too long to send), not the provider's: nothing to log
+        name = self._outcome_name(outcome)
         logger.warning(
             "%s %s %s failed with %s after %d attempt(s): %s",
             self.provider_name,
-            method,
-            path,
-            outcome,
-            attempt,
+            call.method,
+            call.log_path,
+            name,
+            call.attempt,
             error.code,
-            extra=self._log_fields(method, path, outcome, attempt, code=error.code),
+            extra=self._log_fields(call, name, code=error.code),
         )
         return error
