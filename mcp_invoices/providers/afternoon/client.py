@@ -22,12 +22,10 @@ keep the base class's ``not_supported``. The invoice's wire shape and normalizat
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TypeVar
+from typing import TypeVar, Unpack
 
 import anyio
 import anyio.lowlevel
@@ -45,6 +43,7 @@ from mcp_invoices.domain.models import (
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.errors import ConfigError
 from mcp_invoices.principal import Scope
+from mcp_invoices.providers.afternoon.cursor import decode_position, encode_position
 from mcp_invoices.providers.afternoon.wire import (
     DISPLAY_NAME,
     PROVIDER_ID,
@@ -61,7 +60,7 @@ from mcp_invoices.providers.afternoon.wire import (
 )
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
-from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy, parse_json, path_segment
+from mcp_invoices.providers.http import ProviderHTTP, Tuning, parse_json, path_segment
 from mcp_invoices.providers.lean import LeanReader
 from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
 from mcp_invoices.providers.wire import (
@@ -94,8 +93,6 @@ _UNSCOPED_MARKER = "(provider session token)"
 """``server.runtime.TOKEN_SCOPED``: what a scope says when the credential itself names the customer.
 An Afternoon key never does, so this marker is refused like a missing customer."""
 
-_DEFAULT_RETRY = RetryPolicy()
-
 _ID_SHAPE = re.compile(r"[a-z0-9_]{1,64}")
 """What an Afternoon invoice id can look like: lower-case letters, digits (a cuid) and underscores. A
 quoted number such as "AFT-0042" or "aft-0042" cannot be one, so it costs no request by id."""
@@ -121,27 +118,17 @@ class AfternoonProvider(InvoiceProvider):
     info = spec(PROVIDER_ID).info
 
     def __init__(
-        self,
-        *,
-        api_key: SecretStr,
-        base_url: str = DEFAULT_BASE_URL,
-        retry: RetryPolicy = _DEFAULT_RETRY,
-        budget: Budget | None = None,
-        transport: httpx2.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        self, *, api_key: SecretStr, base_url: str = DEFAULT_BASE_URL, **tuning: Unpack[Tuning]
     ) -> None:
         if not api_key.get_secret_value().strip():
             raise ValueError("Afternoon needs a non-empty API key.")
         self._normalizer = Normalizer(api_key)
-        self._http = ProviderHTTP(
-            provider_name=DISPLAY_NAME,
+        self._http = ProviderHTTP.for_provider(
+            spec(PROVIDER_ID),
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key.get_secret_value().strip()}"},
             auth_hint=AUTH_HINT,
-            retry=retry,
-            budget=budget,
-            transport=transport,
-            sleep=sleep,
+            **tuning,
         )
 
     @classmethod
@@ -228,7 +215,7 @@ class AfternoonProvider(InvoiceProvider):
         if query.status is not None and query.status not in REACHABLE_STATUSES:
             return Page(items=[], next_cursor=None)  # e.g. partially_paid: Afternoon has no such invoices
         wanted = max(1, min(limit, MAX_PAGE_SIZE))
-        upstream, skip = _decode_position(cursor) if cursor is not None else (None, 0)
+        upstream, skip = decode_position(cursor) if cursor is not None else (None, 0)
         items: list[Invoice] = []
         for _ in range(MAX_FETCHES_PER_PAGE):
             rows, following = await self._fetch_page(customer, cursor=upstream)
@@ -238,8 +225,8 @@ class AfternoonProvider(InvoiceProvider):
                     items.append(invoice)
                 if len(items) >= wanted:
                     if index + 1 < len(rows):
-                        return Page(items=items, next_cursor=_encode_position(upstream, index + 1))
-                    return Page(items=items, next_cursor=_encode_position(following, 0))
+                        return Page(items=items, next_cursor=encode_position(upstream, index + 1))
+                    return Page(items=items, next_cursor=encode_position(following, 0))
             if following is None:
                 return Page(items=items, next_cursor=None)
             if following == upstream:
@@ -249,7 +236,7 @@ class AfternoonProvider(InvoiceProvider):
                 )
             # A page shorter than the one a cursor of ours was made on: the rest of the skip lies beyond it.
             upstream, skip = following, max(0, skip - len(rows))
-        return Page(items=items, next_cursor=_encode_position(upstream, skip))
+        return Page(items=items, next_cursor=encode_position(upstream, skip))
 
     async def iter_invoices(self, scope: Scope, query: InvoiceFilter) -> AsyncIterator[Invoice]:
         """Every matching invoice in scope, once each, following Afternoon's cursor chain to its end.
@@ -427,41 +414,8 @@ class AfternoonProvider(InvoiceProvider):
 
 
 _LEAN_LIST = LeanReader(LeanList)
-_POSITION_PREFIX = "aft1."
-_MAX_CURSOR_LENGTH = 4096
 _ROWS_PER_SLICE = 25
 """Rows a summary's chain reads before it lets the loop run (~0.3 ms): the chains share one loop."""
-
-
-def _encode_position(upstream: str | None, skip: int) -> str | None:
-    """This server's cursor: Afternoon's cursor of a page and how many of its rows were consumed
-    (None at the end: no Afternoon cursor left and nothing to skip)."""
-    if upstream is None and skip == 0:
-        return None
-    raw = json.dumps([upstream, skip], separators=(",", ":")).encode()
-    return _POSITION_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_position(cursor: str) -> tuple[str | None, int]:
-    """``_encode_position`` read back; anything else is an ``InvalidArgument`` naming the cursor."""
-    refused = InvalidArgument(
-        "This Afternoon page cursor was not issued by this server, or is damaged.",
-        hint="Call list_invoices again without cursor and page on from there.",
-    )
-    if not cursor.startswith(_POSITION_PREFIX) or len(cursor) > _MAX_CURSOR_LENGTH:
-        raise refused
-    encoded = cursor[len(_POSITION_PREFIX) :]
-    try:
-        upstream, skip = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-    except (ValueError, TypeError):
-        raise refused from None
-    if (
-        not (upstream is None or isinstance(upstream, str))
-        or type(skip) is not int
-        or not 0 <= skip <= 10_000
-    ):
-        raise refused
-    return upstream, skip
 
 
 def _log_dropped(dropped: int) -> None:

@@ -18,15 +18,11 @@ The record's wire shape and its normalization live in ``payabli_wire``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, TypeVar, Unpack
 
-import anyio
-import httpx2
 from pydantic import SecretStr
 
 from mcp_invoices.config import RemoteProviderConfig
@@ -44,15 +40,13 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.errors import ConfigError
-from mcp_invoices.logs import add_secrets, redact
+from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers import json_guard
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import (
-    DOCUMENT_MAX_BYTES,
     ProviderHTTP,
-    RetryPolicy,
+    Tuning,
     parse_json,
     path_segment,
 )
@@ -63,6 +57,7 @@ from mcp_invoices.providers.paging import (
     page_count,
     pages_per_summary,
 )
+from mcp_invoices.providers.payabli.document import PDF_ANSWER_MAX_BYTES, pdf_document
 from mcp_invoices.providers.payabli.query import (
     CUSTOMER_FILTER,
     FACTS,
@@ -73,6 +68,7 @@ from mcp_invoices.providers.payabli.query import (
     own_matching,
     query_filters,
 )
+from mcp_invoices.providers.payabli.refusals import error_text, lookup_failure, refusal
 from mcp_invoices.providers.payabli.wire import (
     NAME,
     PROVIDER_ID,
@@ -82,7 +78,7 @@ from mcp_invoices.providers.payabli.wire import (
     normalize_invoice,
     seller_of,
 )
-from mcp_invoices.providers.wire import error_body, text_at, validated
+from mcp_invoices.providers.wire import error_body, validated
 from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
 
 __all__ = ["AUTH_HINT", "PROVIDER_ID", "STATUSES", "PayabliProvider"]
@@ -104,20 +100,6 @@ HTTP pool's 50 connections, so no page waits for a connection long enough to tim
 _MAX_INT64 = 2**63 - 1
 _INTEGER_ID = re.compile(r"[1-9][0-9]{0,18}")
 """Payabli ids are positive int64s, written canonically (no sign, no leading zero, ASCII digits)."""
-_NOT_FOUND_CODES = frozenset({3003})
-"""``responseCode`` values that mean "no such invoice" on ``GET /Invoice/{id}`` for a well-formed id:
-docs.payabli.com/api-reference/api-responses, 3003 "Invalid parameter value in request" (the id is
-the request's only parameter, and it is checked here to be a canonical int64 before it is sent)."""
-_NOT_FOUND_TEXT = re.compile(
-    r"not\s+found|(?:can\s*not|can't|could\s+not|unable\s+to)\s+find|does\s*(?:n't|\s+not)\s+exist"
-    r"|no\s+(?:such\s+)?(?:invoice|record)|invalid\s+(?:invoice|id)",
-    re.IGNORECASE,
-)
-"""How Payabli may word "there is no such invoice" when a refusal carries no ``responseCode``."""
-_PDF_MEDIA_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/octet-stream"})
-_PDF_MAGIC = b"%PDF-"
-_PDF_ANSWER_MAX_BYTES = DOCUMENT_MAX_BYTES * 4 // 3 + 64 * 1024
-"""A file object carries the PDF in base64 (4 bytes per 3) plus a few short fields."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,29 +148,18 @@ class PayabliProvider(InvoiceProvider):
     info = spec(PROVIDER_ID).info
 
     def __init__(
-        self,
-        *,
-        base_url: str,
-        api_token: SecretStr,
-        entry: str | None = None,
-        retry: RetryPolicy | None = None,
-        budget: Budget | None = None,
-        transport: httpx2.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        self, *, base_url: str, api_token: SecretStr, entry: str | None = None, **tuning: Unpack[Tuning]
     ) -> None:
         token = api_token.get_secret_value()
         add_secrets([token])  # masked verbatim in every log line from now on
         self._token = token
         self._entry = entry
-        self._http = ProviderHTTP(
-            provider_name=NAME,
+        self._http = ProviderHTTP.for_provider(
+            spec(PROVIDER_ID),
             base_url=base_url,
             headers={"requestToken": token},
             auth_hint=AUTH_HINT,
-            retry=retry or RetryPolicy(),
-            budget=budget,
-            transport=transport,
-            sleep=sleep,
+            **tuning,
         )
 
     @classmethod
@@ -322,15 +293,15 @@ class PayabliProvider(InvoiceProvider):
             f"Export/invoicePdf/{path_segment(str(record.invoice_id))}",
             headers=self._headers(scope),
             expected=(200, 400, 404),
-            max_body=_PDF_ANSWER_MAX_BYTES,
+            max_body=PDF_ANSWER_MAX_BYTES,
         )
         if response.status_code == 200:
-            document = _pdf_document(response)
+            document = pdf_document(response)
             if document is not None:
                 return document
             reason = "the export's file object has no content"
         else:
-            text = self._error_text(error_body(response))
+            text = error_text(self._token, error_body(response))
             reason = f"HTTP {response.status_code}" + (f": {text}" if text else "")
         logger.info(
             "Payabli has no PDF for this invoice; rendering it here",
@@ -382,16 +353,6 @@ class PayabliProvider(InvoiceProvider):
             return {}
         return {"requestToken": scope.credential.get_secret_value()}
 
-    def _error_text(self, body: Any) -> str | None:
-        """Payabli's own words about a refusal (``responseText``, ``explanation``), short and scrubbed."""
-        parts = (text_at(body, "responseText"), text_at(body, "responseData", "explanation"))
-        text = "; ".join(part.strip() for part in parts if part and part.strip())
-        if not text:
-            return None
-        text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-        text = redact(text.replace(self._token, "[redacted]")).rstrip(" .")
-        return text if len(text) <= 160 else text[:157] + "..."
-
     async def _owned_record(self, scope: Scope, invoice_id: str) -> WireInvoice:
         """The record of ``invoice_id`` if it belongs to the scope; ``not_found`` otherwise, alike."""
         customer = _scope_customer(scope)
@@ -405,10 +366,10 @@ class PayabliProvider(InvoiceProvider):
             expected=(200, 400, 404),
         )
         if response.status_code != 200:
-            raise self._lookup_failure(response, invoice_id)
+            raise lookup_failure(self._token, response, invoice_id)
         payload = parse_json(response, provider=NAME)
         if isinstance(payload, dict) and payload.get("isSuccess") is False and "invoiceId" not in payload:
-            raise self._refusal(payload, invoice_id)
+            raise refusal(self._token, payload, invoice_id)
         record = validated(WireInvoice, payload, provider=NAME, what="an invoice", hint=UNREADABLE_HINT)
         if record.invoice_id != number:
             raise ProviderUnavailable(
@@ -418,30 +379,6 @@ class PayabliProvider(InvoiceProvider):
         if not record.owned_by(customer):
             raise errors.not_found("invoice", invoice_id)
         return record
-
-    def _lookup_failure(self, response: httpx2.Response, invoice_id: str) -> Exception:
-        if response.status_code == 404:
-            return errors.not_found("invoice", invoice_id)
-        return self._refusal(error_body(response), invoice_id)
-
-    def _refusal(self, body: Any, invoice_id: str) -> Exception:
-        """A 400 (or ``isSuccess: false``) on one invoice: "no such invoice" → not_found, else unavailable.
-
-        Read from the structured ``responseCode`` (payabli 1.0.19 types/payabli_error_body.py) first;
-        the wording of ``responseText`` only when there is no code.
-        """
-        text = self._error_text(body)
-        code = body.get("responseCode") if isinstance(body, dict) else None
-        if isinstance(code, int) and not isinstance(code, bool):
-            if code in _NOT_FOUND_CODES:
-                return errors.not_found("invoice", invoice_id)
-        elif text is not None and _NOT_FOUND_TEXT.search(text):
-            return errors.not_found("invoice", invoice_id)
-        said = f": {text}" if text else ""
-        return ProviderUnavailable(
-            f"Payabli refused to return the invoice{said}.",
-            hint="Try again later; if it persists, check PAYABLI_BASE_URL and the Payabli dashboard.",
-        )
 
     def _require_entry(self) -> str:
         if not self._entry:
@@ -490,7 +427,7 @@ class PayabliProvider(InvoiceProvider):
             expected=(200, 400),
         )
         if response.status_code == 400:
-            text = self._error_text(error_body(response))
+            text = error_text(self._token, error_body(response))
             said = f": {text}" if text else ""
             raise ProviderUnavailable(
                 f"Payabli refused the invoice listing{said}.",
@@ -508,47 +445,3 @@ class PayabliProvider(InvoiceProvider):
             total=total,
             stray=stray,
         )
-
-
-def _not_a_pdf(what: str) -> ProviderUnavailable:
-    return ProviderUnavailable(
-        f"Payabli's PDF export answered {what}, not the invoice's PDF.",
-        hint="Try again later; if it persists, check PAYABLI_BASE_URL points at the Payabli API.",
-    )
-
-
-def _pdf_document(response: httpx2.Response) -> bytes | None:
-    """The PDF in an export answer; None when Payabli says it has none; raises on anything else.
-
-    The answer is a JSON file object (payabli 1.0.19 invoice/raw_client.py get_invoice_pdf parses a
-    200 as JSON; types/file_content.py: ``fContent`` base64, ``filename``, ``ftype``, ``furl``). A raw
-    PDF body is taken as well, should Payabli ever send the document itself.
-    """
-    media_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    content = response.content
-    if content.startswith(_PDF_MAGIC) and (media_type in _PDF_MEDIA_TYPES or not media_type):
-        if len(content) > DOCUMENT_MAX_BYTES:
-            raise _not_a_pdf("a file larger than this server reads")
-        return content
-    if not media_type.endswith("json"):
-        raise _not_a_pdf(f"a {media_type or 'untyped'} body")
-    try:
-        body = json_guard.loads(content)
-    except (ValueError, RecursionError):
-        raise _not_a_pdf("unreadable JSON") from None
-    if not isinstance(body, dict):
-        raise _not_a_pdf("JSON that is not a file object")
-    data = body.get("fContent")
-    if data is None or data == "":
-        return None  # a file object without content: Payabli has no document to give
-    if not isinstance(data, str):
-        raise _not_a_pdf("a file object whose content is not text")
-    try:
-        decoded = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise _not_a_pdf("a file object whose content is not base64") from None
-    if not decoded.startswith(_PDF_MAGIC):
-        raise _not_a_pdf(f"a file object of type {str(body.get('ftype'))[:20]!r}")
-    if len(decoded) > DOCUMENT_MAX_BYTES:
-        raise _not_a_pdf("a file larger than this server reads")
-    return decoded

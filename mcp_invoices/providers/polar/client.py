@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Final
+from typing import Final, Unpack
 
 import anyio
 import httpx2
@@ -57,7 +57,7 @@ from mcp_invoices.providers.base import (
     no_progress,
 )
 from mcp_invoices.providers.catalog import spec
-from mcp_invoices.providers.http import ProviderHTTP, RetryPolicy
+from mcp_invoices.providers.http import Tuning
 from mcp_invoices.providers.paging import check_page_count, page_count, pages_per_summary
 from mcp_invoices.providers.polar.generation import (
     ORDERS,
@@ -66,10 +66,14 @@ from mcp_invoices.providers.polar.generation import (
     request_generation,
     update_billing,
 )
-from mcp_invoices.providers.polar.portal import ACCESS_TOKEN_HINT, CUSTOMER_SESSION_HINT, PolarPortal, is_uuid
+from mcp_invoices.providers.polar.portal import (
+    ACCESS_TOKEN_HINT,
+    CUSTOMER_SESSION_HINT,
+    PolarPortal,
+    check_served,
+    is_uuid,
+)
 from mcp_invoices.providers.polar.wire import (
-    API_VERSION,
-    API_VERSION_HEADER,
     DISPLAY_NAME,
     PROVIDER_ID,
     STATUSES,
@@ -80,7 +84,7 @@ from mcp_invoices.providers.polar.wire import (
     order_to_invoice,
     order_to_order,
 )
-from mcp_invoices.providers.wire import error_body, read_body, text_at
+from mcp_invoices.providers.wire import read_body
 from mcp_invoices.shared import Budget, SharedState, in_process_state
 from mcp_invoices.shared.base import DocumentStore
 
@@ -99,24 +103,6 @@ _MAX_PAGES_PER_CALL: Final = 20
 """One ``list_*`` call reads at most this many Polar pages before handing back a cursor."""
 _REQUESTED_TTL: Final = 900.0
 """How long a generation this process asked for counts as in flight without Polar finishing it."""
-
-
-def _check_served(response: httpx2.Response, object_id: str) -> httpx2.Response:
-    """``response``, unless it is a 404 of no Polar resource for a well-formed id: the version or route is
-    not served there (a malformed id, ``a/b`` say, misses every route and stays not found).
-
-    Polar's own 404s name their error (``{"error": "ResourceNotFound", ...}``, polar c6c3645
-    server/polar/exception_handlers.py); an API version it does not serve, or a path it has no route
-    for, is a bare ``{"detail": "Not Found"}`` (server/polar/kit/versioning.py APIVersionMiddleware).
-    That must not read as "no such invoice".
-    """
-    if response.status_code == 404 and is_uuid(object_id) and text_at(error_body(response), "error") is None:
-        raise ProviderUnavailable(
-            f"Polar does not serve API version {API_VERSION} (or this path) at the configured base URL.",
-            hint="Check POLAR_BASE_URL (e.g. https://api.polar.sh); if it is right, this server needs an "
-            "update for Polar's current API version.",
-        )
-    return response
 
 
 def _decode_position(cursor: str | None) -> int:
@@ -151,12 +137,10 @@ class PolarProvider(InvoiceProvider):
         download_deadline: float = 30.0,
         poll_interval: float = 0.25,
         max_poll_interval: float = 2.0,
-        retry: RetryPolicy | None = None,
-        transport: httpx2.AsyncBaseTransport | None = None,
         download_transport: httpx2.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         shared: SharedState | None = None,
-        budget: Budget | None = None,
+        **tuning: Unpack[Tuning],
     ) -> None:
         if customer_session is None and access_token is None:
             raise ValueError("Polar needs POLAR_CUSTOMER_SESSION or POLAR_ACCESS_TOKEN.")
@@ -164,36 +148,18 @@ class PolarProvider(InvoiceProvider):
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self._clock = clock
-        # No default Authorization header: each call names its token, so the organisation token can
-        # only ever reach the one endpoint that takes it.
-        http = ProviderHTTP(
-            provider_name=DISPLAY_NAME,
-            base_url=base_url,
-            headers={API_VERSION_HEADER: API_VERSION},  # on every request, the session mint included
-            auth_hint=CUSTOMER_SESSION_HINT if customer_session is not None else ACCESS_TOKEN_HINT,
-            retry=retry or RetryPolicy(),
-            budget=budget,
-            transport=transport,
-        )
-        # Invoice documents live on presigned storage URLs: a plain client that never carries a
-        # Polar token and never follows a redirect elsewhere.
-        downloads = httpx2.AsyncClient(
-            headers={"Accept": "application/pdf"},
-            timeout=httpx2.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0),
-            follow_redirects=False,
-            transport=download_transport,
-        )
         # Minted sessions and generations in flight: in this process, or in Redis for all replicas.
         self._shared = shared if shared is not None else in_process_state(clock=clock)
-        self._summary_pages = pages_per_summary(http.requests_per_minute)
         self._portal = PolarPortal(
-            http=http,
-            downloads=downloads,
+            base_url=base_url,
             shared=self._shared,
             customer_session=customer_session,
             access_token=access_token,
             download_deadline=download_deadline,
+            download_transport=download_transport,
+            **tuning,
         )
+        self._summary_pages = pages_per_summary(self._portal.http.requests_per_minute)
 
     @classmethod
     def from_config(
@@ -305,7 +271,7 @@ class PolarProvider(InvoiceProvider):
     async def pdf_by_id(self, scope: Scope, invoice_id: str, documents: DocumentStore | None = None) -> bytes:
         # One request decides: Polar answers 404 alike for a missing order, another customer's and
         # one whose invoice does not exist yet.
-        response = _check_served(
+        response = check_served(
             await self._portal.request(scope, "GET", invoice_path(invoice_id), expected=(200, 404, 422)),
             invoice_id,
         )
@@ -377,7 +343,7 @@ class PolarProvider(InvoiceProvider):
         while checks < 10_000:  # bounded by the deadline; the count is a second fence
             checks += 1
             await progress(checks, None, f"Waiting for Polar to generate the invoice (check {checks})")
-            response = _check_served(
+            response = check_served(
                 await self._portal.request(scope, "GET", invoice_path(order.id), expected=(200, 404)),
                 order.id,
             )
@@ -401,7 +367,7 @@ class PolarProvider(InvoiceProvider):
 
     async def _fetch_order(self, scope: Scope, order_id: str, *, kind: str) -> WireOrder:
         """The scope's order, or the one not-found answer (missing, another customer's, malformed id)."""
-        response = _check_served(
+        response = check_served(
             await self._portal.request(scope, "GET", order_path(order_id), expected=(200, 404, 422)),
             order_id,
         )

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 import anyio
 import httpx2
@@ -23,12 +23,20 @@ from pydantic import SecretStr
 from mcp_invoices.domain.errors import ProviderTimeout, ProviderUnavailable, Unauthorized
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, ProviderHTTP
-from mcp_invoices.providers.polar.wire import DISPLAY_NAME, PROVIDER_ID, UNREADABLE_HINT, WireCustomerSession
-from mcp_invoices.providers.wire import read_body
+from mcp_invoices.providers.catalog import spec
+from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, ProviderHTTP, Tuning
+from mcp_invoices.providers.polar.wire import (
+    API_VERSION,
+    API_VERSION_HEADER,
+    DISPLAY_NAME,
+    PROVIDER_ID,
+    UNREADABLE_HINT,
+    WireCustomerSession,
+)
+from mcp_invoices.providers.wire import error_body, read_body, text_at
 from mcp_invoices.shared.base import SharedState
 
-__all__ = ["ACCESS_TOKEN_HINT", "CUSTOMER_SESSION_HINT", "PolarPortal", "is_uuid"]
+__all__ = ["ACCESS_TOKEN_HINT", "CUSTOMER_SESSION_HINT", "PolarPortal", "check_served", "is_uuid"]
 
 logger = logging.getLogger("mcp_invoices.polar")
 
@@ -61,6 +69,24 @@ def is_uuid(value: str) -> bool:
     return True
 
 
+def check_served(response: httpx2.Response, object_id: str) -> httpx2.Response:
+    """``response``, unless it is a 404 of no Polar resource for a well-formed id: the version or route is
+    not served there (a malformed id, ``a/b`` say, misses every route and stays not found).
+
+    Polar's own 404s name their error (``{"error": "ResourceNotFound", ...}``, polar c6c3645
+    server/polar/exception_handlers.py); an API version it does not serve, or a path it has no route
+    for, is a bare ``{"detail": "Not Found"}`` (server/polar/kit/versioning.py APIVersionMiddleware).
+    That must not read as "no such invoice".
+    """
+    if response.status_code == 404 and is_uuid(object_id) and text_at(error_body(response), "error") is None:
+        raise ProviderUnavailable(
+            f"Polar does not serve API version {API_VERSION} (or this path) at the configured base URL.",
+            hint="Check POLAR_BASE_URL (e.g. https://api.polar.sh); if it is right, this server needs an "
+            "update for Polar's current API version.",
+        )
+    return response
+
+
 @dataclass
 class _MintedSession:
     token: SecretStr
@@ -74,26 +100,42 @@ class PolarPortal:
     def __init__(
         self,
         *,
-        http: ProviderHTTP,
-        downloads: httpx2.AsyncClient,
+        base_url: str,
         shared: SharedState,
         customer_session: SecretStr | None,
         access_token: SecretStr | None,
         download_deadline: float = 30.0,
+        download_transport: httpx2.AsyncBaseTransport | None = None,
+        **tuning: Unpack[Tuning],
     ) -> None:
-        self._http = http
+        # No default Authorization header: each call names its token, so the organisation token can
+        # only ever reach the one endpoint that takes it.
+        self.http = ProviderHTTP.for_provider(
+            spec(PROVIDER_ID),
+            base_url=base_url,
+            headers={API_VERSION_HEADER: API_VERSION},  # on every request, the session mint included
+            auth_hint=CUSTOMER_SESSION_HINT if customer_session is not None else ACCESS_TOKEN_HINT,
+            **tuning,
+        )
+        # Invoice documents live on presigned storage URLs: a plain client that never carries a
+        # Polar token and never follows a redirect elsewhere.
+        self._downloads = httpx2.AsyncClient(
+            headers={"Accept": "application/pdf"},
+            timeout=httpx2.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0),
+            follow_redirects=False,
+            transport=download_transport,
+        )
         self.download_deadline = download_deadline
-        self._downloads = downloads
         self._shared = shared
         self._customer_session = customer_session
         self._access_token = access_token
         self._mint_locks: dict[str, anyio.Lock] = {}
 
     def __repr__(self) -> str:
-        return f"PolarPortal(http={self._http!r})"
+        return f"PolarPortal(http={self.http!r})"
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self.http.aclose()
         await self._downloads.aclose()
 
     async def request(
@@ -110,7 +152,7 @@ class PolarPortal:
         """A customer-portal call as the scope's customer; a refused minted session is re-minted once."""
 
         async def send(token: str) -> httpx2.Response:
-            return await self._http.request(
+            return await self.http.request(
                 method,
                 path,
                 params=params,
@@ -168,7 +210,7 @@ class PolarPortal:
         if self._access_token is None:
             return None
         try:
-            response = await self._http.request(
+            response = await self.http.request(
                 "GET",
                 "/v1/customers/",
                 params={"email": email, "limit": 2},
@@ -194,7 +236,7 @@ class PolarPortal:
         assert self._access_token is not None
         body = {"customer_id": customer} if is_uuid(customer) else {"external_customer_id": customer}
         try:
-            response = await self._http.request(
+            response = await self.http.request(
                 "POST",
                 _CUSTOMER_SESSIONS,
                 json=body,
