@@ -1,8 +1,8 @@
 """A provider's summary equals the pure domain summary of the same invoices, on every provider.
 
-Providers summarise without building whole invoices (Payabli and Afternoon from their pages' facts,
-the local ledger in SQL); whatever the path, the result must be exactly ``summarize_invoices`` of
-the invoices the same provider lists, for every filter.
+Providers summarise without building whole invoices (Payabli and Afternoon from the facts part of
+each record's one wire shape, the local ledger in SQL); whatever the path, the result must be exactly
+``summarize_invoices`` of the invoices the same provider lists, for every filter.
 """
 
 from __future__ import annotations

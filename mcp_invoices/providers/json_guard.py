@@ -43,7 +43,7 @@ def bounded(value: Decimal) -> Decimal:
     """``value`` if it could be an amount, a count or an id: finite, and zero or of a magnitude in
     [10**-30, 10**21); ``NumberOutOfRange`` if not.
 
-    For a ``Decimal`` decoded elsewhere (``providers.lean``). Its literal's length is bounded by the
+    For a ``Decimal`` decoded elsewhere (the wire shapes' amounts, ``providers.wire``). Its literal's length is bounded by the
     body's (``JSON_MAX_BYTES``) rather than ``MAX_NUMBER_CHARS``: a long coefficient within these
     magnitudes costs linear time to round, never an unbounded conversion.
     """

@@ -1,11 +1,20 @@
-"""How the remote providers read their wire: one name for each idea, whichever provider speaks.
+"""How the remote providers read their wire: one decoder family, one name for each idea.
 
-- ``WireModel``: the base of every wire shape (fields this server does not read are ignored).
+Every provider's bodies are decoded by msgspec into ``WireModel`` shapes (one ``msgspec.Struct``
+per wire record). What is not declared is skipped without becoming a Python object, and what is
+declared is typed as it is decoded, so a summary reading 5,000 records pays only for the fields it
+declares. A summary reads a record's facts through the same class the whole invoice extends (a
+provider's ``WireInvoiceFacts``, whose subclass ``WireInvoice`` adds the rest): one declaration of
+each field, one decoder family.
+
+- ``Wire``: one provider's reading: ``decoder(shape)`` (compiled once) and ``unexpected(what)``,
+  the one error a provider's unreadable answer becomes (``provider_unavailable``, naming the
+  provider and the first field that broke, never its value).
 - Money fields: ``MinorUnits`` (integer cents, yen), ``MajorUnits`` (a decimal amount in major
-  units, exact because JSON is parsed with ``parse_float=Decimal``), ``JsonNumber`` (a number that
-  must arrive as a JSON number), ``WireInt`` (an integer that is never a JSON boolean).
-- ``read_body``/``validated``: the body as its shape, or ``unexpected`` — the provider sent what
-  it does not document, which is ``provider_unavailable`` (never a crash, never the body's text).
+  units), ``JsonNumber`` (a number that must arrive as a JSON number). Each is read from the
+  literal the provider wrote (a binary float never exists) and held to ``json_guard``'s bounds
+  before anything converts it; an integer field never accepts a JSON boolean.
+- ``text``, ``instant``, ``day``: lenient readings of text, moments and dates (unreadable is unknown).
 - ``error_body``/``text_at``: what a provider says about a refusal, read defensively.
 - ``StatusTable``: a provider's status vocabulary (its ``STATUSES``) with the fallback for a
   status it added later and the reverse lookup used to filter by a normalized status.
@@ -17,31 +26,39 @@ page-and-index differ, and each provider keeps its own.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, TypeVar
 
 import httpx2
-from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
+import msgspec
 
 from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import InvoiceStatus
 from mcp_invoices.providers import json_guard
-from mcp_invoices.providers.http import parse_json
+from mcp_invoices.providers.http import not_json, number_out_of_range
 
 __all__ = [
+    "UNSET",
+    "Decoder",
     "JsonNumber",
     "MajorUnits",
     "MinorUnits",
+    "Raw",
     "StatusTable",
+    "UnsetType",
+    "Wire",
     "WireInt",
     "WireModel",
+    "day",
     "error_body",
-    "minor_units_of",
-    "read_body",
+    "field",
+    "instant",
+    "text",
     "text_at",
     "unexpected",
-    "validated",
 ]
 
 logger = logging.getLogger("mcp_invoices.wire")
@@ -51,45 +68,86 @@ _MAX_WARNED = 64
 """Distinct unknown statuses logged per table: enough to notice, bounded whatever a provider sends."""
 K = TypeVar("K", bound=Hashable)
 
-
-class WireModel(BaseModel):
-    """A provider's shape: only what this server reads is declared; extra fields are ignored."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-def minor_units_of(value: object) -> int:
-    """A decoded JSON value as integer minor units (``MinorUnits``'s rule), else ValueError."""
-    # An integral Decimal (JSON ``1000.0``) is the same number of cents; a fraction, a string or a
-    # boolean is not an amount in minor units.
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("expected an integer number of minor units")
-    return value
+field = msgspec.field
+"""A field whose wire name differs from its attribute (``field(name="invoiceId")``)."""
+Raw = msgspec.Raw
+"""A value kept as the JSON the provider wrote, decoded later (or never)."""
+UNSET = msgspec.UNSET
+UnsetType = msgspec.UnsetType
 
 
-def _json_number(value: object) -> object:
+class WireModel(msgspec.Struct):
+    """A provider's shape: only what this server reads is declared; the rest is skipped undecoded.
+
+    Required fields come first (a Struct's fields are positional too, and a subclass's follow its
+    base's, so a subclass adds optional fields)."""
+
+
+# -- amounts ---------------------------------------------------------------------------------------
+
+_OUT_OF_RANGE = "a number out of range"
+"""What a bound refusal says inside msgspec's error, so that ``Decoder`` can tell it from a shape error."""
+_INTEGER_OUT_OF_RANGE = "Integer value out of range"
+"""msgspec's own words for an integer literal too long to decode."""
+
+
+class MinorUnits(int):
+    """An amount in integer minor units (Polar, Afternoon): a JSON integer, or an integral fraction
+    such as ``1000.0`` (the same number of cents); a string, a boolean or a fraction is refused."""
+
+
+class MajorUnits(Decimal):
+    """An amount in major units as written (Bagisto, Payabli): a JSON number (or its text), exact."""
+
+
+class JsonNumber(Decimal):
+    """A quantity that must be a JSON number: a string or a boolean is a shape error."""
+
+
+WireInt = int
+"""An integer id or count: msgspec never reads a JSON boolean (or an integral fraction) as one."""
+
+
+def _bounded(value: Decimal) -> Decimal:
+    try:
+        return json_guard.bounded(value)
+    except json_guard.NumberOutOfRange:
+        raise ValueError(_OUT_OF_RANGE) from None
+
+
+def _number(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise ValueError("expected a number")
-    return value
+        raise TypeError("expected a number")
+    return _bounded(value if isinstance(value, Decimal) else Decimal(value))
 
 
-def _not_bool(value: object) -> object:
-    # pydantic would read JSON true as 1.
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number here")
-    return value
+def _decode_hook(kind: type, value: object) -> object:
+    """How msgspec builds the amount types above from the JSON value (fractions already ``Decimal``)."""
+    if kind is MinorUnits:
+        number = _number(value)
+        if number != number.to_integral_value():
+            raise TypeError("expected an integer number of minor units")
+        return MinorUnits(number)
+    if kind is MajorUnits:
+        if isinstance(value, str):  # written as text ("12.50"): read as exactly as a number
+            try:
+                return MajorUnits(_bounded(Decimal(value.strip())))
+            except InvalidOperation:
+                raise TypeError("expected a number") from None
+        return MajorUnits(_number(value))
+    if kind is JsonNumber:
+        return JsonNumber(_number(value))
+    raise NotImplementedError(kind)
 
 
-MinorUnits = Annotated[int, BeforeValidator(minor_units_of)]
-"""An amount in integer minor units (Polar, Afternoon)."""
-MajorUnits = Decimal
-"""An amount in major units as written (Bagisto, Payabli); JSON numbers arrive as ``Decimal``."""
-JsonNumber = Annotated[Decimal, BeforeValidator(_json_number)]
-"""A quantity that must be a JSON number: a string or a boolean is a shape error."""
-WireInt = Annotated[int, BeforeValidator(_not_bool)]
-"""An integer id or count that is never a JSON boolean."""
+# -- decoding --------------------------------------------------------------------------------------
+
+_LOCATION = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def _dotted(path: str) -> str:
+    """msgspec's ``.Records[3].invoiceId`` as ``Records.3.invoiceId``."""
+    return re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
 
 
 def unexpected(provider: str, what: str, *, hint: str) -> ProviderUnavailable:
@@ -97,37 +155,94 @@ def unexpected(provider: str, what: str, *, hint: str) -> ProviderUnavailable:
     return ProviderUnavailable(f"{provider} sent {what}.", hint=hint)
 
 
-def validated(shape: type[M] | TypeAdapter[M], data: Any, *, provider: str, what: str, hint: str) -> M:
-    """``data`` as ``shape``, or ``unexpected``, which names the fields that broke, never their values."""
+class Decoder(Generic[M]):
+    """One wire shape's decoder (built once: msgspec compiles its shape), with the provider's words."""
+
+    def __init__(self, shape: type[M], wire: Wire) -> None:
+        self._decoder = msgspec.json.Decoder(shape, float_hook=Decimal, dec_hook=_decode_hook)
+        self._wire = wire
+
+    def read(self, response: httpx2.Response, *, what: str) -> M:
+        """The response's body as the shape, or ``provider_unavailable`` naming where it broke."""
+        return self.decode(response.content, what=what)
+
+    def decode(self, content: bytes | Raw, *, what: str) -> M:
+        wire = self._wire
+        try:
+            return self._decoder.decode(content)
+        except msgspec.ValidationError as error:
+            said = str(error)
+            if said.startswith((_OUT_OF_RANGE, _INTEGER_OUT_OF_RANGE)):
+                raise number_out_of_range(wire.provider) from None
+            found = _LOCATION.search(said)
+            where = _dotted(found["path"]) if found else ""
+            logger.warning(
+                "%s sent %s in an unexpected shape",
+                wire.provider,
+                what,
+                extra={"provider": wire.provider.lower(), "fields": where or "(body)"},
+            )
+            at = f" (at {where})" if where else ""
+            raise wire.unexpected(f"{what} in a shape this server does not understand{at}") from None
+        except (msgspec.DecodeError, RecursionError):
+            raise not_json(wire.provider) from None
+
+
+class Wire:
+    """One provider's reading of its wire: its name in every message and the hint that goes with it."""
+
+    def __init__(self, provider: str, hint: str) -> None:
+        self.provider = provider
+        self.hint = hint
+
+    def decoder(self, shape: type[M]) -> Decoder[M]:
+        return Decoder(shape, self)
+
+    def unexpected(self, what: str) -> ProviderUnavailable:
+        """The provider sent ``what`` (completing "<provider> sent ..."); never the body's text."""
+        return unexpected(self.provider, what, hint=self.hint)
+
+
+# -- lenient readings ------------------------------------------------------------------------------
+
+
+def text(value: str | int | None) -> str | None:
+    """A text field that a provider may also write as a number; blank text is unknown."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return str(value)
+    return value.strip() or None
+
+
+def instant(value: str | None) -> datetime | None:
+    """An ISO-8601 date or date-time as an aware UTC moment; one without an offset is read as UTC
+    (the providers write UTC); missing or unreadable is unknown (None), never an error."""
+    if not value:
+        return None
     try:
-        if isinstance(shape, TypeAdapter):
-            return shape.validate_python(data)
-        if issubclass(shape, BaseModel):
-            return shape.model_validate(data)
-        return TypeAdapter(shape).validate_python(data)
-    except ValidationError as error:
-        locations = [
-            ".".join(str(part) for part in detail["loc"]) for detail in error.errors(include_input=False)
-        ]
-        fields = sorted({location or "(body)" for location in locations})
-        logger.warning(
-            "%s sent %s in an unexpected shape",
-            provider,
-            what,
-            extra={"provider": provider.lower(), "fields": ",".join(fields[:10])},
-        )
-        # The first field that broke is named (a field name, never its value: it may be anyone's data).
-        where = f" (at {locations[0]})" if locations and locations[0] else ""
-        raise unexpected(
-            provider, f"{what} in a shape this server does not understand{where}", hint=hint
-        ) from None
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
-def read_body(
-    shape: type[M] | TypeAdapter[M], response: httpx2.Response, *, provider: str, what: str, hint: str
-) -> M:
-    """The response's JSON body (numbers with a fraction as ``Decimal``) as ``shape``."""
-    return validated(shape, parse_json(response, provider=provider), provider=provider, what=what, hint=hint)
+def day(value: str | None) -> date | None:
+    """The UTC date of ``instant(value)``; else the date a longer text starts with (``2026-01-05 …``)."""
+    moment = instant(value)
+    if moment is not None:
+        return moment.date()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+
+
+# -- refusals --------------------------------------------------------------------------------------
 
 
 def error_body(response: httpx2.Response) -> Any:

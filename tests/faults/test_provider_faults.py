@@ -171,7 +171,7 @@ async def test_a_polar_amount_out_of_range_is_provider_unavailable_not_an_unexpe
     assert "unexpected" not in str(error["message"])
 
 
-# -- a summary's pages (decoded lean: providers/lean.py) keep the same bounds ---------------------------
+# -- a summary's pages (the facts part of each record's one shape) keep the same bounds ----------------
 
 _ABSURD = ["1e100000", "-1e100000", "1e-100000", "1" + "0" * 5000, "0." + "0" * 40 + "1"]
 

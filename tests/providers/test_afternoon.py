@@ -1084,25 +1084,21 @@ NO_ROWS = "without an invoices (or data) array"
 
 
 @pytest.mark.parametrize(
-    ("body", "named", "named_by_the_summary"),
+    ("body", "named"),
     [
-        ({"success": True, "invoices": []}, MISSING_POSITION, MISSING_POSITION),
-        ({"success": True, "invoices": [], "pagination": {"total": 1}}, MISSING_POSITION, MISSING_POSITION),
-        ({"success": True, "items": [], "has_more": False}, NO_ROWS, NO_ROWS),
-        # the summary's decoder names the field that broke by its path
-        ({"success": True, "invoices": {}, "has_more": False}, NO_ROWS, "(at invoices)"),
-        (
-            {"success": True, "invoices": [], "pagination": []},
-            "pagination is not an object",
-            "(at pagination)",
-        ),
-        ({"success": True, "invoices": [], "next_cursor": 7}, "next_cursor is not text", "(at next_cursor)"),
-        ({"success": False, "invoices": [], "has_more": False}, "success: false", "success: false"),
-        ([], "not a JSON object", "(body)"),
+        ({"success": True, "invoices": []}, MISSING_POSITION),
+        ({"success": True, "invoices": [], "pagination": {"total": 1}}, MISSING_POSITION),
+        ({"success": True, "items": [], "has_more": False}, NO_ROWS),
+        # the decoder names the field that broke by its path
+        ({"success": True, "invoices": {}, "has_more": False}, "(at invoices)"),
+        ({"success": True, "invoices": [], "pagination": []}, "(at pagination)"),
+        ({"success": True, "invoices": [], "next_cursor": 7}, "(at next_cursor)"),
+        ({"success": False, "invoices": [], "has_more": False}, "success: false"),
+        ([], "a list response in a shape this server does not understand."),
     ],
 )
-async def test_an_unreadable_list_envelope_is_provider_unavailable_naming_what(
-    body: object, named: str, named_by_the_summary: str
+async def test_an_unreadable_list_envelope_is_provider_unavailable_naming_what_alike_for_a_list_and_a_summary(
+    body: object, named: str
 ) -> None:
     async with mocked(answer(200, body)) as provider:
         with pytest.raises(ProviderUnavailable) as listed:
@@ -1111,8 +1107,7 @@ async def test_an_unreadable_list_envelope_is_provider_unavailable_naming_what(
             await provider.summarize(ALICE, InvoiceFilter(), date(2026, 5, 1))
 
     assert named in str(listed.value)
-    if named_by_the_summary != "(body)":
-        assert named_by_the_summary in str(summarised.value)
+    assert str(summarised.value) == str(listed.value)  # one wire shape: one reading of the envelope
 
 
 @pytest.mark.parametrize(

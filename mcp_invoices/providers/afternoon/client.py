@@ -3,7 +3,7 @@
 Wire format: seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt (``GET /v1/invoices/{id}`` → ``{success, invoice, request_id}``, amounts in
 integer minor units named ``*_cents``), the list page (docs.afternoon.co …/invoices/list: ``GET
 /v1/invoices`` with ``limit`` default "50", ``cursor``, ``customer_id``, ``status``; its body's members
-undocumented, read as ``afternoon_wire.list_rows`` / ``list_position`` say) and the seeds README (401
+undocumented, read as ``WireList`` says) and the seeds README (401
 codes ``UNAUTHORIZED`` / ``INVALID_API_KEY`` / ``API_KEY_REVOKED``; 429 over 1,000 requests a minute).
 Nothing undocumented decides completeness: the status filter is never sent, any page size is
 followed to the end of the cursor chain. See docs/providers.md (Afternoon).
@@ -50,25 +50,19 @@ from mcp_invoices.providers.afternoon.wire import (
     REACHABLE_STATUSES,
     STATUSES,
     UNREADABLE_HINT,
-    LeanInvoiceFacts,
-    LeanList,
+    WIRE,
     Normalizer,
     WireInvoice,
-    list_body_position,
-    list_rows,
-    unreadable,
+    WireInvoiceAnswer,
+    WireInvoiceFacts,
+    WireList,
+    WireOwner,
 )
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
-from mcp_invoices.providers.http import ProviderHTTP, Tuning, parse_json, path_segment
-from mcp_invoices.providers.lean import LeanReader
+from mcp_invoices.providers.http import ProviderHTTP, Tuning, path_segment
 from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
-from mcp_invoices.providers.wire import (
-    error_body,
-    text_at,
-    unexpected,
-    validated,
-)
+from mcp_invoices.providers.wire import Raw, error_body, text_at
 from mcp_invoices.shared.base import Budget, SharedState
 
 __all__ = ["DEFAULT_BASE_URL", "STATUSES", "AfternoonProvider"]
@@ -178,20 +172,14 @@ class AfternoonProvider(InvoiceProvider):
             # The id is this request's only input: an id Afternoon rejects as malformed is as absent
             # as an unknown one, and both are the one not_found.
             raise errors.not_found("invoice", invoice_id)
-        body = parse_json(response, provider=DISPLAY_NAME)
-        if (
-            not isinstance(body, dict)
-            or body.get("success") is False
-            or not isinstance(body.get("invoice"), dict)
-        ):
-            raise unreadable("a response")
-        raw = body["invoice"]
+        body = _ANSWER.read(response, what="an invoice")
+        if not body.readable:
+            raise WIRE.unexpected("a response this server cannot read")
         # Scope first, before anything else is read, so that no property of another customer's
         # invoice (not even a malformed one) can change the answer.
-        if raw.get("customer_id") != customer:
+        if _OWNER.decode(body.invoice, what="an invoice").customer_id != customer:
             raise errors.not_found("invoice", invoice_id)
-        wire = validated(WireInvoice, raw, provider=DISPLAY_NAME, what="an invoice", hint=UNREADABLE_HINT)
-        return self._normalizer.invoice(wire)
+        return self._normalizer.invoice(_INVOICE.decode(body.invoice, what="an invoice"))
 
     def could_be_id(self, reference: str) -> bool:
         return _ID_SHAPE.fullmatch(reference) is not None
@@ -266,7 +254,7 @@ class AfternoonProvider(InvoiceProvider):
         if query.status is not None and query.status not in REACHABLE_STATUSES:
             return
         limit = pages_per_summary(self._http.requests_per_minute)
-        pages, received = anyio.create_memory_object_stream[list[LeanInvoiceFacts]](max_buffer_size=4)
+        pages, received = anyio.create_memory_object_stream[list[WireInvoiceFacts]](max_buffer_size=4)
         failures: list[Exception] = []
 
         async def walk() -> None:
@@ -338,18 +326,12 @@ class AfternoonProvider(InvoiceProvider):
         """One upstream page, row for row: the scope's invoices normalized, None in place of any other
         customer's row (dropped unread, but still a position in the page), and the next cursor."""
         response = await self._list_response(customer, cursor=cursor)
-        body = parse_json(response, provider=DISPLAY_NAME)
-        rows = list_rows(body)
-        assert isinstance(body, dict)  # list_rows refuses anything else
-        following = list_body_position(body)
+        body = _WHOLE_LIST.read(response, what=_LIST)
+        rows, following = body.rows(), body.position()
         # The request asked for this customer only; a row of anyone else is dropped unread even so.
         invoices = [
-            self._normalizer.invoice(
-                validated(
-                    WireInvoice, raw, provider=DISPLAY_NAME, what="an invoice in a list", hint=UNREADABLE_HINT
-                )
-            )
-            if isinstance(raw, dict) and raw.get("customer_id") == customer
+            self._normalizer.invoice(_INVOICE.decode(raw, what="an invoice in a list"))
+            if _OWNER.decode(raw, what="an invoice in a list").customer_id == customer
             else None
             for raw in rows
         ]
@@ -358,19 +340,11 @@ class AfternoonProvider(InvoiceProvider):
 
     async def _fetch_facts(
         self, customer: str, *, cursor: str | None
-    ) -> tuple[list[LeanInvoiceFacts], str | None]:
-        """``_fetch_page`` for a summary: a page decoded as the facts it reads (``LeanList``), the scope's only."""
+    ) -> tuple[list[WireInvoiceFacts], str | None]:
+        """``_fetch_page`` for a summary: each row decoded as the facts it reads, the scope's only."""
         response = await self._list_response(customer, cursor=cursor)
-        body = _LEAN_LIST.read(response, provider=DISPLAY_NAME, what="a list response", hint=UNREADABLE_HINT)
-        if body.success is False:
-            raise unexpected(DISPLAY_NAME, "a list response marked success: false", hint=UNREADABLE_HINT)
-        rows = body.invoices if body.invoices is not None else body.data
-        if rows is None:
-            raise unexpected(
-                DISPLAY_NAME,
-                "a list response without an invoices (or data) array, so its invoices cannot be read",
-                hint=UNREADABLE_HINT,
-            )
+        body = _FACTS_LIST.read(response, what=_LIST)
+        rows = body.rows()
         owned = [row for row in rows if row.customer_id == customer]
         _log_dropped(len(rows) - len(owned))
         return owned, body.position()
@@ -413,7 +387,12 @@ class AfternoonProvider(InvoiceProvider):
         return Unauthorized(message, hint=AUTH_HINT)
 
 
-_LEAN_LIST = LeanReader(LeanList)
+_LIST = "a list response"
+_ANSWER = WIRE.decoder(WireInvoiceAnswer)
+_OWNER = WIRE.decoder(WireOwner)
+_INVOICE = WIRE.decoder(WireInvoice)
+_WHOLE_LIST = WIRE.decoder(WireList[Raw])
+_FACTS_LIST = WIRE.decoder(WireList[WireInvoiceFacts])
 _ROWS_PER_SLICE = 25
 """Rows a summary's chain reads before it lets the loop run (~0.3 ms): the chains share one loop."""
 

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from msgspec import UNSET, UnsetType
 from pydantic import SecretStr, ValidationError
 
-from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, InvoiceStatus, LineItem
 from mcp_invoices.domain.money import MoneyError, from_minor_units, normalize_currency
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.base import json_uri, pdf_uri
-from mcp_invoices.providers.lean import LeanModel, Raw, field, minor_units
-from mcp_invoices.providers.wire import JsonNumber, MinorUnits, StatusTable, WireModel, unexpected
+from mcp_invoices.providers.wire import (
+    UNSET,
+    JsonNumber,
+    MinorUnits,
+    Raw,
+    StatusTable,
+    UnsetType,
+    Wire,
+    WireModel,
+    day,
+    field,
+    instant,
+)
 
 __all__ = [
     "DISPLAY_NAME",
@@ -26,16 +35,14 @@ __all__ = [
     "REACHABLE_STATUSES",
     "STATUSES",
     "UNREADABLE_HINT",
-    "LeanInvoiceFacts",
-    "LeanList",
-    "LeanPagination",
+    "WIRE",
     "Normalizer",
     "WireInvoice",
+    "WireInvoiceAnswer",
     "WireInvoiceFacts",
-    "list_body_position",
+    "WireList",
+    "WireOwner",
     "list_position",
-    "list_rows",
-    "unreadable",
 ]
 
 PROVIDER_ID = "afternoon"
@@ -61,7 +68,10 @@ UNREADABLE_HINT = (
 )
 
 
-# -- wire models (only the fields this module relies on; extra fields are ignored) -----------------
+WIRE = Wire(DISPLAY_NAME, UNREADABLE_HINT)
+
+
+# -- wire models (only the fields this module relies on; the rest is skipped undecoded) -------------
 
 
 class WireLineItem(WireModel):
@@ -74,69 +84,27 @@ class WireLineItem(WireModel):
     period_end: str | None = None
 
 
+class WireOwner(WireModel):
+    """Whose invoice a row is, read before anything else of it (``customer_id`` of any type)."""
+
+    customer_id: Any = None
+
+
 class WireInvoiceFacts(WireModel):
-    """An invoice as a summary reads it: no lines, amounts beyond the total, or document URL."""
+    """An invoice as a summary reads it: no lines, amounts beyond the total, or document URL.
+
+    ``WireInvoice`` is this and the rest; a summary's page decodes only this part."""
 
     id: str
-    customer_id: str | None = None
     status: str
     currency: str
-    invoice_number: str | None = None
-    due_date: str | None = None
     total_cents: MinorUnits
-    finalized_at: str | None = None
-    paid_at: str | None = None
-    created_at: str | None = None
-
-
-class LeanInvoiceFacts(LeanModel):
-    """``WireInvoiceFacts`` as a summary's page is decoded (``providers.lean``): the same fields.
-
-    ``total_cents`` is kept as its literal and read by ``lean.minor_units``, as ``MinorUnits`` reads it.
-    """
-
-    id: str
-    status: str
-    currency: str
-    total_cents: Raw
     customer_id: str | None = None
     invoice_number: str | None = None
     due_date: str | None = None
     finalized_at: str | None = None
     paid_at: str | None = None
     created_at: str | None = None
-
-
-class LeanPagination(LeanModel):
-    """The list's ``pagination`` object as a summary reads it (its members are undocumented: see
-    ``list_position``); a member that is absent stays ``UNSET``, which is not the same as ``null``."""
-
-    next_cursor: str | None | UnsetType = UNSET
-    next_cursor_camel: str | None | UnsetType = field(name="nextCursor", default=UNSET)
-    has_more: Any = UNSET  # only ``true`` and ``false`` mean anything, as in the whole list's reading
-    has_more_camel: Any = field(name="hasMore", default=UNSET)
-
-
-class LeanList(LeanModel):
-    """The list envelope as a summary reads it: rows under ``invoices`` (or ``data``), and where the
-    next page is, at the top or under ``pagination`` (``list_position`` decides, as for the whole list)."""
-
-    invoices: list[LeanInvoiceFacts] | None = None
-    data: list[LeanInvoiceFacts] | None = None
-    next_cursor: str | None | UnsetType = UNSET
-    next_cursor_camel: str | None | UnsetType = field(name="nextCursor", default=UNSET)
-    has_more: Any = UNSET
-    has_more_camel: Any = field(name="hasMore", default=UNSET)
-    pagination: LeanPagination | None = None
-    success: Any = None
-
-    def position(self) -> str | None:
-        """``list_position`` of this page: the next page's cursor, or None at the end."""
-        inner = self.pagination if self.pagination is not None else LeanPagination()
-        return list_position(
-            cursors=(self.next_cursor, self.next_cursor_camel, inner.next_cursor, inner.next_cursor_camel),
-            more=(self.has_more, self.has_more_camel, inner.has_more, inner.has_more_camel),
-        )
 
 
 class WireInvoice(WireInvoiceFacts):
@@ -144,11 +112,18 @@ class WireInvoice(WireInvoiceFacts):
     subtotal_cents: MinorUnits | None = None
     discount_cents: MinorUnits | None = None
     tax_cents: MinorUnits | None = None
-    line_items: list[WireLineItem] = []
+    line_items: list[WireLineItem] = field(default_factory=list)
 
 
-def unreadable(what: str) -> ProviderUnavailable:
-    return unexpected(DISPLAY_NAME, f"{what} this server cannot read", hint=UNREADABLE_HINT)
+class WireInvoiceAnswer(WireModel):
+    """``GET /v1/invoices/{id}``: the invoice is kept as written until its owner has been read."""
+
+    success: Any = None
+    invoice: Raw = Raw()  # empty when absent; ``null`` is kept as its literal
+
+    @property
+    def readable(self) -> bool:
+        return self.success is not False and bytes(self.invoice) not in (b"", b"null")
 
 
 # -- the list envelope ------------------------------------------------------------------------------
@@ -160,36 +135,49 @@ def unreadable(what: str) -> ProviderUnavailable:
 # an empty or a last page.
 
 
-def list_rows(body: object) -> list[Any]:
-    """The rows of a list body (``invoices``, else ``data``), or ``ProviderUnavailable`` naming what is missing."""
-    if not isinstance(body, dict):
-        raise unexpected(DISPLAY_NAME, "a list response that is not a JSON object", hint=UNREADABLE_HINT)
-    if body.get("success") is False:
-        raise unexpected(DISPLAY_NAME, "a list response marked success: false", hint=UNREADABLE_HINT)
-    rows = body.get("invoices", body.get("data"))
-    if not isinstance(rows, list):
-        raise unexpected(
-            DISPLAY_NAME,
-            "a list response without an invoices (or data) array, so its invoices cannot be read",
-            hint=UNREADABLE_HINT,
-        )
-    return rows
+class WirePagination(WireModel):
+    """The list's ``pagination`` object; a member that is absent stays ``UNSET``, which is not ``null``."""
+
+    next_cursor: str | None | UnsetType = UNSET
+    next_cursor_camel: str | None | UnsetType = field(name="nextCursor", default=UNSET)
+    has_more: Any = UNSET  # only ``true`` and ``false`` mean anything (``list_position``)
+    has_more_camel: Any = field(name="hasMore", default=UNSET)
 
 
-def list_body_position(body: dict[str, Any]) -> str | None:
-    """``list_position`` of a list body read whole (``list_rows`` has checked it is an object)."""
-    inner = body.get("pagination")
-    if inner is not None and not isinstance(inner, dict):
-        raise unexpected(
-            DISPLAY_NAME, "a list response whose pagination is not an object", hint=UNREADABLE_HINT
+R = TypeVar("R")
+
+
+class WireList(WireModel, Generic[R]):
+    """The list envelope, its rows read as ``R``: whole rows kept as written (``Raw``) until their
+    owner is read, or a summary's ``WireInvoiceFacts``."""
+
+    invoices: list[R] | None = None
+    data: list[R] | None = None
+    next_cursor: str | None | UnsetType = UNSET
+    next_cursor_camel: str | None | UnsetType = field(name="nextCursor", default=UNSET)
+    has_more: Any = UNSET
+    has_more_camel: Any = field(name="hasMore", default=UNSET)
+    pagination: WirePagination | None = None
+    success: Any = None
+
+    def rows(self) -> list[R]:
+        """The rows (``invoices``, else ``data``), or ``ProviderUnavailable`` naming what is missing."""
+        if self.success is False:
+            raise WIRE.unexpected("a list response marked success: false")
+        rows = self.invoices if self.invoices is not None else self.data
+        if rows is None:
+            raise WIRE.unexpected(
+                "a list response without an invoices (or data) array, so its invoices cannot be read"
+            )
+        return rows
+
+    def position(self) -> str | None:
+        """``list_position`` of this page: the next page's cursor, or None at the end."""
+        inner = self.pagination if self.pagination is not None else WirePagination()
+        return list_position(
+            cursors=(self.next_cursor, self.next_cursor_camel, inner.next_cursor, inner.next_cursor_camel),
+            more=(self.has_more, self.has_more_camel, inner.has_more, inner.has_more_camel),
         )
-    inner = inner or {}
-    keys = ("next_cursor", "nextCursor")
-    flags = ("has_more", "hasMore")
-    return list_position(
-        cursors=[where.get(key, UNSET) for where in (body, inner) for key in keys],
-        more=[where.get(key, UNSET) for where in (body, inner) for key in flags],
-    )
 
 
 def list_position(*, cursors: Iterable[object], more: Iterable[object]) -> str | None:
@@ -201,21 +189,13 @@ def list_position(*, cursors: Iterable[object], more: Iterable[object]) -> str |
     cursor = next((value for value in cursors if value is not UNSET), UNSET)
     has_more = next((value for value in more if value is not UNSET), UNSET)
     if cursor is UNSET and has_more is UNSET:
-        raise unexpected(
-            DISPLAY_NAME,
+        raise WIRE.unexpected(
             "a list response without next_cursor or has_more (at the top or under pagination), so "
-            "whether more invoices exist cannot be known",
-            hint=UNREADABLE_HINT,
+            "whether more invoices exist cannot be known"
         )
-    if cursor is not UNSET and cursor is not None and not isinstance(cursor, str):
-        raise unexpected(DISPLAY_NAME, "a list response whose next_cursor is not text", hint=UNREADABLE_HINT)
     if not cursor:
         if has_more is True:
-            raise unexpected(
-                DISPLAY_NAME,
-                "a list response saying more invoices exist without a cursor to read them",
-                hint=UNREADABLE_HINT,
-            )
+            raise WIRE.unexpected("a list response saying more invoices exist without a cursor to read them")
         return None
     assert isinstance(cursor, str)
     return None if has_more is False else cursor
@@ -224,26 +204,8 @@ def list_position(*, cursors: Iterable[object], more: Iterable[object]) -> str |
 # -- normalization -------------------------------------------------------------------------------
 
 
-def _instant(value: str | None) -> datetime | None:
-    """An ISO-8601 timestamp as an aware UTC datetime; unreadable or missing → None (optional fields)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:  # Afternoon writes UTC ("...Z"); a bare date or naive time is read as UTC
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _day(value: str | None) -> date | None:
-    moment = _instant(value)
-    return moment.date() if moment is not None else None
-
-
-def _fallback_status(wire: WireInvoiceFacts | LeanInvoiceFacts) -> InvoiceStatus:
-    """The normalized status of a status seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt does not list (the raw one stays in provider_status).
+def _fallback_status(wire: WireInvoiceFacts) -> InvoiceStatus:
+    """The normalized status of a status the seed does not list (the raw one stays in provider_status).
 
     The seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt's enum is draft, open, paid, void, uncollectible; a status Afternoon adds later is read
     from the invoice itself: ``paid_at`` set means the money arrived (paid: the stated total is paid,
@@ -251,7 +213,7 @@ def _fallback_status(wire: WireInvoiceFacts | LeanInvoiceFacts) -> InvoiceStatus
     Afternoon says otherwise. Open is the honest reading of "billed, not known to be settled": calling
     it a draft or void would take a possible debt out of every total without a word.
     """
-    if _instant(wire.paid_at) is not None:
+    if instant(wire.paid_at) is not None:
         return InvoiceStatus.PAID
     return InvoiceStatus.OPEN
 
@@ -274,30 +236,25 @@ def _document_url(url: str | None, api_key: str) -> str | None:
     return url
 
 
-def _settled(wire: WireInvoiceFacts | LeanInvoiceFacts) -> tuple[str, InvoiceStatus, Decimal, Settlement]:
+def _settled(wire: WireInvoiceFacts) -> tuple[str, InvoiceStatus, Decimal, Settlement]:
     """Currency, status, total, and what is paid and due (raises MoneyError on an unusable currency)."""
     currency = normalize_currency(wire.currency)
     status = STATUSES.read(wire.status, lambda: _fallback_status(wire))
-    total = from_minor_units(_cents(wire.total_cents), currency)
-    # seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt Invoice: the only amounts are subtotal/discount/tax/total_cents (integer minor units);
+    total = from_minor_units(wire.total_cents, currency)
+    # tests/sandbox/seeds/002_c939eac29cf2ef29.txt Invoice: the only amounts are subtotal/discount/tax/total_cents (integer minor units);
     # there is no amount_paid or amount_due, so both follow the stated total and the status (settle):
     # paid → all paid; open/uncollectible → all due; void → nothing; a draft → its total, what it
     # will ask for. Partial payments are not in seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt, so paid is all or nothing.
     return currency, status, total, settle(status, total, currency)
 
 
-def _cents(value: int | Raw) -> int:
-    """``total_cents`` as a number of minor units, whichever way it was decoded (raises MoneyError)."""
-    cents = value if isinstance(value, int) else minor_units(value, DISPLAY_NAME)
-    if cents is None:
-        raise MoneyError("expected an integer number of minor units")
-    return cents
-
-
-def _issued(wire: WireInvoiceFacts | LeanInvoiceFacts) -> date | None:
+def _issued(wire: WireInvoiceFacts) -> date | None:
     # Issued when finalized; a draft (never finalized) is dated by its creation so that it still
     # sorts and filters by date like Afternoon's own newest-first list.
-    return _day(wire.finalized_at) or _day(wire.created_at)
+    return day(wire.finalized_at) or day(wire.created_at)
+
+
+_UNREADABLE_AMOUNTS = "an invoice whose currency or amounts this server cannot read"
 
 
 class Normalizer:
@@ -310,21 +267,21 @@ class Normalizer:
         try:
             return self._invoice(wire)
         except (MoneyError, ValidationError):
-            raise unreadable("an invoice whose currency or amounts") from None
+            raise WIRE.unexpected(_UNREADABLE_AMOUNTS) from None
 
-    def facts(self, wire: WireInvoiceFacts | LeanInvoiceFacts) -> InvoiceFacts:
+    def facts(self, wire: WireInvoiceFacts) -> InvoiceFacts:
         """What a summary needs of one invoice, read by the same rules as ``invoice``."""
         try:
             currency, status, total, settled = _settled(wire)
         except MoneyError:
-            raise unreadable("an invoice whose currency or amounts") from None
+            raise WIRE.unexpected(_UNREADABLE_AMOUNTS) from None
         return InvoiceFacts(
             id=wire.id,
             number=wire.invoice_number,
             status=status,
             currency=currency,
             issued_at=_issued(wire),
-            due_at=_day(wire.due_date),
+            due_at=day(wire.due_date),
             total=total,
             amount_paid=settled.paid,
             amount_due=settled.due,
@@ -345,8 +302,8 @@ class Normalizer:
             provider_status=wire.status,
             currency=currency,
             issued_at=_issued(wire),
-            due_at=_day(wire.due_date),
-            paid_at=_instant(wire.paid_at),
+            due_at=day(wire.due_date),
+            paid_at=instant(wire.paid_at),
             customer=Customer(id=wire.customer_id),
             billing=Billing(),  # seed tests/sandbox/seeds/002_c939eac29cf2ef29.txt carries no billing name or address
             line_items=[
@@ -357,8 +314,8 @@ class Normalizer:
                     discount=None,  # Afternoon discounts are per invoice only
                     tax=amount(line.tax_amount_cents),
                     total=amount(line.total_amount_cents),
-                    period_start=_day(line.period_start),
-                    period_end=_day(line.period_end),
+                    period_start=day(line.period_start),
+                    period_end=day(line.period_end),
                 )
                 for line in wire.line_items
             ],

@@ -22,22 +22,28 @@ from mcp_invoices.providers.bagisto.wire import (
     NAME,
     PROVIDER_ID,
     UNREADABLE_HINT,
+    WIRE,
+    GraphQLData,
     GraphQLError,
     GraphQLResponse,
     WireConnection,
     WireLinesConnection,
-    malformed,
     retry_after,
 )
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, Tuning
-from mcp_invoices.providers.wire import error_body, read_body, text_at, validated
+from mcp_invoices.providers.wire import Decoder, error_body, text_at
 
 __all__ = ["BagistoAPI"]
 
 logger = logging.getLogger("mcp_invoices.bagisto")
 
 C = TypeVar("C", WireConnection, WireLinesConnection)
+_ANSWER = WIRE.decoder(GraphQLResponse)
+INVOICES_DATA = WIRE.decoder(GraphQLData[WireConnection])
+"""A page of the customer's invoices, as ``query`` reads it."""
+LINES_DATA = WIRE.decoder(GraphQLData[WireLinesConnection])
+"""A page of one order's invoices with their lines, as ``query`` reads it."""
 
 # bagisto-api 5ab9ff2 tests/GraphQLTestCase.php: POST /api/graphql {query, variables}, key + bearer headers.
 _GRAPHQL = "/api/graphql"
@@ -119,9 +125,14 @@ class BagistoAPI:
         return response
 
     async def query(
-        self, scope: Scope, token: str, query: str, variables: Mapping[str, Any], shape: type[C]
+        self,
+        scope: Scope,
+        token: str,
+        query: str,
+        variables: Mapping[str, Any],
+        data: Decoder[GraphQLData[C]],
     ) -> C:
-        """POST one GraphQL query as the customer: its ``customerInvoices`` as ``shape``.
+        """POST one GraphQL query as the customer: its ``customerInvoices`` as ``data`` reads them.
 
         GraphQL ``errors`` (sent with 200) become our errors.
         """
@@ -135,15 +146,15 @@ class BagistoAPI:
         )
         if response.status_code in (401, 403):
             self._refused(scope, response)
-        body = read_body(
-            GraphQLResponse, response, provider=NAME, what="a GraphQL answer", hint=UNREADABLE_HINT
-        )
+        body = _ANSWER.read(response, what="a GraphQL answer")
         if body.errors:
             self._graphql_failed(scope, body.errors)
-        connection = body.data.get("customerInvoices") if body.data is not None else None
+        connection = (
+            data.decode(body.data, what="an invoice page").customer_invoices if body.has_data else None
+        )
         if connection is None:
-            raise malformed("a GraphQL answer without customerInvoices")
-        return validated(shape, connection, provider=NAME, what="an invoice page", hint=UNREADABLE_HINT)
+            raise WIRE.unexpected("a GraphQL answer without customerInvoices")
+        return connection
 
     async def login(self, email: str, password: str) -> tuple[str, SecretStr] | None:
         """The customer's own shop login: ``(customer id, bearer token)``, or None when Bagisto refuses it.
@@ -166,7 +177,7 @@ class BagistoAPI:
         try:
             body = response.json()
         except ValueError:
-            raise malformed("a login answer that is not JSON") from None
+            raise WIRE.unexpected("a login answer that is not JSON") from None
         if not isinstance(body, dict) or body.get("success") is False:
             return None
         token, customer = body.get("token"), body.get("id")

@@ -43,7 +43,7 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.logs import add_secrets
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.bagisto.api import BagistoAPI
+from mcp_invoices.providers.bagisto.api import INVOICES_DATA, LINES_DATA, BagistoAPI
 from mcp_invoices.providers.bagisto.wire import (
     GRAPHQL_PAGE_MAX,
     INVOICE_ITEMS_QUERY,
@@ -51,21 +51,19 @@ from mcp_invoices.providers.bagisto.wire import (
     NAME,
     PROVIDER_ID,
     STATUSES,
-    UNREADABLE_HINT,
+    WIRE,
     WireConnection,
     WireInvoice,
     WireItem,
     WireLines,
     WireLinesConnection,
     embedded_items,
-    malformed,
     normalize_invoice,
 )
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, Tuning, path_segment
 from mcp_invoices.providers.paging import check_page_count, pages_per_summary
-from mcp_invoices.providers.wire import read_body
 from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
 
 __all__ = ["PROVIDER_ID", "STATUSES", "BagistoProvider"]
@@ -73,6 +71,7 @@ __all__ = ["PROVIDER_ID", "STATUSES", "BagistoProvider"]
 logger = logging.getLogger("mcp_invoices.bagisto")
 
 _INVOICES = "/api/shop/customer-invoices"
+_INVOICE = WIRE.decoder(WireInvoice)
 
 _PAGE_SIZE = GRAPHQL_PAGE_MAX
 """Invoices per GraphQL page: Bagisto's maximum, so that a full walk costs the fewest requests."""
@@ -134,7 +133,7 @@ class _Walk:
         if not page.edges or cursor is None or cursor in self._cursors or not _AFTER.match(cursor):
             # bagisto-api 5ab9ff2 src/State/CustomerInvoiceProvider.php: an offset past the end answers
             # the last page again, so a cursor seen before would loop forever.
-            raise malformed("a next-page cursor that does not advance")
+            raise WIRE.unexpected("a next-page cursor that does not advance")
         return cursor
 
 
@@ -273,7 +272,7 @@ class BagistoProvider(InvoiceProvider):
             page = await self._page(scope, token, after, state)
             if walk.read == 0:
                 if page.total_count is None:
-                    raise malformed("an invoice list without its totalCount")
+                    raise WIRE.unexpected("an invoice list without its totalCount")
                 check_page_count(NAME, math.ceil(page.total_count / _PAGE_SIZE), limit)
             following = walk.next(after, page)
             for wire in sorted(page.invoices, key=lambda wire: wire.id, reverse=True):
@@ -306,7 +305,7 @@ class BagistoProvider(InvoiceProvider):
         if response.status_code == 404:
             raise errors.not_found("invoice", invoice_id)
         if not response.content.startswith(b"%PDF-"):
-            raise malformed("an invoice document that is not a PDF")
+            raise WIRE.unexpected("an invoice document that is not a PDF")
         return response.content
 
     # -- sign-in -------------------------------------------------------------------------------------
@@ -339,9 +338,9 @@ class BagistoProvider(InvoiceProvider):
         response = await self._api.get(scope, token, f"{_INVOICES}/{path_segment(invoice_id)}")
         if response.status_code == 404:
             raise errors.not_found("invoice", invoice_id)
-        wire = read_body(WireInvoice, response, provider=NAME, what="an invoice", hint=UNREADABLE_HINT)
+        wire = _INVOICE.read(response, what="an invoice")
         if str(wire.id) != invoice_id:
-            raise malformed("an invoice other than the one asked for")
+            raise WIRE.unexpected("an invoice other than the one asked for")
         return wire
 
     async def _page(self, scope: Scope, token: str, after: str | None, state: str | None) -> WireConnection:
@@ -349,7 +348,7 @@ class BagistoProvider(InvoiceProvider):
         variables: dict[str, Any] = {"first": _PAGE_SIZE, "after": after}
         if state is not None:
             variables["state"] = state
-        return await self._api.query(scope, token, INVOICES_QUERY, variables, WireConnection)
+        return await self._api.query(scope, token, INVOICES_QUERY, variables, INVOICES_DATA)
 
     async def _lines(self, scope: Scope, token: str, wire: WireInvoice) -> list[WireItem]:
         """The invoice's lines, from its order's invoices over GraphQL (the customer's scope, as REST)."""
@@ -363,7 +362,7 @@ class BagistoProvider(InvoiceProvider):
                 token,
                 INVOICE_ITEMS_QUERY,
                 {"first": _PAGE_SIZE, "after": after, "orderId": wire.order_id},
-                WireLinesConnection,
+                LINES_DATA,
             )
             following = walk.next(after, page)
             for node in page.invoices:

@@ -16,20 +16,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
 import httpx2
-from pydantic import AliasChoices, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
-from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, InvoiceStatus, LineItem
 from mcp_invoices.domain.money import MoneyError, normalize_currency, parse_amount
 from mcp_invoices.domain.rules import settle
 from mcp_invoices.providers.base import json_uri, pdf_uri
 from mcp_invoices.providers.http import retry_after_seconds
-from mcp_invoices.providers.wire import MajorUnits, StatusTable, WireInt, WireModel, error_body, unexpected
+from mcp_invoices.providers.wire import (
+    MajorUnits,
+    Raw,
+    StatusTable,
+    Wire,
+    WireInt,
+    WireModel,
+    day,
+    error_body,
+    field,
+)
 
 __all__ = [
     "GRAPHQL_PAGE_MAX",
@@ -39,6 +46,8 @@ __all__ = [
     "PROVIDER_ID",
     "STATUSES",
     "UNREADABLE_HINT",
+    "WIRE",
+    "GraphQLData",
     "GraphQLError",
     "GraphQLResponse",
     "WireConnection",
@@ -47,7 +56,6 @@ __all__ = [
     "WireLines",
     "WireLinesConnection",
     "embedded_items",
-    "malformed",
     "normalize_invoice",
     "retry_after",
 ]
@@ -108,8 +116,25 @@ INVOICE_ITEMS_QUERY = (
 # -- wire shapes -----------------------------------------------------------------------------------
 
 
-class _Wire(WireModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+class _Wire(WireModel, rename="camel"):
+    """Bagisto's members are camelCase (``grandTotal``); REST names a record ``id``, GraphQL ``_id``."""
+
+    rest_id: WireInt | None = field(default=None, name="id")
+    graphql_id: WireInt | None = field(default=None, name="_id")
+
+    def __post_init__(self) -> None:
+        if self.rest_id is None and self.graphql_id is None:
+            raise TypeError("expected an `id` or `_id`")
+
+    @property
+    def id(self) -> int:
+        identifier = self.graphql_id if self.graphql_id is not None else self.rest_id
+        assert identifier is not None  # __post_init__ refused a record without one
+        return identifier
+
+
+class _Camel(WireModel, rename="camel"):
+    pass
 
 
 class WireItem(_Wire):
@@ -118,7 +143,6 @@ class WireItem(_Wire):
     bagisto-api 5ab9ff2 src/Models/CustomerInvoiceItem.php: qty int, price/total/tax/discount floats.
     """
 
-    id: WireInt = Field(validation_alias=AliasChoices("_id", "id"))
     sku: str | None = None
     name: str | None = None
     qty: MajorUnits | None = None
@@ -128,15 +152,15 @@ class WireItem(_Wire):
     discount_amount: MajorUnits | None = None
 
 
-class _ItemEdge(_Wire):
+class _ItemEdge(_Camel):
     node: WireItem
 
 
-class WireLines(_Wire):
+class WireLines(_Camel):
     """A GraphQL node's ``items`` connection."""
 
-    total_count: WireInt | None = None
     edges: list[_ItemEdge]
+    total_count: WireInt | None = None
 
     @property
     def items(self) -> list[WireItem]:
@@ -147,16 +171,15 @@ class WireLines(_Wire):
         return self.total_count is None or self.total_count <= len(self.edges)
 
 
-class WireInvoice(_Wire):
+class WireInvoice(_Wire, kw_only=True):
     """A REST invoice (``id``) or a GraphQL node (``_id``); the fields this client relies on.
 
     bagisto-api 5ab9ff2 src/Models/CustomerInvoice.php: id int, amounts float, state and codes strings.
     """
 
-    id: WireInt = Field(validation_alias=AliasChoices("_id", "id"))
-    increment_id: str | None = None
     state: str
     grand_total: MajorUnits
+    increment_id: str | None = None
     sub_total: MajorUnits | None = None
     shipping_amount: MajorUnits | None = None
     tax_amount: MajorUnits | None = None
@@ -169,16 +192,16 @@ class WireInvoice(_Wire):
     items: list[WireItem | str] | WireLines | None = None
 
 
-class _InvoiceEdge(_Wire):
+class _InvoiceEdge(_Camel):
     node: WireInvoice
 
 
-class _PageInfo(_Wire):
-    end_cursor: str | None = None
+class _PageInfo(_Camel):
     has_next_page: bool
+    end_cursor: str | None = None
 
 
-class WireConnection(_Wire):
+class WireConnection(_Camel):
     """``customerInvoices``: one cursor page."""
 
     edges: list[_InvoiceEdge]
@@ -192,19 +215,18 @@ class WireConnection(_Wire):
 
 class GraphQLError(WireModel):
     message: str = ""
-    extensions: dict[str, object] | None = None
+    extensions: dict[str, Any] | None = None
 
 
 class _LinesNode(_Wire):
-    id: WireInt = Field(validation_alias=AliasChoices("_id", "id"))
     items: WireLines | None = None
 
 
-class _LinesEdge(_Wire):
+class _LinesEdge(_Camel):
     node: _LinesNode
 
 
-class WireLinesConnection(_Wire):
+class WireLinesConnection(_Camel):
     """``customerInvoices`` of one order, each node only its id and its lines."""
 
     edges: list[_LinesEdge]
@@ -215,11 +237,25 @@ class WireLinesConnection(_Wire):
         return [edge.node for edge in self.edges]
 
 
-class GraphQLResponse(WireModel):
-    """``{data, errors}``: API Platform answers a failed query with 200 and ``errors``."""
+C = TypeVar("C", WireConnection, WireLinesConnection)
 
-    data: dict[str, object] | None = None
+
+class GraphQLResponse(WireModel):
+    """``{data, errors}``: API Platform answers a failed query with 200 and ``errors``; ``data`` is
+    read (as ``GraphQLData``) only when there are none."""
+
+    data: Raw = Raw()
     errors: list[GraphQLError] | None = None
+
+    @property
+    def has_data(self) -> bool:
+        return bytes(self.data) not in (b"", b"null")
+
+
+class GraphQLData(_Camel, Generic[C]):
+    """``data`` of a ``customerInvoices`` query, its connection read as ``C``."""
+
+    customer_invoices: C | None = None
 
 
 UNREADABLE_HINT = (
@@ -227,9 +263,7 @@ UNREADABLE_HINT = (
 )
 
 
-def malformed(what: str) -> ProviderUnavailable:
-    """``what`` completes "Bagisto sent ..."; it never quotes the body (which may echo anything)."""
-    return unexpected(NAME, what, hint=UNREADABLE_HINT)
+WIRE = Wire(NAME, UNREADABLE_HINT)
 
 
 # -- where a 429 says how long to wait ---------------------------------------------------------------
@@ -262,22 +296,8 @@ def _currency(wire: WireInvoice) -> str:
     # grandTotal and friends are in the order's currency; the base* twins are in the shop's.
     code = wire.order_currency_code or wire.channel_currency_code or wire.base_currency_code
     if not code:
-        raise malformed("an invoice without a currency")
+        raise WIRE.unexpected("an invoice without a currency")
     return normalize_currency(code)
-
-
-def _issued(created_at: str | None) -> date | None:
-    """The UTC date of ``createdAt``; unreadable → None, not an error.
-
-    bagisto-api 5ab9ff2 config/api-platform.php: serializer datetime_format ``Y-m-d\\TH:i:sP``.
-    """
-    if not created_at:
-        return None
-    try:
-        moment = datetime.fromisoformat(created_at.strip())
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
 
 
 def _optional(value: Decimal | None, currency: str) -> Decimal | None:
@@ -314,7 +334,7 @@ def normalize_invoice(wire: WireInvoice, items: Sequence[WireItem], *, note: str
         tax = _optional(wire.tax_amount, currency)
         shipping = _optional(wire.shipping_amount, currency)
     except MoneyError:
-        raise malformed("an amount or a currency that cannot be read exactly") from None
+        raise WIRE.unexpected("an amount or a currency that cannot be read exactly") from None
     status = STATUSES.read(wire.state, lambda: InvoiceStatus.OPEN)  # an unknown state is still owed
     settled = settle(status, total, currency)
     invoice_id = str(wire.id)
@@ -325,7 +345,7 @@ def normalize_invoice(wire: WireInvoice, items: Sequence[WireItem], *, note: str
         status=status,
         provider_status=wire.state,
         currency=currency,
-        issued_at=_issued(wire.created_at),
+        issued_at=day(wire.created_at),  # bagisto-api 5ab9ff2 config/api-platform.php: ``Y-m-d\\TH:i:sP``
         due_at=None,  # Bagisto's API states no due date (its payment terms stay server-side)
         paid_at=None,  # nor when it was paid
         customer=Customer(),  # the invoice carries no customer fields; the token is the customer

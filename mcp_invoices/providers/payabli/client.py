@@ -47,7 +47,6 @@ from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import (
     ProviderHTTP,
     Tuning,
-    parse_json,
     path_segment,
 )
 from mcp_invoices.providers.paging import (
@@ -73,12 +72,13 @@ from mcp_invoices.providers.payabli.wire import (
     NAME,
     PROVIDER_ID,
     STATUSES,
-    UNREADABLE_HINT,
+    WIRE,
     WireInvoice,
+    WireOutcome,
     normalize_invoice,
     seller_of,
 )
-from mcp_invoices.providers.wire import error_body, validated
+from mcp_invoices.providers.wire import error_body
 from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
 
 __all__ = ["AUTH_HINT", "PROVIDER_ID", "STATUSES", "PayabliProvider"]
@@ -98,6 +98,8 @@ PARALLEL_PAGES = 32
 HTTP pool's 50 connections, so no page waits for a connection long enough to time out."""
 
 _MAX_INT64 = 2**63 - 1
+_OUTCOME = WIRE.decoder(WireOutcome)
+_INVOICE = WIRE.decoder(WireInvoice)
 _INTEGER_ID = re.compile(r"[1-9][0-9]{0,18}")
 """Payabli ids are positive int64s, written canonically (no sign, no leading zero, ASCII digits)."""
 
@@ -367,10 +369,9 @@ class PayabliProvider(InvoiceProvider):
         )
         if response.status_code != 200:
             raise lookup_failure(self._token, response, invoice_id)
-        payload = parse_json(response, provider=NAME)
-        if isinstance(payload, dict) and payload.get("isSuccess") is False and "invoiceId" not in payload:
-            raise refusal(self._token, payload, invoice_id)
-        record = validated(WireInvoice, payload, provider=NAME, what="an invoice", hint=UNREADABLE_HINT)
+        if _OUTCOME.read(response, what="an invoice").refused:
+            raise refusal(self._token, error_body(response), invoice_id)
+        record = _INVOICE.read(response, what="an invoice")
         if record.invoice_id != number:
             raise ProviderUnavailable(
                 "Payabli answered with another invoice than the one asked for.",

@@ -15,20 +15,17 @@ import httpx2
 
 from mcp_invoices.domain.models import Invoice, InvoiceFilter, same_number
 from mcp_invoices.domain.summary import InvoiceFacts
-from mcp_invoices.providers.lean import LeanReader, text
 from mcp_invoices.providers.payabli.wire import (
-    NAME,
     PROVIDER_ID,
     STATUSES,
-    UNREADABLE_HINT,
-    LeanFactsQuery,
-    LeanInvoiceFacts,
+    WIRE,
     WireInvoice,
-    WireQuery,
+    WireInvoiceFacts,
+    WireQueryOf,
     invoice_facts,
     normalize_invoice,
 )
-from mcp_invoices.providers.wire import read_body
+from mcp_invoices.providers.wire import text
 
 __all__ = [
     "CUSTOMER_FILTER",
@@ -78,24 +75,24 @@ class Reading(Generic[W, R]):
 
 
 _WHAT = "an invoice list"
+_WHOLE_PAGE = WIRE.decoder(WireQueryOf[WireInvoice])
+_FACTS_PAGE = WIRE.decoder(WireQueryOf[WireInvoiceFacts])
+"""The same records read as their facts: a summary reads a dozen fields of each ~2 KB record, and
+the rest is skipped, never decoded."""
 
 
 def _whole_page(response: httpx2.Response) -> tuple[Sequence[WireInvoice], int | None]:
-    answer = read_body(WireQuery, response, provider=NAME, what=_WHAT, hint=UNREADABLE_HINT)
+    answer = _WHOLE_PAGE.read(response, what=_WHAT)
     return answer.records, answer.summary.total_records if answer.summary else None
 
 
-_FACTS_PAGE = LeanReader(LeanFactsQuery)
-
-
-def _facts_page(response: httpx2.Response) -> tuple[Sequence[LeanInvoiceFacts], int | None]:
-    # A summary reads a dozen fields of each ~2 KB record: the rest is skipped, never decoded.
-    answer = _FACTS_PAGE.read(response, provider=NAME, what=_WHAT, hint=UNREADABLE_HINT)
+def _facts_page(response: httpx2.Response) -> tuple[Sequence[WireInvoiceFacts], int | None]:
+    answer = _FACTS_PAGE.read(response, what=_WHAT)
     return answer.records, answer.summary.total_records if answer.summary else None
 
 
 WHOLE: Reading[WireInvoice, Invoice] = Reading(_whole_page, normalize_invoice)
-FACTS: Reading[LeanInvoiceFacts, InvoiceFacts] = Reading(_facts_page, invoice_facts)
+FACTS: Reading[WireInvoiceFacts, InvoiceFacts] = Reading(_facts_page, invoice_facts)
 
 
 # payabli 1.0.19 invoice/raw_client.py list_invoices docstring, "Accepted field names": status (in, nin,

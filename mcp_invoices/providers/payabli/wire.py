@@ -1,16 +1,13 @@
 """Payabli's invoice record (seed tests/sandbox/seeds/004_4e68ac3de9a066ab.txt's ``GetInvoiceRecord``) and Query answer, and the normalized invoice.
 
-Amounts are JSON numbers in major units, parsed as ``Decimal`` (``parse_json``), so a binary float
-never exists. Payabli records state no currency; see ``_currency``.
+Amounts are JSON numbers in major units, read as ``Decimal`` from their literals (``wire.MajorUnits``),
+so a binary float never exists. Payabli records state no currency; see ``_currency``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
-
-from pydantic import ConfigDict, Field
 
 from mcp_invoices.domain.errors import ProviderUnavailable
 from mcp_invoices.domain.models import (
@@ -27,19 +24,28 @@ from mcp_invoices.domain.parties import Seller
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.base import json_uri, pdf_uri
-from mcp_invoices.providers.lean import LeanModel, amount, field, text
-from mcp_invoices.providers.wire import MajorUnits, StatusTable, WireModel
+from mcp_invoices.providers.wire import (
+    UNSET,
+    MajorUnits,
+    StatusTable,
+    Wire,
+    WireModel,
+    day,
+    field,
+    instant,
+    text,
+    unexpected,
+)
 
 __all__ = [
     "NAME",
     "PROVIDER_ID",
     "STATUSES",
     "UNREADABLE_HINT",
-    "LeanFactsQuery",
-    "LeanInvoiceFacts",
+    "WIRE",
     "WireInvoice",
     "WireInvoiceFacts",
-    "WireQuery",
+    "WireOutcome",
     "WireQueryOf",
     "invoice_facts",
     "normalize_invoice",
@@ -77,58 +83,56 @@ _CURRENCY_KEYS = frozenset({"currency", "currencycode", "currency_code"})
 
 
 # --------------------------------------------------------------------------------------------
-# Wire shapes (seed tests/sandbox/seeds/004_4e68ac3de9a066ab.txt's GetInvoiceRecord, and the Query answer): only what is read is declared.
+# Wire shapes (GetInvoiceRecord of tests/sandbox/seeds/004_4e68ac3de9a066ab.txt, and the Query answer): only what is read is declared.
+# Text fields may arrive as numbers (read with ``text``).
 # --------------------------------------------------------------------------------------------
 
 
-class _Wire(WireModel):
-    # Numbers where text is expected are accepted as text.
-    model_config = ConfigDict(coerce_numbers_to_str=True)
+class WireItem(WireModel):
+    product_name: str | int | None = field(default=None, name="itemProductName")
+    description: str | int | None = field(default=None, name="itemDescription")
+    quantity: MajorUnits | None = field(default=None, name="itemQty")
+    cost: MajorUnits | None = field(default=None, name="itemCost")
+    tax_amount: MajorUnits | None = field(default=None, name="itemTaxAmount")
+    total_amount: MajorUnits | None = field(default=None, name="itemTotalAmount")
 
 
-class WireItem(_Wire):
-    product_name: str | None = Field(default=None, alias="itemProductName")
-    description: str | None = Field(default=None, alias="itemDescription")
-    quantity: MajorUnits | None = Field(default=None, alias="itemQty")
-    cost: MajorUnits | None = Field(default=None, alias="itemCost")
-    tax_amount: MajorUnits | None = Field(default=None, alias="itemTaxAmount")
-    total_amount: MajorUnits | None = Field(default=None, alias="itemTotalAmount")
-
-
-class WireOwner(_Wire):
+class WireOwner(WireModel):
     """Who a record belongs to, as its ``Customer`` states it (all a summary reads of it)."""
 
-    customer_id: int | None = Field(default=None, alias="customerId")
+    customer_id: int | None = field(default=None, name="customerId")
 
 
 class WireCustomer(WireOwner):
     """``PayorDataResponse``: the customer record the invoice belongs to."""
 
-    first_name: str | None = Field(default=None, alias="FirstName")
-    last_name: str | None = Field(default=None, alias="LastName")
-    company_name: str | None = Field(default=None, alias="CompanyName")
-    billing_email: str | None = Field(default=None, alias="BillingEmail")
-    billing_address1: str | None = Field(default=None, alias="BillingAddress1")
-    billing_address2: str | None = Field(default=None, alias="BillingAddress2")
-    billing_city: str | None = Field(default=None, alias="BillingCity")
-    billing_state: str | None = Field(default=None, alias="BillingState")
-    billing_zip: str | None = Field(default=None, alias="BillingZip")
-    billing_country: str | None = Field(default=None, alias="BillingCountry")
+    first_name: str | int | None = field(default=None, name="FirstName")
+    last_name: str | int | None = field(default=None, name="LastName")
+    company_name: str | int | None = field(default=None, name="CompanyName")
+    billing_email: str | int | None = field(default=None, name="BillingEmail")
+    billing_address1: str | int | None = field(default=None, name="BillingAddress1")
+    billing_address2: str | int | None = field(default=None, name="BillingAddress2")
+    billing_city: str | int | None = field(default=None, name="BillingCity")
+    billing_state: str | int | None = field(default=None, name="BillingState")
+    billing_zip: str | int | None = field(default=None, name="BillingZip")
+    billing_country: str | int | None = field(default=None, name="BillingCountry")
 
 
-class WireInvoiceFacts(_Wire):
-    """``GetInvoiceRecord`` as a summary reads it: owner, number, dates, status, amounts, currency."""
+class WireInvoiceFacts(WireModel):
+    """``GetInvoiceRecord`` as a summary reads it: owner, number, dates, status, amounts, currency.
 
-    invoice_id: int = Field(alias="invoiceId")
-    customer_id: int | None = Field(default=None, alias="customerId")
-    invoice_number: str | None = Field(default=None, alias="invoiceNumber")
-    invoice_date: str | None = Field(default=None, alias="invoiceDate")
-    invoice_due_date: str | None = Field(default=None, alias="invoiceDueDate")
-    invoice_status: int = Field(alias="invoiceStatus")
-    invoice_amount: MajorUnits = Field(alias="invoiceAmount")
-    invoice_paid_amount: MajorUnits | None = Field(default=None, alias="invoicePaidAmount")
-    customer: WireOwner | None = Field(default=None, alias="Customer")
-    additional_data: dict[str, Any] | None = Field(default=None, alias="AdditionalData")
+    ``WireInvoice`` is this and the rest of the record; a summary's page decodes only this part."""
+
+    invoice_id: int = field(name="invoiceId")
+    invoice_status: int = field(name="invoiceStatus")
+    invoice_amount: MajorUnits = field(name="invoiceAmount")
+    customer_id: int | None = field(default=None, name="customerId")
+    invoice_number: str | int | None = field(default=None, name="invoiceNumber")
+    invoice_date: str | int | None = field(default=None, name="invoiceDate")
+    invoice_due_date: str | int | None = field(default=None, name="invoiceDueDate")
+    invoice_paid_amount: MajorUnits | None = field(default=None, name="invoicePaidAmount")
+    customer: WireOwner | None = field(default=None, name="Customer")
+    additional_data: dict[str, Any] | None = field(default=None, name="AdditionalData")
 
     def owned_by(self, customer: int) -> bool:
         """The record names ``customer`` (top level or in its ``Customer``) and no one else."""
@@ -136,38 +140,46 @@ class WireInvoiceFacts(_Wire):
 
 
 class WireInvoice(WireInvoiceFacts):
-    """``GetInvoiceRecord``: the fields this server reads; the rest is ignored."""
+    """``GetInvoiceRecord``: the fields this server reads; the rest is skipped."""
 
-    last_payment_date: str | None = Field(default=None, alias="lastPaymentDate")
+    last_payment_date: str | int | None = field(default=None, name="lastPaymentDate")
     tax: MajorUnits | None = None
     discount: MajorUnits | None = None
-    freight_amount: MajorUnits | None = Field(default=None, alias="freightAmount")
-    duty_amount: MajorUnits | None = Field(default=None, alias="dutyAmount")
-    first_name: str | None = Field(default=None, alias="firstName")
-    last_name: str | None = Field(default=None, alias="lastName")
-    company: str | None = None
-    shipping_email: str | None = Field(default=None, alias="shippingEmail")
+    freight_amount: MajorUnits | None = field(default=None, name="freightAmount")
+    duty_amount: MajorUnits | None = field(default=None, name="dutyAmount")
+    first_name: str | int | None = field(default=None, name="firstName")
+    last_name: str | int | None = field(default=None, name="lastName")
+    company: str | int | None = None
+    shipping_email: str | int | None = field(default=None, name="shippingEmail")
     items: list[WireItem] | None = None
-    customer: WireCustomer | None = Field(default=None, alias="Customer")
-    paypoint_legal_name: str | None = Field(default=None, alias="PaypointLegalname")
-    paypoint_dba_name: str | None = Field(default=None, alias="PaypointDbaname")
+    customer: WireCustomer | None = field(default=None, name="Customer")
+    paypoint_legal_name: str | int | None = field(default=None, name="PaypointLegalname")
+    paypoint_dba_name: str | int | None = field(default=None, name="PaypointDbaname")
 
 
-class WireSummary(_Wire):
-    total_records: int | None = Field(default=None, alias="totalRecords")
+class WireOutcome(WireModel):
+    """Whether an answer is a refusal (``isSuccess: false`` and no record), read before the record."""
+
+    is_success: Any = field(default=None, name="isSuccess")
+    invoice_id: Any = field(default=UNSET, name="invoiceId")
+
+    @property
+    def refused(self) -> bool:
+        return self.is_success is False and self.invoice_id is UNSET
+
+
+class WireSummary(WireModel):
+    total_records: int | None = field(default=None, name="totalRecords")
 
 
 W = TypeVar("W", bound=WireInvoiceFacts)
 
 
-class WireQueryOf(_Wire, Generic[W]):
-    """A Query answer whose records are read as ``W``."""
+class WireQueryOf(WireModel, Generic[W]):
+    """A Query answer whose records are read as ``W`` (whole invoices, or a summary's facts)."""
 
-    records: list[W] = Field(alias="Records")
-    summary: WireSummary | None = Field(default=None, alias="Summary")
-
-
-WireQuery = WireQueryOf[WireInvoice]
+    records: list[W] = field(name="Records")
+    summary: WireSummary | None = field(default=None, name="Summary")
 
 
 def _owned_by(customer: int, *named: int | None) -> bool:
@@ -180,41 +192,8 @@ def _owned_by(customer: int, *named: int | None) -> bool:
     return named_any
 
 
-class LeanOwner(LeanModel):
-    customer_id: int | None = field(default=None, name="customerId")
-
-
-class LeanInvoiceFacts(LeanModel):
-    """``WireInvoiceFacts`` as a summary's page is decoded (``providers.lean``): the same fields."""
-
-    invoice_id: int = field(name="invoiceId")
-    invoice_status: int = field(name="invoiceStatus")
-    invoice_amount: Decimal = field(name="invoiceAmount")
-    customer_id: int | None = field(default=None, name="customerId")
-    invoice_number: str | int | None = field(default=None, name="invoiceNumber")
-    invoice_date: str | int | None = field(default=None, name="invoiceDate")
-    invoice_due_date: str | int | None = field(default=None, name="invoiceDueDate")
-    invoice_paid_amount: Decimal | None = field(default=None, name="invoicePaidAmount")
-    customer: LeanOwner | None = field(default=None, name="Customer")
-    additional_data: dict[str, Any] | None = field(default=None, name="AdditionalData")
-
-    def owned_by(self, customer: int) -> bool:
-        """The record names ``customer`` (top level or in its ``Customer``) and no one else."""
-        return _owned_by(customer, self.customer_id, self.customer.customer_id if self.customer else None)
-
-
-class LeanSummary(LeanModel):
-    total_records: int | None = field(default=None, name="totalRecords")
-
-
-class LeanFactsQuery(LeanModel):
-    """A Query answer as a summary reads it: each record's facts only, the rest skipped undecoded."""
-
-    records: list[LeanInvoiceFacts] = field(name="Records")
-    summary: LeanSummary | None = field(default=None, name="Summary")
-
-
 UNREADABLE_HINT = "Try again later; if it persists, check PAYABLI_BASE_URL points at the Payabli API."
+WIRE = Wire(NAME, UNREADABLE_HINT)
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,42 +201,11 @@ UNREADABLE_HINT = "Try again later; if it persists, check PAYABLI_BASE_URL point
 # --------------------------------------------------------------------------------------------
 
 
-def _text(value: str | None) -> str | None:
-    """Payabli writes "" for unset text; both mean unknown."""
-    if value is None:
-        return None
-    stripped = value.strip()
-    return stripped or None
+def _joined(*parts: str | int | None) -> str | None:
+    return " ".join(part for part in (text(p) for p in parts) if part) or None
 
 
-def _joined(*parts: str | None) -> str | None:
-    return " ".join(part for part in (_text(p) for p in parts) if part) or None
-
-
-def _date(value: str | None) -> date | None:
-    """A date, from ``2026-01-05`` or a date-time; unreadable is unknown, not an error."""
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        return None
-
-
-def _datetime(value: str | None) -> datetime | None:
-    """A moment; one without an offset is read as UTC (Payabli documents its event times in UTC)."""
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _currency(record: WireInvoiceFacts | LeanInvoiceFacts) -> str:
+def _currency(record: WireInvoiceFacts) -> str:
     """``AdditionalData.currency`` when the merchant recorded one, otherwise US dollars."""
     for key, value in (record.additional_data or {}).items():
         if key.lower() in _CURRENCY_KEYS and isinstance(value, str):
@@ -280,7 +228,7 @@ def _undocumented_status(total: Decimal, paid: Decimal | None) -> InvoiceStatus:
 
 
 def _line_item(item: WireItem, currency: str) -> LineItem:
-    name, description = _text(item.product_name), _text(item.description)
+    name, description = text(item.product_name), text(item.description)
     if name and description and description != name:
         label = f"{name} - {description}"
     else:
@@ -301,16 +249,16 @@ def _amount(value: Decimal | None, currency: str) -> Decimal | None:
 def _billing(record: WireInvoice, person: str | None) -> Billing:
     """Billed to the company when there is one, else the person; address from the customer record."""
     payor = record.customer
-    company = _text(payor.company_name if payor else None) or _text(record.company)
+    company = text(payor.company_name if payor else None) or text(record.company)
     address = None
     if payor is not None:
         address = Address(
-            line1=_text(payor.billing_address1),
-            line2=_text(payor.billing_address2),
-            postal_code=_text(payor.billing_zip),
-            city=_text(payor.billing_city),
-            state=_text(payor.billing_state),
-            country=_text(payor.billing_country),
+            line1=text(payor.billing_address1),
+            line2=text(payor.billing_address2),
+            postal_code=text(payor.billing_zip),
+            city=text(payor.billing_city),
+            state=text(payor.billing_state),
+            country=text(payor.billing_country),
         )
         if not any(address.model_dump().values()):
             address = None
@@ -344,21 +292,20 @@ def _customer(record: WireInvoice, person: str | None) -> Customer:
     owner = payor.customer_id if payor and payor.customer_id is not None else record.customer_id
     return Customer(
         id=None if owner is None else str(owner),
-        name=person or _text(payor.company_name if payor else None) or _text(record.company),
-        email=_text(payor.billing_email if payor else None) or _text(record.shipping_email),
+        name=person or text(payor.company_name if payor else None) or text(record.company),
+        email=text(payor.billing_email if payor else None) or text(record.shipping_email),
     )
 
 
 def _unreadable_amount() -> ProviderUnavailable:
-    return ProviderUnavailable(
-        "Payabli sent an invoice amount this server cannot read.",
+    return unexpected(
+        NAME,
+        "an invoice amount this server cannot read",
         hint="Try again later; if it persists, contact Payabli support.",
     )
 
 
-def _settled(
-    record: WireInvoiceFacts | LeanInvoiceFacts, currency: str
-) -> tuple[Decimal, InvoiceStatus, Settlement]:
+def _settled(record: WireInvoiceFacts, currency: str) -> tuple[Decimal, InvoiceStatus, Settlement]:
     """Total, status and what is paid and due, as ``normalize_invoice`` states them (raises MoneyError)."""
     total = parse_amount(record.invoice_amount, currency)
     stated_paid = _amount(record.invoice_paid_amount, currency)
@@ -370,11 +317,8 @@ def _settled(
     return total, status, settle(status, total, currency, paid=stated_paid)
 
 
-def invoice_facts(record: LeanInvoiceFacts) -> InvoiceFacts:
+def invoice_facts(record: WireInvoiceFacts) -> InvoiceFacts:
     """What a summary needs of one record, read by the same rules as ``normalize_invoice``."""
-    amount(record.invoice_amount, NAME)  # decoded from a literal of any length: bounded first
-    if record.invoice_paid_amount is not None:
-        amount(record.invoice_paid_amount, NAME)
     currency = _currency(record)
     try:
         total, status, settled = _settled(record, currency)
@@ -383,11 +327,11 @@ def invoice_facts(record: LeanInvoiceFacts) -> InvoiceFacts:
     invoice_id = str(record.invoice_id)
     return InvoiceFacts(
         id=invoice_id,
-        number=_text(text(record.invoice_number)),
+        number=text(record.invoice_number),
         status=status,
         currency=currency,
-        issued_at=_date(text(record.invoice_date)),
-        due_at=_date(text(record.invoice_due_date)),
+        issued_at=day(text(record.invoice_date)),
+        due_at=day(text(record.invoice_due_date)),
         total=total,
         amount_paid=settled.paid,
         amount_due=settled.due,
@@ -416,23 +360,20 @@ def normalize_invoice(record: WireInvoice) -> Invoice:
         discount = _amount(record.discount, currency)
         shipping = _amount(record.freight_amount, currency)
     except MoneyError:
-        raise ProviderUnavailable(
-            "Payabli sent an invoice amount this server cannot read.",
-            hint="Try again later; if it persists, contact Payabli support.",
-        ) from None
+        raise _unreadable_amount() from None
 
     person = _person(record)
     invoice_id = str(record.invoice_id)
     return Invoice(
         provider=PROVIDER_ID,
         id=invoice_id,
-        number=_text(record.invoice_number),
+        number=text(record.invoice_number),
         status=status,
         provider_status=str(record.invoice_status),
         currency=currency,
-        issued_at=_date(record.invoice_date),
-        due_at=_date(record.invoice_due_date),
-        paid_at=_datetime(record.last_payment_date) if status is InvoiceStatus.PAID else None,
+        issued_at=day(text(record.invoice_date)),
+        due_at=day(text(record.invoice_due_date)),
+        paid_at=instant(text(record.last_payment_date)) if status is InvoiceStatus.PAID else None,
         customer=_customer(record, person),
         billing=_billing(record, person),
         line_items=items,
@@ -454,5 +395,5 @@ def normalize_invoice(record: WireInvoice) -> Invoice:
 def seller_of(record: WireInvoice) -> Seller | None:
     """The paypoint's trading (DBA) name, else its legal name: on every record (payabli SDK
     ``GetInvoiceRecord``, ``QueryInvoiceResponseRecordsItem``), so no extra request per invoice."""
-    name = _text(record.paypoint_dba_name) or _text(record.paypoint_legal_name)
+    name = text(record.paypoint_dba_name) or text(record.paypoint_legal_name)
     return Seller(name=name) if name else None

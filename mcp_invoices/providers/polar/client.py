@@ -75,16 +75,16 @@ from mcp_invoices.providers.polar.portal import (
 )
 from mcp_invoices.providers.polar.wire import (
     DISPLAY_NAME,
+    ORDER,
     PROVIDER_ID,
     STATUSES,
-    UNREADABLE_HINT,
+    WIRE,
     WireInvoiceURL,
     WireOrder,
     WireOrderPage,
     order_to_invoice,
     order_to_order,
 )
-from mcp_invoices.providers.wire import read_body
 from mcp_invoices.shared import Budget, SharedState, in_process_state
 from mcp_invoices.shared.base import DocumentStore
 
@@ -97,6 +97,8 @@ __all__ = [
 
 logger = logging.getLogger("mcp_invoices.polar")
 
+_ORDER_PAGE: Final = WIRE.decoder(WireOrderPage)
+_INVOICE_URL: Final = WIRE.decoder(WireInvoiceURL)
 PAGE_SIZE: Final = 100
 """Orders per Polar page (Polar's maximum): fewest round trips, and cursors count in it."""
 _MAX_PAGES_PER_CALL: Final = 20
@@ -277,9 +279,7 @@ class PolarProvider(InvoiceProvider):
         )
         if response.status_code != 200:
             raise not_found("invoice", invoice_id)
-        location = read_body(
-            WireInvoiceURL, response, provider=DISPLAY_NAME, what="an invoice URL", hint=UNREADABLE_HINT
-        )
+        location = _INVOICE_URL.read(response, what="an invoice URL")
         return await self._portal.download_pdf(location.url)
 
     # -- generation ------------------------------------------------------------------------------
@@ -373,7 +373,7 @@ class PolarProvider(InvoiceProvider):
         )
         if response.status_code != 200:
             raise not_found("invoice" if kind == "invoice" else "order", order_id)
-        return read_body(WireOrder, response, provider=DISPLAY_NAME, what="an order", hint=UNREADABLE_HINT)
+        return ORDER.read(response, what="an order")
 
     async def _orders_page(self, scope: Scope, page: int) -> WireOrderPage:
         response = await self._portal.request(
@@ -382,9 +382,7 @@ class PolarProvider(InvoiceProvider):
             ORDERS,
             params={"page": page, "limit": PAGE_SIZE, "sorting": "-created_at"},
         )
-        return read_body(
-            WireOrderPage, response, provider=DISPLAY_NAME, what="a list of orders", hint=UNREADABLE_HINT
-        )
+        return _ORDER_PAGE.read(response, what="a list of orders")
 
     async def _scan(
         self, scope: Scope, start: int, max_pages: int

@@ -22,8 +22,8 @@ from mcp_invoices.domain.models import Billing
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.http import path_segment
 from mcp_invoices.providers.polar.portal import PolarPortal
-from mcp_invoices.providers.polar.wire import DISPLAY_NAME, UNREADABLE_HINT, WireOrder
-from mcp_invoices.providers.wire import error_body, read_body, text_at
+from mcp_invoices.providers.polar.wire import ORDER, WireOrder
+from mcp_invoices.providers.wire import error_body, text_at
 
 __all__ = [
     "ORDERS",
@@ -105,7 +105,7 @@ async def update_billing(portal: PolarPortal, scope: Scope, order: WireOrder, bi
             hint="Pass billing_name and a billing_address with line1, postal_code, city and a two-letter "
             "country code.",
         )
-    return read_body(WireOrder, response, provider=DISPLAY_NAME, what="an order", hint=UNREADABLE_HINT)
+    return ORDER.read(response, what="an order")
 
 
 async def request_generation(portal: PolarPortal, scope: Scope, order: WireOrder) -> None:

@@ -31,12 +31,15 @@ from mcp_invoices.providers.polar.wire import (
     DISPLAY_NAME,
     PROVIDER_ID,
     UNREADABLE_HINT,
+    WIRE,
     WireCustomerSession,
 )
-from mcp_invoices.providers.wire import error_body, read_body, text_at
+from mcp_invoices.providers.wire import error_body, text_at
 from mcp_invoices.shared.base import SharedState
 
 __all__ = ["ACCESS_TOKEN_HINT", "CUSTOMER_SESSION_HINT", "PolarPortal", "check_served", "is_uuid"]
+
+_SESSION: Final = WIRE.decoder(WireCustomerSession)
 
 logger = logging.getLogger("mcp_invoices.polar")
 
@@ -253,13 +256,7 @@ class PolarPortal:
                 "Polar has no customer in this organisation for this session's customer id.",
                 hint="Issue the session's token for a Polar customer id or external id of this organisation.",
             )
-        session = read_body(
-            WireCustomerSession,
-            response,
-            provider=DISPLAY_NAME,
-            what="a customer session",
-            hint=UNREADABLE_HINT,
-        )
+        session = _SESSION.read(response, what="a customer session")
         add_secrets([session.token])
         expires_at = (
             session.expires_at if session.expires_at.tzinfo else session.expires_at.replace(tzinfo=UTC)

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Final
 
-from pydantic import field_validator
+import msgspec
 
 from mcp_invoices.domain.models import (
     Address,
@@ -32,15 +32,17 @@ from mcp_invoices.domain.money import from_minor_units, normalize_currency
 from mcp_invoices.domain.parties import Seller
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.providers.base import json_uri, pdf_uri
-from mcp_invoices.providers.wire import MinorUnits, StatusTable, WireModel
+from mcp_invoices.providers.wire import MinorUnits, StatusTable, Wire, WireModel, field
 
 __all__ = [
     "API_VERSION",
     "API_VERSION_HEADER",
     "DISPLAY_NAME",
+    "ORDER",
     "PROVIDER_ID",
     "STATUSES",
     "UNREADABLE_HINT",
+    "WIRE",
     "WireCustomerSession",
     "WireInvoiceURL",
     "WireOrder",
@@ -60,6 +62,8 @@ polar-sdk 1.0.2 ``polar.v2026_04``, whose ``CustomerOrder`` is the same in 2026-
 UNREADABLE_HINT: Final = (
     "Try again in a moment; if it persists, check Polar's status page and the configured base URL."
 )
+
+WIRE: Final = Wire(DISPLAY_NAME, UNREADABLE_HINT)
 
 STATUSES: Final = StatusTable[str](
     DISPLAY_NAME,
@@ -84,7 +88,7 @@ own knowledge that it asked Polar to generate the invoice.
 _PAID_ORDER_STATUSES: Final = frozenset({"paid", "refunded", "partially_refunded"})
 
 # ------------------------------------------------------------------------------------------------
-# Wire shapes: only what this module relies on is validated; extra fields are ignored.
+# Wire shapes: only what this module relies on is declared; the rest is skipped undecoded.
 # ------------------------------------------------------------------------------------------------
 
 
@@ -98,8 +102,8 @@ class WireAddress(WireModel):
 
 
 class WireItem(WireModel):
-    label: str | None = None
     amount: MinorUnits
+    label: str | None = None
     tax_amount: MinorUnits | None = None
     # polar-sdk 1.0.2 OrderItemSchema: the period a line covers, null when none (absent at polar c6c3645)
     start_timestamp: datetime | None = None
@@ -117,38 +121,33 @@ class WireProduct(WireModel):
 
 
 class WireOrder(WireModel):
-    """A ``CustomerOrder`` of the customer portal."""
+    """A ``CustomerOrder`` of the customer portal (its currency upper-cased, its time aware)."""
 
     id: str
     created_at: datetime
     status: str
-    paid: bool | None = None
     currency: str
+    total_amount: MinorUnits
+    is_invoice_generated: bool
+    paid: bool | None = None
     subtotal_amount: MinorUnits | None = None
     discount_amount: MinorUnits | None = None
     tax_amount: MinorUnits | None = None
-    total_amount: MinorUnits
     # polar c6c3645 server/polar/models/order.py Order.due_amount: max(0, total + applied balance), the
     # amount charged for the order whatever its status, not what is still owed on it
     due_amount: MinorUnits | None = None
     billing_name: str | None = None
     billing_address: WireAddress | None = None
     invoice_number: str | None = None
-    is_invoice_generated: bool
     # polar c6c3645 server/polar/customer_portal/schemas/order.py CustomerOrder: customer_id, no customer
     customer_id: str | None = None
-    items: list[WireItem] = []
+    items: list[WireItem] = field(default_factory=list)
     product: WireProduct | None = None
 
-    @field_validator("currency")
-    @classmethod
-    def _upper_currency(cls, value: str) -> str:
-        return normalize_currency(value)  # Polar sends "usd"
-
-    @field_validator("created_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    def __post_init__(self) -> None:
+        self.currency = normalize_currency(self.currency)  # Polar sends "usd"
+        if self.created_at.tzinfo is None:
+            self.created_at = self.created_at.replace(tzinfo=UTC)
 
     @property
     def created_on(self) -> date:
@@ -178,6 +177,10 @@ class WireCustomerSession(WireModel):
     expires_at: datetime
 
 
+ORDER: Final = WIRE.decoder(WireOrder)
+"""An order's body (read by the client and by invoice generation)."""
+
+
 # ------------------------------------------------------------------------------------------------
 # Normalization
 # ------------------------------------------------------------------------------------------------
@@ -198,7 +201,7 @@ def _billing(order: WireOrder) -> Billing:
     address = order.billing_address
     return Billing(
         name=order.billing_name,
-        address=Address(**address.model_dump()) if address is not None else None,
+        address=Address(**msgspec.structs.asdict(address)) if address is not None else None,
     )
 
 
