@@ -18,16 +18,21 @@ import msgspec
 import pytest
 
 from mcp_invoices.domain.errors import ProviderUnavailable
+from mcp_invoices.providers.afternoon import wire as afternoon_wire
 from mcp_invoices.providers.afternoon.wire import WIRE as AFTERNOON
 from mcp_invoices.providers.afternoon.wire import WireInvoice, WireInvoiceFacts, WireList
+from mcp_invoices.providers.bagisto import wire as bagisto_wire
+from mcp_invoices.providers.payabli import wire as payabli_wire
 from mcp_invoices.providers.payabli.query import FACTS, WHOLE
 from mcp_invoices.providers.payabli.wire import invoice_facts, normalize_invoice
+from mcp_invoices.providers.polar import wire as polar_wire
 from mcp_invoices.providers.wire import (
     JsonNumber,
     MajorUnits,
     MinorUnits,
     Wire,
     WireModel,
+    bounded,
     day,
     field,
     instant,
@@ -40,6 +45,9 @@ ACME = Wire("Acme", "Retry.")
 class _Row(WireModel):
     amount: MajorUnits
     extra: dict[str, Any] | None = field(default=None, name="Extra")
+
+    def __post_init__(self) -> None:
+        bounded(self.amount)
 
 
 class _Cents(WireModel):
@@ -98,11 +106,17 @@ def test_an_amount_beyond_json_guards_bounds_is_refused_before_conversion(litera
         _read(b'[{"amount": ' + literal + b"}]")
 
 
-def test_an_amount_within_bounds_passes_unchanged_and_a_zero_loses_its_exponent() -> None:
+def test_an_amount_within_bounds_passes_unchanged() -> None:
     assert _read(b'[{"amount": 0.30}]')[0].amount == Decimal("0.30")
-    assert str(_read(b'[{"amount": 0e99999}]')[0].amount) == "0"
     long_but_plausible = b"1." + b"0" * 200  # a long literal of a small magnitude rounds cheaply
     assert _read(b'[{"amount": ' + long_but_plausible + b"}]")[0].amount == 1
+
+
+def test_a_zero_with_any_exponent_is_a_zero_at_the_currencys_precision() -> None:
+    record = b'{"invoiceId": 7, "customerId": 1001, "invoiceStatus": 1, "invoiceAmount": 0e99999}'
+    response = httpx2.Response(200, content=b'{"Records": [' + record + b"]}")
+    ((facts_record,), _), ((whole,), _) = FACTS.page(response), WHOLE.page(response)
+    assert str(invoice_facts(facts_record).total) == str(normalize_invoice(whole).total) == "0.00"
 
 
 @pytest.mark.parametrize(
@@ -208,3 +222,63 @@ def test_an_afternoon_list_reads_its_cursor_and_rows_under_either_key() -> None:
     assert page.invoices is None and page.position() == "c2"
     (row,) = page.rows()
     assert row.total_cents == 1250 and not isinstance(row, WireInvoice)
+
+
+def _wire_shapes() -> list[type[WireModel]]:
+    modules = (afternoon_wire, bagisto_wire, payabli_wire, polar_wire)
+    return [
+        shape
+        for module in modules
+        for shape in vars(module).values()
+        if isinstance(shape, type)
+        and issubclass(shape, WireModel)
+        and shape.__module__ == module.__name__
+        and not getattr(shape, "__parameters__", ())  # a generic envelope: its records are listed themselves
+    ]
+
+
+def _sample(info: msgspec.inspect.Type) -> object:
+    """The plainest JSON value of a field's type, for a record's required fields."""
+    if isinstance(info, msgspec.inspect.UnionType):
+        return _sample(next(t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)))
+    if isinstance(info, msgspec.inspect.StructType):
+        return _minimal(info)
+    samples: dict[type, object] = {
+        msgspec.inspect.IntType: 1,
+        msgspec.inspect.StrType: "USD",  # text that is a currency too
+        msgspec.inspect.DecimalType: 1,
+        msgspec.inspect.BoolType: True,
+        msgspec.inspect.ListType: [],
+        msgspec.inspect.DateTimeType: "2026-01-01T00:00:00Z",
+        msgspec.inspect.CustomType: 1,
+        msgspec.inspect.AnyType: None,
+    }
+    return samples[type(info)]
+
+
+def _minimal(info: msgspec.inspect.StructType) -> dict[str, object]:
+    body = {f.encode_name: _sample(f.type) for f in info.fields if f.required}
+    if any(f.encode_name == "id" for f in info.fields):
+        body.setdefault("id", 1)  # Bagisto's records need an id or an _id
+    return body
+
+
+def _decimal_fields(info: msgspec.inspect.StructType) -> list[str]:
+    def is_decimal(t: msgspec.inspect.Type) -> bool:
+        if isinstance(t, msgspec.inspect.UnionType):
+            return any(is_decimal(member) for member in t.types)
+        return isinstance(t, msgspec.inspect.DecimalType)
+
+    return [f.encode_name for f in info.fields if is_decimal(f.type)]
+
+
+@pytest.mark.parametrize("shape", _wire_shapes(), ids=lambda shape: f"{shape.__module__}.{shape.__name__}")
+def test_every_amount_a_wire_shape_declares_is_held_to_json_guards_bounds(shape: type[WireModel]) -> None:
+    info = msgspec.inspect.type_info(shape)
+    assert isinstance(info, msgspec.inspect.StructType)
+    decoder = ACME.decoder(shape)
+    decoder.decode(msgspec.json.encode(_minimal(info)), what="a record")  # the sample itself is readable
+    for name in _decimal_fields(info):
+        absurd = msgspec.json.encode(_minimal(info) | {name: "1e100000"})
+        with pytest.raises(ProviderUnavailable, match="number far too large"):
+            decoder.decode(absurd, what="a record")

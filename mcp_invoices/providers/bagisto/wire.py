@@ -33,6 +33,7 @@ from mcp_invoices.providers.wire import (
     Wire,
     WireInt,
     WireModel,
+    bounded,
     day,
     error_body,
     field,
@@ -151,6 +152,10 @@ class WireItem(_Wire):
     tax_amount: MajorUnits | None = None
     discount_amount: MajorUnits | None = None
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bounded(self.qty, self.price, self.total, self.tax_amount, self.discount_amount)
+
 
 class _ItemEdge(_Camel):
     node: WireItem
@@ -190,6 +195,10 @@ class WireInvoice(_Wire, kw_only=True):
     order_id: WireInt | None = None
     created_at: str | None = None
     items: list[WireItem | str] | WireLines | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bounded(self.grand_total, self.sub_total, self.shipping_amount, self.tax_amount, self.discount_amount)
 
 
 class _InvoiceEdge(_Camel):

@@ -30,6 +30,7 @@ from mcp_invoices.providers.wire import (
     StatusTable,
     Wire,
     WireModel,
+    bounded,
     day,
     field,
     instant,
@@ -96,6 +97,9 @@ class WireItem(WireModel):
     tax_amount: MajorUnits | None = field(default=None, name="itemTaxAmount")
     total_amount: MajorUnits | None = field(default=None, name="itemTotalAmount")
 
+    def __post_init__(self) -> None:
+        bounded(self.quantity, self.cost, self.tax_amount, self.total_amount)
+
 
 class WireOwner(WireModel):
     """Who a record belongs to, as its ``Customer`` states it (all a summary reads of it)."""
@@ -134,6 +138,9 @@ class WireInvoiceFacts(WireModel):
     customer: WireOwner | None = field(default=None, name="Customer")
     additional_data: dict[str, Any] | None = field(default=None, name="AdditionalData")
 
+    def __post_init__(self) -> None:
+        bounded(self.invoice_amount, self.invoice_paid_amount)
+
     def owned_by(self, customer: int) -> bool:
         """The record names ``customer`` (top level or in its ``Customer``) and no one else."""
         return _owned_by(customer, self.customer_id, self.customer.customer_id if self.customer else None)
@@ -155,6 +162,10 @@ class WireInvoice(WireInvoiceFacts):
     customer: WireCustomer | None = field(default=None, name="Customer")
     paypoint_legal_name: str | int | None = field(default=None, name="PaypointLegalname")
     paypoint_dba_name: str | int | None = field(default=None, name="PaypointDbaname")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bounded(self.tax, self.discount, self.freight_amount, self.duty_amount)
 
 
 class WireOutcome(WireModel):
