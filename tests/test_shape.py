@@ -34,8 +34,7 @@ ALLOWED_UNDER = (
 
 TODAY: dict[str, int] = {
     # Offenders on main when this test was written, with their size then (lines).
-    "mcp_invoices/auth/signin.py": 478,
-    "mcp_invoices/domain/summary.py": 554,
+    "mcp_invoices/auth/signin.py": 473,
     "mcp_invoices/providers/afternoon/emulator.py": 610,
     "mcp_invoices/providers/afternoon/emulator.py::create_app": 113,
     "mcp_invoices/providers/afternoon/emulator.py::create_app.list_invoices": 61,
@@ -46,12 +45,11 @@ TODAY: dict[str, int] = {
     "mcp_invoices/providers/payabli/emulator.py": 755,
     "mcp_invoices/providers/payabli/emulator.py::create_app": 135,
     "mcp_invoices/providers/payabli/emulator.py::invoice_json": 98,
-    "mcp_invoices/providers/payabli/wire.py": 459,
     "mcp_invoices/providers/polar/emulator.py": 944,
     "mcp_invoices/providers/polar/emulator.py::create_app": 212,
     "mcp_invoices/providers/polar/emulator.py::order_json": 63,
     "mcp_invoices/server/compat.py::resumable_stateless_requests": 73,
-    "mcp_invoices/server/main.py::build_http_app": 88,
+    "mcp_invoices/server/main.py::build_http_app": 81,
     "mcp_invoices/shared/redis_backend.py": 532,
 }
 
