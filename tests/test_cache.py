@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mcp_invoices.domain.models import InvoiceStatus
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared.documents import DocumentCache
+from mcp_invoices.replicas.documents import DocumentCache
 from tests.conftest import local_client
 from tests.factories import cached_invoice
 

@@ -13,7 +13,7 @@ from mcp_invoices.providers.paging import (
     page_count,
     pages_per_summary,
 )
-from mcp_invoices.shared.budget import RequestBudget
+from mcp_invoices.replicas.budget import RequestBudget
 
 
 async def test_pages_come_back_in_page_order_whatever_order_they_finish_in() -> None:

@@ -49,8 +49,6 @@ TODAY: dict[str, int] = {
     "mcp_invoices/providers/polar/emulator.py::create_app": 212,
     "mcp_invoices/providers/polar/emulator.py::order_json": 63,
     "mcp_invoices/server/compat.py::resumable_stateless_requests": 73,
-    "mcp_invoices/server/main.py::build_http_app": 81,
-    "mcp_invoices/shared/redis_backend.py": 532,
 }
 
 

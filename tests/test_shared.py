@@ -1,4 +1,4 @@
-"""Shared state (``mcp_invoices.shared``): the in-process and Redis backends behave alike, keys carry the
+"""Shared state (``mcp_invoices.replicas``): the in-process and Redis backends behave alike, keys carry the
 scope and reveal nothing, and an unreachable Redis degrades the cache but never the generation lock.
 
 "Two replicas" here are two ``RedisSharedState`` objects on one Redis with one key prefix, as two
@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from mcp_invoices.config import ConfigError
 from mcp_invoices.domain.models import InvoiceStatus
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared import (
+from mcp_invoices.replicas import (
     InProcessSharedState,
     SharedSettings,
     SharedState,
@@ -29,8 +29,8 @@ from mcp_invoices.shared import (
     load_shared_settings,
     open_shared_state,
 )
-from mcp_invoices.shared.keys import KeySpace
-from mcp_invoices.shared.redis_backend import RedisSharedState
+from mcp_invoices.replicas.keys import KeySpace
+from mcp_invoices.replicas.redis_backend import RedisSharedState
 from tests.factories import cached_invoice
 from tests.redis_support import closed_port_url, require_redis, unique_prefix
 
@@ -254,7 +254,7 @@ async def unreachable() -> AsyncIterator[RedisSharedState]:
 async def test_an_unreachable_store_is_a_document_cache_miss_with_a_warning(
     unreachable: RedisSharedState, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="mcp_invoices.shared"):
+    with caplog.at_level(logging.WARNING, logger="mcp_invoices.replicas"):
         await unreachable.documents.put(ALICE, "pdf", cached_invoice(), b"%PDF-")
         assert await unreachable.documents.get(ALICE, "pdf", cached_invoice()) is None
     assert any("document cache unreachable" in record.getMessage() for record in caplog.records)
@@ -419,7 +419,7 @@ async def test_health_is_ok_only_when_the_database_and_the_shared_store_answer(
     unreachable: RedisSharedState, tmp_path: Path
 ) -> None:
     from mcp_invoices.auth.tokens import TokenStore
-    from mcp_invoices.server.replicas import health
+    from mcp_invoices.replicas.http import health
 
     database = TokenStore(tmp_path / "ledger.sqlite3").database
     try:
@@ -441,7 +441,7 @@ def test_request_state_sealed_by_one_replica_opens_on_another_and_survives_rotat
 ) -> None:
     from mcp.server.request_state import InvalidRequestState
 
-    from mcp_invoices.server.replicas import request_state_security
+    from mcp_invoices.replicas.http import request_state_security
 
     old, new = "o" * 40, "n" * 40
     replica_a = request_state_security(load_shared_settings({"MCP_INVOICES_STATE_KEYS": old}))

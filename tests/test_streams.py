@@ -453,7 +453,7 @@ async def test_the_in_process_log_evicts_by_count_bytes_age_and_streams() -> Non
 
 
 async def test_the_redis_log_evicts_by_count_bytes_and_age() -> None:
-    from mcp_invoices.shared import SharedSettings, open_shared_state
+    from mcp_invoices.replicas import SharedSettings, open_shared_state
 
     prefix = unique_prefix()
     settings = SharedSettings(

@@ -29,7 +29,7 @@ from mcp_invoices.domain.summary import InvoiceFacts, InvoicesSummary, facts_of,
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.catalog import ProviderInfo
 from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
-from mcp_invoices.shared.base import DocumentStore
+from mcp_invoices.replicas.base import DocumentStore
 
 __all__ = [
     "NUMBER_SCAN_PAGES",

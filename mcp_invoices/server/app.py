@@ -17,6 +17,7 @@ from mcp_types import ListToolsResult, PaginatedRequestParams
 
 from mcp_invoices import __version__
 from mcp_invoices.principal import Principal
+from mcp_invoices.replicas.budget import budget_share
 from mcp_invoices.server import compat
 from mcp_invoices.server.calls import (
     InvoiceServer,
@@ -32,7 +33,6 @@ from mcp_invoices.server.runtime import Runtime
 from mcp_invoices.server.schemas import inline_definitions
 from mcp_invoices.server.tools import TOOLS, Tool
 from mcp_invoices.server.versions import version_middleware
-from mcp_invoices.shared.budget import budget_share
 from mcp_invoices.views import view_meta, views_extension
 
 __all__ = ["build_server", "PrincipalResolver", "SERVER_NAME"]

@@ -24,7 +24,7 @@ from mcp_invoices.config import StreamLimits
 from mcp_invoices.logs import Throttled
 
 if TYPE_CHECKING:
-    from mcp_invoices.shared import SharedState
+    from mcp_invoices.replicas import SharedState
 
 __all__ = ["StreamInfo", "EventLog", "MemoryEventLog", "RedisEventLog", "event_log_for", "parse_event_id"]
 
@@ -293,7 +293,7 @@ def _text(value: bytes | str) -> str:
 
 def event_log_for(shared: SharedState, limits: StreamLimits) -> EventLog:
     """Redis when the shared state is Redis (every replica sees every stream), else this process."""
-    from mcp_invoices.shared.redis_backend import RedisSharedState
+    from mcp_invoices.replicas.redis_backend import RedisSharedState
 
     if isinstance(shared, RedisSharedState):
         return RedisEventLog(limits, shared.redis, shared.keys.prefix)

@@ -10,11 +10,12 @@ from mcp.server.mcpserver import Context
 
 from mcp_invoices.config import Config, HttpAuthConfig, HttpLimits, StreamLimits, load_stream_limits
 from mcp_invoices.principal import Principal
+from mcp_invoices.replicas import SharedSettings, load_shared_settings, open_shared_state
 from mcp_invoices.server.app import build_server
 from mcp_invoices.server.runtime import environment_principal, open_runtime
-from mcp_invoices.shared import SharedSettings, load_shared_settings, open_shared_state
 
 if TYPE_CHECKING:
+    from mcp.server import MCPServer
     from starlette.applications import Starlette
 
     from mcp_invoices.auth.client_metadata import ClientMetadataDocuments
@@ -98,58 +99,17 @@ def build_http_app(
 ) -> Starlette:
     """The Starlette app: /mcp behind bearer auth, protected-resource metadata, /healthz, and (unless
     turned off) the server's own authorization server with its sign-in pages."""
-    from mcp.server.auth.settings import AuthSettings
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-
     from mcp_invoices.auth.discovery import install_discovery
     from mcp_invoices.auth.install import install_authorization_server
     from mcp_invoices.auth.verifier import SCOPE
-    from mcp_invoices.server import compat, replicas
+    from mcp_invoices.server import compat
     from mcp_invoices.server.dependencies import ServiceUnavailableResponses
     from mcp_invoices.server.revocation import install_revocation_watch
-    from mcp_invoices.server.sessions import install_session_limits
-    from mcp_invoices.server.streams import event_log_for, install_resumable_streams, stop_when_client_leaves
 
     shared_settings = shared_settings if shared_settings is not None else load_shared_settings()
     verifier = token_verifier(auth, store)
-    server = build_server(
-        runtime,
-        token_principal,
-        token_verifier=verifier,
-        auth=AuthSettings(
-            # Required by the SDK; what clients are told is install_discovery's (below).
-            issuer_url=auth.issuer_url or auth.resource_url,
-            resource_server_url=auth.resource_url,
-            required_scopes=[SCOPE],
-            validate_token_resource=True,
-        ),
-        # Replicas: requestState sealed with keys every replica shares (see server/replicas.py).
-        request_state_security=replicas.request_state_security(shared_settings),
-    )
-
-    async def health(request: Request) -> JSONResponse:
-        status, body = await replicas.health(store, runtime.shared, sorted(runtime.providers))
-        return JSONResponse(body, status_code=status)
-
-    server.custom_route("/healthz", methods=["GET"])(health)
-
-    limits = limits if limits is not None else HttpLimits()
-    stream_limits = stream_limits if stream_limits is not None else load_stream_limits()
-    stateless = replicas.stateless_handshake(shared_settings)
-    app = server.streamable_http_app(
-        host=host,
-        stateless_http=stateless,
-        session_idle_timeout=limits.session_idle_timeout,
-        max_sessions=limits.max_sessions,
-        retry_interval=stream_limits.retry_ms,
-    )
-    install_session_limits(compat.session_manager(server), limits)
-    compat.add_middleware(server, stop_when_client_leaves)  # a client that left cannot resume: its call stops
-    # SEP-1699: POST streams primed and kept (Redis with replicas), resumed with Last-Event-ID anywhere.
-    install_resumable_streams(
-        compat.session_manager(server), event_log_for(runtime.shared, stream_limits), stateless=stateless
-    )
+    server = _http_server(runtime, auth, store, verifier, shared_settings)
+    app = _mcp_endpoint(server, runtime, host, limits or HttpLimits(), stream_limits, shared_settings)
     app.add_middleware(ServiceUnavailableResponses)
     # Outermost: a withdrawn token's open streams and sessions end within seconds.
     install_revocation_watch(app, verifier.verify_token, lambda: compat.session_manager(server))
@@ -164,6 +124,77 @@ def build_http_app(
         scopes=[SCOPE],
         diagnose=verifier.diagnose,
         own_issuer=own_issuer,
+    )
+    return app
+
+
+def _http_server(
+    runtime: Runtime,
+    auth: HttpAuthConfig,
+    store: TokenStore,
+    verifier: InvoiceTokenVerifier,
+    shared_settings: SharedSettings,
+) -> MCPServer:
+    """The MCP server behind bearer auth, its ``requestState`` sealed with keys every replica shares,
+    and ``/healthz``."""
+    from mcp.server.auth.settings import AuthSettings
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    from mcp_invoices.auth.verifier import SCOPE
+    from mcp_invoices.replicas import http as replicas
+
+    server = build_server(
+        runtime,
+        token_principal,
+        token_verifier=verifier,
+        auth=AuthSettings(
+            # Required by the SDK; what clients are told is install_discovery's (in build_http_app).
+            issuer_url=auth.issuer_url or auth.resource_url,
+            resource_server_url=auth.resource_url,
+            required_scopes=[SCOPE],
+            validate_token_resource=True,
+        ),
+        # Replicas: requestState sealed with keys every replica shares (see replicas/http.py).
+        request_state_security=replicas.request_state_security(shared_settings),
+    )
+
+    async def health(request: Request) -> JSONResponse:
+        status, body = await replicas.health(store, runtime.shared, sorted(runtime.providers))
+        return JSONResponse(body, status_code=status)
+
+    server.custom_route("/healthz", methods=["GET"])(health)
+    return server
+
+
+def _mcp_endpoint(
+    server: MCPServer,
+    runtime: Runtime,
+    host: str,
+    limits: HttpLimits,
+    stream_limits: StreamLimits | None,
+    shared_settings: SharedSettings,
+) -> Starlette:
+    """The SDK's streamable HTTP app at /mcp: sessions bounded, streams resumable on any replica."""
+    from mcp_invoices.replicas import http as replicas
+    from mcp_invoices.server import compat
+    from mcp_invoices.server.sessions import install_session_limits
+    from mcp_invoices.server.streams import event_log_for, install_resumable_streams, stop_when_client_leaves
+
+    stream_limits = stream_limits if stream_limits is not None else load_stream_limits()
+    stateless = replicas.stateless_handshake(shared_settings)
+    app = server.streamable_http_app(
+        host=host,
+        stateless_http=stateless,
+        session_idle_timeout=limits.session_idle_timeout,
+        max_sessions=limits.max_sessions,
+        retry_interval=stream_limits.retry_ms,
+    )
+    install_session_limits(compat.session_manager(server), limits)
+    compat.add_middleware(server, stop_when_client_leaves)  # a client that left cannot resume: its call stops
+    # SEP-1699: POST streams primed and kept (Redis with replicas), resumed with Last-Event-ID anywhere.
+    install_resumable_streams(
+        compat.session_manager(server), event_log_for(runtime.shared, stream_limits), stateless=stateless
     )
     return app
 

@@ -15,7 +15,7 @@ from mcp_invoices.domain.errors import InvalidArgument
 from mcp_invoices.principal import Principal, Scope
 from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
-from mcp_invoices.shared import InProcessSharedState, SharedState
+from mcp_invoices.replicas import InProcessSharedState, SharedState
 
 __all__ = ["Runtime", "environment_principal", "open_runtime"]
 

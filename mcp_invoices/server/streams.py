@@ -94,7 +94,7 @@ class ScopedEventStore(EventStore):
     async def store_event(self, stream_id: str, message: JSONRPCMessage | None) -> str:
         """Never raises (the SDK's message router would end the session): a log that fails leaves the
         stream without ids, which its client cannot resume, and says so in the log once a second."""
-        from mcp_invoices.shared import SharedStateUnavailable
+        from mcp_invoices.replicas import SharedStateUnavailable
 
         key = str(stream_id)
         if message is None:  # the priming event: the stream can be resumed from here on
@@ -240,7 +240,7 @@ class ResumeRequests:
                 gone.set()
 
     async def resume(self, last_event_id: str, session: str, receive: Receive, send: Send) -> None:
-        from mcp_invoices.shared import SharedStateUnavailable
+        from mcp_invoices.replicas import SharedStateUnavailable
 
         parsed = parse_event_id(last_event_id)
         try:

@@ -2,7 +2,7 @@
 
 Drawn first-come, the budget queued everyone behind that customer: another customer's single
 ``get_invoice`` waited ~15 s every time. Each principal now draws from its own fair share first
-(``mcp_invoices/shared/budget.py``), so the other customer waits about one request interval, not
+(``mcp_invoices/replicas/budget.py``), so the other customer waits about one request interval, not
 the hog's queue. In process, and across replicas through Redis (the same script as the budget).
 """
 

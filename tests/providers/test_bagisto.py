@@ -49,8 +49,8 @@ from mcp_invoices.providers.bagisto.emulator import (
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.emulation import LoggedRequest, dumps_json, running_app
 from mcp_invoices.providers.http import RetryPolicy
+from mcp_invoices.replicas.budget import RequestBudget
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app, sandbox_environment
-from mcp_invoices.shared.budget import RequestBudget
 from tests.conftest import stdio_params
 from tests.results import error_of
 

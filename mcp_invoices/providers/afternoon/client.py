@@ -63,7 +63,7 @@ from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import ProviderHTTP, Tuning, path_segment
 from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
 from mcp_invoices.providers.wire import Raw, error_body, text_at
-from mcp_invoices.shared.base import Budget, SharedState
+from mcp_invoices.replicas.base import Budget, SharedState
 
 __all__ = ["DEFAULT_BASE_URL", "STATUSES", "AfternoonProvider"]
 

@@ -64,7 +64,7 @@ from mcp_invoices.providers.base import InvoiceProvider
 from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, Tuning, path_segment
 from mcp_invoices.providers.paging import check_page_count, pages_per_summary
-from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
+from mcp_invoices.replicas.base import Budget, DocumentStore, SharedState
 
 __all__ = ["PROVIDER_ID", "STATUSES", "BagistoProvider"]
 

@@ -35,7 +35,7 @@ from mcp_invoices.providers.http.retry import (
     retry_after_seconds,
 )
 from mcp_invoices.providers.spec import ProviderSpec
-from mcp_invoices.shared.base import Budget
+from mcp_invoices.replicas.base import Budget
 
 __all__ = ["ProviderHTTP", "Tuning"]
 

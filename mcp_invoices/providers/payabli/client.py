@@ -79,7 +79,7 @@ from mcp_invoices.providers.payabli.wire import (
     seller_of,
 )
 from mcp_invoices.providers.wire import error_body
-from mcp_invoices.shared.base import Budget, DocumentStore, SharedState
+from mcp_invoices.replicas.base import Budget, DocumentStore, SharedState
 
 __all__ = ["AUTH_HINT", "PROVIDER_ID", "STATUSES", "PayabliProvider"]
 

@@ -14,7 +14,7 @@ with the organisation token (``POLAR_ACCESS_TOKEN``), which is only ever sent to
 
 Generation is permanent at Polar, so the server never asks twice for one order while a
 generation is in flight: a per-order lock and a record of requested generations, both in the
-shared state (``mcp_invoices.shared``), so that this holds across replicas too. Minted customer
+shared state (``mcp_invoices.replicas``), so that this holds across replicas too. Minted customer
 sessions are kept there as well (encrypted in Redis), so replicas do not each mint their own.
 
 The order's wire shape and its normalization live in ``polar_wire``; the authenticated portal calls,
@@ -85,8 +85,8 @@ from mcp_invoices.providers.polar.wire import (
     order_to_invoice,
     order_to_order,
 )
-from mcp_invoices.shared import Budget, SharedState, in_process_state
-from mcp_invoices.shared.base import DocumentStore
+from mcp_invoices.replicas import Budget, SharedState, in_process_state
+from mcp_invoices.replicas.base import DocumentStore
 
 __all__ = [
     "ACCESS_TOKEN_HINT",

@@ -35,7 +35,7 @@ from mcp_invoices.providers.polar.wire import (
     WireCustomerSession,
 )
 from mcp_invoices.providers.wire import error_body, text_at
-from mcp_invoices.shared.base import SharedState
+from mcp_invoices.replicas.base import SharedState
 
 __all__ = ["ACCESS_TOKEN_HINT", "CUSTOMER_SESSION_HINT", "PolarPortal", "check_served", "is_uuid"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from mcp_invoices.errors import ConfigError
-from mcp_invoices.shared.base import (
+from mcp_invoices.replicas.base import (
     Budget,
     DocumentStore,
     GenerationGuard,
@@ -25,7 +25,7 @@ from mcp_invoices.shared.base import (
     SharedState,
     SharedStateUnavailable,
 )
-from mcp_invoices.shared.memory import InProcessSharedState
+from mcp_invoices.replicas.memory import InProcessSharedState
 
 __all__ = [
     "Budget",
@@ -41,7 +41,7 @@ __all__ = [
     "open_shared_state",
 ]
 
-logger = logging.getLogger("mcp_invoices.shared")
+logger = logging.getLogger("mcp_invoices.replicas")
 
 
 def in_process_state(*, clock: Callable[[], float] = time.monotonic) -> SharedState:
@@ -105,8 +105,9 @@ async def open_shared_state(settings: SharedSettings) -> AsyncIterator[SharedSta
         yield InProcessSharedState()
         return
     from mcp_invoices.logs import add_secrets
-    from mcp_invoices.shared.keys import KeySpace
-    from mcp_invoices.shared.redis_backend import RedisSharedState, redis_location
+    from mcp_invoices.replicas.keys import KeySpace
+    from mcp_invoices.replicas.redis_backend import RedisSharedState
+    from mcp_invoices.replicas.redis_client import redis_location
 
     url = settings.redis_url.get_secret_value()
     add_secrets([url])

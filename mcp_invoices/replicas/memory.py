@@ -15,9 +15,9 @@ from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Invoice
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared.base import Budget, DocumentStore, GenerationGuard, SessionStore, SharedState
-from mcp_invoices.shared.budget import RequestBudget
-from mcp_invoices.shared.documents import DocumentCache
+from mcp_invoices.replicas.base import Budget, DocumentStore, GenerationGuard, SessionStore, SharedState
+from mcp_invoices.replicas.budget import RequestBudget
+from mcp_invoices.replicas.documents import DocumentCache
 
 __all__ = ["InProcessSharedState", "MemoryDocuments", "MemoryGenerations", "MemorySessions"]
 

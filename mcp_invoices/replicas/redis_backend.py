@@ -21,21 +21,17 @@ import contextlib
 import hashlib
 import json
 import logging
-import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import AsyncIterator, Sequence
 
 import anyio
 from cryptography.fernet import InvalidToken
 from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Invoice
-from mcp_invoices.logs import Throttled
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared.base import (
+from mcp_invoices.replicas.base import (
     Budget,
     DocumentStore,
     GenerationGuard,
@@ -43,13 +39,14 @@ from mcp_invoices.shared.base import (
     SharedState,
     SharedStateUnavailable,
 )
-from mcp_invoices.shared.budget import ACTIVE_SECONDS, RequestBudget, budget_share
-from mcp_invoices.shared.keys import KeySpace
-from mcp_invoices.shared.memory import MemorySessions
+from mcp_invoices.replicas.budget import ACTIVE_SECONDS, RequestBudget, budget_share
+from mcp_invoices.replicas.keys import KeySpace
+from mcp_invoices.replicas.memory import MemorySessions
+from mcp_invoices.replicas.redis_client import RedisConnection, WarnOnce
 
-__all__ = ["RedisSharedState", "redis_location"]
+__all__ = ["RedisSharedState"]
 
-logger = logging.getLogger("mcp_invoices.shared")
+logger = logging.getLogger("mcp_invoices.replicas")
 
 _STORE_DOCUMENT = """
 local key, index = KEYS[1], KEYS[2]
@@ -104,7 +101,7 @@ capacity = math.max(1, capacity / active)
 """
     + _BUCKET
 )
-"""A principal's share of a provider's bucket (see ``shared/budget.py``): the principals that drew in the
+"""A principal's share of a provider's bucket (see ``replicas/budget.py``): the principals that drew in the
 last ``active_ms`` (a sorted set, KEYS[2]) divide the provider's rate and burst; KEYS[1] is this
 principal's own bucket. The wait is reserved: concurrent callers queue behind each other in time."""
 
@@ -112,20 +109,6 @@ _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-def redis_location(url: str) -> str:
-    """``host:port`` (or the socket path) of a Redis URL: what an error may name (never a password)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return parts.path or "(unix socket)"
-    host = parts.hostname or "localhost"
-    shown = f"[{host}]" if ":" in host else host
-    try:
-        port = parts.port or 6379
-    except ValueError:
-        port = 6379
-    return f"{shown}:{port}"
 
 
 def _fernet(secret_key: SecretStr):  # type: ignore[no-untyped-def]
@@ -137,126 +120,10 @@ def _fernet(secret_key: SecretStr):  # type: ignore[no-untyped-def]
     return Fernet(base64.urlsafe_b64encode(digest.digest()))
 
 
-class _Breaker:
-    """Every Redis command with one deadline, and skipped for a few seconds after Redis failed to answer.
-
-    A frozen Redis (stopped, partitioned) accepts connections and answers nothing: each command would
-    wait its socket timeout, and a call that makes several (a PDF read: cache get, then put) waited
-    them all. After one failure, commands fail at once for ``cooldown`` seconds (callers fall back
-    as they do for any Redis failure: a cache miss, this process's budget, a refused generation);
-    the first command after it tries Redis again. Each outage is logged once a second with a count.
-    """
-
-    def __init__(self, location: str, *, timeout: float, cooldown: float = 5.0) -> None:
-        self.location, self.timeout, self.cooldown = location, timeout, cooldown
-        self._open_until = -math.inf
-
-    async def run(self, command: Callable[[], Awaitable[Any]]) -> Any:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import RedisError
-
-        if time.monotonic() < self._open_until:
-            raise RedisConnectionError("the shared store did not answer a moment ago")
-        try:
-            with anyio.fail_after(self.timeout):
-                result = await command()
-        except (RedisError, OSError) as error:  # TimeoutError is an OSError
-            self._open_until = time.monotonic() + self.cooldown
-            _outages.warning(
-                "the shared store (Redis) did not answer; skipping it for a few seconds",
-                key=self.location,
-                extra={"store": self.location, "error": type(error).__name__, "cooldown_s": self.cooldown},
-            )
-            raise RedisConnectionError("the shared store did not answer") from None
-        self._open_until = -math.inf
-        return result
-
-
-class _GuardedClient:
-    """The Redis client with every command (scripts included) run through a ``_Breaker``."""
-
-    def __init__(self, client: Any, breaker: _Breaker) -> None:
-        self._client, self._breaker = client, breaker
-
-    def register_script(self, script: str) -> Callable[..., Awaitable[Any]]:
-        registered = self._client.register_script(script)
-
-        async def call(*, keys: Sequence[str], args: Sequence[Any]) -> Any:
-            return await self._breaker.run(lambda: registered(keys=keys, args=args))
-
-        return call
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    def __getattr__(self, name: str) -> Any:
-        command = getattr(self._client, name)
-        if name.endswith("_iter") or name in ("pipeline", "pubsub", "connection_pool"):
-            return command  # not one awaited command: as the client gives it (maintenance and tests)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self._breaker.run(lambda: command(*args, **kwargs))
-
-        return call
-
-
-_outages = Throttled(logger, interval=1.0)
-
-
-class _Redis:
-    """The client plus one translation of every Redis failure into a clear, secret-free error."""
-
-    def __init__(self, url: str) -> None:
-        import redis.asyncio
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        from mcp_invoices.config import redis_timeout
-
-        self.location = redis_location(url)
-        timeout = redis_timeout()
-        # No retry inside a command: the breaker bounds the whole command by one timeout instead.
-        self.client: Any = _GuardedClient(
-            redis.asyncio.Redis.from_url(
-                url,
-                socket_connect_timeout=timeout,
-                socket_timeout=timeout,
-                retry=Retry(NoBackoff(), retries=0),
-                health_check_interval=15,
-            ),
-            _Breaker(self.location, timeout=timeout),
-        )
-
-    def unavailable(self, what: str, consequence: str) -> SharedStateUnavailable:
-        return SharedStateUnavailable(
-            f"The shared cache and lock store (Redis at {self.location}) is unreachable, so {consequence}.",
-            hint=f"Try again in a moment; the operator should check Redis ({what}) and MCP_INVOICES_REDIS_URL.",
-        )
-
-    @staticmethod
-    def is_failure(error: BaseException) -> bool:
-        from redis.exceptions import RedisError
-
-        return isinstance(error, RedisError | OSError)
-
-
-class _WarnOnce:
-    """Log a degradation at most once a minute (an outage must not flood the log)."""
-
-    def __init__(self) -> None:
-        self._last = -math.inf  # monotonic seconds of the last warning
-
-    def __call__(self, message: str, **extra: Any) -> None:
-        now = time.monotonic()
-        if now - self._last >= 60:
-            self._last = now
-            logger.warning(message, extra=extra)
-
-
 class RedisDocuments(DocumentStore):
     def __init__(
         self,
-        redis: _Redis,
+        redis: RedisConnection,
         keys: KeySpace,
         *,
         max_documents: int,
@@ -267,7 +134,7 @@ class RedisDocuments(DocumentStore):
         self.max_documents, self.max_document_bytes = max_documents, max_document_bytes
         self._ttl_ms = int(document_ttl_seconds * 1000)
         self._store = redis.client.register_script(_STORE_DOCUMENT)
-        self._warn = _WarnOnce()
+        self._warn = WarnOnce()
 
     async def get(self, scope: Scope, kind: str, invoice: Invoice) -> bytes | None:
         try:
@@ -296,11 +163,11 @@ class RedisDocuments(DocumentStore):
 class RedisSessions(SessionStore):
     """Encrypted sessions in Redis; the in-process store stands in while Redis cannot be reached."""
 
-    def __init__(self, redis: _Redis, keys: KeySpace, secret_key: SecretStr) -> None:
+    def __init__(self, redis: RedisConnection, keys: KeySpace, secret_key: SecretStr) -> None:
         self._redis, self._keys = redis, keys
         self._fernet = _fernet(secret_key)
         self._fallback = MemorySessions()
-        self._warn = _WarnOnce()
+        self._warn = WarnOnce()
 
     async def get(self, scope: Scope) -> SecretStr | None:
         key = self._keys.session(scope)
@@ -341,7 +208,7 @@ class RedisSessions(SessionStore):
 
 class RedisGenerations(GenerationGuard):
     def __init__(
-        self, redis: _Redis, keys: KeySpace, *, lock_ttl_seconds: float, lock_wait_seconds: float
+        self, redis: RedisConnection, keys: KeySpace, *, lock_ttl_seconds: float, lock_wait_seconds: float
     ) -> None:
         self._redis, self._keys = redis, keys
         self.lock_ttl_seconds, self.lock_wait_seconds = lock_ttl_seconds, lock_wait_seconds
@@ -437,7 +304,13 @@ class RedisBudget:
     """A provider's token bucket in Redis: the same ``acquire()`` as ``RequestBudget``, one for all replicas."""
 
     def __init__(
-        self, redis: _Redis, keys: KeySpace, provider: str, per_minute: int, *, burst: int | None = None
+        self,
+        redis: RedisConnection,
+        keys: KeySpace,
+        provider: str,
+        per_minute: int,
+        *,
+        burst: int | None = None,
     ) -> None:
         if per_minute <= 0:
             raise ValueError("per_minute must be positive")
@@ -448,10 +321,10 @@ class RedisBudget:
         self._take = redis.client.register_script(_TAKE_TOKEN)
         self._take_share = redis.client.register_script(_TAKE_SHARE)
         self._fallback = RequestBudget(per_minute, burst=self.capacity)
-        self._warn = _WarnOnce()
+        self._warn = WarnOnce()
 
     async def acquire(self) -> None:
-        """The principal's share first (its own queue), then the provider's bucket; see ``shared/budget.py``."""
+        """The principal's share first (its own queue), then the provider's bucket; see ``replicas/budget.py``."""
         principal = self._keys.budget_principal(budget_share.get())
         try:
             share_ms = int(
@@ -488,7 +361,7 @@ class RedisSharedState(SharedState):
         lock_ttl_seconds: float = 120.0,
         lock_wait_seconds: float = 60.0,
     ) -> None:
-        self._redis = _Redis(url)
+        self._redis = RedisConnection(url)
         self.keys = keys
         self.documents = RedisDocuments(
             self._redis,
@@ -509,7 +382,7 @@ class RedisSharedState(SharedState):
         return f"redis at {self._redis.location}"
 
     @property
-    def redis(self) -> _Redis:
+    def redis(self) -> RedisConnection:
         """The guarded client (for the resumable streams' event log, ``server/streams.py``)."""
         return self._redis
 

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from mcp_invoices.domain.models import Invoice
 from mcp_invoices.principal import Scope
-from mcp_invoices.shared.documents import invoice_fingerprint
+from mcp_invoices.replicas.documents import invoice_fingerprint
 
 __all__ = ["KeySpace"]
 

@@ -20,7 +20,7 @@ import anyio.to_thread
 from mcp.server.request_state import RequestStateSecurity
 
 from mcp_invoices.logs import Throttled
-from mcp_invoices.shared import SharedSettings, SharedState
+from mcp_invoices.replicas import SharedSettings, SharedState
 
 if TYPE_CHECKING:
     from mcp_invoices.auth.tokens import TokenStore
