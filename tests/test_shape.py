@@ -48,7 +48,6 @@ TODAY: dict[str, int] = {
     "mcp_invoices/providers/polar/emulator.py": 944,
     "mcp_invoices/providers/polar/emulator.py::create_app": 212,
     "mcp_invoices/providers/polar/emulator.py::order_json": 63,
-    "mcp_invoices/server/compat.py::resumable_stateless_requests": 73,
 }
 
 

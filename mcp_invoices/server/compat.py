@@ -172,13 +172,10 @@ def resumable_stateless_requests(
     A request of a client that cannot resume (no priming: before 2025-11-25) ends with its connection.
     This is the SDK's ``_handle_stateless_request`` (mcp 2.3) with those two changes.
     """
+    import functools
+
     import anyio
-    from mcp.server.connection import Connection
-    from mcp.server.runner import serve_connection
     from mcp.server.streamable_http import StreamableHTTPServerTransport
-    from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
-    from mcp.shared.transport_context import TransportContext
-    from mcp_types import DEFAULT_NEGOTIATED_VERSION
 
     async def handle_stateless_request(
         protocol_version_hint: str | None, scope: Scope, receive: Receive, send: Send
@@ -191,37 +188,12 @@ def resumable_stateless_requests(
             security_settings=manager.security_settings,
             retry_interval=retry_interval,
         )
-
-        async def run_stateless_server(*, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-            async with http_transport.connect() as streams:
-                read_stream, write_stream = streams
-                task_status.started()
-                dispatcher: JSONRPCDispatcher[TransportContext] = JSONRPCDispatcher(
-                    read_stream,
-                    write_stream,
-                    inline_methods=frozenset({"initialize"}),
-                    transport_builder=lambda _md: TransportContext(
-                        kind="streamable-http", can_send_request=False
-                    ),
-                )
-                connection = Connection.from_envelope(
-                    protocol_version_hint
-                    if protocol_version_hint is not None
-                    else DEFAULT_NEGOTIATED_VERSION,
-                    None,
-                    None,
-                )
-                try:
-                    await serve_connection(
-                        manager.app, dispatcher, connection=connection, lifespan_state=manager._lifespan_state
-                    )
-                except Exception:  # pragma: no cover - as the SDK: logged, the request ends
-                    logging.getLogger("mcp_invoices.server").exception("stateless request crashed")
-
         task_group = manager._task_group
         assert task_group is not None
         try:
-            await task_group.start(run_stateless_server)
+            await task_group.start(
+                functools.partial(_serve_stateless, manager, http_transport, protocol_version_hint)
+            )
             await http_transport.handle_request(scope, receive, send)
             # The stream ended: answered, or its client's connection dropped. A primed call goes on
             # until its answer is kept, so that a reconnect (on any replica) receives it.
@@ -231,3 +203,40 @@ def resumable_stateless_requests(
                 await http_transport.terminate()
 
     manager._handle_stateless_request = handle_stateless_request  # type: ignore[method-assign]
+
+
+async def _serve_stateless(
+    manager: StreamableHTTPSessionManager,
+    http_transport: Any,
+    protocol_version_hint: str | None,
+    *,
+    task_status: Any,
+) -> None:
+    """One stateless request's server over its own transport: the SDK's ``run_stateless_server``
+    (mcp 2.3 ``_handle_stateless_request``), unchanged."""
+    from mcp.server.connection import Connection
+    from mcp.server.runner import serve_connection
+    from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
+    from mcp.shared.transport_context import TransportContext
+    from mcp_types import DEFAULT_NEGOTIATED_VERSION
+
+    async with http_transport.connect() as streams:
+        read_stream, write_stream = streams
+        task_status.started()
+        dispatcher: JSONRPCDispatcher[TransportContext] = JSONRPCDispatcher(
+            read_stream,
+            write_stream,
+            inline_methods=frozenset({"initialize"}),
+            transport_builder=lambda _md: TransportContext(kind="streamable-http", can_send_request=False),
+        )
+        connection = Connection.from_envelope(
+            protocol_version_hint if protocol_version_hint is not None else DEFAULT_NEGOTIATED_VERSION,
+            None,
+            None,
+        )
+        try:
+            await serve_connection(
+                manager.app, dispatcher, connection=connection, lifespan_state=manager._lifespan_state
+            )
+        except Exception:  # pragma: no cover - as the SDK: logged, the request ends
+            logging.getLogger("mcp_invoices.server").exception("stateless request crashed")
