@@ -29,7 +29,7 @@ from mcp.shared.auth import (
 )
 from pydantic import AnyUrl
 
-from mcp_invoices.auth.signin import CODE_ATTEMPTS
+from mcp_invoices.auth.lockout import CODE_ATTEMPTS
 from tests.databases import rows
 from tests.results import error_of
 from tests.signin_support import ALICE, Mailbox, Person, mail_to, query_of, signin_server, smtp_server

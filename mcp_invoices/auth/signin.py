@@ -10,8 +10,8 @@ one-time code sent to the email address the provider holds for that customer (th
    a customer's (the code is sent in the background, after the response); sending is limited per
    address and per client address.
 3. ``POST /signin/code``: the code, compared in constant time, single-use, 10 minutes, at most
-   ``CODE_ATTEMPTS`` wrong tries per flow and per account (then the account is locked for the window),
-   ``ADDRESS_ATTEMPTS`` per client address.
+   a few wrong tries per flow, per account and per client address (then locked for a while;
+   ``mcp_invoices/auth/lockout.py`` counts them, and the codes sent).
 4. ``POST /signin/consent``: allow (an authorization code goes to the registered redirect URI checked
    at ``/authorize``, nowhere else) or deny (``access_denied`` to the same URI).
 
@@ -22,7 +22,6 @@ the URL).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -40,6 +39,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from mcp_invoices.auth import pages
+from mcp_invoices.auth.lockout import LOCK_WINDOW, Attempts, Lockout, digest
 from mcp_invoices.auth.mail import MailSettings, send_code
 from mcp_invoices.auth.oauth import AuthorizationServer, Grant, grant_key
 from mcp_invoices.domain.errors import InvoiceError
@@ -49,21 +49,12 @@ __all__ = [
     "SignIn",
     "CustomerDirectory",
     "PasswordLogin",
-    "CODE_ATTEMPTS",
-    "ADDRESS_ATTEMPTS",
     "PROVIDER_NAMES",
 ]
 
 logger = logging.getLogger("mcp_invoices.auth")
 
 CODE_TTL = timedelta(minutes=10)
-LOCK_WINDOW = timedelta(minutes=15)
-CODE_ATTEMPTS = 5
-"""Wrong codes per account (and per flow) within ``LOCK_WINDOW`` before it is locked."""
-ADDRESS_ATTEMPTS = 20
-"""Wrong codes from one client address within ``LOCK_WINDOW``."""
-SENDS_PER_ACCOUNT = 5
-SENDS_PER_ADDRESS = 20
 COOKIE = "mcpi_signin"
 
 PROVIDER_NAMES = {entry.id: entry.signin_name for entry in CATALOG}
@@ -74,28 +65,6 @@ CustomerDirectory = Callable[[str], Awaitable[str | None]]
 
 PasswordLogin = Callable[[str, str], Awaitable[tuple[str, SecretStr] | None]]
 """(email, password) → the provider's own login: (customer id, the customer's credential), or None."""
-
-
-@dataclass(frozen=True)
-class _Attempts:
-    """The failure counters one wrong code or password counts against: the account, the client's
-    address and this sign-in (each a key of the shared store, never the address or flow id itself)."""
-
-    account: str
-    address: str
-    flow: str
-
-    @classmethod
-    def of(cls, data: dict[str, Any], client_address: str, flow_id: str) -> _Attempts:
-        return cls(
-            account=f"code:account:{data['account']}",
-            address=f"code:address:{_digest(client_address)}",
-            flow=f"code:flow:{_digest(flow_id)}",
-        )
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 @dataclass
@@ -120,6 +89,10 @@ class SignIn:
     @property
     def store(self) -> Any:
         return self.server.store
+
+    @property
+    def lockout(self) -> Lockout:
+        return Lockout(self.server.store)
 
     async def _run(self, function: Any, *args: Any) -> Any:
         return await anyio.to_thread.run_sync(function, *args)
@@ -294,23 +267,21 @@ class SignIn:
             return await self._render(flow_id, data, "Choose where you are a customer.")
         if "@" not in email or len(email) > 254:
             return await self._render(flow_id, data, "Enter the email address you use with the shop.")
-        account = _digest(f"{provider}\x00{email.lower()}")
+        account = digest(f"{provider}\x00{email.lower()}")
         if provider in self.password_logins:
             data.update(step="password", provider=provider, email=email, account=account, customer_id=None)
             await self._run(self.store.update_data, grant.key, data)
             return self._again(flow_id)
-        address = _digest(self._client_address(request))
-        sends = await self._run(self.store.fail, f"send:account:{account}", timedelta(hours=1))
-        sends_here = await self._run(self.store.fail, f"send:address:{address}", timedelta(hours=1))
+        may_send = await self.lockout.may_send(account, self._client_address(request))
         data.update(step="code", provider=provider, email=email, account=account, customer_id=None, code=None)
         task: BackgroundTask | None = None
-        if sends <= SENDS_PER_ACCOUNT and sends_here <= SENDS_PER_ADDRESS:
+        if may_send:
             customer = await self.directories[provider](email)
             if customer is not None:
                 code = f"{secrets.randbelow(10**8):08d}"
                 data.update(
                     customer_id=customer,
-                    code=_digest(f"{flow_id}\x00{code}"),
+                    code=digest(f"{flow_id}\x00{code}"),
                     code_expires=(datetime.now(UTC) + CODE_TTL).isoformat(),
                 )
                 task = BackgroundTask(send_code, self.mail, email, code, self.server.issuer_url)
@@ -330,15 +301,15 @@ class SignIn:
             return opened
         grant, form, flow_id, data, attempts = opened
         code = "".join(str(form.get("code") or "").split())
-        expected = data.get("code") or _digest("")  # compared even when there is none: same cost
+        expected = data.get("code") or digest("")  # compared even when there is none: same cost
         fresh = data.get("code_expires") and datetime.fromisoformat(data["code_expires"]) > datetime.now(UTC)
-        right = hmac.compare_digest(_digest(f"{flow_id}\x00{code}").encode(), expected.encode())
+        right = hmac.compare_digest(digest(f"{flow_id}\x00{code}").encode(), expected.encode())
         if right and fresh and data.get("code") and data.get("customer_id"):
             data.update(step="consent", code=None, code_expires=None)
             await self._run(self.store.update_data, grant.key, data)
             await self._run(self.store.clear_failures, attempts.flow)
             return self._again(flow_id)
-        left = await self._count_failure(attempts)
+        left = await self.lockout.count_failure(attempts)
         if left <= 0:
             return await self._locked(grant, data)
         return await self._render(
@@ -385,7 +356,7 @@ class SignIn:
             await self._run(self.store.update_data, grant.key, data)
             await self._run(self.store.clear_failures, attempts.flow)
             return self._again(flow_id)
-        left = await self._count_failure(attempts)
+        left = await self.lockout.count_failure(attempts)
         if left <= 0:
             return await self._locked(grant, data)
         return await self._render(
@@ -394,7 +365,7 @@ class SignIn:
 
     async def _open_attempt(
         self, request: Request, step: str
-    ) -> Response | tuple[Grant, Mapping[str, Any], str, dict[str, Any], _Attempts]:
+    ) -> Response | tuple[Grant, Mapping[str, Any], str, dict[str, Any], Attempts]:
         """The checked form of a flow at ``step`` and the counters a wrong try counts against; or the
         answer instead (a refused form, the flow's current page, or the lock page)."""
         checked = await self._form_flow(request)
@@ -404,26 +375,10 @@ class SignIn:
         data = dict(grant.data)
         if data["step"] != step:
             return self._again(flow_id)
-        attempts = _Attempts.of(data, self._client_address(request), flow_id)
-        if await self._is_locked(attempts):
+        attempts = Attempts.of(data, self._client_address(request), flow_id)
+        if await self.lockout.is_locked(attempts):
             return await self._locked(grant, data)
         return grant, form, flow_id, data, attempts
-
-    async def _is_locked(self, attempts: _Attempts) -> bool:
-        """Whether the account, the client address or this sign-in has used up its tries."""
-        account: int = await self._run(self.store.failures, attempts.account)
-        here: int = await self._run(self.store.failures, attempts.address)
-        tries: int = await self._run(self.store.failures, attempts.flow)
-        return account >= CODE_ATTEMPTS or here >= ADDRESS_ATTEMPTS or tries >= CODE_ATTEMPTS
-
-    async def _count_failure(self, attempts: _Attempts) -> int:
-        """Count one wrong try against all three; the tries left (0 or less: now locked)."""
-        account: int = await self._run(self.store.fail, attempts.account, LOCK_WINDOW)
-        here: int = await self._run(self.store.fail, attempts.address, LOCK_WINDOW)
-        tries: int = await self._run(self.store.fail, attempts.flow, LOCK_WINDOW)
-        if here >= ADDRESS_ATTEMPTS:
-            return 0
-        return CODE_ATTEMPTS - max(account, tries)
 
     async def _locked(self, grant: Grant, data: dict[str, Any]) -> HTMLResponse:
         data.update(code=None, code_expires=None, customer_id=None)
