@@ -25,18 +25,15 @@ from __future__ import annotations
 
 import functools
 import json
-import string
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Connection, bindparam, case, func, not_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, func, not_, select, tuple_
 from sqlalchemy.engine import RowMapping
 
 from mcp_invoices.domain.errors import (
-    InvalidArgument,
     MissingBillingDetails,
-    NotPaid,
     not_found,
 )
 from mcp_invoices.domain.models import (
@@ -50,7 +47,10 @@ from mcp_invoices.domain.models import (
 )
 from mcp_invoices.domain.money import from_minor_units, to_minor_units
 from mcp_invoices.domain.summary import InvoicesSummary, summarize_groups
+from mcp_invoices.providers.local.issuing import check_invoiceable, next_number, update_billing
 from mcp_invoices.providers.local.records import (
+    CUSTOMERS_INVOICE_BY_REFERENCE,
+    INVOICE_BY_REFERENCE,
     PROVIDER_ID,
     ComputedLine,
     NewOrder,
@@ -59,6 +59,7 @@ from mcp_invoices.providers.local.records import (
     billing_from_order,
     compute_line,
     dialect_insert,
+    fold_number,
     in_scope,
     invalid_cursor,
     invoice_from_row,
@@ -69,40 +70,9 @@ from mcp_invoices.providers.local.records import (
     summary_statements,
 )
 from mcp_invoices.storage import Database, open_database
-from mcp_invoices.storage.schema import customers, invoice_sequences, invoices, meta, order_lines, orders
+from mcp_invoices.storage.schema import customers, invoices, meta, order_lines, orders
 
 __all__ = ["PROVIDER_ID", "Ledger", "NewOrder", "NewOrderLine", "SellerProfile", "fold_number"]
-
-_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
-
-
-def fold_number(reference: str) -> str:
-    """An invoice number as it is compared: ASCII letters upper-cased, nothing else changed.
-
-    SQLite's ``upper()`` folds ASCII letters only; PostgreSQL's folds by its locale, so ``ı`` (dotless
-    i) matched ``I`` there and not under SQLite. Numbers are ASCII (``INV-2026-0001``), so folding the
-    reference here, in Python, and comparing it with ``upper(number)`` is the same rule on both.
-    """
-    return reference.strip().translate(_ASCII_UPPER)
-
-
-# The hottest read (get_invoice), built once: a statement assembled per call costs more than the lookup.
-_INVOICE_BY_REFERENCE = (
-    select(invoices)
-    .where(
-        or_(
-            invoices.c.order_id == bindparam("reference"),
-            # The reference is folded in Python (``fold_number``): one rule on every database.
-            func.upper(invoices.c.number) == bindparam("number"),
-        )
-    )
-    # An id wins over a number that happens to spell it.
-    .order_by(case((invoices.c.order_id == bindparam("reference"), 0), else_=1))
-    .limit(1)
-)
-_CUSTOMERS_INVOICE_BY_REFERENCE = _INVOICE_BY_REFERENCE.where(
-    invoices.c.customer_id == bindparam("customer_id")
-)
 
 
 class Ledger:
@@ -113,8 +83,8 @@ class Ledger:
         self.database = open_database(location, auto_migrate=auto_migrate)
         self.path = self.database.sqlite_path
         """The SQLite file, when the ledger is one (None on PostgreSQL)."""
-        self._invoice_by_reference = self.database.prepare(_INVOICE_BY_REFERENCE)
-        self._customers_invoice_by_reference = self.database.prepare(_CUSTOMERS_INVOICE_BY_REFERENCE)
+        self._invoice_by_reference = self.database.prepare(INVOICE_BY_REFERENCE)
+        self._customers_invoice_by_reference = self.database.prepare(CUSTOMERS_INVOICE_BY_REFERENCE)
 
     def close(self) -> None:
         if self._owns_database:
@@ -403,19 +373,9 @@ class Ledger:
             existing = db.execute(select(invoices).where(invoices.c.order_id == order_id)).mappings().first()
             if existing is not None:
                 return invoice_from_row(existing), False
-            status = order["status"]
-            if status == "void":
-                raise InvalidArgument(
-                    f"Order {order_id!r} is void, so it cannot be invoiced.",
-                    hint="A void order was cancelled; call list_orders to pick another order.",
-                )
-            if status == "draft" or (status == "pending" and order["payment_terms_days"] is None):
-                raise NotPaid(
-                    f"Order {order_id!r} is not paid yet, and its invoice is issued once it is paid.",
-                    hint="Wait for the payment, then call generate_invoice again.",
-                )
+            check_invoiceable(order)
             if billing is not None:
-                self._update_billing(db, order, billing)
+                update_billing(db, order, billing)
                 order = self._order_row(db, customer_id, order_id)
             order_billing = billing_from_order(order)
             if not order_billing.is_complete():
@@ -426,43 +386,9 @@ class Ledger:
                 )
             return self._issue(db, order, order_billing, issued), True
 
-    def _update_billing(self, db: Connection, order: RowMapping, billing: Billing) -> None:
-        """Billing given with the generate call fills in or replaces the order's own, before issue.
-
-        A given address replaces the whole address (never mixed with parts of the old one); a
-        given name replaces the name; what is not given is kept.
-        """
-        changes: dict[str, str | None] = {}
-        if billing.name is not None:
-            changes["billing_name"] = billing.name
-        address = billing.address
-        if address is not None:
-            changes |= {
-                "billing_line1": address.line1,
-                "billing_line2": address.line2,
-                "billing_postal_code": address.postal_code,
-                "billing_city": address.city,
-                "billing_state": address.state,
-                "billing_country": address.country,
-            }
-        if changes:
-            db.execute(orders.update().where(orders.c.id == order["id"]).values(**changes))
-
-    def _next_number(self, db: Connection, year: int) -> int:
-        """The year's next sequence number, allocated in the caller's transaction.
-
-        The upsert locks the year's counter row until the transaction ends: concurrent
-        generations queue here, and a rollback returns the number, so there is never a gap.
-        """
-        insert = dialect_insert(db)(invoice_sequences).values(year=year, last=1)
-        allocate = insert.on_conflict_do_update(
-            index_elements=[invoice_sequences.c.year], set_={"last": invoice_sequences.c.last + 1}
-        ).returning(invoice_sequences.c.last)
-        return int(db.execute(allocate).scalar_one())
-
     def _issue(self, db: Connection, order: RowMapping, billing: Billing, issued: date) -> Invoice:
         lines = self._lines(db, order["id"], order["currency"])
-        sequence = self._next_number(db, issued.year)
+        sequence = next_number(db, issued.year)
         customer = (
             db.execute(select(customers).where(customers.c.id == order["customer_id"])).mappings().one()
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,9 +22,11 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     func,
+    or_,
     select,
     true,
 )
@@ -37,6 +40,8 @@ from mcp_invoices.domain.summary import SummaryGroup
 from mcp_invoices.storage.schema import invoices
 
 __all__ = [
+    "CUSTOMERS_INVOICE_BY_REFERENCE",
+    "INVOICE_BY_REFERENCE",
     "PROVIDER_ID",
     "ComputedLine",
     "NewOrder",
@@ -47,6 +52,7 @@ __all__ = [
     "billing_from_order",
     "compute_line",
     "dialect_insert",
+    "fold_number",
     "in_scope",
     "invalid_cursor",
     "invoice_from_row",
@@ -360,3 +366,37 @@ def _stored_line(line: ComputedLine) -> dict[str, Any]:
         "period_start": line.period_start,
         "period_end": line.period_end,
     }
+
+
+# -- finding an invoice by id or printed number ------------------------------------------------------
+
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
+def fold_number(reference: str) -> str:
+    """An invoice number as it is compared: ASCII letters upper-cased, nothing else changed.
+
+    SQLite's ``upper()`` folds ASCII letters only; PostgreSQL's folds by its locale, so ``ı`` (dotless
+    i) matched ``I`` there and not under SQLite. Numbers are ASCII (``INV-2026-0001``), so folding the
+    reference here, in Python, and comparing it with ``upper(number)`` is the same rule on both.
+    """
+    return reference.strip().translate(_ASCII_UPPER)
+
+
+# The hottest read (get_invoice), built once: a statement assembled per call costs more than the lookup.
+INVOICE_BY_REFERENCE = (
+    select(invoices)
+    .where(
+        or_(
+            invoices.c.order_id == bindparam("reference"),
+            # The reference is folded in Python (``fold_number``): one rule on every database.
+            func.upper(invoices.c.number) == bindparam("number"),
+        )
+    )
+    # An id wins over a number that happens to spell it.
+    .order_by(case((invoices.c.order_id == bindparam("reference"), 0), else_=1))
+    .limit(1)
+)
+CUSTOMERS_INVOICE_BY_REFERENCE = INVOICE_BY_REFERENCE.where(
+    invoices.c.customer_id == bindparam("customer_id")
+)
