@@ -26,6 +26,7 @@ from mcp_invoices.providers.spec import (
 
 __all__ = [
     "CATALOG",
+    "GENERATING_IDS",
     "GENERATING_PROVIDERS",
     "PROVIDER_IDS",
     "REMOTE_SPECS",
@@ -66,10 +67,10 @@ PROVIDER_IDS: tuple[str, ...] = tuple(entry.id for entry in CATALOG)
 
 REMOTE_SPECS: tuple[ProviderSpec, ...] = tuple(entry for entry in CATALOG if entry.info.remote)
 
-GENERATING_PROVIDERS: str = " and ".join(
-    ", ".join(entry.id for entry in CATALOG if entry.info.generates_invoices).rsplit(", ", 1)
-)
-"""The providers that generate invoices from orders, as a sentence says them ("local and polar")."""
+GENERATING_IDS: tuple[str, ...] = tuple(entry.id for entry in CATALOG if entry.info.generates_invoices)
+"""The providers that generate invoices from orders (``("local", "polar")``)."""
+GENERATING_PROVIDERS: str = " and ".join(", ".join(GENERATING_IDS).rsplit(", ", 1))
+"""The same as a sentence says them ("local and polar")."""
 
 _BY_ID: Mapping[str, ProviderSpec] = {entry.id: entry for entry in CATALOG}
 

@@ -8,7 +8,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_invoices.domain.models import OrderRow
-from mcp_invoices.providers.catalog import GENERATING_PROVIDERS
+from mcp_invoices.providers.catalog import GENERATING_IDS
 from mcp_invoices.server.arguments import CURSOR, LIMIT, PROVIDER, ProviderId
 from mcp_invoices.server.calls import CurrentCall
 from mcp_invoices.server.inputs import Cursor, Limit
@@ -45,7 +45,7 @@ TOOL = Tool(
     title="List orders",
     description="List this session's orders, most recent first, with whether each has an invoice and "
     "whether its billing details are complete. Only for providers that generate invoices from orders "
-    f"({GENERATING_PROVIDERS.replace(' and ', ', ')}).",
+    f"({', '.join(GENERATING_IDS)}).",
     effect="read",
     handler=list_orders,
 )
