@@ -7,6 +7,8 @@
 #                                          PostgreSQL on a free 127.0.0.1 port (throwaway cluster, trust
 #                                          auth on loopback), prints its URL (export it as
 #                                          MCP_INVOICES_TEST_DATABASE_URL)
+#   scripts/start-test-services.sh stop    stops this checkout's Redis and PostgreSQL, if running
+#                                          (.ci/run does it on exit, failed or not)
 #
 # Each checkout has its own servers: their data, logs and chosen port live in
 # <checkout>/.test-services/{redis,postgres}, so two checkouts (two CI runs on one machine) never
@@ -173,11 +175,33 @@ CONF
     echo "$url"
 }
 
+stop_services() {
+    # This checkout's servers only: the Redis whose pid file is in its directory, the cluster in its own.
+    local redis_dir="${MCP_INVOICES_REDIS_DIR:-$CHECKOUT/.test-services/redis}"
+    local pg_dir="${MCP_INVOICES_PG_DIR:-$CHECKOUT/.test-services/postgres}/data"
+    local pid version
+    if [ -f "$redis_dir/redis.pid" ] && pid="$(cat "$redis_dir/redis.pid")" && kill -0 "$pid" 2>/dev/null; then
+        log "stopping Redis (pid $pid)"
+        # SHUTDOWN answers once the server stops serving, so the port is closed when this returns.
+        redis-cli -h 127.0.0.1 -p "$(cat "$redis_dir/port")" shutdown nosave >/dev/null 2>&1 || kill "$pid"
+    fi
+    if [ -f "$pg_dir/postmaster.pid" ]; then
+        version="$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1)"
+        log "stopping PostgreSQL in $pg_dir"
+        if [ "$(id -u)" -eq 0 ]; then
+            runuser -u postgres -- "/usr/lib/postgresql/$version/bin/pg_ctl" --pgdata="$pg_dir" --mode=fast stop >/dev/null || true
+        else
+            "/usr/lib/postgresql/$version/bin/pg_ctl" --pgdata="$pg_dir" --mode=fast stop >/dev/null || true
+        fi
+    fi
+}
+
 case "${1:-redis}" in
     redis) start_redis ;;
     postgres) start_postgres ;;
+    stop) stop_services ;;
     *)
-        log "unknown service ${1}; known: redis, postgres"
+        log "unknown service ${1}; known: redis, postgres, stop"
         exit 2
         ;;
 esac

@@ -137,3 +137,35 @@ def test_a_failing_set_up_shows_what_the_server_said(tmp_path: Path) -> None:
     assert finished.returncode != 0, finished.stdout
     assert "server output" in finished.stdout, finished.stdout
     assert f"cannot connect to Redis at 127.0.0.1:{closed}" in finished.stdout, finished.stdout
+
+
+def test_stop_stops_this_checkouts_redis_and_no_other(redis_directories: tuple[Path, Path]) -> None:
+    """``.ci/run`` stops its services on exit, failed or not: ``stop`` ends the Redis of its own
+    directory and leaves another checkout's running."""
+    first, second = redis_directories
+    url_a, url_b = _start_redis(first), _start_redis(second)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MCP_INVOICES_REDIS_", "MCP_INVOICES_PG_"))
+    }
+    stopped = subprocess.run(
+        ["bash", str(SCRIPT), "stop"],
+        env=env | {"MCP_INVOICES_REDIS_DIR": str(first), "MCP_INVOICES_PG_DIR": str(first / "no-postgres")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert stopped.returncode == 0, stopped.stderr
+
+    def answers(url: str) -> bool:
+        ping = subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "-p", str(_port(url)), "ping"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return ping.stdout.strip() == "PONG"
+
+    assert not answers(url_a)
+    assert answers(url_b)
