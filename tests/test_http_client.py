@@ -7,6 +7,7 @@ Most tests drive ``ProviderHTTP`` through ``httpx2.MockTransport`` with a record
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import socket
@@ -37,12 +38,15 @@ from mcp_invoices.domain.errors import (
 from mcp_invoices.providers.http import (
     ProviderHTTP,
     RetryPolicy,
-    parse_json,
     path_segment,
     retry_after_seconds,
 )
 from mcp_invoices.providers.http.bodies import BodyTooLarge
 from mcp_invoices.providers.http.errors import Deadline, failure_error
+from mcp_invoices.providers.wire import Wire
+
+_BODY = Wire("Polar", "Check POLAR_BASE_URL.").decoder(dict[str, Any])
+"""How a provider reads a body (here as a plain object): the one decoder family, ``providers/wire.py``."""
 
 SECRET = "polar_cst_s3cr3t-DO-NOT-LEAK"
 AUTH_HINT = "Set POLAR_CUSTOMER_SESSION to a valid customer session token."
@@ -534,7 +538,7 @@ async def test_a_providers_own_retry_after_sets_the_wait_and_the_rate_limited_er
     http = make_http(
         script,
         retry=RetryPolicy(attempts=2, total_budget=60.0),
-        retry_after=lambda response: float(parse_json(response)["retry_after"]),
+        retry_after=lambda response: float(json.loads(response.content)["retry_after"]),
     )
 
     with pytest.raises(RateLimited) as caught:
@@ -575,32 +579,34 @@ def test_missing_retry_after_is_none() -> None:
 async def test_invalid_json_is_provider_unavailable(make_http: Callable[..., ProviderHTTP]) -> None:
     http = make_http(Scripted([httpx2.Response(200, content=b"<html>Bad gateway</html>")]))
 
+    response = await http.request("GET", "/a")
+
     with pytest.raises(ProviderUnavailable) as caught:
-        await http.get_json("/a")
+        _BODY.read(response, what="an order")
 
     assert caught.value.message == "Polar sent a response that is not valid JSON."
     assert caught.value.__cause__ is None
 
 
-async def test_parse_json_names_the_provider_that_sent_the_response(
+async def test_an_empty_body_names_the_provider_that_sent_it(
     make_http: Callable[..., ProviderHTTP],
 ) -> None:
     http = make_http(Scripted([httpx2.Response(200, content=b"")]))
     response = await http.request("GET", "/a")
 
     with pytest.raises(ProviderUnavailable, match=r"^Polar sent a response that is not valid JSON"):
-        parse_json(response)
+        _BODY.read(response, what="an order")
 
 
 def test_invalid_utf8_body_is_provider_unavailable() -> None:
     with pytest.raises(ProviderUnavailable):
-        parse_json(httpx2.Response(200, content=b'{"a": "\xff"}'))
+        _BODY.read(httpx2.Response(200, content=b'{"a": "\xff"}'), what="an order")
 
 
 async def test_decimal_parsing_keeps_0_1_exact(make_http: Callable[..., ProviderHTTP]) -> None:
     http = make_http(Scripted([httpx2.Response(200, content=b'{"amount": 0.1, "cents": 1099}')]))
 
-    body = await http.get_json("/a")
+    body = _BODY.read(await http.request("GET", "/a"), what="an order")
 
     assert body["amount"] == Decimal("0.1")
     assert isinstance(body["amount"], Decimal)
@@ -642,7 +648,10 @@ async def test_credentials_never_appear_in_logs_or_errors(
             Scripted([answer]), base_url=f"http://user:{SECRET}@127.0.0.1:9000/polar?key={SECRET}"
         )
         with pytest.raises(InvoiceError) as caught:
-            await http.get_json("/v1/orders/1", params={"token": SECRET}, headers={"X-Extra": SECRET})
+            response = await http.request(
+                "GET", "/v1/orders/1", params={"token": SECRET}, headers={"X-Extra": SECRET}
+            )
+            _BODY.read(response, what="an order")
         outcomes.append(caught.value)
         assert SECRET not in repr(http)
 
@@ -742,7 +751,7 @@ async def test_real_server_503_then_200_is_retried_after_its_retry_after(
 ) -> None:
     http = _real_http(loopback_server.base_url, sleep)
     try:
-        body = await http.get_json("/flaky")
+        body = _BODY.read(await http.request("GET", "/flaky"), what="an answer")
     finally:
         await http.aclose()
 
@@ -756,7 +765,7 @@ async def test_real_server_one_kept_alive_connection_serves_several_requests(
 ) -> None:
     http = _real_http(loopback_server.base_url, sleep)
     try:
-        bodies = [await http.get_json("/whoami") for _ in range(3)]
+        bodies = [_BODY.read(await http.request("GET", "/whoami"), what="an answer") for _ in range(3)]
     finally:
         await http.aclose()
 
@@ -771,7 +780,7 @@ async def test_real_server_logs_carry_no_credentials(
     caplog.set_level(logging.DEBUG)
     http = _real_http(loopback_server.base_url, sleep)
     try:
-        await http.get_json("/flaky", params={"token": SECRET}, headers={"X-Extra": SECRET})
+        await http.request("GET", "/flaky", params={"token": SECRET}, headers={"X-Extra": SECRET})
     finally:
         await http.aclose()
 
@@ -788,7 +797,7 @@ async def test_real_refused_connection_maps_to_provider_unavailable_naming_the_h
     http = _real_http(f"http://127.0.0.1:{port}/polar", sleep)
     try:
         with pytest.raises(ProviderUnavailable) as caught:
-            await http.get_json("/v1/orders/1", params={"token": SECRET})
+            await http.request("GET", "/v1/orders/1", params={"token": SECRET})
     finally:
         await http.aclose()
 

@@ -103,7 +103,7 @@ async def test_every_request_to_a_provider_draws_from_its_budget() -> None:
     )
     try:
         for _ in range(3):
-            await http.get_json("/v1/invoices")
+            await http.request("GET", "/v1/invoices")
     finally:
         await http.aclose()
     assert len(drawn) == 3

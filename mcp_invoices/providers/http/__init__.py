@@ -26,7 +26,6 @@ from mcp_invoices.providers.http.bodies import (
     JSON_MAX_BYTES,
     not_json,
     number_out_of_range,
-    parse_json,
 )
 from mcp_invoices.providers.http.client import ProviderHTTP, Tuning
 from mcp_invoices.providers.http.paths import path_segment
@@ -47,7 +46,6 @@ __all__ = [
     "Tuning",
     "not_json",
     "number_out_of_range",
-    "parse_json",
     "path_segment",
     "retry_after_seconds",
 ]

@@ -1,47 +1,23 @@
-"""Bodies: bounded reads, JSON with exact decimals, and the messages for a body that cannot be read."""
+"""Bodies: bounded reads, and the messages for a body that cannot be read (decoding is ``providers/wire.py``'s)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import httpx2
 
 from mcp_invoices.domain.errors import ProviderUnavailable
-from mcp_invoices.providers import json_guard
 
 __all__ = [
     "DOCUMENT_MAX_BYTES",
     "JSON_MAX_BYTES",
-    "PROVIDER_EXTENSION",
     "BodyTooLarge",
     "loaded",
     "not_json",
     "number_out_of_range",
-    "parse_json",
 ]
 
 JSON_MAX_BYTES = 4 * 1024 * 1024
 """Largest API answer read: a 100-invoice page is well under 1 MiB; a bigger one is refused mid-stream."""
 DOCUMENT_MAX_BYTES = 25 * 1024 * 1024
-
-PROVIDER_EXTENSION = "mcp_invoices.provider"
-"""Where ``ProviderHTTP`` tags its responses, so that ``parse_json`` can name the provider."""
-
-
-def parse_json(response: httpx2.Response, *, provider: str | None = None) -> Any:
-    """The body as JSON with every JSON number that has a fraction as a ``Decimal``.
-
-    Money must never pass through a binary float, so floats are never created; a number too large
-    to be money, a count or an id is refused before it is converted (``json_guard``). A body that is
-    not JSON means the provider (or something in front of it) misbehaved: ``ProviderUnavailable``.
-    """
-    name = provider or response.extensions.get(PROVIDER_EXTENSION) or "The provider"
-    try:
-        return json_guard.loads(response.content)
-    except json_guard.NumberOutOfRange:
-        raise number_out_of_range(name) from None
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise not_json(name) from None
 
 
 def number_out_of_range(provider: str) -> ProviderUnavailable:

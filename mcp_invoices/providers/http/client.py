@@ -18,10 +18,8 @@ import httpx2
 from mcp_invoices.domain.errors import InvalidArgument, InvoiceError
 from mcp_invoices.providers.http.bodies import (
     JSON_MAX_BYTES,
-    PROVIDER_EXTENSION,
     BodyTooLarge,
     loaded,
-    parse_json,
 )
 from mcp_invoices.providers.http.errors import Deadline, failure_error
 from mcp_invoices.providers.http.logs import redact_httpx_urls
@@ -178,17 +176,6 @@ class ProviderHTTP:
         """Close pooled connections (at process shutdown)."""
         await self._client.aclose()
 
-    async def get_json(
-        self,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        """``GET path`` expecting 200, parsed with ``parse_json`` (so fractions are ``Decimal``)."""
-        response = await self.request("GET", path, params=params, headers=headers)
-        return parse_json(response, provider=self.provider_name)
-
     async def request(
         self,
         method: str,
@@ -266,7 +253,6 @@ class ProviderHTTP:
             response = await self._read(request, max_body)
         except (httpx2.RequestError, httpx2.InvalidURL, BodyTooLarge) as exc:
             return exc
-        response.extensions[PROVIDER_EXTENSION] = self.provider_name
         return response
 
     async def _read(self, request: httpx2.Request, max_body: int) -> httpx2.Response:
