@@ -39,7 +39,6 @@ TODAY: dict[str, int] = {
     "mcp_invoices/providers/afternoon/emulator.py::create_app.list_invoices": 61,
     "mcp_invoices/providers/bagisto/emulator.py": 965,
     "mcp_invoices/providers/bagisto/emulator.py::create_app": 238,
-    "mcp_invoices/providers/emulation.py": 479,
     "mcp_invoices/providers/payabli/emulator.py": 755,
     "mcp_invoices/providers/payabli/emulator.py::create_app": 135,
     "mcp_invoices/providers/payabli/emulator.py::invoice_json": 98,

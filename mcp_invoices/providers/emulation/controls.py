@@ -1,31 +1,18 @@
-"""Pieces shared by the provider emulators: fault controls, JSON with exact decimals, PDFs, serving.
-
-Every emulator state holds a :class:`Controls`; :class:`ControlsMiddleware` applies it to each
-request before the provider's routes see it (latency, forced failures, malformed bodies, rate
-limiting) and records the request in ``controls.request_log``. Each provider supplies the shape
-of its own error bodies through a :class:`FaultResponses`.
-"""
+"""Fault injection and observation shared by every emulator: :class:`Controls` on each state, applied to
+each request by :class:`ControlsMiddleware` before the provider's routes see it (latency, forced
+failures, malformed bodies, rate limiting) and recorded in ``controls.request_log``. Each provider
+supplies the shape of its own error bodies through a :class:`FaultResponses`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import math
-import re
-import socket
-import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import anyio
-import uvicorn
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,85 +23,13 @@ __all__ = [
     "FaultResponses",
     "LoggedRequest",
     "MalformedKind",
-    "bearer_token",
-    "dumps_json",
-    "iso_z",
-    "json_response",
-    "query_int",
-    "render_pdf",
     "route_path",
-    "running_app",
-    "serve_app",
-    "serving_in_thread",
 ]
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds (``time.monotonic`` unless a test substitutes its own)."""
 
 MalformedKind = Literal["truncated_json", "html", "wrong_shape"]
-
-
-# --------------------------------------------------------------------------------------------
-# JSON with exact decimals
-# --------------------------------------------------------------------------------------------
-
-
-_DECIMAL_MARK = "\u0000decimal:"
-_DECIMAL_RE = re.compile('"\\\\u0000decimal:(-?[0-9.Ee+-]+)"')
-
-
-def _mark_decimal(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return _DECIMAL_MARK + str(value)
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
-
-
-def dumps_json(value: Any) -> bytes:
-    """JSON text in which ``Decimal`` values appear as bare numbers with their exact digits.
-
-    Decimals are written digit for digit ("110.00", "0.30"): what the provider's document shows,
-    and what a client parsing with parse_float=Decimal must get back unchanged. The C encoder does
-    the work; each Decimal travels as a marked string and is unquoted afterwards.
-    """
-    text = json.dumps(value, ensure_ascii=False, default=_mark_decimal, separators=(", ", ": "))
-    return _DECIMAL_RE.sub(r"\1", text).encode()
-
-
-def json_response(
-    value: Any,
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-    media_type: str = "application/json",
-) -> Response:
-    return Response(dumps_json(value), status_code=status_code, headers=headers, media_type=media_type)
-
-
-# --------------------------------------------------------------------------------------------
-# PDF documents
-# --------------------------------------------------------------------------------------------
-
-_PDF_CREATION_DATE = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def render_pdf(title: str, lines: list[str]) -> bytes:
-    """A small, valid, deterministic one-page PDF (what the provider's own document stands in for)."""
-    from fpdf import FPDF  # imported lazily: only document routes need it
-
-    pdf = FPDF()
-    pdf.set_creation_date(_PDF_CREATION_DATE)
-    pdf.set_title(title)
-    pdf.add_page()
-    pdf.set_font("Helvetica", style="B", size=16)
-    pdf.cell(text=_latin1(title), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=11)
-    for line in lines:
-        pdf.cell(text=_latin1(line), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
-def _latin1(text: str) -> str:
-    # The core PDF fonts only cover Latin-1; the sandbox data is chosen to fit, this is a guard.
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,154 +241,3 @@ def _headers_dict(scope: Scope) -> dict[str, str]:
         value = raw_value.decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
-
-
-def bearer_token(request: Request) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, or ``None``."""
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-def query_int(request: Request, name: str, default: int) -> int | None:
-    """An integer query parameter; ``None`` when present but not an integer."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        return None
-
-
-# --------------------------------------------------------------------------------------------
-# Serving on loopback
-# --------------------------------------------------------------------------------------------
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit this: without it, Nagle's algorithm holds a response ~40 ms when a
-    # kept-alive client sends its next request right after the previous answer.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
-def _base_url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
-
-
-def _server(app: ASGIApp) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
-    return uvicorn.Server(config)
-
-
-async def _wait_started(server: uvicorn.Server, task: asyncio.Task[None], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if task.done():
-            task.result()  # re-raise the startup failure
-            raise RuntimeError("uvicorn exited before it started listening")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"uvicorn did not start listening within {timeout} s")
-        await asyncio.sleep(0.005)
-
-
-async def _join(task: asyncio.Task[None]) -> None:
-    # Shielded: the caller may be in a cancelled scope, and uvicorn must still close its sockets.
-    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-        await task
-
-
-async def serve_app(
-    app: ASGIApp,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    ready: Callable[[str], None] | None = None,
-    startup_timeout: float = 10.0,
-) -> None:
-    """Serve ``app`` under uvicorn until cancelled; ``ready(base_url)`` once it listens."""
-    sock = _bind(host, port)
-    server = _server(app)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await _wait_started(server, task, startup_timeout)
-        if ready is not None:
-            ready(_base_url(sock))
-        await asyncio.shield(task)
-    finally:
-        server.should_exit = True
-        await _join(task)
-        sock.close()
-
-
-@contextlib.asynccontextmanager
-async def running_app(
-    app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0
-) -> AsyncIterator[str]:
-    """Serve ``app`` on ``host`` with a free port for the duration of the block; yields the base URL.
-
-    Uses plain asyncio tasks (no task group), so it may be entered and exited from different
-    tasks, as pytest-asyncio does with async generator fixtures.
-    """
-    sock = _bind(host, 0)
-    server = _server(app)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await _wait_started(server, task, startup_timeout)
-        yield _base_url(sock)
-    finally:
-        server.should_exit = True
-        await _join(task)
-        sock.close()
-
-
-@contextlib.contextmanager
-def serving_in_thread(
-    app: ASGIApp, *, host: str = "127.0.0.1", startup_timeout: float = 10.0
-) -> Iterator[str]:
-    """Like :func:`running_app`, for synchronous code: uvicorn runs its own loop in a thread."""
-    sock = _bind(host, 0)
-    server = _server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn exited before it started listening")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"uvicorn did not start listening within {startup_timeout} s")
-            time.sleep(0.005)
-        yield _base_url(sock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=startup_timeout)
-        sock.close()
-
-
-def iso_z(moment: datetime) -> str:
-    """``2026-03-01T10:00:00Z`` (UTC, seconds precision, as Polar and Afternoon write it)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
