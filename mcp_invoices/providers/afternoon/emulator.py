@@ -50,8 +50,10 @@ from mcp_invoices.providers.emulation import (
     json_response,
     query_int,
 )
+from mcp_invoices.providers.emulator import Emulator, Seeded
 
 __all__ = [
+    "EMULATOR",
     "AFTERNOON_API_KEY",
     "AFTERNOON_CUSTOMER_IDS",
     "AFTERNOON_INVOICE_IDS",
@@ -608,3 +610,17 @@ def create_app(state: AfternoonState | None = None) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = state
     return app
+
+
+EMULATOR: Emulator[AfternoonState] = Emulator(
+    mount="/afternoon",
+    state=AfternoonState,
+    create_app=create_app,
+    credentials=lambda customer: {"api_key": AFTERNOON_API_KEY},
+    customer_ids=AFTERNOON_CUSTOMER_IDS,
+    seeded=Seeded(
+        invoices={"alice": AFTERNOON_INVOICE_IDS["alice_paid"], "bob": AFTERNOON_INVOICE_IDS["bob_open"]},
+        missing_invoice="cmnobody000000000000000x",
+    ),
+)
+"""What the sandbox mounts (``ProviderSpec.emulator``)."""

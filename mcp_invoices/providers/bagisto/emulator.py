@@ -56,8 +56,10 @@ from mcp_invoices.providers.emulation import (
     json_response,
     render_pdf,
 )
+from mcp_invoices.providers.emulator import Emulator, Seeded
 
 __all__ = [
+    "EMULATOR",
     "BAGISTO_CREDENTIALS",
     "BAGISTO_CUSTOMER_IDS",
     "BAGISTO_CUSTOMER_TOKENS",
@@ -963,3 +965,21 @@ def create_app(state: BagistoState | None = None) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = state
     return app
+
+
+EMULATOR: Emulator[BagistoState] = Emulator(
+    mount="/bagisto",
+    state=BagistoState,
+    create_app=create_app,
+    credentials=lambda customer: {
+        "storefront_key": BAGISTO_STOREFRONT_KEY,
+        "customer_token": BAGISTO_CUSTOMER_TOKENS[customer],
+    },
+    customer_ids={name: str(number) for name, number in BAGISTO_CUSTOMER_IDS.items()},
+    seeded=Seeded(
+        invoices={name: str(BAGISTO_INVOICE_IDS[name][0]) for name in ("alice", "bob")},
+        missing_invoice="999",
+    ),
+    sign_in=BAGISTO_CREDENTIALS,
+)
+"""What the sandbox mounts (``ProviderSpec.emulator``)."""

@@ -43,8 +43,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mcp_invoices.providers.emulation import Controls, ControlsMiddleware, json_response, render_pdf
+from mcp_invoices.providers.emulator import Emulator, Seeded
 
 __all__ = [
+    "EMULATOR",
     "PAYABLI_API_TOKEN",
     "PAYABLI_CUSTOMER_IDS",
     "PAYABLI_ENTRY",
@@ -753,3 +755,22 @@ def create_app(state: PayabliState | None = None) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = state
     return app
+
+
+EMULATOR: Emulator[PayabliState] = Emulator(
+    mount="/payabli",
+    api_path="/api",
+    state=PayabliState,
+    create_app=create_app,
+    credentials=lambda customer: {"api_token": PAYABLI_API_TOKEN},
+    customer_ids={name: str(number) for name, number in PAYABLI_CUSTOMER_IDS.items()},
+    options={"entry": PAYABLI_ENTRY},
+    seeded=Seeded(
+        invoices={
+            "alice": str(PAYABLI_INVOICE_IDS["alice_paid"]),
+            "bob": str(PAYABLI_INVOICE_IDS["bob_open"]),
+        },
+        missing_invoice="23540000",
+    ),
+)
+"""What the sandbox mounts (``ProviderSpec.emulator``)."""

@@ -60,8 +60,10 @@ from mcp_invoices.providers.emulation import (
     render_pdf,
     route_path,
 )
+from mcp_invoices.providers.emulator import Emulator, Seeded
 
 __all__ = [
+    "EMULATOR",
     "POLAR_API_VERSIONS",
     "POLAR_CUSTOMER_IDS",
     "POLAR_CUSTOMER_SESSIONS",
@@ -942,3 +944,28 @@ async def _patch_order(request: Request, state: PolarState, order: PolarOrder) -
     order.billing_name = name
     order.billing_address = address
     return json_response(order_json(state, order))
+
+
+EMULATOR: Emulator[PolarState] = Emulator(
+    mount="/polar",
+    state=PolarState,
+    create_app=create_app,
+    credentials=lambda customer: {
+        "customer_session": POLAR_CUSTOMER_SESSIONS[customer],
+        "access_token": POLAR_ORGANIZATION_TOKEN,
+    },
+    customer_ids=POLAR_CUSTOMER_IDS,
+    seeded=Seeded(
+        invoices={
+            "alice": POLAR_ORDER_IDS["alice_paid_generated"],
+            "bob": POLAR_ORDER_IDS["bob_paid_generated_jpy"],
+        },
+        missing_invoice="00000000-0000-4000-8000-000000000999",
+        orders={
+            "alice": POLAR_ORDER_IDS["alice_paid_generated"],
+            "bob": POLAR_ORDER_IDS["bob_paid_discounted"],
+        },
+    ),
+    sign_in={name: (email, None) for name, email in _CUSTOMER_EMAILS.items()},
+)
+"""What the sandbox mounts (``ProviderSpec.emulator``)."""
