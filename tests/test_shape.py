@@ -24,7 +24,7 @@ ALLOWED_FUNCTIONS = {
     # The emulators' seed data tables: one literal row per seeded invoice or order, read as a table.
     "mcp_invoices/providers/afternoon/seed.py::seed_invoices",
     "mcp_invoices/providers/bagisto/emulator.py::_seed_invoices",
-    "mcp_invoices/providers/payabli/emulator.py::_seed_invoices",
+    "mcp_invoices/providers/payabli/seed.py::seed_invoices",
     "mcp_invoices/providers/polar/emulator.py::_seed_orders",
 }
 ALLOWED_UNDER = (
@@ -40,9 +40,6 @@ TODAY: dict[str, int] = {
     "mcp_invoices/providers/bagisto/emulator.py::create_app": 238,
     "mcp_invoices/providers/emulation.py": 479,
     "mcp_invoices/providers/local/ledger.py": 497,
-    "mcp_invoices/providers/payabli/emulator.py": 776,
-    "mcp_invoices/providers/payabli/emulator.py::create_app": 135,
-    "mcp_invoices/providers/payabli/emulator.py::invoice_json": 98,
     "mcp_invoices/providers/payabli/wire.py": 459,
     "mcp_invoices/providers/polar/emulator.py": 971,
     "mcp_invoices/providers/polar/emulator.py::create_app": 212,
