@@ -23,7 +23,7 @@ FUNCTION_LINES = 60
 ALLOWED_FUNCTIONS = {
     # The emulators' seed data tables: one literal row per seeded invoice or order, read as a table.
     "mcp_invoices/providers/afternoon/seed.py::seed_invoices",
-    "mcp_invoices/providers/bagisto/emulator.py::_seed_invoices",
+    "mcp_invoices/providers/bagisto/seed.py::seed_invoices",
     "mcp_invoices/providers/payabli/seed.py::seed_invoices",
     "mcp_invoices/providers/polar/emulator.py::_seed_orders",
 }
@@ -36,8 +36,6 @@ TODAY: dict[str, int] = {
     # Offenders on main when this test was written, with their size then (lines).
     "mcp_invoices/auth/signin.py": 478,
     "mcp_invoices/domain/summary.py": 554,
-    "mcp_invoices/providers/bagisto/emulator.py": 985,
-    "mcp_invoices/providers/bagisto/emulator.py::create_app": 238,
     "mcp_invoices/providers/emulation.py": 479,
     "mcp_invoices/providers/local/ledger.py": 497,
     "mcp_invoices/providers/payabli/wire.py": 459,
