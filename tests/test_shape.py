@@ -25,7 +25,7 @@ ALLOWED_FUNCTIONS = {
     "mcp_invoices/providers/afternoon/seed.py::seed_invoices",
     "mcp_invoices/providers/bagisto/seed.py::seed_invoices",
     "mcp_invoices/providers/payabli/seed.py::seed_invoices",
-    "mcp_invoices/providers/polar/emulator.py::_seed_orders",
+    "mcp_invoices/providers/polar/seed.py::seed_orders",
 }
 ALLOWED_UNDER = (
     # Migrations are frozen history: a migration is never edited (nor split) once released.
@@ -39,9 +39,6 @@ TODAY: dict[str, int] = {
     "mcp_invoices/providers/emulation.py": 479,
     "mcp_invoices/providers/local/ledger.py": 497,
     "mcp_invoices/providers/payabli/wire.py": 459,
-    "mcp_invoices/providers/polar/emulator.py": 971,
-    "mcp_invoices/providers/polar/emulator.py::create_app": 212,
-    "mcp_invoices/providers/polar/emulator.py::order_json": 63,
     "mcp_invoices/server/compat.py::resumable_stateless_requests": 73,
     "mcp_invoices/server/main.py::build_http_app": 88,
     "mcp_invoices/shared/redis_backend.py": 532,

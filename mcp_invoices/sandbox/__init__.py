@@ -5,7 +5,7 @@ one ASGI app, each where its ``EMULATOR`` (:class:`mcp_invoices.providers.emulat
 (``/polar``, ``/afternoon``, ...; Payabli's API is at ``/payabli/api``). Nothing here names a
 provider: the variables come from each spec, their values from each emulator's declaration.
 
-The seeded data and credentials are module constants in each provider module (all sandbox-only
+The seeded data and credentials are constants of each provider's ``seed.py`` (all sandbox-only
 and obviously fake); ``sandbox_environment(base_url, customer)`` gives the environment variables
 that point the MCP server at the sandbox as ``alice``, ``bob`` or ``carol`` (who has nothing).
 """
