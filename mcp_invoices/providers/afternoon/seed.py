@@ -22,14 +22,11 @@ __all__ = [
 AFTERNOON_API_KEY = "ak_test_sandbox"
 """The company-wide test key (sees every customer's invoices)."""
 
-
 AFTERNOON_REVOKED_API_KEY = "ak_test_revoked_sandbox"
 """A key that answers 401 ``API_KEY_REVOKED``."""
 
-
 AFTERNOON_CUSTOMER_IDS: dict[str, str] = {"alice": "cus_alice", "bob": "cus_bob", "carol": "cus_carol"}
 """Afternoon customer ids by sandbox name. Carol has no invoices."""
-
 
 AFTERNOON_INVOICE_IDS: dict[str, str] = {
     "alice_paid": "cmalice0000paid0usd00001",

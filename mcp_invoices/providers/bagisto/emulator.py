@@ -91,7 +91,6 @@ __all__ = [
     "item_iri",
 ]
 
-
 HOURLY_LIMIT = 1000
 """bagisto-api 5ab9ff2 src/Services/ApiKeyService.php getDefaultRateLimit: shop key 1000 requests an hour."""
 

@@ -141,13 +141,11 @@ _INVOICE_FIELDS = (
     "updatedAt downloadUrl"
 )
 
-
 _ITEM_FIELDS = (
     "id _id sku parentId name price qty total basePrice description baseTotal taxAmount baseTaxAmount "
     "discountPercent discountAmount baseDiscountAmount priceInclTax basePriceInclTax totalInclTax "
     "baseTotalInclTax productId productType orderItemId invoiceId createdAt updatedAt"
 )
-
 
 TYPES: dict[str, dict[str, str]] = {
     "Query": {"customerInvoices": "CustomerInvoiceCursorConnection", "customerInvoice": "CustomerInvoice"},

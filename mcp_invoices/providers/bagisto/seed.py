@@ -27,7 +27,6 @@ __all__ = [
 BAGISTO_STOREFRONT_KEY = "pk_storefront_sandbox"
 """The storefront key every request must carry in ``X-STOREFRONT-KEY``."""
 
-
 BAGISTO_CUSTOMER_TOKENS: dict[str, str] = {
     "alice": "bagisto_token_alice",
     "bob": "bagisto_token_bob",
@@ -36,18 +35,14 @@ BAGISTO_CUSTOMER_TOKENS: dict[str, str] = {
 }
 """Customer bearer tokens; ``POST /api/shop/customer/login`` returns the same ones."""
 
-
 BAGISTO_CUSTOMER_IDS: dict[str, int] = {"alice": 1, "bob": 2, "carol": 3, "dave": 4}
-
 
 BAGISTO_CREDENTIALS: dict[str, tuple[str, str]] = {
     name: (f"{name}@example.com", f"{name}-pass") for name in BAGISTO_CUSTOMER_TOKENS
 }
 """Login (email, password) by sandbox name, e.g. ``alice@example.com`` / ``alice-pass``."""
 
-
 DAVE_INVOICE_IDS = list(range(11, 36))
-
 
 BAGISTO_INVOICE_IDS: dict[str, list[int]] = {
     "alice": [1, 2, 3, 6, 7, 10],
@@ -63,7 +58,6 @@ USD 17.49, 7 overdue JPY 1500, 10 pending_payment USD 1234.56. Bob: 4 paid USD 7
 than one GraphQL page of 10: ids 11..35, invoice ``10 + n`` is ``n`` x 10.00 USD, pending when ``n``
 is a multiple of 3 (8 of them, 1,080.00 due), else paid (total of all 25: 3,250.00). An id no one
 owns: 999."""
-
 
 _CENT = Decimal("0.01")
 

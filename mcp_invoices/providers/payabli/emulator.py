@@ -66,7 +66,6 @@ __all__ = [
     "create_app",
 ]
 
-
 PdfExportMode = Literal["file", "pdf", "empty", "html"]
 
 

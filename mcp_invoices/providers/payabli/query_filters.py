@@ -18,9 +18,7 @@ __all__ = ["FilterMode", "matches", "parse_filters"]
 
 FilterMode = Literal["honour", "ignore", "reject_unknown"]
 
-
 _COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne")
-
 
 # payabli 1.0.19 invoice/raw_client.py list_invoices docstring: "Accepted field names" and operators.
 _FILTER_FIELDS: dict[str, tuple[str, tuple[str, ...], Callable[[PayabliInvoice], Any]]] = {
@@ -32,7 +30,6 @@ _FILTER_FIELDS: dict[str, tuple[str, tuple[str, ...], Callable[[PayabliInvoice],
     "totalAmount": ("decimal", _COMPARISONS, lambda i: i.amount),
     "paidAmount": ("decimal", _COMPARISONS, lambda i: i.paid_amount),
 }
-
 
 _PAGING_KEYS = frozenset({"fromRecord", "limitRecord", "sortBy", "exportFormat"})
 

@@ -26,20 +26,15 @@ __all__ = [
 PAYABLI_API_TOKEN = "payabli_sandbox_token"
 """The organisation-wide ``requestToken``."""
 
-
 PAYABLI_ENTRY = "sandbox-entry"
 """The paypoint entry name used in ``/Query/invoices/{entry}``."""
 
-
 PAYABLI_PAYPOINT_ID = 1147
-
 
 PAYABLI_PARENT_ORG_ID = 230
 
-
 PAYABLI_CUSTOMER_IDS: dict[str, int] = {"alice": 1001, "bob": 1002, "carol": 1003}
 """Payabli customer ids by sandbox name. Carol (1003) has no invoices."""
-
 
 PAYABLI_INVOICE_IDS: dict[str, int] = {
     "alice_paid": 23548801,
@@ -56,7 +51,6 @@ PAYABLI_INVOICE_IDS: dict[str, int] = {
 """Seeded invoice ids by role. Alice: paid 110.00 (tax 8.875% item), open 0.3 (items 0.1 + 0.2),
 partially paid 1234.56 (paid 234.56), draft 59.97 (3 x 19.99), cancelled 49, open 250.00 due
 2026-01-31 (overdue). Bob: paid 75.5, open 19.99, partially paid 300 (paid 100), cancelled 12.5."""
-
 
 PEOPLE = {
     "alice": (

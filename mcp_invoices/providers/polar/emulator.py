@@ -99,7 +99,6 @@ POLAR_API_VERSIONS = frozenset({"2026-04", "2026-10"})
 """polar c6c3645 server/polar/version.py: VERSIONS (CURRENT_API_VERSION 2026-04, NEXT_API_VERSION 2026-10)."""
 _DEFAULT_API_VERSION = "2026-04"
 
-
 _SIGNING_KEY = b"polar-sandbox-presign"
 
 

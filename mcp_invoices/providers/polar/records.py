@@ -47,9 +47,7 @@ def validation_error(loc: list[str | int], msg: str, error_type: str, value: Any
 
 _ORGANIZATION_ID = "0d0c0000-0000-4000-8000-00000000f001"
 
-
 _EPOCH = "2025-01-01T00:00:00Z"
-
 
 _FAULT_NAMES = {
     400: "BadRequest",

@@ -25,7 +25,6 @@ __all__ = [
 POLAR_ORGANIZATION_TOKEN = "polar_oat_sandbox"
 """Organisation access token: only valid for ``POST /v1/customer-sessions/``."""
 
-
 POLAR_CUSTOMER_IDS: dict[str, str] = {
     "alice": "a11ce000-0000-4000-8000-00000000c001",
     "bob": "b0b00000-0000-4000-8000-00000000c002",
@@ -33,14 +32,12 @@ POLAR_CUSTOMER_IDS: dict[str, str] = {
 }
 """Polar customer ids by sandbox name (``external_id`` is the name). Carol has no orders."""
 
-
 POLAR_CUSTOMER_SESSIONS: dict[str, str] = {
     "alice": "polar_cst_sandbox_alice",
     "bob": "polar_cst_sandbox_bob",
     "carol": "polar_cst_sandbox_carol",
 }
 """Fixed customer session tokens (never expire); minted sessions expire after ``session_ttl``."""
-
 
 POLAR_ORDER_IDS: dict[str, str] = {
     # alice
@@ -63,9 +60,7 @@ POLAR_ORDER_IDS: dict[str, str] = {
 Bob: paid+generated (jpy ¥5478), paid with a discount (usd 99.00), partially refunded, pending,
 paid with a name but no address."""
 
-
 CUSTOMER_EMAILS = {name: f"{name}@example.com" for name in POLAR_CUSTOMER_IDS}
-
 
 CUSTOMER_NAMES = {"alice": "Alice Anders", "bob": "Bob Brown", "carol": "Carol Chen"}
 
@@ -157,9 +152,7 @@ def _address(
 
 _ALICE_ADDRESS = _address("1 Sandbox Street", "Berlin", "10115", "DE")
 
-
 _BOB_ADDRESS = _address("22 Example Avenue", "San Francisco", "94103", "US", "US-CA")
-
 
 _ALREADY = float("-inf")
 
