@@ -100,6 +100,20 @@ def test_the_catalog_is_one_package_per_provider_each_declaring_its_own_spec() -
         assert (PACKAGE / "providers" / entry.id / "spec.py").is_file(), entry.id
     for entry in (entry for entry in CATALOG if entry.info.remote):
         assert entry.factory.startswith(f"mcp_invoices.providers.{entry.id}."), entry.factory
+        assert entry.emulator.startswith(f"mcp_invoices.providers.{entry.id}."), entry.emulator
+
+
+def test_each_remote_provider_names_its_emulator_and_the_mounts_do_not_overlap() -> None:
+    """The sandbox mounts what the specs name (``ProviderSpec.emulator``): each an ``Emulator``."""
+    from mcp_invoices.providers.emulator import Emulator
+
+    mounts = []
+    for entry in (entry for entry in CATALOG if entry.info.remote):
+        declared = entry.emulation()
+        assert isinstance(declared, Emulator), entry.emulator
+        assert declared.mount.startswith("/") and not declared.mount.endswith("/"), declared.mount
+        mounts.append(declared.mount)
+    assert not [a for a in mounts for b in mounts if a != b and (a + "/").startswith(b + "/")]
 
 
 def _imports(path: Path) -> set[str]:

@@ -174,3 +174,19 @@ async def test_index_is_exactly_what_it_was_when_each_provider_was_spelled_by_ha
         '"bagisto":"http://127.0.0.1/bagisto","payabli":"http://127.0.0.1/payabli/api"},'
         '"customers":["alice","bob","carol"]}'
     )
+
+
+def test_states_are_keyed_by_provider_id_and_refuse_a_provider_without_an_emulator() -> None:
+    from mcp_invoices.providers.catalog import REMOTE_SPECS
+    from mcp_invoices.sandbox import EMULATED
+
+    states = SandboxStates()
+    assert list(states) == [entry.id for entry in REMOTE_SPECS] == [entry.id for entry, _ in EMULATED]
+    assert all(states[name] is getattr(states, name) for name in states)
+    assert len(states.all_controls()) == len(states)
+    given = type(states["payabli"])()
+    assert SandboxStates(payabli=given)["payabli"] is given
+    with pytest.raises(TypeError, match="no emulator for nowhere"):
+        SandboxStates(nowhere=given)
+    with pytest.raises(AttributeError):
+        _ = states.nowhere
