@@ -19,11 +19,11 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 
-from mcp_invoices.providers.bagisto.emulator import BAGISTO_CREDENTIALS
+from mcp_invoices.providers.bagisto.emulator import BAGISTO_CREDENTIALS, BAGISTO_CUSTOMER_TOKENS
 from mcp_invoices.providers.emulation import running_app
 from mcp_invoices.providers.payabli.emulator import PAYABLI_INVOICE_IDS
 from mcp_invoices.providers.polar.emulator import POLAR_ORDER_IDS
-from mcp_invoices.sandbox import BAGISTO_CUSTOMER_TOKENS, create_sandbox_app, sandbox_environment
+from mcp_invoices.sandbox import create_sandbox_app, sandbox_environment
 from tests.databases import rows
 from tests.results import error_of
 from tests.signin_support import Mailbox, Person, mail_to, query_of, signin_server, smtp_server

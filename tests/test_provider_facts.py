@@ -10,9 +10,8 @@ fact restated by hand cannot come back. Docstrings and comments are prose and ar
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
-
-import pytest
 
 from mcp_invoices.providers.catalog import CATALOG
 
@@ -23,10 +22,14 @@ REMOTE_IDS = {entry.id for entry in CATALOG if entry.info.remote}
 ALLOWED = {
     # The list of provider packages: the one catalog line per provider.
     "mcp_invoices/providers/catalog.py",
-    # Still spelled by hand, each with the reason (issue 24, open): the sandbox mounts each emulator
-    # and names its environment variables; moving that onto a per-emulator registration is next.
-    "mcp_invoices/sandbox/__init__.py",
 }
+
+
+def _spellings(provider: str) -> re.Pattern[str]:
+    """The id as a word of its own, alone or inside a longer string ("/polar", "local and polar"), and
+    as the prefix of a variable's name ("POLAR_BASE_URL"); not inside another word, nor capitalised
+    as prose says a provider's name ("a Polar order")."""
+    return re.compile(rf"(?<![A-Za-z0-9]){provider}(?![A-Za-z0-9])|(?<![A-Za-z0-9]){provider.upper()}_")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -41,19 +44,21 @@ def _docstrings(tree: ast.AST) -> set[int]:
     return ids
 
 
-def spelled_ids() -> dict[str, list[str]]:
+def spelled_ids(root: Path = PACKAGE) -> dict[str, list[str]]:
+    patterns = {provider: _spellings(provider) for provider in REMOTE_IDS}
     found: dict[str, list[str]] = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        name = path.relative_to(REPO).as_posix()
+    for path in sorted(root.rglob("*.py")):
+        name = path.relative_to(root.parent).as_posix()
+        if name in ALLOWED:
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         prose = _docstrings(tree)
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or id(node) in prose:
                 continue
-            for provider in REMOTE_IDS:
-                own = f"mcp_invoices/providers/{provider}/"
-                if node.value == provider and not name.startswith(own) and name not in ALLOWED:
-                    found.setdefault(name, []).append(f"line {node.lineno}: {provider!r}")
+            for provider, pattern in patterns.items():
+                if not name.startswith(f"mcp_invoices/providers/{provider}/") and pattern.search(node.value):
+                    found.setdefault(name, []).append(f"line {node.lineno}: {node.value[:60]!r}")
     return found
 
 
@@ -61,9 +66,33 @@ def test_no_provider_id_is_spelled_outside_its_own_package_and_the_catalog() -> 
     assert spelled_ids() == {}, "derive it from the provider's spec (providers.catalog.spec(...))"
 
 
-def test_the_check_sees_an_id_spelled_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(f"{__name__}.ALLOWED", {"mcp_invoices/providers/catalog.py"})
-    assert "mcp_invoices/sandbox/__init__.py" in spelled_ids()
+def test_the_check_sees_an_id_spelled_by_hand_alone_or_in_a_longer_string(tmp_path: Path) -> None:
+    package = tmp_path / "mcp_invoices"
+    (package / "providers" / "polar").mkdir(parents=True)
+    (package / "providers" / "polar" / "own.py").write_text(
+        'ID = "polar"\nMOUNT = "/polar"\n', encoding="utf-8"
+    )
+    (package / "sandbox.py").write_text(
+        '"""Mounts Polar at /polar (prose)."""\n'
+        'MOUNT = "/polar"\n'
+        'VARIABLE = f"{base}"; NAME = "POLAR_BASE_URL"\n'
+        'HINT = "works with the local and polar providers"\n'
+        'ID = "bagisto"\n',
+        encoding="utf-8",
+    )
+    (package / "clean.py").write_text(
+        'HELP = "serve emulators of Polar, Afternoon, Bagisto and Payabli"\n'
+        'NAMES = ("polarity", "bipolar", "POLARIS", "xpayabli_")\n',
+        encoding="utf-8",
+    )
+    assert spelled_ids(package) == {
+        "mcp_invoices/sandbox.py": [
+            "line 2: '/polar'",
+            "line 3: 'POLAR_BASE_URL'",
+            "line 4: 'works with the local and polar providers'",
+            "line 5: 'bagisto'",
+        ]
+    }
 
 
 def test_the_catalog_is_one_package_per_provider_each_declaring_its_own_spec() -> None:
@@ -71,6 +100,20 @@ def test_the_catalog_is_one_package_per_provider_each_declaring_its_own_spec() -
         assert (PACKAGE / "providers" / entry.id / "spec.py").is_file(), entry.id
     for entry in (entry for entry in CATALOG if entry.info.remote):
         assert entry.factory.startswith(f"mcp_invoices.providers.{entry.id}."), entry.factory
+        assert entry.emulator.startswith(f"mcp_invoices.providers.{entry.id}."), entry.emulator
+
+
+def test_each_remote_provider_names_its_emulator_and_the_mounts_do_not_overlap() -> None:
+    """The sandbox mounts what the specs name (``ProviderSpec.emulator``): each an ``Emulator``."""
+    from mcp_invoices.providers.emulator import Emulator
+
+    mounts = []
+    for entry in (entry for entry in CATALOG if entry.info.remote):
+        declared = entry.emulation()
+        assert isinstance(declared, Emulator), entry.emulator
+        assert declared.mount.startswith("/") and not declared.mount.endswith("/"), declared.mount
+        mounts.append(declared.mount)
+    assert not [a for a in mounts for b in mounts if a != b and (a + "/").startswith(b + "/")]
 
 
 def _imports(path: Path) -> set[str]:

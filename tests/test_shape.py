@@ -1,19 +1,11 @@
 """Module and function sizes (issue 24): no module in ``mcp_invoices/`` over 450 lines and no function
-over 60, apart from the allow-list below.
-
-``test_no_module_or_function_is_too_long`` is the target; it is ``xfail(strict=False)`` while the
-modules listed in ``TODAY`` are being split on other branches (http, tools, specs, decoders). The
-integrator tightens it after they merge: drop what was fixed from ``TODAY`` and, once it is empty,
-the xfail mark. Meanwhile ``test_nothing_grows_past_the_limits_beyond_todays_list`` holds the line:
-no new offender, and no listed one longer than it is today.
+over 60, apart from the allow-list below (the emulators' seed tables and the migrations).
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
-
-import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "mcp_invoices"
@@ -22,30 +14,15 @@ FUNCTION_LINES = 60
 
 ALLOWED_FUNCTIONS = {
     # The emulators' seed data tables: one literal row per seeded invoice or order, read as a table.
-    "mcp_invoices/providers/afternoon/emulator.py::_seed_invoices",
-    "mcp_invoices/providers/bagisto/emulator.py::_seed_invoices",
-    "mcp_invoices/providers/payabli/emulator.py::_seed_invoices",
-    "mcp_invoices/providers/polar/emulator.py::_seed_orders",
+    "mcp_invoices/providers/afternoon/seed.py::seed_invoices",
+    "mcp_invoices/providers/bagisto/seed.py::seed_invoices",
+    "mcp_invoices/providers/payabli/seed.py::seed_invoices",
+    "mcp_invoices/providers/polar/seed.py::seed_orders",
 }
 ALLOWED_UNDER = (
     # Migrations are frozen history: a migration is never edited (nor split) once released.
     "mcp_invoices/storage/migrations/versions/",
 )
-
-TODAY: dict[str, int] = {
-    # Offenders on main when this test was written, with their size then (lines).
-    "mcp_invoices/providers/afternoon/emulator.py": 610,
-    "mcp_invoices/providers/afternoon/emulator.py::create_app": 113,
-    "mcp_invoices/providers/afternoon/emulator.py::create_app.list_invoices": 61,
-    "mcp_invoices/providers/bagisto/emulator.py": 965,
-    "mcp_invoices/providers/bagisto/emulator.py::create_app": 238,
-    "mcp_invoices/providers/payabli/emulator.py": 755,
-    "mcp_invoices/providers/payabli/emulator.py::create_app": 135,
-    "mcp_invoices/providers/payabli/emulator.py::invoice_json": 98,
-    "mcp_invoices/providers/polar/emulator.py": 944,
-    "mcp_invoices/providers/polar/emulator.py::create_app": 212,
-    "mcp_invoices/providers/polar/emulator.py::order_json": 63,
-}
 
 
 def _functions(node: ast.AST, prefix: str = "") -> list[tuple[str, int]]:
@@ -77,18 +54,8 @@ def oversized(root: Path = PACKAGE) -> dict[str, int]:
     return sizes
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the modules and functions in TODAY are being split on other branches; the integrator "
-    "tightens this after they merge",
-)
 def test_no_module_or_function_is_too_long() -> None:
-    assert oversized() == {}
-
-
-def test_nothing_grows_past_the_limits_beyond_todays_list() -> None:
-    grown = {name: size for name, size in oversized().items() if size > TODAY.get(name, 0)}
-    assert grown == {}, "new or longer than today: split it (or, for seed data or a migration, allow-list it)"
+    assert oversized() == {}, "split it (or, for seed data or a migration, allow-list it with the reason)"
 
 
 def test_the_allow_list_names_what_exists() -> None:

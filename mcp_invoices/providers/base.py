@@ -27,7 +27,7 @@ from mcp_invoices.domain.models import Billing, Invoice, InvoiceFilter, InvoiceS
 from mcp_invoices.domain.parties import Seller
 from mcp_invoices.domain.summary import InvoiceFacts, InvoicesSummary, facts_of, summarize_facts
 from mcp_invoices.principal import Scope
-from mcp_invoices.providers.catalog import ProviderInfo
+from mcp_invoices.providers.catalog import GENERATING_PROVIDERS, ProviderInfo
 from mcp_invoices.providers.paging import check_pages_read, pages_per_summary
 from mcp_invoices.replicas.base import DocumentStore
 
@@ -254,14 +254,14 @@ class InvoiceProvider(abc.ABC):
     async def list_orders(self, scope: Scope, *, limit: int, cursor: str | None) -> Page[Order]:
         raise NotSupported(
             f"{self.info.display_name} does not expose orders to generate invoices from.",
-            hint="list_orders works with the local and polar providers; use list_invoices here.",
+            hint=f"list_orders works with the {GENERATING_PROVIDERS} providers; use list_invoices here.",
         )
 
     async def get_order(self, scope: Scope, order_id: str) -> Order:
         """One order of the scope (as ``list_orders`` shows it), or ``not_found`` when missing or not the scope's."""
         raise NotSupported(
             f"{self.info.display_name} does not expose orders to generate invoices from.",
-            hint="list_orders works with the local and polar providers; use list_invoices here.",
+            hint=f"list_orders works with the {GENERATING_PROVIDERS} providers; use list_invoices here.",
         )
 
     async def generate_invoice(

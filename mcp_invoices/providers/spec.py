@@ -91,6 +91,8 @@ class ProviderSpec:
     a log may keep (a prefix such as ``ak_live_``), the rest is redacted."""
     signin_label: str = ""
     """Who the customer's account is with, as the sign-in pages say it (the display name when empty)."""
+    emulator: str = ""
+    """``module:NAME`` of its emulator's declaration (an ``Emulator``) for the sandbox; empty where none."""
 
     @property
     def id(self) -> str:
@@ -129,6 +131,10 @@ class ProviderSpec:
     def implementation(self) -> Any:
         """The provider class, imported now (and not before: start-up pays only for what is configured)."""
         return _imported(self.factory)
+
+    def emulation(self) -> Any:
+        """Its emulator's ``Emulator`` declaration, imported now (only the sandbox and tests need it)."""
+        return _imported(self.emulator)
 
 
 def _imported(path: str) -> Any:

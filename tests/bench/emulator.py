@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcp_invoices.providers.emulation import serving as common
 from mcp_invoices.providers.afternoon.emulator import AfternoonState
+from mcp_invoices.providers.emulation import serving as common
 from mcp_invoices.providers.payabli.emulator import PayabliState
 from mcp_invoices.sandbox import SandboxStates, create_sandbox_app
 

@@ -125,3 +125,68 @@ async def test_request_log_proves_which_headers_reached_each_provider() -> None:
     assert entry.path == "/v1/invoices" and entry.status == 200
     assert entry.headers["authorization"] == "Bearer ak_test_sandbox"
     assert states.polar.controls.request_log == []
+
+
+def test_sandbox_environment_is_exactly_what_it_was_when_each_provider_was_spelled_by_hand() -> None:
+    """Pinned before the sandbox was derived from the specs (issue 24): the same names, values, order."""
+    base = "http://127.0.0.1:9000"
+    assert list(sandbox_environment(f"{base}/", "bob").items()) == [
+        ("POLAR_BASE_URL", f"{base}/polar"),
+        ("POLAR_CUSTOMER_SESSION", "polar_cst_sandbox_bob"),
+        ("POLAR_ACCESS_TOKEN", "polar_oat_sandbox"),
+        ("AFTERNOON_BASE_URL", f"{base}/afternoon"),
+        ("AFTERNOON_API_KEY", "ak_test_sandbox"),
+        ("AFTERNOON_CUSTOMER_ID", "cus_bob"),
+        ("BAGISTO_BASE_URL", f"{base}/bagisto"),
+        ("BAGISTO_STOREFRONT_KEY", "pk_storefront_sandbox"),
+        ("BAGISTO_CUSTOMER_TOKEN", "bagisto_token_bob"),
+        ("PAYABLI_BASE_URL", f"{base}/payabli/api"),
+        ("PAYABLI_API_TOKEN", "payabli_sandbox_token"),
+        ("PAYABLI_CUSTOMER_ID", "1002"),
+        ("PAYABLI_ENTRY", "sandbox-entry"),
+        ("POLAR_RATE_LIMIT_PER_MINUTE", "60000"),
+        ("AFTERNOON_RATE_LIMIT_PER_MINUTE", "60000"),
+        ("BAGISTO_RATE_LIMIT_PER_MINUTE", "60000"),
+        ("PAYABLI_RATE_LIMIT_PER_MINUTE", "60000"),
+    ]
+    alice, carol = sandbox_environment(base, "alice"), sandbox_environment(base, "carol")
+    assert (alice["POLAR_CUSTOMER_SESSION"], alice["AFTERNOON_CUSTOMER_ID"]) == (
+        "polar_cst_sandbox_alice",
+        "cus_alice",
+    )
+    assert (alice["BAGISTO_CUSTOMER_TOKEN"], alice["PAYABLI_CUSTOMER_ID"]) == ("bagisto_token_alice", "1001")
+    assert (carol["POLAR_CUSTOMER_SESSION"], carol["AFTERNOON_CUSTOMER_ID"]) == (
+        "polar_cst_sandbox_carol",
+        "cus_carol",
+    )
+    assert (carol["BAGISTO_CUSTOMER_TOKEN"], carol["PAYABLI_CUSTOMER_ID"]) == ("bagisto_token_carol", "1003")
+
+
+async def test_index_is_exactly_what_it_was_when_each_provider_was_spelled_by_hand() -> None:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=create_sandbox_app()), base_url="http://127.0.0.1"
+    ) as client:
+        response = await client.get("/")
+    assert response.status_code == 200
+    assert response.text == (
+        '{"sandbox":"mcp-invoices provider emulators (fake data, fake credentials)",'
+        '"providers":{"polar":"http://127.0.0.1/polar","afternoon":"http://127.0.0.1/afternoon",'
+        '"bagisto":"http://127.0.0.1/bagisto","payabli":"http://127.0.0.1/payabli/api"},'
+        '"customers":["alice","bob","carol"]}'
+    )
+
+
+def test_states_are_keyed_by_provider_id_and_refuse_a_provider_without_an_emulator() -> None:
+    from mcp_invoices.providers.catalog import REMOTE_SPECS
+    from mcp_invoices.sandbox import EMULATED
+
+    states = SandboxStates()
+    assert list(states) == [entry.id for entry in REMOTE_SPECS] == [entry.id for entry, _ in EMULATED]
+    assert all(states[name] is getattr(states, name) for name in states)
+    assert len(states.all_controls()) == len(states)
+    given = type(states["payabli"])()
+    assert SandboxStates(payabli=given)["payabli"] is given
+    with pytest.raises(TypeError, match="no emulator for nowhere"):
+        SandboxStates(nowhere=given)
+    with pytest.raises(AttributeError):
+        _ = states.nowhere

@@ -14,5 +14,6 @@ SPEC = ProviderSpec(
     base_url="https://api.afternoon.co",
     requests_per_minute=1000,
     factory="mcp_invoices.providers.afternoon.client:AfternoonProvider",
+    emulator="mcp_invoices.providers.afternoon.emulator:EMULATOR",
     secret_patterns=(r"\b(ak_(?:live|test)_)[A-Za-z0-9_-]+",),
 )

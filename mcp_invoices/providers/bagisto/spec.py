@@ -23,5 +23,6 @@ SPEC = ProviderSpec(
     requests_per_minute=16,
     requests_per_hour=1000,
     factory="mcp_invoices.providers.bagisto.client:BagistoProvider",
+    emulator="mcp_invoices.providers.bagisto.emulator:EMULATOR",
     signin_label="the shop (Bagisto)",
 )

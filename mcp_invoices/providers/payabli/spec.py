@@ -20,4 +20,5 @@ SPEC = ProviderSpec(
     # Payabli documents no public limit: a conservative one.
     requests_per_minute=600,
     factory="mcp_invoices.providers.payabli.client:PayabliProvider",
+    emulator="mcp_invoices.providers.payabli.emulator:EMULATOR",
 )

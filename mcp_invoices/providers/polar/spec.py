@@ -31,5 +31,6 @@ SPEC = ProviderSpec(
     ),
     requests_per_minute=500,
     factory="mcp_invoices.providers.polar.client:PolarProvider",
+    emulator="mcp_invoices.providers.polar.emulator:EMULATOR",
     secret_patterns=(r"\b(polar_(?:cst|oat|pat)_)[A-Za-z0-9_-]+",),
 )
