@@ -36,7 +36,7 @@ from pydantic import SecretStr
 from mcp_invoices.auth.tokens import TokenStore
 from mcp_invoices.providers.catalog import PROVIDER_IDS, ProviderSpec, spec
 from mcp_invoices.providers.emulation import serving_in_thread
-from mcp_invoices.providers.emulator import Emulator
+from mcp_invoices.providers.emulation.emulator import Emulator
 from mcp_invoices.sandbox import EMULATED, SandboxStates, create_sandbox_app, sandbox_environment
 from tests.conftest import REPO
 from tests.results import error_of

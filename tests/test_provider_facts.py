@@ -105,7 +105,7 @@ def test_the_catalog_is_one_package_per_provider_each_declaring_its_own_spec() -
 
 def test_each_remote_provider_names_its_emulator_and_the_mounts_do_not_overlap() -> None:
     """The sandbox mounts what the specs name (``ProviderSpec.emulator``): each an ``Emulator``."""
-    from mcp_invoices.providers.emulator import Emulator
+    from mcp_invoices.providers.emulation.emulator import Emulator
 
     mounts = []
     for entry in (entry for entry in CATALOG if entry.info.remote):

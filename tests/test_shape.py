@@ -14,10 +14,10 @@ FUNCTION_LINES = 60
 
 ALLOWED_FUNCTIONS = {
     # The emulators' seed data tables: one literal row per seeded invoice or order, read as a table.
-    "mcp_invoices/providers/afternoon/seed.py::seed_invoices",
-    "mcp_invoices/providers/bagisto/seed.py::seed_invoices",
-    "mcp_invoices/providers/payabli/seed.py::seed_invoices",
-    "mcp_invoices/providers/polar/seed.py::seed_orders",
+    "mcp_invoices/providers/afternoon/emulator/seed.py::seed_invoices",
+    "mcp_invoices/providers/bagisto/emulator/seed.py::seed_invoices",
+    "mcp_invoices/providers/payabli/emulator/seed.py::seed_invoices",
+    "mcp_invoices/providers/polar/emulator/seed.py::seed_orders",
 }
 ALLOWED_UNDER = (
     # Migrations are frozen history: a migration is never edited (nor split) once released.

@@ -1,7 +1,7 @@
 """Local emulators of the four invoice providers, so every provider can be tried without an account.
 
 ``create_sandbox_app()`` mounts every emulator the catalog names (``ProviderSpec.emulator``) under
-one ASGI app, each where its ``EMULATOR`` (:class:`mcp_invoices.providers.emulator.Emulator`) says
+one ASGI app, each where its ``EMULATOR`` (:class:`mcp_invoices.providers.emulation.emulator.Emulator`) says
 (``/polar``, ``/afternoon``, ...; Payabli's API is at ``/payabli/api``). Nothing here names a
 provider: the variables come from each spec, their values from each emulator's declaration.
 
@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 
 from mcp_invoices.providers.catalog import CATALOG, ProviderSpec
 from mcp_invoices.providers.emulation import Controls, running_app, serve_app, serving_in_thread
-from mcp_invoices.providers.emulator import Emulator, EmulatorState
+from mcp_invoices.providers.emulation.emulator import Emulator, EmulatorState
 
 __all__ = [
     "EMULATED",

@@ -1,7 +1,7 @@
 """The Bagisto provider, against its emulator on 127.0.0.1 and end to end through ``mcp-invoices serve``.
 
 Expected amounts are written out by hand from the emulator's seeded lines (see
-``mcp_invoices/providers/bagisto/emulator.py``), never recomputed with the code under test. A few narrow
+``mcp_invoices/providers/bagisto/emulator/``), never recomputed with the code under test. A few narrow
 ``httpx2.MockTransport`` tests cover wire variants the emulator does not produce.
 """
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from mcp_invoices.providers.emulation import render_pdf
-from mcp_invoices.providers.payabli.seed import (
+from mcp_invoices.providers.payabli.emulator.seed import (
     PAYABLI_CUSTOMER_IDS,
     PAYABLI_ENTRY,
     PAYABLI_PARENT_ORG_ID,

@@ -1,4 +1,4 @@
-"""What an emulator tells the sandbox about itself: the type of each ``providers/<id>/emulator.py``'s ``EMULATOR``.
+"""What an emulator tells the sandbox about itself: the type of each ``providers/<id>/emulator/``'s ``EMULATOR``.
 
 The sandbox (``mcp_invoices.sandbox``) mounts every emulator the catalog names
 (``ProviderSpec.emulator``) and gives the environment that points the server at it. It reads the
@@ -15,7 +15,7 @@ from typing import Generic, Protocol, TypeVar
 
 from starlette.types import ASGIApp
 
-from mcp_invoices.providers.emulation import Controls
+from mcp_invoices.providers.emulation.controls import Controls
 
 __all__ = ["Emulator", "EmulatorState", "Seeded"]
 

@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mcp_invoices.providers.bagisto.graphql import (
+from mcp_invoices.providers.bagisto.emulator.graphql import (
     GRAPHQL_PAGE_MAX,
     TYPES,
     Field,
@@ -53,8 +53,13 @@ from mcp_invoices.providers.bagisto.graphql import (
     connection,
     select,
 )
-from mcp_invoices.providers.bagisto.records import graphql_invoice, invoice_json, invoice_pdf, item_iri
-from mcp_invoices.providers.bagisto.seed import (
+from mcp_invoices.providers.bagisto.emulator.records import (
+    graphql_invoice,
+    invoice_json,
+    invoice_pdf,
+    item_iri,
+)
+from mcp_invoices.providers.bagisto.emulator.seed import (
     BAGISTO_CREDENTIALS,
     BAGISTO_CUSTOMER_IDS,
     BAGISTO_CUSTOMER_TOKENS,
@@ -72,7 +77,7 @@ from mcp_invoices.providers.emulation import (
     bearer_token,
     json_response,
 )
-from mcp_invoices.providers.emulator import Emulator, Seeded
+from mcp_invoices.providers.emulation.emulator import Emulator, Seeded
 
 __all__ = [
     "EMULATOR",

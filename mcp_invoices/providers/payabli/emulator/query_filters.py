@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from mcp_invoices.providers.payabli.seed import PAYABLI_CUSTOMER_IDS, PayabliInvoice
+from mcp_invoices.providers.payabli.emulator.seed import PAYABLI_CUSTOMER_IDS, PayabliInvoice
 
 __all__ = ["FilterMode", "matches", "parse_filters"]
 

@@ -58,9 +58,9 @@ from mcp_invoices.providers.emulation import (
     query_int,
     route_path,
 )
-from mcp_invoices.providers.emulator import Emulator, Seeded
-from mcp_invoices.providers.polar.order_updates import generate_invoice, patch_order
-from mcp_invoices.providers.polar.records import (
+from mcp_invoices.providers.emulation.emulator import Emulator, Seeded
+from mcp_invoices.providers.polar.emulator.order_updates import generate_invoice, patch_order
+from mcp_invoices.providers.polar.emulator.records import (
     PolarFaults,
     error,
     invoice_pdf,
@@ -69,7 +69,7 @@ from mcp_invoices.providers.polar.records import (
     unauthorized,
     validation_error,
 )
-from mcp_invoices.providers.polar.seed import (
+from mcp_invoices.providers.polar.emulator.seed import (
     CUSTOMER_EMAILS,
     CUSTOMER_NAMES,
     POLAR_CUSTOMER_IDS,

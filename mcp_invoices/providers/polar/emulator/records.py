@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from mcp_invoices.providers.emulation import iso_z, json_response, render_pdf
-from mcp_invoices.providers.polar.seed import POLAR_CUSTOMER_IDS, PolarOrder
+from mcp_invoices.providers.polar.emulator.seed import POLAR_CUSTOMER_IDS, PolarOrder
 
 if TYPE_CHECKING:
     from mcp_invoices.providers.polar.emulator import PolarState

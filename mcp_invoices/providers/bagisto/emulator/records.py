@@ -6,8 +6,8 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from mcp_invoices.providers.bagisto.graphql import connection
-from mcp_invoices.providers.bagisto.seed import BagistoInvoice, BagistoItem
+from mcp_invoices.providers.bagisto.emulator.graphql import connection
+from mcp_invoices.providers.bagisto.emulator.seed import BagistoInvoice, BagistoItem
 from mcp_invoices.providers.emulation import render_pdf
 
 __all__ = ["graphql_invoice", "invoice_json", "invoice_pdf", "item_iri", "item_json"]

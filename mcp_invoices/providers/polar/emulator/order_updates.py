@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_invoices.providers.emulation import json_response
-from mcp_invoices.providers.polar.records import error, order_json, validation_error
-from mcp_invoices.providers.polar.seed import PolarOrder
+from mcp_invoices.providers.polar.emulator.records import error, order_json, validation_error
+from mcp_invoices.providers.polar.emulator.seed import PolarOrder
 
 if TYPE_CHECKING:
     from mcp_invoices.providers.polar.emulator import PolarState

@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mcp_invoices.providers.afternoon.seed import (
+from mcp_invoices.providers.afternoon.emulator.seed import (
     AFTERNOON_API_KEY,
     AFTERNOON_CUSTOMER_IDS,
     AFTERNOON_INVOICE_IDS,
@@ -60,7 +60,7 @@ from mcp_invoices.providers.emulation import (
     json_response,
     query_int,
 )
-from mcp_invoices.providers.emulator import Emulator, Seeded
+from mcp_invoices.providers.emulation.emulator import Emulator, Seeded
 
 __all__ = [
     "EMULATOR",

@@ -39,10 +39,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mcp_invoices.providers.emulation import Controls, ControlsMiddleware, json_response
-from mcp_invoices.providers.emulator import Emulator, Seeded
-from mcp_invoices.providers.payabli.query_filters import FilterMode, matches, parse_filters
-from mcp_invoices.providers.payabli.records import file_object, invoice_json, invoice_pdf
-from mcp_invoices.providers.payabli.seed import (
+from mcp_invoices.providers.emulation.emulator import Emulator, Seeded
+from mcp_invoices.providers.payabli.emulator.query_filters import FilterMode, matches, parse_filters
+from mcp_invoices.providers.payabli.emulator.records import file_object, invoice_json, invoice_pdf
+from mcp_invoices.providers.payabli.emulator.seed import (
     PAYABLI_API_TOKEN,
     PAYABLI_CUSTOMER_IDS,
     PAYABLI_ENTRY,
