@@ -1,11 +1,11 @@
-"""Local emulators of the four invoice providers, so every provider can be tried without an account.
+"""Local emulators of the remote invoice providers, so every provider can be tried without an account.
 
 ``create_sandbox_app()`` mounts every emulator the catalog names (``ProviderSpec.emulator``) under
 one ASGI app, each where its ``EMULATOR`` (:class:`mcp_invoices.providers.emulation.emulator.Emulator`) says
 (``/polar``, ``/afternoon``, ...; Payabli's API is at ``/payabli/api``). Nothing here names a
 provider: the variables come from each spec, their values from each emulator's declaration.
 
-The seeded data and credentials are constants of each provider's ``seed.py`` (all sandbox-only
+The seeded data and credentials are constants of each provider's ``emulator/seed.py`` (all sandbox-only
 and obviously fake); ``sandbox_environment(base_url, customer)`` gives the environment variables
 that point the MCP server at the sandbox as ``alice``, ``bob`` or ``carol`` (who has nothing).
 """

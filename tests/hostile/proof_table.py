@@ -3,7 +3,7 @@ on this machine, in one run.
 
     git worktree add /tmp/before21 c214cfc          # the code before issue 21, outside the repository
     MCP_INVOICES_TEST_REDIS_URL=... MCP_INVOICES_TEST_DATABASE_URL=... \\
-        python -m tests.hostile.proof_table --before /tmp/before21 --out /work/artifacts/issue21-table.md
+        python -m tests.hostile.proof_table --before /tmp/before21 --out /tmp/issue21-table.md
 
 The same attack drivers (the tests of ``tests/hostile``) run twice: against ``--before``'s server
 (``MCP_INVOICES_HOSTILE_SERVER_REPO``; its tests fail, as they should), then against this checkout's.

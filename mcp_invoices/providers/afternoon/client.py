@@ -45,7 +45,7 @@ from mcp_invoices.errors import ConfigError
 from mcp_invoices.principal import Scope
 from mcp_invoices.providers.afternoon.cursor import decode_position, encode_position
 from mcp_invoices.providers.afternoon.wire import (
-    DISPLAY_NAME,
+    NAME,
     PROVIDER_ID,
     REACHABLE_STATUSES,
     STATUSES,
@@ -307,7 +307,7 @@ class AfternoonProvider(InvoiceProvider):
         cursor: str | None = None
         seen_cursors: set[str] = set()
         for read in range(1, limit + 1):
-            check_pages_read(DISPLAY_NAME, read, limit)
+            check_pages_read(NAME, read, limit)
             rows, cursor = await fetch(cursor)
             yield rows
             if cursor is None:
@@ -318,7 +318,7 @@ class AfternoonProvider(InvoiceProvider):
                     hint=UNREADABLE_HINT,
                 )
             seen_cursors.add(cursor)
-        check_pages_read(DISPLAY_NAME, limit + 1, limit)
+        check_pages_read(NAME, limit + 1, limit)
 
     async def _fetch_page(
         self, customer: str, *, cursor: str | None

@@ -14,6 +14,7 @@ from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, In
 from mcp_invoices.domain.money import MoneyError, from_minor_units, normalize_currency
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.domain.summary import InvoiceFacts
+from mcp_invoices.providers.afternoon.spec import SPEC
 from mcp_invoices.providers.base import json_uri, pdf_uri
 from mcp_invoices.providers.wire import (
     UNSET,
@@ -30,7 +31,7 @@ from mcp_invoices.providers.wire import (
 )
 
 __all__ = [
-    "DISPLAY_NAME",
+    "NAME",
     "PROVIDER_ID",
     "REACHABLE_STATUSES",
     "STATUSES",
@@ -45,11 +46,12 @@ __all__ = [
     "list_position",
 ]
 
-PROVIDER_ID = "afternoon"
-DISPLAY_NAME = "Afternoon"
+PROVIDER_ID = SPEC.id
+NAME = SPEC.display_name
+"""How every message names the provider (its spec's display name)."""
 
 STATUSES = StatusTable[str](
-    DISPLAY_NAME,
+    NAME,
     {
         "draft": InvoiceStatus.DRAFT,
         "open": InvoiceStatus.OPEN,
@@ -68,7 +70,7 @@ UNREADABLE_HINT = (
 )
 
 
-WIRE = Wire(DISPLAY_NAME, UNREADABLE_HINT)
+WIRE = Wire(NAME, UNREADABLE_HINT)
 
 
 # -- wire models (only the fields this module relies on; the rest is skipped undecoded) -------------

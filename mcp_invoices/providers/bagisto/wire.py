@@ -24,6 +24,7 @@ import httpx2
 from mcp_invoices.domain.models import Billing, Customer, Documents, Invoice, InvoiceStatus, LineItem
 from mcp_invoices.domain.money import MoneyError, normalize_currency, parse_amount
 from mcp_invoices.domain.rules import settle
+from mcp_invoices.providers.bagisto.spec import SPEC
 from mcp_invoices.providers.base import json_uri, pdf_uri
 from mcp_invoices.providers.http import retry_after_seconds
 from mcp_invoices.providers.wire import (
@@ -62,8 +63,9 @@ __all__ = [
 ]
 
 
-PROVIDER_ID = "bagisto"
-NAME = "Bagisto"
+PROVIDER_ID = SPEC.id
+NAME = SPEC.display_name
+"""How every message names the provider (its spec's display name)."""
 
 STATUSES = StatusTable[str](
     NAME,

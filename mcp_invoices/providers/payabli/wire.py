@@ -24,6 +24,7 @@ from mcp_invoices.domain.parties import Seller
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.domain.summary import InvoiceFacts
 from mcp_invoices.providers.base import json_uri, pdf_uri
+from mcp_invoices.providers.payabli.spec import SPEC
 from mcp_invoices.providers.wire import (
     UNSET,
     MajorUnits,
@@ -54,8 +55,9 @@ __all__ = [
 ]
 
 
-PROVIDER_ID = "payabli"
-NAME = "Payabli"
+PROVIDER_ID = SPEC.id
+NAME = SPEC.display_name
+"""How every message names the provider (its spec's display name)."""
 
 _PAID_CODE = 4
 

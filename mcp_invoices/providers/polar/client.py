@@ -74,7 +74,7 @@ from mcp_invoices.providers.polar.portal import (
     is_uuid,
 )
 from mcp_invoices.providers.polar.wire import (
-    DISPLAY_NAME,
+    NAME,
     ORDER,
     PROVIDER_ID,
     STATUSES,
@@ -242,7 +242,7 @@ class PolarProvider(InvoiceProvider):
         limit = self._summary_pages
         async for index, order, total in self._scan(scope, 0, limit + 1):
             if index >= limit * PAGE_SIZE:  # a page past what one summary may read
-                check_page_count(DISPLAY_NAME, page_count(total, PAGE_SIZE), limit)
+                check_page_count(NAME, page_count(total, PAGE_SIZE), limit)
             if query.issued_after is not None and order.created_on < query.issued_after:
                 return
             if order.is_invoice_generated:

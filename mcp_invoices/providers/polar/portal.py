@@ -28,7 +28,7 @@ from mcp_invoices.providers.http import DOCUMENT_MAX_BYTES, ProviderHTTP, Tuning
 from mcp_invoices.providers.polar.wire import (
     API_VERSION,
     API_VERSION_HEADER,
-    DISPLAY_NAME,
+    NAME,
     PROVIDER_ID,
     UNREADABLE_HINT,
     WIRE,
@@ -228,9 +228,7 @@ class PolarPortal:
         except (ValueError, AttributeError):
             items = None
         if not isinstance(items, list):
-            raise ProviderUnavailable(
-                f"{DISPLAY_NAME} sent a customer list without items.", hint=UNREADABLE_HINT
-            )
+            raise ProviderUnavailable(f"{NAME} sent a customer list without items.", hint=UNREADABLE_HINT)
         ids = [item.get("id") for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
         return ids[0] if len(ids) == 1 else None
 

@@ -32,12 +32,13 @@ from mcp_invoices.domain.money import from_minor_units, normalize_currency
 from mcp_invoices.domain.parties import Seller
 from mcp_invoices.domain.rules import Settlement, settle
 from mcp_invoices.providers.base import json_uri, pdf_uri
+from mcp_invoices.providers.polar.spec import SPEC
 from mcp_invoices.providers.wire import MinorUnits, StatusTable, Wire, WireModel, field
 
 __all__ = [
     "API_VERSION",
     "API_VERSION_HEADER",
-    "DISPLAY_NAME",
+    "NAME",
     "ORDER",
     "PROVIDER_ID",
     "STATUSES",
@@ -51,8 +52,9 @@ __all__ = [
     "order_to_order",
 ]
 
-PROVIDER_ID: Final = "polar"
-DISPLAY_NAME: Final = "Polar"
+PROVIDER_ID = SPEC.id
+NAME = SPEC.display_name
+"""How every message names the provider (its spec's display name)."""
 
 API_VERSION_HEADER: Final = "Polar-Version"  # polar c6c3645 server/polar/kit/versioning.py: VERSION_HEADER
 API_VERSION: Final = "2026-04"
@@ -63,10 +65,10 @@ UNREADABLE_HINT: Final = (
     "Try again in a moment; if it persists, check Polar's status page and the configured base URL."
 )
 
-WIRE: Final = Wire(DISPLAY_NAME, UNREADABLE_HINT)
+WIRE: Final = Wire(NAME, UNREADABLE_HINT)
 
 STATUSES: Final = StatusTable[str](
-    DISPLAY_NAME,
+    NAME,
     {
         "paid": InvoiceStatus.PAID,
         "refunded": InvoiceStatus.REFUNDED,
