@@ -313,7 +313,8 @@ class _BagistoApi:
         }
         return json_response([invoice_json(i, self.state.embed_items) for i in page], headers=headers)
 
-    async def get_invoice(self, request: Request) -> Response:
+    def requested_invoice(self, request: Request) -> BagistoInvoice | Response:
+        """The customer's invoice named by the path, or Bagisto's refusal (key, token, 404)."""
         failure = self.storefront_failure(request)
         if failure is not None:
             return failure
@@ -321,23 +322,21 @@ class _BagistoApi:
         customer = self.customer_of(request)
         if customer is None:
             return self.unauthenticated()
+        # The invoice and its PDF alike are the customer's only (bagisto-api 5ab9ff2
+        # src/Http/Controllers/InvoicePdfController.php: the PDF is scoped through order.customer_id).
         invoice = self.own_invoice(customer, raw_id)
-        if invoice is None:
-            return self.not_found(raw_id)
+        return self.not_found(raw_id) if invoice is None else invoice
+
+    async def get_invoice(self, request: Request) -> Response:
+        invoice = self.requested_invoice(request)
+        if isinstance(invoice, Response):
+            return invoice
         return json_response(invoice_json(invoice, self.state.embed_items))
 
     async def get_invoice_pdf(self, request: Request) -> Response:
-        failure = self.storefront_failure(request)
-        if failure is not None:
-            return failure
-        raw_id = request.path_params["invoice_id"]
-        customer = self.customer_of(request)
-        if customer is None:
-            return self.unauthenticated()
-        # bagisto-api 5ab9ff2 src/Http/Controllers/InvoicePdfController.php: scoped through order.customer_id.
-        invoice = self.own_invoice(customer, raw_id)
-        if invoice is None:
-            return self.not_found(raw_id)
+        invoice = self.requested_invoice(request)
+        if isinstance(invoice, Response):
+            return invoice
         return Response(
             invoice_pdf(invoice),
             media_type="application/pdf",

@@ -264,7 +264,8 @@ class _PolarApi:
             }
         )
 
-    async def order_endpoint(self, request: Request) -> Response:
+    def own_order(self, request: Request) -> PolarOrder | Response:
+        """The customer's order named by the path, or the answer Polar gives instead (401, 422, 404)."""
         customer = self.customer_or_none(request)
         if customer is None:
             return unauthorized()
@@ -272,22 +273,20 @@ class _PolarApi:
         if order_id is None:
             return self.invalid_uuid(request.path_params["order_id"])
         order = self.find_order(customer, order_id)
-        if order is None:
-            return not_found()
+        return not_found() if order is None else order
+
+    async def order_endpoint(self, request: Request) -> Response:
+        order = self.own_order(request)
+        if isinstance(order, Response):
+            return order
         if request.method == "PATCH":
             return await patch_order(request, self.state, order)
         return json_response(order_json(self.state, order))
 
     async def invoice_endpoint(self, request: Request) -> Response:
-        customer = self.customer_or_none(request)
-        if customer is None:
-            return unauthorized()
-        order_id = self.parse_order_id(request.path_params["order_id"])
-        if order_id is None:
-            return self.invalid_uuid(request.path_params["order_id"])
-        order = self.find_order(customer, order_id)
-        if order is None:
-            return not_found()
+        order = self.own_order(request)
+        if isinstance(order, Response):
+            return order
         if request.method == "POST":
             return generate_invoice(self.state, order)
         if not self.state.is_invoice_generated(order):
