@@ -95,6 +95,36 @@ def test_the_check_sees_an_id_spelled_by_hand_alone_or_in_a_longer_string(tmp_pa
     }
 
 
+def spelled_in_assets(root: Path = PACKAGE) -> dict[str, list[str]]:
+    """The same check over what the package ships besides Python (the view's HTML and script)."""
+    patterns = {provider: _spellings(provider) for provider in REMOTE_IDS}
+    found: dict[str, list[str]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.suffix in {".html", ".js", ".css", ".json"}):
+        name = path.relative_to(root.parent).as_posix()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            for provider, pattern in patterns.items():
+                if not name.startswith(f"mcp_invoices/providers/{provider}/") and pattern.search(line):
+                    found.setdefault(name, []).append(f"line {number}: {line.strip()[:60]!r}")
+    return found
+
+
+def test_no_provider_id_is_spelled_in_the_packages_html_or_scripts() -> None:
+    """The view names a provider as its data says (``invoice_view_data``'s ``provider_name``)."""
+    assert spelled_in_assets() == {}, "send it with the view's data, from the provider's spec"
+
+
+def test_the_asset_check_sees_a_provider_map_written_into_a_view(tmp_path: Path) -> None:
+    package = tmp_path / "mcp_invoices"
+    (package / "views").mkdir(parents=True)
+    (package / "views" / "view.html").write_text(
+        '<p>Polar and Payabli, in prose</p>\n<script>const NAMES = { polar: "Polar" };</script>\n',
+        encoding="utf-8",
+    )
+    assert spelled_in_assets(package) == {
+        "mcp_invoices/views/view.html": ["line 2: '<script>const NAMES = { polar: \"Polar\" };</script>'"]
+    }
+
+
 def test_the_catalog_is_one_package_per_provider_each_declaring_its_own_spec() -> None:
     for entry in CATALOG:
         assert (PACKAGE / "providers" / entry.id / "spec.py").is_file(), entry.id

@@ -22,6 +22,7 @@ from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp
 from mcp_invoices.domain.breakdown import breakdown_of
 from mcp_invoices.domain.models import Invoice
 from mcp_invoices.domain.parties import Seller
+from mcp_invoices.providers.catalog import spec
 
 __all__ = [
     "APP_MIME_TYPE",
@@ -95,6 +96,8 @@ def invoice_view_data(invoice: Invoice, seller: Seller | None) -> dict[str, Any]
     - ``rows``: ``{field, label, amount}`` from the subtotal to the total, subtracted rows negative, so
       that the rows' amounts sum to ``total``;
     - ``seller``: ``{name, lines}`` of the merchant, or null where the provider names none;
+    - ``provider_name``: how the provider is called (its spec's display name), for "Issued through" and
+      "Open in" (the view names no provider of its own);
     - ``billed_to``: the billing name and address as printed lines.
     """
     breakdown = breakdown_of(invoice)
@@ -114,5 +117,6 @@ def invoice_view_data(invoice: Invoice, seller: Seller | None) -> dict[str, Any]
         "rows": rows,
         "total": _amount(breakdown.total),
         "seller": None if seller is None else {"name": seller.name, "lines": seller.lines()},
+        "provider_name": spec(invoice.provider).display_name,
         "billed_to": billed_to,
     }

@@ -19,6 +19,7 @@ import pytest
 from mcp_invoices.domain.breakdown import breakdown_of
 from mcp_invoices.domain.models import Invoice
 from mcp_invoices.domain.money import currency_exponent
+from mcp_invoices.providers.catalog import spec
 from mcp_invoices.providers.local.seed import SELLER
 from tests.browser.conftest import Browser, Host
 
@@ -26,7 +27,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 THEMES = ["light", "dark"]
 HOSTS = ["local_host", "remote_host"]
-PROVIDER_NAMES = {"local": "Local ledger", "payabli": "Payabli"}
 BUCKETS = ["current", "days_1_30", "days_31_60", "days_61_90", "days_over_90"]
 
 
@@ -101,7 +101,7 @@ async def test_the_invoice_view_shows_number_every_line_totals_and_amount_due_as
         assert view["seller"] == "Sandbox Goods"
     else:
         assert view["sellerLabel"] == "Issued through"
-        assert view["seller"] == PROVIDER_NAMES[host.results.provider]
+        assert view["seller"] == spec(host.results.provider).display_name
     billed_to = invoice["billing"]["name"] or invoice["customer"]["name"]
     assert billed_to and view["billedTo"].startswith(billed_to) and "[object" not in view["billedTo"]
     lines = table(view, "lines")
