@@ -9,6 +9,7 @@ from decimal import Decimal
 import httpx2
 import pytest
 
+from mcp_invoices.providers.catalog import REMOTE_SPECS
 from mcp_invoices.providers.emulation import dumps_json, running_app, serving_in_thread
 from mcp_invoices.sandbox import (
     SANDBOX_CUSTOMERS,
@@ -18,25 +19,23 @@ from mcp_invoices.sandbox import (
     serve_sandbox,
 )
 
-ENVIRONMENT_NAMES = {
-    "POLAR_BASE_URL",
-    "POLAR_CUSTOMER_SESSION",
-    "POLAR_ACCESS_TOKEN",
-    "AFTERNOON_BASE_URL",
-    "AFTERNOON_API_KEY",
-    "AFTERNOON_CUSTOMER_ID",
-    "BAGISTO_BASE_URL",
-    "BAGISTO_STOREFRONT_KEY",
-    "BAGISTO_CUSTOMER_TOKEN",
-    "PAYABLI_BASE_URL",
-    "PAYABLI_API_TOKEN",
-    "PAYABLI_CUSTOMER_ID",
-    "PAYABLI_ENTRY",
-    "POLAR_RATE_LIMIT_PER_MINUTE",
-    "AFTERNOON_RATE_LIMIT_PER_MINUTE",
-    "BAGISTO_RATE_LIMIT_PER_MINUTE",
-    "PAYABLI_RATE_LIMIT_PER_MINUTE",
+EMULATED = tuple(entry for entry in REMOTE_SPECS if entry.emulator)
+ENVIRONMENT_NAMES = {name for entry in EMULATED for name in (*entry.variables, entry.rate_limit_variable)} - {
+    entry.environments.variable for entry in EMULATED if entry.environments
 }
+"""Every variable of every emulated provider's spec (the base URL pins the environment instead)."""
+BY_CUSTOMER = {
+    name
+    for entry in EMULATED
+    for name in (
+        entry.customer_variable,
+        *(c.variable for c in entry.credentials if c.transports == frozenset({"stdio"})),
+    )
+    if name
+}
+"""What names the customer: the spec's customer variable, or the credential only one customer holds."""
+KNOWN = ("polar", "afternoon", "bagisto", "payabli")
+"""The providers the two pins below were written for; a provider added later is checked by the rest."""
 
 
 def test_decimals_are_written_digit_for_digit() -> None:
@@ -60,12 +59,13 @@ def test_sandbox_environment_refuses_unknown_customers() -> None:
 async def test_sandbox_environments_differ_only_in_the_customer() -> None:
     alice, bob = sandbox_environment("http://x", "alice"), sandbox_environment("http://x", "bob")
     differing = {name for name in ENVIRONMENT_NAMES if alice[name] != bob[name]}
-    assert differing == {
+    assert differing == BY_CUSTOMER
+    assert {
         "POLAR_CUSTOMER_SESSION",
         "AFTERNOON_CUSTOMER_ID",
         "BAGISTO_CUSTOMER_TOKEN",
         "PAYABLI_CUSTOMER_ID",
-    }
+    } <= (BY_CUSTOMER)
 
 
 async def test_index_lists_the_providers() -> None:
@@ -130,7 +130,13 @@ async def test_request_log_proves_which_headers_reached_each_provider() -> None:
 def test_sandbox_environment_is_exactly_what_it_was_when_each_provider_was_spelled_by_hand() -> None:
     """Pinned before the sandbox was derived from the specs (issue 24): the same names, values, order."""
     base = "http://127.0.0.1:9000"
-    assert list(sandbox_environment(f"{base}/", "bob").items()) == [
+    known = {
+        name
+        for entry in EMULATED
+        if entry.id in KNOWN
+        for name in (*entry.variables, entry.rate_limit_variable)
+    }
+    assert [(k, v) for k, v in sandbox_environment(f"{base}/", "bob").items() if k in known] == [
         ("POLAR_BASE_URL", f"{base}/polar"),
         ("POLAR_CUSTOMER_SESSION", "polar_cst_sandbox_bob"),
         ("POLAR_ACCESS_TOKEN", "polar_oat_sandbox"),
@@ -168,12 +174,17 @@ async def test_index_is_exactly_what_it_was_when_each_provider_was_spelled_by_ha
     ) as client:
         response = await client.get("/")
     assert response.status_code == 200
-    assert response.text == (
-        '{"sandbox":"mcp-invoices provider emulators (fake data, fake credentials)",'
-        '"providers":{"polar":"http://127.0.0.1/polar","afternoon":"http://127.0.0.1/afternoon",'
-        '"bagisto":"http://127.0.0.1/bagisto","payabli":"http://127.0.0.1/payabli/api"},'
-        '"customers":["alice","bob","carol"]}'
-    )
+    body = response.json()
+    assert list(body) == ["sandbox", "providers", "customers"]
+    assert body["sandbox"] == "mcp-invoices provider emulators (fake data, fake credentials)"
+    assert {k: v for k, v in body["providers"].items() if k in KNOWN} == {
+        "polar": "http://127.0.0.1/polar",
+        "afternoon": "http://127.0.0.1/afternoon",
+        "bagisto": "http://127.0.0.1/bagisto",
+        "payabli": "http://127.0.0.1/payabli/api",
+    }
+    assert list(body["providers"]) == [entry.id for entry in EMULATED]
+    assert body["customers"] == ["alice", "bob", "carol"]
 
 
 def test_states_are_keyed_by_provider_id_and_refuse_a_provider_without_an_emulator() -> None:
