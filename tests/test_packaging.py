@@ -8,13 +8,16 @@ Both schemas are pinned in ``tests/schemas/`` (see its README for where each com
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from typing import Any
 
 import jsonschema
 
 import mcp_invoices
+from mcp_invoices.providers.catalog import REMOTE_SPECS
 from tests.conftest import REPO
+from tests.test_catalog import IN_CI
 
 SCHEMAS = REPO / "tests" / "schemas"
 
@@ -58,3 +61,63 @@ def test_the_registry_entry_and_the_bundle_start_the_stdio_server() -> None:
     assert package["identifier"] == "mcp-invoices" and package["transport"] == {"type": "stdio"}
     assert [argument["value"] for argument in package["packageArguments"]] == ["serve"]
     assert manifest["server"]["mcp_config"]["args"][-2:] == ["mcp-invoices", "serve"]
+
+
+def provider_variables() -> list[dict[str, Any]]:
+    """What a stdio host sets to enable each remote provider, from its spec, in catalog order: its
+    base URL where it has no default (self-hosted), each credential used over stdio, its customer."""
+    found: list[dict[str, Any]] = []
+    for entry in REMOTE_SPECS:
+        name = entry.display_name
+        if entry.base_url is None and entry.environments is None:
+            found.append(
+                {
+                    "name": entry.base_url_variable,
+                    "description": f"{name}: its base URL (self-hosted: there is no default)",
+                    "isRequired": False,
+                }
+            )
+        scoped = f" ({entry.customer_variable} is then required)" if entry.customer_variable else ""
+        found += [
+            {
+                "name": c.variable,
+                "description": f"{name}: {c.meaning}{scoped}",
+                "isRequired": False,
+                "isSecret": True,
+            }
+            for c in entry.credentials
+            if "stdio" in c.transports
+        ]
+        if entry.customer_variable:
+            found.append(
+                {
+                    "name": entry.customer_variable,
+                    "description": f"{name}: the one customer this session serves",
+                    "isRequired": False,
+                }
+            )
+    return found
+
+
+def test_the_registry_entry_lists_what_enables_each_provider_over_stdio() -> None:
+    """Derived from the catalog, so no provider goes missing from the registry's settings (Bagisto once
+    did). After a change to the catalog: UPDATE_SNAPSHOTS=1 pytest tests/test_packaging.py, and review."""
+    server = load("server.json")
+    (package,) = server["packages"]
+    own = [
+        variable
+        for variable in package["environmentVariables"]
+        if variable["name"].startswith("MCP_INVOICES_")
+    ]
+    expected = own + provider_variables()
+    if (
+        package["environmentVariables"] != expected
+        and os.environ.get("UPDATE_SNAPSHOTS") == "1"
+        and not IN_CI
+    ):
+        package["environmentVariables"] = expected
+        (REPO / "server.json").write_text(
+            json.dumps(server, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        return
+    assert package["environmentVariables"] == expected
