@@ -152,30 +152,32 @@ class _PayabliApi:
             return _error(401, "Unauthorized")
         return None
 
-    def find(self, raw_id: str) -> tuple[PayabliInvoice | None, Response | None]:
+    def requested_invoice(self, request: Request) -> PayabliInvoice | Response:
+        """The invoice the path names, or Payabli's refusal (the token, a malformed or unknown id)."""
+        failure = self.auth_failure(request)
+        if failure is not None:
+            return failure
+        raw_id = request.path_params["invoice_id"]
         try:
             invoice_id = int(raw_id)
         except ValueError:
-            return None, _bad_request(f"idInvoice must be an integer, got {raw_id!r}.")
+            return _bad_request(f"idInvoice must be an integer, got {raw_id!r}.")
         invoice = self.state.invoices.get(invoice_id)
         if invoice is None:
             # GET /Invoice documents 400 (no 404) with PayabliErrorBody; the code is the codes table's
             # 3003 (docs.payabli.com/api-reference/api-responses), the wording deliberately generic.
-            return None, _error(
+            return _error(
                 self.state.not_found_status,
                 "Invalid parameter value in request",
                 {"explanation": "The value of idInvoice is incorrect.", "todoAction": "Check the id."},
                 code=3003,
             )
-        return invoice, None
+        return invoice
 
     async def get_invoice(self, request: Request) -> Response:
-        failure = self.auth_failure(request)
-        if failure is not None:
-            return failure
-        invoice, failure = self.find(request.path_params["invoice_id"])
-        if invoice is None:
-            return failure or _error(500, "Internal API Error")
+        invoice = self.requested_invoice(request)
+        if isinstance(invoice, Response):
+            return invoice
         return json_response(invoice_json(invoice))
 
     async def query_invoices(self, request: Request) -> Response:
@@ -246,12 +248,9 @@ class _PayabliApi:
         )
 
     async def export_pdf(self, request: Request) -> Response:
-        failure = self.auth_failure(request)
-        if failure is not None:
-            return failure
-        invoice, failure = self.find(request.path_params["invoice_id"])
-        if invoice is None:
-            return failure or _error(500, "Internal API Error")
+        invoice = self.requested_invoice(request)
+        if isinstance(invoice, Response):
+            return invoice
         # payabli 1.0.19 invoice/raw_client.py get_invoice_pdf: a 200's body is parsed as JSON (File, a dict).
         if self.state.pdf_export == "file":
             return json_response(file_object(invoice))
